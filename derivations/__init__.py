@@ -1,0 +1,1 @@
+"""Derivations of the HW2 document, one module each."""

@@ -1,0 +1,374 @@
+"""Check one claim: refute fast at exact random points, then try a symbolic proof.
+
+The two phases report separately (through ``emit``) so that, when the proof attempt
+runs out of time, the evidence gathered by sampling is not lost: the claim is then
+``verified``, never ``proved``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import mpmath
+import sympy as sp
+
+from .assumptions import Binary
+from .derivation import Claim, Derivation, StationaryClaim
+from .instantiate import Instantiator, InstantiationError
+from .numeric import (
+    DIGITS, Compiled, Sampler, agree, assumption_of, fmt_value, leaf_name, valid,
+)
+from .prove import is_zero
+
+VERDICTS = ("proved", "verified", "refuted", "undecided", "error")
+
+POINTS_SYMBOLIC = 3  # random points per size used for the proof
+POINTS_NUMERIC = 2   # random points per larger size checked numerically only
+MAX_TRIES = 40       # draws allowed to find points where both sides are defined
+
+
+@dataclass
+class Outcome:
+    verdict: str
+    method: str
+    message: str | None = None
+    counterexample: dict | None = None
+    evidence: dict = field(default_factory=dict)
+
+
+Emit = Callable[[str, Outcome], None]
+
+
+def _sizes_text(sizes: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sizes.items()) or "scalar"
+
+
+def _jsonable_sizes(sizes: dict) -> dict:
+    return {str(k): int(v) for k, v in sizes.items()}
+
+
+def claim_rng(claim: Claim) -> random.Random:
+    """Deterministic per claim, so reports are reproducible."""
+    key = f"{claim.derivation.name}:{claim.id}" if claim.derivation else claim.id
+    return random.Random(zlib.crc32(key.encode()))
+
+
+def free_indices(d: Derivation, *exprs: sp.Basic) -> list[sp.Symbol]:
+    out: set = set()
+    for e in exprs:
+        out |= {s for s in getattr(e, "free_symbols", set()) if s in d.indices}
+    return sorted(out, key=str)
+
+
+def expand_family(inst: Instantiator, d: Derivation, exprs, fn=None) -> list:
+    """Every instance of ``exprs`` over all values of their free indices."""
+    out = []
+    for e in exprs:
+        idx = free_indices(d, e)
+        ranges = [range(1, inst.integer(d.indices[k], {}) + 1) for k in idx]
+        for values in itertools.product(*ranges):
+            env = dict(zip(idx, values))
+            out.append(fn(e, env) if fn else inst.scalar(sp.sympify(e), env, frozenset()))
+    return out
+
+
+@dataclass
+class Instance:
+    """A claim made explicit at one set of sizes: matching lists of entries."""
+
+    sizes: dict
+    labels: list
+    lhs: list
+    rhs: list
+    given: list
+    unknowns: list
+
+    @property
+    def leaves(self) -> list:
+        return leaves_of(itertools.chain(self.lhs, self.rhs, self.given), self.unknowns)
+
+
+def leaves_of(exprs, exclude=()) -> list:
+    """The variables of explicit expressions: entries and plain scalar symbols."""
+    entries: set = set()
+    scalars: set = set()
+    for e in exprs:
+        e = sp.sympify(e)
+        entries |= e.atoms(sp.Indexed)
+        scalars |= {s for s in e.free_symbols if isinstance(s, sp.Symbol)}
+    labels = {x.base.label for x in entries}
+    out = (entries | (scalars - labels)) - set(exclude)
+    return sorted(out, key=str)
+
+
+class ShapeMismatch(Exception):
+    def __init__(self, sizes, env, lshape, rshape):
+        super().__init__(f"left side is {lshape[0]}x{lshape[1]} but right side is "
+                         f"{rshape[0]}x{rshape[1]}")
+        self.sizes, self.env = sizes, env
+
+
+def instantiate(claim: Claim, sizes: dict) -> Instance:
+    d = claim.derivation
+    inst = Instantiator(d, sizes)
+    idx = free_indices(d, claim.lhs, claim.rhs)
+    ranges = [range(1, inst.integer(d.indices[k], {}) + 1) for k in idx]
+    labels, lhs, rhs = [], [], []
+    for values in itertools.product(*ranges):
+        env = dict(zip(idx, values))
+        L = inst.explicit(claim.lhs, env)
+        R = inst.explicit(claim.rhs, env)
+        if L.shape != R.shape:
+            raise ShapeMismatch(sizes, env, L.shape, R.shape)
+        for a in range(L.rows):
+            for b in range(L.cols):
+                labels.append((env, (a + 1, b + 1), L.shape))
+                lhs.append(L[a, b])
+                rhs.append(R[a, b])
+    given = expand_family(inst, d, claim.given) if claim.given else []
+    unknowns = expand_family(inst, d, claim.unknowns) if claim.unknowns else []
+    return Instance(dict(sizes), labels, lhs, rhs, given, unknowns)
+
+
+def _entry_text(label) -> str:
+    env, (a, b), shape = label
+    where = ", ".join(f"{k}={v}" for k, v in env.items())
+    if shape == (1, 1):
+        pos = ""
+    elif shape[1] == 1:
+        pos = f"[{a}]"
+    else:
+        pos = f"[{a},{b}]"
+    return f"{where} {pos}".strip() or "value"
+
+
+# -- numeric phase -----------------------------------------------------------------------
+def _solve_given(inst: Instance, point: dict) -> list[dict] | None:
+    """Solutions of the ``given`` conditions for the unknowns at ``point``."""
+    eqs = [sp.nsimplify(g.xreplace(point)) if not g.xreplace(point).is_Rational else
+           g.xreplace(point) for g in inst.given]
+    try:
+        sols = sp.solve(eqs, inst.unknowns, dict=True)
+    except (NotImplementedError, ValueError):
+        return None
+    return [s for s in sols if all(sp.sympify(v).is_real is not False for v in s.values())]
+
+
+def _eval_conditional(inst: Instance, point: dict) -> list[tuple] | None:
+    sols = _solve_given(inst, point)
+    if not sols:
+        return None
+    out = []
+    for sol in sols:
+        full = {**point, **sol}
+        vals = [sp.N(sp.sympify(e).xreplace(full), DIGITS) for e in inst.lhs + inst.rhs]
+        out.append((sol, [mpmath.mpmathify(complex(v)) if not v.is_real else mpmath.mpf(str(v))
+                          for v in vals]))
+    return out
+
+
+def _disagreements(inst: Instance, vals) -> list[int]:
+    m = len(inst.lhs)
+    return [k for k in range(m) if not agree(vals[k], vals[m + k])]
+
+
+def _all_valid(vals) -> bool:
+    return vals is not None and all(valid(v) for v in vals)
+
+
+def _shrink(inst: Instance, comp: Compiled, sampler: Sampler, point: dict) -> dict:
+    """Make the failing point simpler while it still fails (Hypothesis-style)."""
+    for _ in range(2):
+        changed = False
+        for leaf in list(point):
+            for cand in sampler.simpler(leaf, point[leaf]):
+                trial = {**point, leaf: cand}
+                vals = comp(trial)
+                if _all_valid(vals) and _disagreements(inst, vals):
+                    point, changed = trial, True
+                    break
+        if not changed:
+            break
+    return point
+
+
+def _counterexample(inst: Instance, point: dict, vals, bad: list[int],
+                    solution: dict | None = None) -> dict:
+    m = len(inst.lhs)
+    first = bad[0]
+    entries = [{"entry": _entry_text(inst.labels[k]), "lhs": fmt_value(vals[k]),
+                "rhs": fmt_value(vals[m + k])} for k in bad[:12]]
+    cx = {
+        "sizes": _jsonable_sizes(inst.sizes),
+        "indices": {str(k): v for k, v in inst.labels[first][0].items()},
+        "values": {leaf_name(x): str(v) for x, v in sorted(point.items(), key=lambda t: str(t[0]))},
+        "lhs": fmt_value(vals[first]),
+        "rhs": fmt_value(vals[m + first]),
+        "entries": entries,
+        "differing": len(bad),
+        "total": m,
+    }
+    if solution is not None:
+        cx["solution"] = {leaf_name(k): str(v) for k, v in solution.items()}
+    return cx
+
+
+def numeric_phase(claim: Claim, instances: list[tuple[Instance, int]],
+                  rng: random.Random) -> Outcome:
+    d = claim.derivation
+    points = 0
+    for inst, wanted in instances:
+        leaves = inst.leaves
+        sampler = Sampler(d, leaves, inst.sizes, rng)
+        comp = None if inst.given else Compiled(inst.lhs + inst.rhs, leaves)
+        good = 0
+        for _ in range(MAX_TRIES if leaves else 1):
+            point = sampler.draw()
+            if inst.given:
+                results = _eval_conditional(inst, point)
+                if not results:
+                    continue
+                for sol, vals in results:
+                    if not _all_valid(vals):
+                        continue
+                    bad = _disagreements(inst, vals)
+                    if bad:
+                        return Outcome("refuted", "sampling at solutions of the conditions",
+                                       "false at a point satisfying the stated conditions",
+                                       _counterexample(inst, point, vals, bad, sol))
+                good += 1
+            else:
+                vals = comp(point)
+                if not _all_valid(vals):
+                    continue
+                bad = _disagreements(inst, vals)
+                if bad:
+                    point = _shrink(inst, comp, sampler, point)
+                    vals = comp(point)
+                    bad = _disagreements(inst, vals)
+                    return Outcome("refuted", "exact point, 50 digits",
+                                   f"{len(bad)} of {len(inst.lhs)} entries differ at "
+                                   f"{_sizes_text(inst.sizes)}",
+                                   _counterexample(inst, point, vals, bad))
+                good += 1
+            if good >= wanted:
+                break
+        if good == 0:
+            return Outcome("undecided", "sampling",
+                           f"no point found where both sides are defined at "
+                           f"{_sizes_text(inst.sizes)}")
+        points += good
+    sizes = "; ".join(_sizes_text(i.sizes) for i, _ in instances)
+    return Outcome("verified", f"sampling: {points} points, {DIGITS} digits",
+                   f"agrees at {points} random points ({sizes}), {DIGITS}-digit arithmetic",
+                   evidence={"points": points, "sizes": [_jsonable_sizes(i.sizes)
+                                                         for i, _ in instances],
+                             "digits": DIGITS})
+
+
+# -- symbolic phase ----------------------------------------------------------------------
+def _binaries(d: Derivation, exprs) -> set:
+    out = set()
+    for e in exprs:
+        for s in sp.sympify(e).free_symbols:
+            if isinstance(assumption_of(d, s), Binary):
+                out.add(s)
+    return out
+
+
+def symbolic_phase(claim: Claim, instances: list[Instance]) -> Outcome | None:
+    d = claim.derivation
+    for inst in instances:
+        diffs = [sp.sympify(a - b) for a, b in zip(inst.lhs, inst.rhs)]
+        if inst.given:
+            try:
+                sols = sp.solve(inst.given, inst.unknowns, dict=True)
+            except (NotImplementedError, ValueError):
+                return None
+            if not sols:
+                return None
+            diffs = [e.xreplace(s) for s in sols for e in diffs]
+        binaries = _binaries(d, diffs)
+        for e in diffs:
+            if is_zero(e, binaries) is not True:
+                return None
+    sizes = "; ".join(_sizes_text(i.sizes) for i in instances)
+    return Outcome("proved", "symbolic", f"identity holds exactly at {sizes}",
+                   evidence={"sizes": [_jsonable_sizes(i.sizes) for i in instances]})
+
+
+# -- driver ------------------------------------------------------------------------------
+def _numeric_configs(d: Derivation, claim: Claim, rng: random.Random) -> list[dict]:
+    sym, num = d.size_configs(claim)
+    out = []
+    for cfg in num:
+        lo = {k: max(c[k] for c in sym) for k in cfg}
+        out.append({k: rng.randint(min(lo[k], v), max(lo[k], v)) for k, v in cfg.items()})
+    return out
+
+
+def check_claim(claim: Claim, emit: Emit) -> Outcome:
+    """Check one claim; ``emit`` receives the numeric outcome before the proof starts."""
+    if isinstance(claim, StationaryClaim):
+        from .stationary import check_stationary
+        return check_stationary(claim, emit)
+    d = claim.derivation
+    rng = claim_rng(claim)
+    sym_cfgs, _ = d.size_configs(claim)
+    num_cfgs = _numeric_configs(d, claim, rng)
+    try:
+        sym_insts = [instantiate(claim, s) for s in sym_cfgs]
+    except ShapeMismatch as exc:
+        return _shape_refutation(exc)
+    except (InstantiationError, TypeError, ValueError, KeyError, AttributeError) as exc:
+        return Outcome("error", "build", f"{type(exc).__name__}: {exc}")
+    outcome = numeric_phase(claim, [(i, POINTS_SYMBOLIC) for i in sym_insts], rng)
+    if outcome.verdict != "verified":
+        return outcome
+    try:
+        num_insts = [instantiate(claim, s) for s in num_cfgs]
+    except ShapeMismatch as exc:
+        return _shape_refutation(exc)
+    if num_insts:
+        extra = numeric_phase(claim, [(i, POINTS_NUMERIC) for i in num_insts], rng)
+        if extra.verdict != "verified":
+            return extra
+        outcome = _merge(outcome, extra)
+    emit("numeric", outcome)
+    proof = symbolic_phase(claim, sym_insts)
+    if proof is None:
+        outcome.message = (outcome.message or "") + "; no symbolic proof found"
+        return outcome
+    proof.message = f"{proof.message}; also {outcome.message}"
+    proof.evidence = {**outcome.evidence, "proof_sizes": proof.evidence["sizes"]}
+    return proof
+
+
+def _merge(a: Outcome, b: Outcome) -> Outcome:
+    points = a.evidence["points"] + b.evidence["points"]
+    sizes = a.evidence["sizes"] + b.evidence["sizes"]
+    text = "; ".join(_sizes_text(s) for s in sizes)
+    return Outcome("verified", f"sampling: {points} points, {DIGITS} digits",
+                   f"agrees at {points} random points ({text}), {DIGITS}-digit arithmetic",
+                   evidence={"points": points, "sizes": sizes, "digits": DIGITS})
+
+
+def _shape_refutation(exc: ShapeMismatch) -> Outcome:
+    return Outcome("refuted", "shape", f"{exc} at {_sizes_text(exc.sizes)}",
+                   {"sizes": _jsonable_sizes(exc.sizes),
+                    "indices": {str(k): v for k, v in exc.env.items()},
+                    "values": {}, "lhs": None, "rhs": None, "entries": [],
+                    "message": str(exc)})
+
+
+def run_inline(claim: Claim) -> Outcome:
+    """Check a claim in this process, without a time limit (tests, debugging)."""
+    start = time.perf_counter()
+    out = check_claim(claim, lambda kind, o: None)
+    out.evidence.setdefault("seconds", time.perf_counter() - start)
+    return out

@@ -1,0 +1,339 @@
+"""The public API for writing a derivation: symbols, definitions and claims.
+
+A derivation is written once, in general notation (symbolic dimensions such as ``n`` or
+``K``).  The checker instantiates it at concrete sizes; the LaTeX printer and the code
+generators read the very same expressions.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sympy as sp
+from sympy.matrices.expressions import MatrixExpr
+
+from .assumptions import REAL, Assumption
+from .nodes import BatchElement, DefRef, Hess, MatD, ScalarD, is_matrix
+
+__all__ = ["Derivation", "Claim", "StationaryClaim", "Var", "Definition", "D", "H"]
+
+
+def _sympy_assumptions(assume: Assumption) -> dict[str, bool]:
+    """SymPy assumptions implied by a domain, so that simplification may use them."""
+    from .assumptions import Binary, Counts, Interval, Positive, Simplex
+
+    if isinstance(assume, (Positive, Simplex)):
+        return {"positive": True}
+    if isinstance(assume, (Binary, Counts)):
+        return {"integer": True, "nonnegative": True}
+    if isinstance(assume, Interval):
+        if assume.lo > 0 or (assume.lo == 0 and not assume.closed):
+            return {"positive": True}
+        if assume.lo >= 0:
+            return {"nonnegative": True}
+    return {"real": True}
+
+
+@dataclass
+class Var:
+    """A declared leaf symbol: what it is, its shape and its domain."""
+
+    name: str
+    kind: str  # scalar | vector | matrix | batch | tensor
+    shape: tuple[sp.Expr, ...]
+    assume: Assumption
+    latex: str
+    obj: object
+
+    def entry_base(self) -> sp.IndexedBase:
+        return sp.IndexedBase(self.name, **_sympy_assumptions(self.assume))
+
+
+@dataclass
+class Definition:
+    """A named intermediate quantity: ``name(params) := body``."""
+
+    name: str
+    token: sp.Symbol
+    body: sp.Basic
+    params: tuple[sp.Symbol, ...]
+    latex: str
+    ref: object
+
+    @property
+    def is_matrix(self) -> bool:
+        return is_matrix(self.body)
+
+
+class BatchVar:
+    """A batch of vectors ``x_1 .. x_n``; ``x[i]`` is the i-th vector."""
+
+    def __init__(self, symbol: sp.MatrixSymbol, index_dim: sp.Expr):
+        self.symbol = symbol
+        self.index_dim = index_dim
+
+    def __getitem__(self, i) -> BatchElement:
+        return BatchElement(self.symbol, i)
+
+
+class DefFamily:
+    """An indexed matrix-valued definition; ``z1[i]`` refers to ``z_{1,i}``."""
+
+    def __init__(self, token: sp.Symbol, shape: tuple[sp.Expr, sp.Expr], nparams: int):
+        self.token, self.shape, self.nparams = token, shape, nparams
+
+    def __getitem__(self, idx) -> DefRef:
+        idx = idx if isinstance(idx, tuple) else (idx,)
+        if len(idx) != self.nparams:
+            raise TypeError(f"{self.token} takes {self.nparams} index(es), got {len(idx)}")
+        return DefRef(self.token, *self.shape, *idx)
+
+
+def D(f: sp.Basic, wrt: sp.Basic, holding: Iterable[sp.Basic] = ()) -> sp.Basic:
+    """The derivative dF/dwrt, computed by the checker by differentiation.
+
+    ``holding`` names intermediate quantities that are treated as independent
+    variables (held fixed) while differentiating, as in a partial derivative
+    written with a chain rule.
+    """
+    holding = sp.Tuple(*holding)
+    f_scalar = not is_matrix(f) or f.shape == (1, 1)
+    if f_scalar and not is_matrix(wrt):
+        return ScalarD(f, wrt, holding)
+    return MatD(f, wrt, holding)
+
+
+def H(f: sp.Basic, wrt: sp.Basic, holding: Iterable[sp.Basic] = ()) -> Hess:
+    """The Hessian of scalar ``f`` with respect to the vector ``wrt``."""
+    return Hess(f, wrt, sp.Tuple(*holding))
+
+
+_EQ_RE = re.compile(r"^(\d+(?:\.\d+)?)")
+
+
+@dataclass
+class Claim:
+    """One claimed equality ``lhs == rhs``, anchored at an equation of the source."""
+
+    id: str
+    lhs: sp.Basic
+    rhs: sp.Basic
+    equation: str | None = None
+    erratum: str | None = None
+    note: str | None = None
+    given: tuple[sp.Expr, ...] = ()
+    unknowns: tuple[sp.Basic, ...] = ()
+    sizes: list[dict] | None = None
+    derivation: Derivation | None = field(default=None, repr=False)
+    line: int | None = None
+
+    kind = "equal"
+
+    @property
+    def expected(self) -> str | None:
+        return "refuted" if self.erratum else None
+
+
+@dataclass
+class StationaryClaim(Claim):
+    """``point`` is a stationary point (or maximiser) of ``f`` subject to constraints."""
+
+    f: sp.Expr | None = None
+    variables: tuple[sp.Basic, ...] = ()
+    constraints: tuple[sp.Expr, ...] = ()
+    point: Mapping[sp.Basic, sp.Expr] = field(default_factory=dict)
+    maximum: bool = True
+    domain: Mapping[sp.Basic, Assumption] = field(default_factory=dict)
+
+    kind = "stationary"
+
+
+class Derivation:
+    """A derivation: its symbols, definitions and claims, in general notation."""
+
+    def __init__(self, name: str, source: str = "", title: str = "", doc: str = ""):
+        self.name = name
+        self.source = source
+        self.title = title or name
+        self.doc = doc
+        self.vars: dict[str, Var] = {}
+        self.defs: dict[sp.Symbol, Definition] = {}
+        self.dims: dict[sp.Symbol, tuple[tuple[int, ...], int]] = {}
+        self.indices: dict[sp.Symbol, sp.Expr] = {}
+        self.claims: list[Claim] = []
+        self.latex_names: dict[str, str] = {}
+        self.file: str | None = None
+
+    # -- symbols -----------------------------------------------------------------------
+    def _check_new(self, name: str) -> None:
+        taken = set(self.vars) | {str(t) for t in self.defs} | {str(s) for s in self.dims}
+        if name in taken:
+            raise ValueError(f"{self.name}: the name {name!r} is already used")
+
+    def dim(self, name: str, sizes: Sequence[int] = (2, 3), numeric: int = 4,
+            latex: str | None = None) -> sp.Symbol:
+        """A symbolic dimension, checked symbolically at ``sizes`` and numerically at
+        ``numeric`` (a larger size)."""
+        self._check_new(name)
+        if len(sizes) < 2:
+            raise ValueError(f"{self.name}: dimension {name} needs at least two sizes")
+        sym = sp.Symbol(name, integer=True, positive=True)
+        self.dims[sym] = (tuple(sizes), numeric)
+        if latex:
+            self.latex_names[name] = latex
+        return sym
+
+    def index(self, name: str, dim: sp.Expr) -> sp.Symbol:
+        """An index running over ``1..dim``; a claim's free indices are enumerated."""
+        sym = sp.Symbol(name, integer=True)
+        self.indices[sym] = dim
+        return sym
+
+    def _var(self, name, kind, shape, assume, latex, obj):
+        self._check_new(name)
+        self.vars[name] = Var(name, kind, tuple(shape), assume or REAL, latex or name, obj)
+        if latex:
+            self.latex_names[name] = latex
+        return obj
+
+    def scalar(self, name: str, assume: Assumption | None = None,
+               latex: str | None = None) -> sp.Symbol:
+        sym = sp.Symbol(name, **_sympy_assumptions(assume or REAL))
+        return self._var(name, "scalar", (), assume, latex, sym)
+
+    def vector(self, name: str, dim: sp.Expr, assume: Assumption | None = None,
+               latex: str | None = None) -> sp.MatrixSymbol:
+        return self._var(name, "vector", (dim,), assume, latex, sp.MatrixSymbol(name, dim, 1))
+
+    def matrix(self, name: str, rows: sp.Expr, cols: sp.Expr,
+               assume: Assumption | None = None, latex: str | None = None) -> sp.MatrixSymbol:
+        return self._var(name, "matrix", (rows, cols), assume, latex,
+                         sp.MatrixSymbol(name, rows, cols))
+
+    def batch(self, name: str, dim: sp.Expr, count: sp.Expr,
+              assume: Assumption | None = None, latex: str | None = None) -> BatchVar:
+        """``count`` vectors of size ``dim``; entry (i, a) is component a of vector i."""
+        obj = BatchVar(sp.MatrixSymbol(name, dim, count), count)
+        return self._var(name, "batch", (count, dim), assume, latex, obj)
+
+    def tensor(self, name: str, shape: Sequence[sp.Expr], assume: Assumption | None = None,
+               latex: str | None = None) -> sp.IndexedBase:
+        """An indexed family ``T[d, w]`` for index notation (1-based, as the document)."""
+        base = sp.IndexedBase(name, shape=tuple(shape), **_sympy_assumptions(assume or REAL))
+        return self._var(name, "tensor", shape, assume, latex, base)
+
+    # -- definitions -------------------------------------------------------------------
+    def define(self, name: str, body: sp.Basic, params: Sequence[sp.Symbol] = (),
+               latex: str | None = None):
+        """Name an intermediate quantity.  Returns what the formulas refer to it by:
+        a matrix expression, ``family[i]`` for indexed ones, a symbol or indexed base."""
+        self._check_new(name)
+        params = tuple(params)
+        token = sp.Symbol(name)
+        if is_matrix(body):
+            ref = DefFamily(token, body.shape, len(params)) if params else \
+                DefRef(token, *body.shape)
+        elif params:
+            ref = sp.IndexedBase(name)
+        else:
+            ref = token
+        self.defs[token] = Definition(name, token, sp.sympify(body), params, latex or name, ref)
+        if latex:
+            self.latex_names[name] = latex
+        return ref
+
+    # -- claims ------------------------------------------------------------------------
+    def _add(self, claim: Claim) -> Claim:
+        if any(c.id == claim.id for c in self.claims):
+            raise ValueError(f"{self.name}: duplicate claim id {claim.id!r}")
+        if claim.equation is None:
+            m = _EQ_RE.match(claim.id)
+            claim.equation = m.group(1) if m else None
+        claim.derivation = self
+        claim.line = _caller_line()
+        self.claims.append(claim)
+        return claim
+
+    def equal(self, id: str, lhs: sp.Basic, rhs: sp.Basic, *, erratum: str | None = None,
+              note: str | None = None, equation: str | None = None,
+              given: Sequence[sp.Expr] = (), unknowns: Sequence[sp.Basic] = (),
+              sizes: list[dict] | None = None) -> Claim:
+        """Claim ``lhs == rhs``.  With ``given``, the claim is only asserted at the
+        solutions of ``given == 0`` for ``unknowns`` (for example at a stationary point)."""
+        return self._add(Claim(id, sp.sympify(lhs), sp.sympify(rhs), equation, erratum, note,
+                               tuple(given), tuple(unknowns), sizes))
+
+    def derivative(self, id: str, f: sp.Basic, wrt: sp.Basic, claimed: sp.Basic, *,
+                   holding: Iterable[sp.Basic] = (), **kw) -> Claim:
+        """Claim that ``claimed`` is dF/dwrt; the truth comes from differentiating F."""
+        return self.equal(id, D(f, wrt, holding), claimed, **kw)
+
+    def hessian(self, id: str, f: sp.Basic, wrt: sp.Basic, claimed: sp.Basic, *,
+                sign: int = 1, **kw) -> Claim:
+        """Claim that ``claimed`` is ``sign`` times the Hessian of F."""
+        return self.equal(id, sign * H(f, wrt) if sign != 1 else H(f, wrt), claimed, **kw)
+
+    def chain(self, id: str, head: sp.Basic, lines: Sequence[sp.Basic], *,
+              errata: Mapping[int, str] | None = None, notes: Mapping[int, str] | None = None,
+              first: int = 1, **kw) -> list[Claim]:
+        """A multi-line display ``head = line_1 = line_2 = ...``.
+
+        Every line is checked against ``head`` on its own, so a wrong line is
+        pinpointed and does not hide the lines after it.  Ids are ``"{id}.{k}"``.
+        """
+        errata, notes = errata or {}, notes or {}
+        out = []
+        for k, line in enumerate(lines, start=first):
+            out.append(self.equal(f"{id}.{k}", head, line, erratum=errata.get(k),
+                                  note=notes.get(k), equation=f"{id}.{k}", **kw))
+        return out
+
+    def stationary(self, id: str, f: sp.Expr, variables: Sequence[sp.Basic],
+                   point: Mapping[sp.Basic, sp.Expr], *, constraints: Sequence[sp.Expr] = (),
+                   maximum: bool = True, domain: Mapping[sp.Basic, Assumption] | None = None,
+                   erratum: str | None = None, note: str | None = None,
+                   equation: str | None = None, sizes: list[dict] | None = None
+                   ) -> StationaryClaim:
+        """Claim that ``point`` is a stationary point of ``f`` subject to
+        ``constraints == 0`` (a maximiser when ``maximum``).  The truth comes from
+        solving the Lagrangian conditions; the second-order condition is checked too."""
+        claim = StationaryClaim(id, sp.S.Zero, sp.S.Zero, equation, erratum, note, (), (),
+                                sizes, f=sp.sympify(f), variables=tuple(variables),
+                                constraints=tuple(constraints), point=dict(point),
+                                maximum=maximum, domain=dict(domain or {}))
+        return self._add(claim)
+
+    # -- sizes -------------------------------------------------------------------------
+    def size_configs(self, claim: Claim) -> tuple[list[dict], list[dict]]:
+        """(symbolic configs, numeric-only configs) for a claim."""
+        if claim.sizes is not None:
+            return [dict(s) for s in claim.sizes], []
+        if not self.dims:
+            return [{}], []
+        n = max(len(s) for s, _ in self.dims.values())
+        sym = [{d: s[min(k, len(s) - 1)] for d, (s, _) in self.dims.items()} for k in range(n)]
+        num = [{d: big for d, (_, big) in self.dims.items()}]
+        return sym, num
+
+    def claim(self, claim_id: str) -> Claim:
+        for c in self.claims:
+            if c.id == claim_id:
+                return c
+        raise KeyError(claim_id)
+
+
+def _caller_line() -> int | None:
+    """The line of the derivation file that made the claim, for error messages."""
+    here = Path(__file__).resolve()
+    for frame in inspect.stack()[2:]:
+        if Path(frame.filename).resolve() != here:
+            return frame.lineno
+    return None
+
+
+def matrix_shape(expr: sp.Basic) -> tuple:
+    return expr.shape if isinstance(expr, MatrixExpr) else (1, 1)

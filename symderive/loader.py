@@ -1,0 +1,84 @@
+"""Find and import derivation modules; a broken file is reported, not fatal."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from .derivation import Derivation
+
+PACKAGE = "symderive.derivations"
+
+
+@dataclass
+class LoadError:
+    """A derivation file that could not be imported: where, and why."""
+
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.message}"
+
+
+def default_dir() -> Path:
+    """The derivations shipped with the package (the repository's ``derivations/``)."""
+    return Path(importlib.import_module(PACKAGE).__file__).parent
+
+
+def _error(path: Path, exc: BaseException) -> LoadError:
+    if isinstance(exc, SyntaxError) and exc.filename and Path(exc.filename).name == path.name:
+        return LoadError(str(path), exc.lineno, f"SyntaxError: {exc.msg}")
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        try:
+            if Path(frame.filename).resolve() == path.resolve():
+                line = frame.lineno
+        except OSError:
+            continue
+    return LoadError(str(path), line, f"{type(exc).__name__}: {exc}")
+
+
+def _import(path: Path, packaged: bool):
+    if packaged:
+        return importlib.import_module(f"{PACKAGE}.{path.stem}")
+    name = f"symderive_user_derivations.{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def load(directory: str | Path | None = None) -> tuple[list[Derivation], list[LoadError]]:
+    """Every derivation in ``directory`` (default: the packaged ones), sorted by file."""
+    packaged = directory is None
+    folder = default_dir() if packaged else Path(directory)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no such derivations folder: {folder}")
+    derivations, errors = [], []
+    for path in sorted(folder.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        try:
+            module = _import(path, packaged)
+        except Exception as exc:
+            errors.append(_error(path, exc))
+            continue
+        found = [v for v in vars(module).values() if isinstance(v, Derivation)]
+        if not found:
+            errors.append(LoadError(str(path), None, "defines no Derivation"))
+        for deriv in found:
+            deriv.file = str(path)
+            derivations.append(deriv)
+    return derivations, errors

@@ -1,0 +1,113 @@
+"""Symbolic proof that an explicit expression is identically zero.
+
+Strategy, cheapest first:
+
+1. split on binary symbols (t in {0, 1}), which turns ``y**t`` into plain algebra;
+2. replace every transcendental or algebraic function application by a fresh symbol
+   and cancel the resulting rational function.  If that cancels to zero the identity
+   holds for *any* values of those applications, so the proof is sound;
+3. fall back to ``sympy.simplify``, which can be slow; the caller runs this in a
+   worker process with a deadline so a runaway simplify cannot hang the run.
+
+``None`` means "not shown", never "false": refutation is the numeric phase's job.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import sympy as sp
+
+__all__ = ["is_zero", "atomize"]
+
+_MAX_CASES = 64
+
+
+class _Atoms:
+    def __init__(self):
+        self.table: dict[sp.Basic, sp.Symbol] = {}
+
+    def atom(self, node: sp.Basic) -> sp.Symbol:
+        if node not in self.table:
+            self.table[node] = sp.Dummy(f"a{len(self.table)}")
+        return self.table[node]
+
+    def exp(self, arg: sp.Expr) -> sp.Expr:
+        out = sp.S.One
+        for term in sp.Add.make_args(sp.expand(arg)):
+            coeff, rest = term.as_coeff_Mul()
+            if not coeff.is_Rational:
+                coeff, rest = sp.S.One, term
+            if rest == 1:
+                out *= sp.exp(coeff)
+                continue
+            base = self.atom(sp.exp(rest / coeff.q))
+            out *= base ** coeff.p
+        return out
+
+    def walk(self, e: sp.Basic) -> sp.Expr:
+        if e.is_Atom:
+            return e
+        if isinstance(e, sp.Indexed):
+            return e
+        args = [self.walk(a) for a in e.args]
+        if isinstance(e, (sp.Add, sp.Mul)):
+            return e.func(*args)
+        if isinstance(e, sp.Pow):
+            base, p = args
+            if p.is_Integer:
+                return base ** p
+            if p.is_Rational:
+                return self.atom(sp.Pow(base, sp.Rational(1, p.q), evaluate=False)) ** p.p
+            return self.atom(sp.Pow(base, p))
+        if isinstance(e, sp.exp):
+            return self.exp(args[0])
+        if isinstance(e, sp.Function) or isinstance(e, sp.Expr):
+            return self.atom(e.func(*args))
+        return e
+
+
+def atomize(expr: sp.Expr) -> sp.Expr:
+    """The expression with each function application replaced by a fresh symbol."""
+    return _Atoms().walk(expr)
+
+
+def _rational_zero(expr: sp.Expr) -> bool:
+    if expr == 0:
+        return True
+    flat = atomize(expr)
+    num, _ = sp.fraction(sp.together(flat))
+    return sp.expand(num) == 0
+
+
+def _zero(expr: sp.Expr, use_simplify: bool) -> bool:
+    if expr == 0:
+        return True
+    if expr.has(sp.Integral):
+        expr = expr.doit()  # the truth by integration
+    try:
+        if _rational_zero(expr):
+            return True
+    except (sp.PolynomialError, RecursionError):
+        pass
+    if not use_simplify:
+        return False
+    simple = sp.simplify(expr)
+    if simple == 0:
+        return True
+    return _rational_zero(sp.expand_log(sp.powsimp(sp.expand(simple), force=True), force=True))
+
+
+def is_zero(expr: sp.Expr, binaries: set | frozenset = frozenset(),
+            use_simplify: bool = True) -> bool | None:
+    """True when ``expr`` is shown identically zero; None when not shown."""
+    expr = sp.sympify(expr)
+    present = sorted((b for b in binaries if b in expr.free_symbols), key=str)
+    if len(present) > 6:
+        present = []
+    cases = itertools.product((0, 1), repeat=len(present)) if present else [()]
+    for case in itertools.islice(cases, _MAX_CASES):
+        e = expr.xreplace(dict(zip(present, map(sp.Integer, case))))
+        if not _zero(e, use_simplify):
+            return None
+    return True

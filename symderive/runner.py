@@ -1,0 +1,132 @@
+"""Run claim checks in worker processes, each with a wall-clock budget.
+
+Each claim is checked in a forked process.  The worker reports its numeric outcome as
+soon as sampling is done, then tries the proof; when the budget runs out the worker is
+killed, so a runaway ``simplify`` can never hang the run, and the sampling evidence
+already received still decides the verdict (``verified``, never ``proved``).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from multiprocessing.connection import wait
+
+from .check import Outcome, check_claim
+from .derivation import Claim
+
+DEFAULT_TIMEOUT = 5.0
+
+
+@dataclass
+class ClaimResult:
+    derivation: str
+    id: str
+    equation: str | None
+    verdict: str
+    expected: str | None
+    method: str
+    seconds: float
+    counterexample: dict | None
+    message: str | None
+    erratum: str | None = None
+    evidence: dict | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether this result leaves the run green."""
+        if self.expected == "refuted":
+            return self.verdict in ("refuted", "undecided")
+        return self.verdict not in ("refuted", "error")
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "equation": self.equation, "verdict": self.verdict,
+                "expected": self.expected, "method": self.method,
+                "seconds": round(self.seconds, 4), "counterexample": self.counterexample,
+                "message": self.message}
+
+
+def _worker(claim: Claim, conn) -> None:
+    def emit(kind: str, outcome: Outcome) -> None:
+        conn.send((kind, asdict(outcome)))
+
+    try:
+        outcome = check_claim(claim, emit)
+        emit("final", outcome)
+    except Exception as exc:  # a claim that cannot be built is reported, not raised
+        tb = traceback.extract_tb(exc.__traceback__)
+        where = next((f"{os.path.basename(f.filename)}:{f.lineno}" for f in reversed(tb)
+                      if claim.derivation and claim.derivation.file
+                      and os.path.samefile(f.filename, claim.derivation.file)), None)
+        msg = f"{type(exc).__name__}: {exc}" + (f" ({where})" if where else "")
+        emit("final", Outcome("error", "build", msg))
+    finally:
+        conn.close()
+
+
+def _result(claim: Claim, data: dict, seconds: float) -> ClaimResult:
+    return ClaimResult(
+        derivation=claim.derivation.name, id=claim.id, equation=claim.equation,
+        verdict=data["verdict"], expected=claim.expected, method=data["method"],
+        seconds=seconds, counterexample=data.get("counterexample"),
+        message=data.get("message"), erratum=claim.erratum, evidence=data.get("evidence"))
+
+
+def run_claims(claims: Sequence[Claim], timeout: float = DEFAULT_TIMEOUT,
+               jobs: int | None = None,
+               progress: Callable[[ClaimResult], None] | None = None) -> list[ClaimResult]:
+    """Check ``claims`` in parallel; results come back in the order given."""
+    ctx = mp.get_context("fork")
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    pending = list(enumerate(claims))
+    active: dict = {}  # conn -> (index, claim, process, start, last numeric data)
+    results: dict[int, ClaimResult] = {}
+
+    def finish(conn, data: dict | None, note: str | None = None) -> None:
+        index, claim, proc, start, numeric = active.pop(conn)
+        seconds = time.perf_counter() - start
+        if data is None:
+            if numeric is not None:
+                data = dict(numeric)
+                data["message"] = (f"{data.get('message') or ''}; symbolic proof did not "
+                                   f"finish within {timeout:g} s").lstrip("; ")
+            else:
+                data = {"verdict": "undecided", "method": "timeout",
+                        "message": note or f"time budget of {timeout:g} s ran out"}
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+        conn.close()
+        results[index] = _result(claim, data, seconds)
+        if progress:
+            progress(results[index])
+
+    while pending or active:
+        while pending and len(active) < jobs:
+            index, claim = pending.pop(0)
+            parent, child = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_worker, args=(claim, child), daemon=True)
+            proc.start()
+            child.close()
+            active[parent] = [index, claim, proc, time.perf_counter(), None]
+        now = time.perf_counter()
+        next_deadline = min(entry[3] + timeout for entry in active.values())
+        ready = wait(list(active), timeout=max(0.0, next_deadline - now))
+        for conn in ready:
+            try:
+                kind, data = conn.recv()
+            except (EOFError, OSError):
+                finish(conn, None, "the worker process died")
+                continue
+            if kind == "numeric":
+                active[conn][4] = data
+            else:
+                finish(conn, data)
+        now = time.perf_counter()
+        for conn in [c for c, e in active.items() if now - e[3] >= timeout]:
+            finish(conn, None)
+    return [results[k] for k in range(len(claims))]

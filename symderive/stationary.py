@@ -1,0 +1,220 @@
+"""Check a claimed constrained stationary point or maximiser through its Lagrangian.
+
+The truth is computed, not assumed: the Lagrange conditions grad f = sum lambda_j grad g_j,
+g = 0 are solved for the variables and multipliers, and the claimed point must be one of
+the solutions.  For a maximiser the Hessian of the Lagrangian, restricted to the tangent
+space of the constraints, must be negative definite there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mpmath
+import sympy as sp
+
+from .check import (
+    MAX_TRIES, POINTS_NUMERIC, POINTS_SYMBOLIC, Emit, Outcome, _jsonable_sizes,
+    _numeric_configs, _sizes_text, claim_rng, leaves_of, expand_family, free_indices,
+)
+from .derivation import StationaryClaim
+from .instantiate import Instantiator, InstantiationError
+from .numeric import DIGITS, Sampler, assumption_of, fmt_value, leaf_name
+from .prove import is_zero
+
+
+@dataclass
+class System:
+    sizes: dict
+    f: sp.Expr
+    variables: list
+    constraints: list
+    point: dict
+    multipliers: list
+
+    @property
+    def lagrangian(self) -> sp.Expr:
+        return self.f - sum(lam * g for lam, g in zip(self.multipliers, self.constraints))
+
+    @property
+    def params(self) -> list:
+        return leaves_of([self.f, *self.constraints, *self.point.values()], self.variables)
+
+
+def build_system(claim: StationaryClaim, sizes: dict) -> System:
+    d = claim.derivation
+    inst = Instantiator(d, sizes)
+    f = inst.scalar(claim.f, {}, frozenset())
+    variables = expand_family(inst, d, claim.variables)
+    constraints = expand_family(inst, d, claim.constraints)
+    point: dict = {}
+    for var, value in claim.point.items():
+        idx = free_indices(d, var)
+        import itertools
+        ranges = [range(1, inst.integer(d.indices[k], {}) + 1) for k in idx]
+        for values in itertools.product(*ranges):
+            env = dict(zip(idx, values))
+            point[inst.scalar(sp.sympify(var), env, frozenset())] = \
+                inst.scalar(sp.sympify(value), env, frozenset())
+    missing = [v for v in variables if v not in point]
+    if missing:
+        raise InstantiationError(f"the claimed point gives no value for {missing[0]}")
+    lams = [sp.Symbol(f"lambda_{k}") for k in range(len(constraints))]
+    return System(dict(sizes), f, variables, constraints, point, lams)
+
+
+def _tangent_hessian(system: System, subs: dict) -> sp.Matrix:
+    """Z^T (d^2 L) Z with Z a basis of the constraints' tangent space, at ``subs``."""
+    L = system.lagrangian
+    H = sp.hessian(L, system.variables).xreplace(subs)
+    if not system.constraints:
+        return H
+    J = sp.Matrix([[sp.diff(g, v) for v in system.variables] for g in system.constraints])
+    J = J.xreplace(subs)
+    Z = J.nullspace()
+    if not Z:
+        return sp.zeros(0, 0)
+    Z = sp.Matrix.hstack(*Z)
+    return Z.T * H * Z
+
+
+def _solve_multipliers(system: System, subs: dict) -> dict | None:
+    """Solve the (linear) stationarity equations for the multipliers at the point."""
+    grads = [sp.diff(system.lagrangian, v).xreplace(subs) for v in system.variables]
+    if not system.multipliers:
+        return {}
+    sol = sp.solve(grads, system.multipliers, dict=True)
+    return sol[0] if sol else None
+
+
+def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
+    """None when the claim holds at this parameter point; an Outcome when it fails."""
+    subs = {v: sp.sympify(val).xreplace(point) for v, val in system.point.items()}
+    if any(s.has(sp.zoo, sp.nan, sp.oo, -sp.oo) for s in subs.values()):
+        return Outcome("undecided", "domain")
+    cx = {"sizes": _jsonable_sizes(system.sizes),
+          "values": {leaf_name(k): str(v) for k, v in sorted(point.items(), key=lambda t: str(t[0]))},
+          "point": {leaf_name(k): str(v) for k, v in subs.items()}}
+    for var, value in subs.items():
+        dom = claim.domain.get(var) or _domain_for(claim, var)
+        if dom is not None and not dom.contains(value):
+            cx["message"] = f"{leaf_name(var)} = {value} lies outside {dom.describe()}"
+            return Outcome("refuted", "domain", cx["message"], cx)
+    full = {**point, **subs}
+    for g in system.constraints:
+        r = sp.nsimplify(g.xreplace(full))
+        if r != 0:
+            cx["message"] = f"the constraint {g} = 0 fails: it is {r}"
+            return Outcome("refuted", "constraints", cx["message"], cx)
+    lam = _solve_multipliers(system, full)
+    fpoint = {**full, **(lam or {})}
+    if lam is None or any(sp.simplify(sp.diff(system.lagrangian, v).xreplace(fpoint)) != 0
+                          for v in system.variables):
+        truth = sp.solve([sp.diff(system.lagrangian.xreplace(point), v)
+                          for v in system.variables] + [g.xreplace(point)
+                                                        for g in system.constraints],
+                         system.variables + system.multipliers, dict=True)
+        cx["solutions"] = [{leaf_name(k): str(v) for k, v in s.items()
+                            if k in system.variables} for s in truth[:3]]
+        cx["message"] = "not a stationary point of the Lagrangian"
+        return Outcome("refuted", "Lagrange conditions", cx["message"], cx)
+    if claim.maximum:
+        M = _tangent_hessian(system, fpoint)
+        if M.shape[0]:
+            with mpmath.workdps(DIGITS):
+                Mn = mpmath.matrix([[mpmath.mpf(sp.N(x, DIGITS)) for x in row]
+                                    for row in M.tolist()])
+                eig = mpmath.eigsy(Mn)[0]
+                top = max(eig[k] for k in range(M.shape[0]))
+            if top >= 0:
+                cx["message"] = (f"stationary, but not a maximum: the Hessian of the Lagrangian "
+                                 f"has eigenvalue {fmt_value(top)} >= 0 on the tangent space")
+                cx["eigenvalue"] = fmt_value(top)
+                return Outcome("refuted", "second-order condition", cx["message"], cx)
+    return None
+
+
+def _domain_for(claim, var):
+    d = claim.derivation
+    a = assumption_of(d, var)
+    return a if a.describe() != "real" else None
+
+
+def _numeric_phase(claim, systems: list[tuple[System, int]], rng) -> Outcome:
+    points = 0
+    for system, wanted in systems:
+        params = system.params
+        sampler = Sampler(claim.derivation, params, system.sizes, rng)
+        good = 0
+        for _ in range(MAX_TRIES if params else 1):
+            point = sampler.draw()
+            try:
+                bad = _numeric_check(claim, system, point)
+            except (ZeroDivisionError, ValueError, TypeError):
+                continue
+            if bad is not None and bad.verdict == "undecided":
+                continue
+            if bad is not None:
+                return bad
+            good += 1
+            if good >= wanted:
+                break
+        if good == 0:
+            return Outcome("undecided", "sampling",
+                           f"no admissible point found at {_sizes_text(system.sizes)}")
+        points += good
+    sizes = [s.sizes for s, _ in systems]
+    text = "; ".join(_sizes_text(s) for s in sizes)
+    what = "maximiser" if claim.maximum else "stationary point"
+    return Outcome("verified", f"Lagrange conditions at {points} points",
+                   f"a {what} at {points} random parameter points ({text}), exact arithmetic",
+                   evidence={"points": points, "sizes": [_jsonable_sizes(s) for s in sizes],
+                             "digits": DIGITS})
+
+
+def _symbolic_phase(claim, systems: list[System]) -> Outcome | None:
+    for system in systems:
+        eqs = [sp.diff(system.lagrangian, v) for v in system.variables] + system.constraints
+        sols = sp.solve(eqs, system.variables + system.multipliers, dict=True)
+        if not sols:
+            return None
+        matched = None
+        for sol in sols:
+            if all(is_zero(sp.sympify(sol.get(v, v) - system.point[v]), use_simplify=True)
+                   for v in system.variables):
+                matched = sol
+                break
+        if matched is None:
+            return None
+        if claim.maximum:
+            M = _tangent_hessian(system, {**matched})
+            for k in range(1, M.shape[0] + 1):
+                minor = sp.simplify(M[:k, :k].det() * (-1) ** k)
+                if minor.is_positive is not True:
+                    return None
+    text = "; ".join(_sizes_text(s.sizes) for s in systems)
+    return Outcome("proved", "symbolic (Lagrange conditions solved)",
+                   f"the conditions solved exactly at {text}")
+
+
+def check_stationary(claim: StationaryClaim, emit: Emit) -> Outcome:
+    d = claim.derivation
+    rng = claim_rng(claim)
+    sym_cfgs, _ = d.size_configs(claim)
+    try:
+        systems = [build_system(claim, s) for s in sym_cfgs]
+        num_systems = [build_system(claim, s) for s in _numeric_configs(d, claim, rng)]
+    except (InstantiationError, TypeError, ValueError, KeyError) as exc:
+        return Outcome("error", "build", f"{type(exc).__name__}: {exc}")
+    outcome = _numeric_phase(claim, [(s, POINTS_SYMBOLIC) for s in systems]
+                             + [(s, POINTS_NUMERIC) for s in num_systems], rng)
+    if outcome.verdict != "verified":
+        return outcome
+    emit("numeric", outcome)
+    proof = _symbolic_phase(claim, systems)
+    if proof is None:
+        outcome.message += "; no symbolic proof found"
+        return outcome
+    proof.message = f"{proof.message}; also {outcome.message}"
+    proof.evidence = outcome.evidence
+    return proof
