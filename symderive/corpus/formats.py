@@ -362,6 +362,8 @@ def from_sparse(
         dense = np.asarray(matrix)
         if dense.ndim != 2:
             raise CorpusError(f"the matrix must be 2-D, got shape {dense.shape}")
+        if dense.dtype.kind not in "biuf":
+            raise CorpusError(f"the matrix must hold integer counts, got dtype {dense.dtype}")
         csr = sp.csr_matrix(dense)
     if csr.dtype.kind not in "biuf":
         raise CorpusError(f"the matrix must hold integer counts, got dtype {csr.dtype}")
