@@ -396,17 +396,14 @@ def test_bundled_corpus_shape_and_labels(news: Corpus) -> None:
     assert int(np.sum(news.split == "test")) == 7532
     assert news.split[:11314].tolist() == ["train"] * 11314  # train first
     per_group = {
-        split: np.bincount(news.labels[news.split == split], minlength=20) for split in _splits()
+        split: np.bincount(news.labels[news.split == split], minlength=20)
+        for split in ("train", "test")
     }
     assert (per_group["train"][0], per_group["test"][0]) == (480, 319)  # alt.atheism
     assert (per_group["train"][19], per_group["test"][19]) == (377, 251)  # talk.religion.misc
     assert (per_group["train"][10], per_group["test"][10]) == (600, 399)  # rec.sport.hockey
     assert news.doc_ids[0] == "20news-bydate-train/alt.atheism/49960"
     assert len(set(news.doc_ids)) == 18846
-
-
-def _splits() -> tuple[str, str]:
-    return ("train", "test")
 
 
 def test_bundled_corpus_vocabulary_and_statistics(news: Corpus) -> None:
