@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import ClassVar
 
 import sympy as sp
 
@@ -44,7 +45,7 @@ class Assumption:
         return bool(value.is_real)
 
     #: True when the values of one symbol form a single joint draw (a simplex).
-    grouped: bool = False
+    grouped: ClassVar[bool] = False
 
     def describe(self) -> str:
         return "real"
@@ -129,25 +130,26 @@ class Counts(Assumption):
     """Nonnegative integer counts."""
 
     high: int = 4
+    low: int = 0
 
     def _draw_one(self, rng: random.Random) -> sp.Rational:
-        return sp.Integer(rng.randint(0, self.high))
+        return sp.Integer(rng.randint(self.low, self.high))
 
     def simpler(self, value: sp.Rational) -> list[sp.Rational]:
-        return [sp.Integer(v) for v in (0, 1) if v != value]
+        return [sp.Integer(v) for v in (self.low, self.low + 1) if v != value]
 
     def contains(self, value: sp.Expr) -> bool:
-        return bool(value.is_integer and value >= 0)
+        return bool(value.is_integer and value >= self.low)
 
     def describe(self) -> str:
-        return "nonnegative integer counts"
+        return "nonnegative integer counts" if self.low == 0 else f"integer counts >= {self.low}"
 
 
 @dataclass(frozen=True)
 class Simplex(Assumption):
     """Entries along the last axis are positive and sum to one."""
 
-    grouped: bool = True
+    grouped: ClassVar[bool] = True
 
     def draw(self, rng: random.Random, count: int) -> list[sp.Rational]:
         weights = [rng.randint(1, 4) for _ in range(count)]

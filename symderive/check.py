@@ -20,9 +20,7 @@ import sympy as sp
 from .assumptions import Binary
 from .derivation import Claim, Derivation, StationaryClaim
 from .instantiate import Instantiator, InstantiationError
-from .numeric import (
-    DIGITS, Compiled, Sampler, agree, assumption_of, fmt_value, leaf_name, valid,
-)
+from .numeric import DIGITS, Sampler, agree, assumption_of, fmt_value, leaf_name, valid
 from .prove import is_zero
 
 VERDICTS = ("proved", "verified", "refuted", "undecided", "error")
@@ -148,10 +146,101 @@ def _entry_text(label) -> str:
 
 
 # -- numeric phase -----------------------------------------------------------------------
+def referenced_vars(d: Derivation, *exprs: sp.Basic) -> list:
+    """The declared variables an expression depends on, through its definitions."""
+    seen_defs: set = set()
+    names: set = set()
+
+    def walk(e) -> None:
+        for node in sp.preorder_traversal(e):
+            if isinstance(node, (sp.MatrixSymbol, sp.Symbol)) and str(node) in d.vars:
+                names.add(str(node))
+            elif isinstance(node, sp.IndexedBase):
+                label = node.label
+                if str(label) in d.vars:
+                    names.add(str(label))
+                elif label in d.defs and label not in seen_defs:
+                    seen_defs.add(label)
+                    walk(d.defs[label].body)
+            token = getattr(node, "token", None) if isinstance(node, sp.Basic) else None
+            if isinstance(node, sp.Symbol) and node in d.defs:
+                token = node
+            if token is not None and token in d.defs and token not in seen_defs:
+                seen_defs.add(token)
+                walk(d.defs[token].body)
+
+    for e in exprs:
+        walk(e)
+    return [d.vars[n] for n in sorted(names)]
+
+
+def all_entries(inst: Instantiator, variables) -> list:
+    """Every entry of the given variables at the instance's sizes."""
+    out = []
+    for var in variables:
+        shape = [inst.integer(s, {}) for s in var.shape]
+        if var.kind == "scalar":
+            out.append(var.obj)
+            continue
+        base = inst._base(var.name)
+        for idx in itertools.product(*(range(1, s + 1) for s in shape)):
+            out.append(base[idx] if len(idx) > 1 else base[idx[0]])
+    return out
+
+
+def to_mp(value: sp.Basic):
+    """A SymPy number as an mpmath number (NaN when it is not a finite number)."""
+    v = sp.N(value, DIGITS)
+    if v.free_symbols or v.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
+        return mpmath.nan
+    if v.is_Float or v.is_Rational:
+        return mpmath.mpf(sp.Float(v, DIGITS)._mpf_)
+    re, im = v.as_real_imag()
+    try:
+        return mpmath.mpc(mpmath.mpf(sp.Float(re, DIGITS)._mpf_),
+                          mpmath.mpf(sp.Float(im, DIGITS)._mpf_))
+    except (TypeError, ValueError, AttributeError):
+        return mpmath.nan
+
+
+class Evaluator:
+    """Both sides of a claim at one size, evaluated at points (numbers fold as they come)."""
+
+    def __init__(self, claim: Claim, sizes: dict):
+        self.claim, self.sizes = claim, sizes
+        d = claim.derivation
+        probe = Instantiator(d, sizes)
+        self.leaves = all_entries(probe, referenced_vars(d, claim.lhs, claim.rhs))
+        idx = free_indices(d, claim.lhs, claim.rhs)
+        ranges = [range(1, probe.integer(d.indices[k], {}) + 1) for k in idx]
+        self.envs = [dict(zip(idx, v)) for v in itertools.product(*ranges)]
+        self.labels: list = []
+
+    def __call__(self, point: dict) -> list | None:
+        with mpmath.workdps(DIGITS):
+            values = {k: sp.Float(v, DIGITS) for k, v in point.items()}
+            inst = Instantiator(self.claim.derivation, self.sizes, values)
+            labels, lhs, rhs = [], [], []
+            try:
+                for env in self.envs:
+                    L = inst.explicit(self.claim.lhs, env)
+                    R = inst.explicit(self.claim.rhs, env)
+                    if L.shape != R.shape:
+                        raise ShapeMismatch(self.sizes, env, L.shape, R.shape)
+                    for a in range(L.rows):
+                        for b in range(L.cols):
+                            labels.append((env, (a + 1, b + 1), L.shape))
+                            lhs.append(to_mp(L[a, b]))
+                            rhs.append(to_mp(R[a, b]))
+            except (ZeroDivisionError, OverflowError):
+                return None
+            self.labels = labels
+            return lhs + rhs
+
+
 def _solve_given(inst: Instance, point: dict) -> list[dict] | None:
     """Solutions of the ``given`` conditions for the unknowns at ``point``."""
-    eqs = [sp.nsimplify(g.xreplace(point)) if not g.xreplace(point).is_Rational else
-           g.xreplace(point) for g in inst.given]
+    eqs = [sp.nsimplify(g.xreplace(point)) for g in inst.given]
     try:
         sols = sp.solve(eqs, inst.unknowns, dict=True)
     except (NotImplementedError, ValueError):
@@ -163,17 +252,12 @@ def _eval_conditional(inst: Instance, point: dict) -> list[tuple] | None:
     sols = _solve_given(inst, point)
     if not sols:
         return None
-    out = []
-    for sol in sols:
-        full = {**point, **sol}
-        vals = [sp.N(sp.sympify(e).xreplace(full), DIGITS) for e in inst.lhs + inst.rhs]
-        out.append((sol, [mpmath.mpmathify(complex(v)) if not v.is_real else mpmath.mpf(str(v))
-                          for v in vals]))
-    return out
+    return [(sol, [to_mp(sp.sympify(e).xreplace({**point, **sol})) for e in inst.lhs + inst.rhs])
+            for sol in sols]
 
 
-def _disagreements(inst: Instance, vals) -> list[int]:
-    m = len(inst.lhs)
+def _disagreements(vals) -> list[int]:
+    m = len(vals) // 2
     return [k for k in range(m) if not agree(vals[k], vals[m + k])]
 
 
@@ -181,31 +265,51 @@ def _all_valid(vals) -> bool:
     return vals is not None and all(valid(v) for v in vals)
 
 
-def _shrink(inst: Instance, comp: Compiled, sampler: Sampler, point: dict) -> dict:
-    """Make the failing point simpler while it still fails (Hypothesis-style)."""
-    for _ in range(2):
-        changed = False
-        for leaf in list(point):
-            for cand in sampler.simpler(leaf, point[leaf]):
-                trial = {**point, leaf: cand}
-                vals = comp(trial)
-                if _all_valid(vals) and _disagreements(inst, vals):
-                    point, changed = trial, True
-                    break
-        if not changed:
-            break
+SHRINK_SECONDS = 2.0
+
+
+def _shrink(evaluate, sampler: Sampler, point: dict) -> dict:
+    """Make the failing point simpler while it still fails (Hypothesis-style): first a
+    whole variable at once, then entry by entry, within a small time budget."""
+    deadline = time.perf_counter() + SHRINK_SECONDS
+
+    def fails(trial) -> bool:
+        vals = evaluate(trial)
+        return _all_valid(vals) and bool(_disagreements(vals))
+
+    groups: dict = {}
+    for leaf in point:
+        groups.setdefault(leaf.base.label if isinstance(leaf, sp.Indexed) else leaf,
+                          []).append(leaf)
+    for members in groups.values():
+        if time.perf_counter() > deadline:
+            return point
+        options = sampler.simpler(members[0], sp.nan)
+        for cand in options:
+            trial = {**point, **{m: cand for m in members}}
+            if trial != point and fails(trial):
+                point = trial
+                break
+    for leaf in list(point):
+        for cand in sampler.simpler(leaf, point[leaf]):
+            if time.perf_counter() > deadline:
+                return point
+            trial = {**point, leaf: cand}
+            if fails(trial):
+                point = trial
+                break
     return point
 
 
-def _counterexample(inst: Instance, point: dict, vals, bad: list[int],
+def _counterexample(labels, sizes, point: dict, vals, bad: list[int],
                     solution: dict | None = None) -> dict:
-    m = len(inst.lhs)
+    m = len(vals) // 2
     first = bad[0]
-    entries = [{"entry": _entry_text(inst.labels[k]), "lhs": fmt_value(vals[k]),
+    entries = [{"entry": _entry_text(labels[k]), "lhs": fmt_value(vals[k]),
                 "rhs": fmt_value(vals[m + k])} for k in bad[:12]]
     cx = {
-        "sizes": _jsonable_sizes(inst.sizes),
-        "indices": {str(k): v for k, v in inst.labels[first][0].items()},
+        "sizes": _jsonable_sizes(sizes),
+        "indices": {str(k): v for k, v in labels[first][0].items()},
         "values": {leaf_name(x): str(v) for x, v in sorted(point.items(), key=lambda t: str(t[0]))},
         "lhs": fmt_value(vals[first]),
         "rhs": fmt_value(vals[m + first]),
@@ -218,57 +322,68 @@ def _counterexample(inst: Instance, point: dict, vals, bad: list[int],
     return cx
 
 
-def numeric_phase(claim: Claim, instances: list[tuple[Instance, int]],
-                  rng: random.Random) -> Outcome:
+def _numeric_one(claim: Claim, sizes: dict, wanted: int, rng: random.Random
+                 ) -> Outcome | int:
+    """Sample one size: an Outcome when the claim fails there, else the points used."""
     d = claim.derivation
-    points = 0
-    for inst, wanted in instances:
-        leaves = inst.leaves
-        sampler = Sampler(d, leaves, inst.sizes, rng)
-        comp = None if inst.given else Compiled(inst.lhs + inst.rhs, leaves)
+    if claim.given:
+        inst = instantiate(claim, sizes)
+        sampler = Sampler(d, inst.leaves, sizes, rng)
         good = 0
-        for _ in range(MAX_TRIES if leaves else 1):
+        for _ in range(MAX_TRIES if inst.leaves else 1):
             point = sampler.draw()
-            if inst.given:
-                results = _eval_conditional(inst, point)
-                if not results:
-                    continue
-                for sol, vals in results:
-                    if not _all_valid(vals):
-                        continue
-                    bad = _disagreements(inst, vals)
-                    if bad:
-                        return Outcome("refuted", "sampling at solutions of the conditions",
-                                       "false at a point satisfying the stated conditions",
-                                       _counterexample(inst, point, vals, bad, sol))
-                good += 1
-            else:
-                vals = comp(point)
+            for sol, vals in _eval_conditional(inst, point) or []:
                 if not _all_valid(vals):
                     continue
-                bad = _disagreements(inst, vals)
+                bad = _disagreements(vals)
                 if bad:
-                    point = _shrink(inst, comp, sampler, point)
-                    vals = comp(point)
-                    bad = _disagreements(inst, vals)
-                    return Outcome("refuted", "exact point, 50 digits",
-                                   f"{len(bad)} of {len(inst.lhs)} entries differ at "
-                                   f"{_sizes_text(inst.sizes)}",
-                                   _counterexample(inst, point, vals, bad))
+                    return Outcome("refuted", "sampling at solutions of the conditions",
+                                   "false at a point satisfying the stated conditions",
+                                   _counterexample(inst.labels, sizes, point, vals, bad, sol))
                 good += 1
             if good >= wanted:
                 break
-        if good == 0:
+        return good
+    evaluate = Evaluator(claim, sizes)
+    sampler = Sampler(d, evaluate.leaves, sizes, rng)
+    good = 0
+    for _ in range(MAX_TRIES if evaluate.leaves else 1):
+        point = sampler.draw()
+        vals = evaluate(point)
+        if not _all_valid(vals):
+            continue
+        bad = _disagreements(vals)
+        if bad:
+            point = _shrink(evaluate, sampler, point)
+            vals = evaluate(point)
+            bad = _disagreements(vals)
+            return Outcome("refuted", f"exact point, {DIGITS} digits",
+                           f"{len(bad)} of {len(vals) // 2} entries differ at "
+                           f"{_sizes_text(sizes)}",
+                           _counterexample(evaluate.labels, sizes, point, vals, bad))
+        good += 1
+        if good >= wanted:
+            break
+    return good
+
+
+def numeric_phase(claim: Claim, configs: list[tuple[dict, int]],
+                  rng: random.Random) -> Outcome:
+    points = 0
+    for sizes, wanted in configs:
+        got = _numeric_one(claim, sizes, wanted, rng)
+        if isinstance(got, Outcome):
+            return got
+        if got == 0:
             return Outcome("undecided", "sampling",
                            f"no point found where both sides are defined at "
-                           f"{_sizes_text(inst.sizes)}")
-        points += good
-    sizes = "; ".join(_sizes_text(i.sizes) for i, _ in instances)
+                           f"{_sizes_text(sizes)}")
+        points += got
+    sizes = [_jsonable_sizes(s) for s, _ in configs]
+    text = "; ".join(_sizes_text(s) for s, _ in configs)
     return Outcome("verified", f"sampling: {points} points, {DIGITS} digits",
-                   f"agrees at {points} random points ({sizes}), {DIGITS}-digit arithmetic",
-                   evidence={"points": points, "sizes": [_jsonable_sizes(i.sizes)
-                                                         for i, _ in instances],
-                             "digits": DIGITS})
+                   f"agrees at {points} random points ({text}), {DIGITS}-digit arithmetic",
+                   evidence={"points": points, "sizes": sizes, "digits": DIGITS})
 
 
 # -- symbolic phase ----------------------------------------------------------------------
@@ -320,27 +435,18 @@ def check_claim(claim: Claim, emit: Emit) -> Outcome:
     d = claim.derivation
     rng = claim_rng(claim)
     sym_cfgs, _ = d.size_configs(claim)
-    num_cfgs = _numeric_configs(d, claim, rng)
+    configs = [(s, POINTS_SYMBOLIC) for s in sym_cfgs]
+    configs += [(s, POINTS_NUMERIC) for s in _numeric_configs(d, claim, rng)]
     try:
-        sym_insts = [instantiate(claim, s) for s in sym_cfgs]
+        outcome = numeric_phase(claim, configs, rng)
     except ShapeMismatch as exc:
         return _shape_refutation(exc)
     except (InstantiationError, TypeError, ValueError, KeyError, AttributeError) as exc:
         return Outcome("error", "build", f"{type(exc).__name__}: {exc}")
-    outcome = numeric_phase(claim, [(i, POINTS_SYMBOLIC) for i in sym_insts], rng)
     if outcome.verdict != "verified":
         return outcome
-    try:
-        num_insts = [instantiate(claim, s) for s in num_cfgs]
-    except ShapeMismatch as exc:
-        return _shape_refutation(exc)
-    if num_insts:
-        extra = numeric_phase(claim, [(i, POINTS_NUMERIC) for i in num_insts], rng)
-        if extra.verdict != "verified":
-            return extra
-        outcome = _merge(outcome, extra)
     emit("numeric", outcome)
-    proof = symbolic_phase(claim, sym_insts)
+    proof = symbolic_phase(claim, [instantiate(claim, s) for s in sym_cfgs])
     if proof is None:
         outcome.message = (outcome.message or "") + "; no symbolic proof found"
         return outcome

@@ -28,6 +28,8 @@ def _sympy_assumptions(assume: Assumption) -> dict[str, bool]:
 
     if isinstance(assume, (Positive, Simplex)):
         return {"positive": True}
+    if isinstance(assume, Counts) and assume.low >= 1:
+        return {"integer": True, "positive": True}
     if isinstance(assume, (Binary, Counts)):
         return {"integer": True, "nonnegative": True}
     if isinstance(assume, Interval):
@@ -223,7 +225,7 @@ class Derivation:
     def tensor(self, name: str, shape: Sequence[sp.Expr], assume: Assumption | None = None,
                latex: str | None = None) -> sp.IndexedBase:
         """An indexed family ``T[d, w]`` for index notation (1-based, as the document)."""
-        base = sp.IndexedBase(name, shape=tuple(shape), **_sympy_assumptions(assume or REAL))
+        base = sp.IndexedBase(name, **_sympy_assumptions(assume or REAL))
         return self._var(name, "tensor", shape, assume, latex, base)
 
     # -- definitions -------------------------------------------------------------------

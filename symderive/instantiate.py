@@ -41,11 +41,21 @@ Env = Mapping[sp.Symbol, int]
 class Instantiator:
     """Explicit instances of one derivation's expressions at one set of sizes."""
 
-    def __init__(self, derivation: Derivation, sizes: Mapping[sp.Symbol, int]):
+    def __init__(self, derivation: Derivation, sizes: Mapping[sp.Symbol, int],
+                 values: Mapping[sp.Basic, sp.Expr] | None = None):
+        """With ``values`` (leaf entry -> number) every leaf is replaced by its value as
+        soon as it appears, so large instances fold to numbers instead of growing into
+        huge trees; only the variables being differentiated by stay symbolic."""
         self.d = derivation
         self.sizes = {k: sp.Integer(v) for k, v in sizes.items()}
+        self.values = dict(values) if values is not None else None
         self._defcache: dict = {}
         self._bases: dict[str, sp.IndexedBase] = {}
+
+    def _leaf(self, entry: sp.Basic, cuts: frozenset) -> sp.Basic:
+        if self.values is None or entry in cuts:
+            return entry
+        return self.values.get(entry, entry)
 
     # -- entry points ------------------------------------------------------------------
     def explicit(self, expr: sp.Basic, env: Env | None = None,
@@ -69,7 +79,7 @@ class Instantiator:
                 self._bases[name] = var.obj if var.kind == "tensor" else var.entry_base()
         return self._bases[name]
 
-    def _leaf_matrix(self, sym: sp.MatrixSymbol, env: Env) -> sp.Matrix:
+    def _leaf_matrix(self, sym: sp.MatrixSymbol, env: Env, cuts: frozenset) -> sp.Matrix:
         var = self.d.vars.get(sym.name)
         if var is None:
             raise InstantiationError(f"unknown matrix symbol {sym.name!r}; declare it with "
@@ -77,8 +87,8 @@ class Instantiator:
         rows, cols = (self.integer(s, env) for s in sym.shape)
         base = self._base(sym.name)
         if var.kind == "vector":
-            return sp.Matrix(rows, 1, lambda a, b: base[a + 1])
-        return sp.Matrix(rows, cols, lambda a, b: base[a + 1, b + 1])
+            return sp.Matrix(rows, 1, lambda a, b: self._leaf(base[a + 1], cuts))
+        return sp.Matrix(rows, cols, lambda a, b: self._leaf(base[a + 1, b + 1], cuts))
 
     def _placeholder(self, token: sp.Symbol, idx: tuple[int, ...], rows: int,
                      cols: int) -> sp.Matrix:
@@ -118,7 +128,7 @@ class Instantiator:
                 return self.sizes[e]
             if e in self.d.defs:
                 return e if e in cuts else self.definition(e, (), cuts)[0, 0]
-            return e
+            return self._leaf(e, cuts)
         if isinstance(e, sp.Indexed):
             idx = tuple(self.integer_in(i, env, cuts) for i in e.indices)
             label = e.base.label
@@ -128,7 +138,7 @@ class Instantiator:
                 return self.definition(label, idx, cuts)[0, 0]
             if str(label) not in self.d.vars:
                 raise InstantiationError(f"unknown indexed symbol {label}")
-            return self._base(str(label))[idx]
+            return self._leaf(self._base(str(label))[idx], cuts)
         if isinstance(e, (sp.Sum, sp.Product)):
             return self._expand_limits(e, env, cuts)
         if isinstance(e, sp.Integral):
@@ -173,7 +183,7 @@ class Instantiator:
         if not isinstance(e, MatrixExpr):
             return sp.Matrix([[self.scalar(e, env, cuts)]])
         if isinstance(e, sp.MatrixSymbol):
-            return self._leaf_matrix(e, env)
+            return self._leaf_matrix(e, env, cuts)
         if isinstance(e, BatchElement):
             i = self.integer_in(e.index, env, cuts)
             var = self.d.vars.get(e.batch.name)
@@ -184,7 +194,7 @@ class Instantiator:
                 raise InstantiationError(f"batch index {i} outside 1..{count}")
             dim = self.integer(var.shape[1], env)
             base = self._base(e.batch.name)
-            return sp.Matrix(dim, 1, lambda a, b: base[i, a + 1])
+            return sp.Matrix(dim, 1, lambda a, b: self._leaf(base[i, a + 1], cuts))
         if isinstance(e, DefRef):
             idx = tuple(self.integer_in(i, env, cuts) for i in e.indices)
             if e.token in cuts:
@@ -269,28 +279,52 @@ class Instantiator:
                 raise InstantiationError(f"can only hold a defined quantity fixed, not {h}")
             held |= tokens
         inner = frozenset(cuts | held)
-        F = self.matrix(e.f, env, inner)
-        V = self.matrix(e.wrt, env, inner)
+        V = self.symbolic_entries(e.wrt, env, inner)
         for v in V:
             if not isinstance(v, (sp.Symbol, sp.Indexed)):
                 raise InstantiationError(f"cannot differentiate with respect to {e.wrt}: "
                                          f"its entry {v} is not a variable")
-        if isinstance(e, Hess):
-            if F.shape != (1, 1) or V.shape[1] != 1:
-                raise InstantiationError("the Hessian needs a scalar and a column vector")
-            f = F[0, 0]
-            grad = [sp.diff(f, v) for v in V]
-            G = sp.Matrix(len(V), len(V), lambda a, b: sp.diff(grad[a], V[b]))
-        elif F.shape == (1, 1):
-            f = F[0, 0]
-            G = V.applyfunc(lambda v: sp.diff(f, v))
-        elif V.shape == (1, 1):
-            G = F.applyfunc(lambda f: sp.diff(f, V[0, 0]))
-        elif F.shape[1] == 1 and V.shape[1] == 1:
-            G = sp.Matrix(F.shape[0], V.shape[0], lambda a, b: sp.diff(F[a], V[b]))
+        hess = isinstance(e, Hess)
+        if self.values is not None and not hess:
+            # numeric mode: keep one variable symbolic at a time, the rest are numbers
+            columns = {}
+            for v in V:
+                F = self.matrix(e.f, env, inner | {v})
+                columns[v] = F.applyfunc(lambda t, v=v: sp.diff(t, v))
+            G = self._arrange(e, F, V, lambda fi, v: columns[v][fi])
+            G = G.xreplace({v: self.values.get(v, v) for v in V})
         else:
-            raise InstantiationError("derivatives of a matrix by a matrix are not supported")
+            F = self.matrix(e.f, env, inner | set(V))
+            if hess:
+                if F.shape != (1, 1) or V.shape[1] != 1:
+                    raise InstantiationError("the Hessian needs a scalar and a column vector")
+                f = F[0, 0]
+                grad = [sp.diff(f, v) for v in V]
+                G = sp.Matrix(len(V), len(V), lambda a, b: sp.diff(grad[a], V[b]))
+                if self.values is not None:
+                    G = G.xreplace({v: self.values.get(v, v) for v in V})
+            else:
+                G = self._arrange(e, F, V, lambda fi, v: sp.diff(F[fi], v))
         return self._release(G, frozenset(held - cuts), env, cuts)
+
+    def symbolic_entries(self, e: sp.Basic, env: Env, cuts: frozenset) -> sp.Matrix:
+        """The variables a quantity consists of, never replaced by values."""
+        saved, self.values = self.values, None
+        try:
+            return self.matrix(e, env, cuts)
+        finally:
+            self.values = saved
+
+    @staticmethod
+    def _arrange(e, F: sp.Matrix, V: sp.Matrix, partial) -> sp.Matrix:
+        """Lay out the partial derivatives: gradient, Jacobian or elementwise."""
+        if F.shape == (1, 1):
+            return sp.Matrix(V.rows, V.cols, lambda a, b: partial(0, V[a, b]))
+        if V.shape == (1, 1):
+            return sp.Matrix(F.rows, F.cols, lambda a, b: partial(a * F.cols + b, V[0, 0]))
+        if F.shape[1] == 1 and V.shape[1] == 1:
+            return sp.Matrix(F.rows, V.rows, lambda a, b: partial(a, V[b]))
+        raise InstantiationError("derivatives of a matrix by a matrix are not supported")
 
     def _release(self, G: sp.Matrix, tokens: frozenset, env: Env, cuts: frozenset) -> sp.Matrix:
         """Put the full definitions back in place of the entries that were held."""

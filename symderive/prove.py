@@ -26,6 +26,7 @@ _MAX_CASES = 64
 class _Atoms:
     def __init__(self):
         self.table: dict[sp.Basic, sp.Symbol] = {}
+        self.memo: dict[sp.Basic, sp.Expr] = {}
 
     def atom(self, node: sp.Basic) -> sp.Symbol:
         if node not in self.table:
@@ -46,10 +47,13 @@ class _Atoms:
         return out
 
     def walk(self, e: sp.Basic) -> sp.Expr:
-        if e.is_Atom:
+        if e.is_Atom or isinstance(e, sp.Indexed):
             return e
-        if isinstance(e, sp.Indexed):
-            return e
+        if e not in self.memo:  # explicit instances share subtrees: visit each once
+            self.memo[e] = self._walk(e)
+        return self.memo[e]
+
+    def _walk(self, e: sp.Basic) -> sp.Expr:
         args = [self.walk(a) for a in e.args]
         if isinstance(e, (sp.Add, sp.Mul)):
             return e.func(*args)

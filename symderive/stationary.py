@@ -78,13 +78,37 @@ def _tangent_hessian(system: System, subs: dict) -> sp.Matrix:
     return Z.T * H * Z
 
 
+def solve_system(eqs: list, unknowns: list) -> list[dict] | None:
+    """All solutions of ``eqs == 0`` (denominators cleared), or None when SymPy cannot.
+
+    Unknowns are renamed to plain symbols first: ``solve`` mishandles indexed ones.
+    """
+    plain = [sp.Symbol(f"_u{k}") for k in range(len(unknowns))]
+    forward, back = dict(zip(unknowns, plain)), dict(zip(plain, unknowns))
+    nums, dens = [], []
+    for e in eqs:
+        num, den = sp.fraction(sp.together(sp.sympify(e).xreplace(forward)))
+        nums.append(num)
+        dens.append(den)
+    try:
+        sols = sp.solve(nums, plain, dict=True)
+    except (NotImplementedError, ValueError, IndexError, TypeError):
+        return None
+    out = []
+    for sol in sols:
+        if any(sp.simplify(den.xreplace(sol)) == 0 for den in dens):
+            continue
+        out.append({back[k]: v for k, v in sol.items()})
+    return out
+
+
 def _solve_multipliers(system: System, subs: dict) -> dict | None:
     """Solve the (linear) stationarity equations for the multipliers at the point."""
-    grads = [sp.diff(system.lagrangian, v).xreplace(subs) for v in system.variables]
     if not system.multipliers:
         return {}
-    sol = sp.solve(grads, system.multipliers, dict=True)
-    return sol[0] if sol else None
+    grads = [sp.diff(system.lagrangian, v).xreplace(subs) for v in system.variables]
+    sols = solve_system(grads, system.multipliers)
+    return sols[0] if sols else None
 
 
 def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
@@ -100,30 +124,43 @@ def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
         if dom is not None and not dom.contains(value):
             cx["message"] = f"{leaf_name(var)} = {value} lies outside {dom.describe()}"
             return Outcome("refuted", "domain", cx["message"], cx)
-    full = {**point, **subs}
-    for g in system.constraints:
-        r = sp.nsimplify(g.xreplace(full))
-        if r != 0:
-            cx["message"] = f"the constraint {g} = 0 fails: it is {r}"
-            return Outcome("refuted", "constraints", cx["message"], cx)
-    lam = _solve_multipliers(system, full)
-    fpoint = {**full, **(lam or {})}
-    if lam is None or any(sp.simplify(sp.diff(system.lagrangian, v).xreplace(fpoint)) != 0
-                          for v in system.variables):
-        truth = sp.solve([sp.diff(system.lagrangian.xreplace(point), v)
-                          for v in system.variables] + [g.xreplace(point)
-                                                        for g in system.constraints],
-                         system.variables + system.multipliers, dict=True)
-        cx["solutions"] = [{leaf_name(k): str(v) for k, v in s.items()
-                            if k in system.variables} for s in truth[:3]]
-        cx["message"] = "not a stationary point of the Lagrangian"
-        return Outcome("refuted", "Lagrange conditions", cx["message"], cx)
+    L = system.lagrangian.xreplace(point)
+    eqs = [sp.diff(L, v) for v in system.variables] + [g.xreplace(point)
+                                                        for g in system.constraints]
+    truth = solve_system(eqs, system.variables + system.multipliers)
+    matched = None
+    if truth is not None:
+        for sol in truth:
+            if all(sp.simplify(sol.get(v, v) - subs[v]) == 0 for v in system.variables):
+                matched = sol
+                break
+        if matched is None:
+            cx["solutions"] = [{leaf_name(k): str(v) for k, v in sol.items()
+                                if k in system.variables} for sol in truth[:3]]
+            cx["message"] = ("not a solution of the Lagrange conditions"
+                             if truth else "the Lagrange conditions have no solution here")
+            return Outcome("refuted", "Lagrange conditions", cx["message"], cx)
+    else:  # the solver gave up: check the point itself, solving for the multipliers
+        full = {**point, **subs}
+        for g in system.constraints:
+            r = sp.nsimplify(g.xreplace(full))
+            if r != 0:
+                cx["message"] = f"the constraint {g} = 0 fails: it is {r}"
+                return Outcome("refuted", "constraints", cx["message"], cx)
+        lam = _solve_multipliers(system, full)
+        matched = {**subs, **(lam or {})}
+        if lam is None or any(sp.simplify(sp.diff(system.lagrangian, v).xreplace(
+                {**full, **lam})) != 0 for v in system.variables):
+            cx["message"] = "not a stationary point of the Lagrangian"
+            return Outcome("refuted", "Lagrange conditions", cx["message"], cx)
+    fpoint = {**point, **subs, **{k: v for k, v in matched.items()
+                                  if k in system.multipliers}}
     if claim.maximum:
         M = _tangent_hessian(system, fpoint)
         if M.shape[0]:
             with mpmath.workdps(DIGITS):
-                Mn = mpmath.matrix([[mpmath.mpf(sp.N(x, DIGITS)) for x in row]
-                                    for row in M.tolist()])
+                Mn = mpmath.matrix([[mpmath.mpf(sp.Float(sp.N(x, DIGITS), DIGITS)._mpf_)
+                                     for x in row] for row in M.tolist()])
                 eig = mpmath.eigsy(Mn)[0]
                 top = max(eig[k] for k in range(M.shape[0]))
             if top >= 0:
@@ -173,28 +210,41 @@ def _numeric_phase(claim, systems: list[tuple[System, int]], rng) -> Outcome:
 
 
 def _symbolic_phase(claim, systems: list[System]) -> Outcome | None:
+    """Prove, for symbolic parameters, that the point satisfies the constraints and the
+    Lagrange conditions (multipliers solved for), and the second-order condition."""
     for system in systems:
-        eqs = [sp.diff(system.lagrangian, v) for v in system.variables] + system.constraints
-        sols = sp.solve(eqs, system.variables + system.multipliers, dict=True)
-        if not sols:
+        subs = dict(system.point)
+        for g in system.constraints:
+            if is_zero(g.xreplace(subs)) is not True:
+                return None
+        lam = _solve_multipliers(system, subs)
+        if lam is None:
             return None
-        matched = None
-        for sol in sols:
-            if all(is_zero(sp.sympify(sol.get(v, v) - system.point[v]), use_simplify=True)
-                   for v in system.variables):
-                matched = sol
-                break
-        if matched is None:
-            return None
+        full = {**subs, **lam}
+        for v in system.variables:
+            if is_zero(sp.diff(system.lagrangian, v).xreplace(full)) is not True:
+                return None
         if claim.maximum:
-            M = _tangent_hessian(system, {**matched})
+            H = sp.hessian(system.lagrangian, system.variables).xreplace(full)
+            if H.is_diagonal() and all(_negative(h) for h in H.diagonal()):
+                continue  # negative definite everywhere, so on the tangent space too
+            M = _tangent_hessian(system, full)
+            if M.shape[0] > 4:
+                return None  # leading minors of a large symbolic matrix: not affordable
             for k in range(1, M.shape[0] + 1):
-                minor = sp.simplify(M[:k, :k].det() * (-1) ** k)
+                minor = sp.factor(sp.simplify(M[:k, :k].det() * (-1) ** k))
                 if minor.is_positive is not True:
                     return None
     text = "; ".join(_sizes_text(s.sizes) for s in systems)
-    return Outcome("proved", "symbolic (Lagrange conditions solved)",
-                   f"the conditions solved exactly at {text}")
+    what = "maximiser (second-order condition included)" if claim.maximum else "stationary point"
+    return Outcome("proved", "symbolic (Lagrange conditions)",
+                   f"a {what} for all admissible parameters at {text}")
+
+
+def _negative(h: sp.Expr) -> bool:
+    if h.is_negative:
+        return True
+    return sp.factor(sp.together(h)).is_negative is True
 
 
 def check_stationary(claim: StationaryClaim, emit: Emit) -> Outcome:

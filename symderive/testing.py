@@ -1,0 +1,26 @@
+"""Helpers for testing derivations with pytest: verdicts by claim id, planted mistakes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from .derivation import Claim, Derivation
+from .mutate import mutants, variant
+from .runner import ClaimResult, run_claims
+
+__all__ = ["verdicts", "results", "mutants", "variant"]
+
+
+def results(claims: Derivation | Iterable[Claim], timeout: float = 20.0,
+            jobs: int | None = None) -> dict[str, ClaimResult]:
+    """Check claims (all of a derivation's, or the given ones) and index by id."""
+    if isinstance(claims, Derivation):
+        claims = claims.claims
+    claims: Sequence[Claim] = list(claims)
+    return {r.id: r for r in run_claims(claims, timeout=timeout, jobs=jobs)}
+
+
+def verdicts(claims: Derivation | Iterable[Claim], timeout: float = 20.0,
+             jobs: int | None = None) -> dict[str, str]:
+    """``{claim id: verdict}``; the usual thing a test asserts on."""
+    return {k: r.verdict for k, r in results(claims, timeout, jobs).items()}
