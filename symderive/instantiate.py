@@ -292,7 +292,8 @@ class Instantiator:
                 F = self.matrix(e.f, env, inner | {v})
                 columns[v] = F.applyfunc(lambda t, v=v: sp.diff(t, v))
             G = self._arrange(e, F, V, lambda fi, v: columns[v][fi])
-            G = G.xreplace({v: self.values.get(v, v) for v in V})
+            # an enclosing derivative may still differentiate by some of V (its cuts)
+            G = G.xreplace({v: self.values.get(v, v) for v in V if v not in cuts})
         else:
             F = self.matrix(e.f, env, inner | set(V))
             if hess:
@@ -302,7 +303,7 @@ class Instantiator:
                 grad = [sp.diff(f, v) for v in V]
                 G = sp.Matrix(len(V), len(V), lambda a, b: sp.diff(grad[a], V[b]))
                 if self.values is not None:
-                    G = G.xreplace({v: self.values.get(v, v) for v in V})
+                    G = G.xreplace({v: self.values.get(v, v) for v in V if v not in cuts})
             else:
                 G = self._arrange(e, F, V, lambda fi, v: sp.diff(F[fi], v))
         return self._release(G, frozenset(held - cuts), env, cuts)
