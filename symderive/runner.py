@@ -47,7 +47,7 @@ class ClaimResult:
         return {"id": self.id, "equation": self.equation, "verdict": self.verdict,
                 "expected": self.expected, "method": self.method,
                 "seconds": round(self.seconds, 4), "counterexample": self.counterexample,
-                "message": self.message}
+                "message": self.message, "erratum": self.erratum, "evidence": self.evidence}
 
 
 def _worker(claim: Claim, conn) -> None:
