@@ -75,7 +75,9 @@ def load(directory: str | Path | None = None) -> tuple[list[Derivation], list[Lo
         except Exception as exc:
             errors.append(_error(path, exc))
             continue
-        found = [v for v in vars(module).values() if isinstance(v, Derivation)]
+        # unique by identity: ``derivation = d = Derivation(...)`` binds one object twice
+        found = list({id(v): v for v in vars(module).values()
+                      if isinstance(v, Derivation)}.values())
         if not found:
             errors.append(LoadError(str(path), None, "defines no Derivation"))
         for deriv in found:
