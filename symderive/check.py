@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import mpmath
 import sympy as sp
 
-from .assumptions import Binary
+from .assumptions import Binary, Simplex
 from .derivation import Claim, Derivation, StationaryClaim
 from .instantiate import Instantiator, InstantiationError
 from .numeric import DIGITS, Sampler, agree, assumption_of, fmt_value, leaf_name, valid
@@ -396,6 +396,23 @@ def _binaries(d: Derivation, exprs) -> set:
     return out
 
 
+def _simplex_substitution(d: Derivation, inst: Instance) -> dict:
+    """Each simplex group's last entry as one minus the others, so that the prover may use
+    the constraint sum = 1.  Sound: an identity in the remaining (free) entries holds on
+    the simplex exactly when it holds after this substitution."""
+    unknowns = set(inst.unknowns)
+    heads = {(x.base, x.indices[:-1]) for x in inst.leaves
+             if isinstance(x, sp.Indexed) and isinstance(assumption_of(d, x), Simplex)}
+    out = {}
+    for base, head in heads:
+        extent = sp.sympify(d.vars[str(base.label)].shape[-1]).xreplace(
+            {k: sp.Integer(v) for k, v in inst.sizes.items()})
+        entries = [base[(*head, i)] for i in range(1, int(extent) + 1)]
+        if not unknowns.intersection(entries):
+            out[entries[-1]] = 1 - sp.Add(*entries[:-1])
+    return out
+
+
 def symbolic_phase(claim: Claim, instances: list[Instance]) -> Outcome | None:
     d = claim.derivation
     for inst in instances:
@@ -409,7 +426,10 @@ def symbolic_phase(claim: Claim, instances: list[Instance]) -> Outcome | None:
                 return None
             diffs = [e.xreplace(s) for s in sols for e in diffs]
         binaries = _binaries(d, diffs)
+        simplex = _simplex_substitution(d, inst)
         for e in diffs:
+            if simplex and is_zero(e.xreplace(simplex), binaries, use_simplify=False):
+                continue  # holds on the simplex (cheap attempt first)
             if is_zero(e, binaries) is not True:
                 return None
     sizes = "; ".join(_sizes_text(i.sizes) for i in instances)
