@@ -330,8 +330,11 @@ def _numeric_one(claim: Claim, sizes: dict, wanted: int, rng: random.Random
         inst = instantiate(claim, sizes)
         sampler = Sampler(d, inst.leaves, sizes, rng)
         good = 0
+        unknowns = set(inst.unknowns)
         for _ in range(MAX_TRIES if inst.leaves else 1):
-            point = sampler.draw()
+            # a simplex group is drawn whole: drop the entries that are unknowns, or the
+            # conditions would be evaluated, not solved for them
+            point = {x: v for x, v in sampler.draw().items() if x not in unknowns}
             for sol, vals in _eval_conditional(inst, point) or []:
                 if not _all_valid(vals):
                     continue
