@@ -19,13 +19,13 @@ import sympy as sp
 
 from .assumptions import Binary, Simplex
 from .derivation import Claim, Derivation, StationaryClaim
-from .instantiate import Instantiator, InstantiationError
+from .instantiate import WORK_DIGITS, Instantiator, InstantiationError, KinkError
 from .numeric import DIGITS, Sampler, agree, assumption_of, fmt_value, leaf_name, valid
 from .prove import is_zero
 
 VERDICTS = ("proved", "verified", "refuted", "undecided", "error")
 
-POINTS_SYMBOLIC = 3  # random points per size used for the proof
+POINTS_SYMBOLIC = 2  # random points per size used for the proof
 POINTS_NUMERIC = 2   # random points per larger size checked numerically only
 MAX_TRIES = 40       # draws allowed to find points where both sides are defined
 
@@ -218,7 +218,7 @@ class Evaluator:
 
     def __call__(self, point: dict) -> list | None:
         with mpmath.workdps(DIGITS):
-            values = {k: sp.Float(v, DIGITS) for k, v in point.items()}
+            values = {k: sp.Float(v, WORK_DIGITS) for k, v in point.items()}
             inst = Instantiator(self.claim.derivation, self.sizes, values)
             labels, lhs, rhs = [], [], []
             try:
@@ -232,8 +232,10 @@ class Evaluator:
                             labels.append((env, (a + 1, b + 1), L.shape))
                             lhs.append(to_mp(L[a, b]))
                             rhs.append(to_mp(R[a, b]))
-            except (ZeroDivisionError, OverflowError):
+            except (ZeroDivisionError, OverflowError, KinkError):
                 return None
+            if inst.flags["kink"]:
+                return None  # a ReLU at its kink: the derivative does not exist there
             self.labels = labels
             return lhs + rhs
 
@@ -469,13 +471,29 @@ def check_claim(claim: Claim, emit: Emit) -> Outcome:
     if outcome.verdict != "verified":
         return outcome
     emit("numeric", outcome)
-    proof = symbolic_phase(claim, [instantiate(claim, s) for s in sym_cfgs])
-    if proof is None:
+    # Prove size by size, smallest first, reporting each success at once: if the budget
+    # runs out at a larger size, the sizes already proved still stand, and are stated.
+    proved: list[Instance] = []
+    for sizes in sym_cfgs:
+        if symbolic_phase(claim, [instantiate(claim, sizes)]) is None:
+            break
+        proved.append(sizes)
+        emit("proof", _proved(proved, outcome))
+    if not proved:
         outcome.message = (outcome.message or "") + "; no symbolic proof found"
         return outcome
-    proof.message = f"{proof.message}; also {outcome.message}"
-    proof.evidence = {**outcome.evidence, "proof_sizes": proof.evidence["sizes"]}
-    return proof
+    result = _proved(proved, outcome)
+    if len(proved) < len(sym_cfgs):
+        result.message += f"; no proof found at {_sizes_text(sym_cfgs[len(proved)])}"
+    return result
+
+
+def _proved(sizes: list[dict], sampled: Outcome) -> Outcome:
+    text = "; ".join(_sizes_text(s) for s in sizes)
+    return Outcome("proved", "symbolic", f"identity holds exactly at {text}; also "
+                   f"{sampled.message}",
+                   evidence={**sampled.evidence,
+                             "proof_sizes": [_jsonable_sizes(s) for s in sizes]})
 
 
 def _merge(a: Outcome, b: Outcome) -> Outcome:

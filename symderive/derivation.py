@@ -321,6 +321,35 @@ class Derivation:
         num = [{d: big for d, (_, big) in self.dims.items()}]
         return sym, num
 
+    def var_names(self, *exprs: sp.Basic) -> frozenset[str]:
+        """Names of the variables and definitions the expressions depend on (transitively)."""
+        out: set[str] = set()
+        for e in exprs:
+            for node in sp.preorder_traversal(e):
+                if isinstance(node, (sp.MatrixSymbol, sp.Symbol)) and str(node) in self.vars:
+                    out.add(str(node))
+                elif isinstance(node, sp.IndexedBase) and str(node.label) in self.vars:
+                    out.add(str(node.label))
+                token = None
+                if isinstance(node, DefRef):
+                    token = node.token
+                elif isinstance(node, sp.IndexedBase) and node.label in self.defs:
+                    token = node.label
+                elif isinstance(node, sp.Symbol) and node in self.defs:
+                    token = node
+                if token is not None:
+                    out.add(str(token))
+                    out |= self.depends(token)
+        return frozenset(out)
+
+    def depends(self, token: sp.Symbol) -> frozenset[str]:
+        """The variables and definitions a definition depends on (cached)."""
+        cache = self.__dict__.setdefault("_depends", {})
+        if token not in cache:
+            cache[token] = frozenset()  # guards against a definition referring to itself
+            cache[token] = self.var_names(self.defs[token].body)
+        return cache[token]
+
     def claim(self, claim_id: str) -> Claim:
         for c in self.claims:
             if c.id == claim_id:

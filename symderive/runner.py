@@ -90,9 +90,11 @@ def run_claims(claims: Sequence[Claim], timeout: float = DEFAULT_TIMEOUT,
         index, claim, proc, start, numeric = active.pop(conn)
         seconds = time.perf_counter() - start
         if data is None:
-            if numeric is not None:
+            if numeric is not None:  # sampling done (and perhaps some sizes proved)
                 data = dict(numeric)
-                data["message"] = (f"{data.get('message') or ''}; symbolic proof did not "
+                what = ("the proof at larger sizes" if data["verdict"] == "proved"
+                        else "the symbolic proof")
+                data["message"] = (f"{data.get('message') or ''}; {what} did not "
                                    f"finish within {timeout:g} s").lstrip("; ")
             else:
                 data = {"verdict": "undecided", "method": "timeout",
@@ -122,7 +124,7 @@ def run_claims(claims: Sequence[Claim], timeout: float = DEFAULT_TIMEOUT,
             except (EOFError, OSError):
                 finish(conn, None, "the worker process died")
                 continue
-            if kind == "numeric":
+            if kind in ("numeric", "proof"):
                 active[conn][4] = data
             else:
                 finish(conn, data)
