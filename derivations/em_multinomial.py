@@ -1,54 +1,252 @@
-"""EM for a mixture of multinomials (hw2.md §5, Problem 4) — first draft.
+"""EM for a mixture of multinomials (hw2.md §5, Problem 4).
 
-Work in progress: the exported names below are stable (the numeric EM engine reads them);
-the claims are being refined.
+Model: document d has topic c_d = k with probability pi_k; given its topic, its word counts
+T_d = (T_d1 .. T_dW) follow Mult(n_d, mu_k) with n_d = sum_w T_dw.
+
+Where the truth comes from (never from the document's own formulas):
+
+* P(d | c_d = k) is the multinomial pmf of ``sympy.stats`` (node ``MultinomialPMF``), and
+  P(c_d = k) = pi_k.  Claim 39 checks the document's closed form against that pmf.
+* P(d) (40) is the law of total probability over those; gamma_dk = P(c_d = k | d) (41, 46)
+  is Bayes' rule over them.
+* E_C[log P(D, C)] (42) is a real expectation: the checker enumerates all K^D topic
+  assignments C = (c_1 .. c_D), weighting each by prod_d gamma_{d,c_d}.
+* The derivatives (44) come from differentiating the Lagrangian (43); the M-step (45), (47)
+  from solving the Lagrange conditions (``stationary``), second-order condition included.
+
+Errata (kept as written, marked, with a corrected claim beside each):
+
+* (40), middle: the document writes P(c_d = K) -- capital K, the last topic -- inside the
+  sum over k, i.e. pi_K for every k.  Refuted (any pi with pi_1 != pi_K); "40-corrected"
+  with P(c_d = k) is proved.
+* (42), line 3: the multinomial coefficient is dropped: line 3 equals line 2 minus
+  sum_d sum_k gamma_dk log(n_d! / prod_w T_dw!).  Refuted as an equality (e.g. one document
+  with counts (1, 1): the term is log 2); "42.3-corrected" keeps the term.  The dropped term
+  depends on neither pi nor mu, so the maximiser (45) is unaffected.
+
+Normalised typos (mathematics unchanged):
+
+* (45), (47): the pi_k denominator sum_d sum_k gamma_dk reuses k as its bound index while
+  k is free; it is encoded as sum_d sum_j gamma_dj.
+
+How each display is encoded:
+
+* (43) defines the Lagrangian (it names L(pi, mu)); it is a definition, not a claim.
+* (44), lines 1-2: the derivative claims "44.1", "44.2" (the "= 0" is the stationarity
+  condition that ``stationary`` solves in 45/47).  Lines 3-4 restate the constraints:
+  "44.3" / "44.4" claim that the constraint holds wherever the Lagrangian's derivative in
+  the multiplier lambda_0 / lambda_k vanishes (solved for the last pi_K / mu_kW).
+* (42), lines 4-5 (s.t. ...) are the constraints of the M-step claims, not equalities.
+* (45) and (47) state the same two formulas; each line is its own claim (maximiser over
+  pi, resp. mu, with the other block fixed: the objective separates into a pi-part and a
+  mu-part, so the joint maximiser is the pair).
+* The convergence rule ||(pi, mu)_old - (pi, mu)_new|| < eps is not an equation: skipped.
+
+Domains: T is declared ``Counts(low=1)``.  The M-step maximiser is interior only when every
+word occurs (sum_d gamma_dk T_dw > 0); with a word that never occurs the claimed mu_kw is 0,
+on the boundary of the simplex, where the Lagrange conditions (and log mu_kw) break down.
+The E-step and likelihood identities are proved symbolically, i.e. for all counts, so the
+restriction costs them nothing.  gamma is a leaf of the M-step claims (fixed in the
+M-step, as the document says), drawn from the simplex.
 """
 
 import sympy as sp
+from sympy.stats.joint_rv_types import MultinomialDistribution
 
-from symderive import COUNTS, SIMPLEX, Counts, Derivation
+from symderive import SIMPLEX, Counts, Derivation
+from symderive import D as deriv
 
 derivation = Derivation("em_multinomial", source="hw2.md §5, Problem 4",
                         title="EM for a mixture of multinomials", doc=__doc__)
-d_ = derivation
+dv = derivation
 
-D = d_.dim("D", sizes=(1, 2), numeric=3)
-K = d_.dim("K", sizes=(2, 2), numeric=3)
-W = d_.dim("W", sizes=(2, 3), numeric=3)
-d = d_.index("d", D)
-k = d_.index("k", K)
-w = d_.index("w", W)
-j = d_.index("j", K)
+D = dv.dim("D", sizes=(1, 2), numeric=2)
+K = dv.dim("K", sizes=(2, 3), numeric=3)
+W = dv.dim("W", sizes=(3, 2), numeric=3)
+d = dv.index("d", D)
+k = dv.index("k", K)
+w = dv.index("w", W)
+j = dv.index("j", K)
+v = dv.index("v", W)  # the word index summed over in the mu denominator
 
-T = d_.tensor("T", (D, W), Counts(low=1))
-pi = d_.tensor("pi", (K,), SIMPLEX, latex=r"\pi")
-mu = d_.tensor("mu", (K, W), SIMPLEX, latex=r"\mu")
-gamma = d_.tensor("gamma", (D, K), SIMPLEX, latex=r"\gamma")
+T = dv.tensor("T", (D, W), Counts(low=1))
+pi = dv.tensor("pi", (K,), SIMPLEX, latex=r"\pi")
+mu = dv.tensor("mu", (K, W), SIMPLEX, latex=r"\mu")
+gamma = dv.tensor("gamma", (D, K), SIMPLEX, latex=r"\gamma")
+lam0 = dv.scalar("lambda_0", latex=r"\lambda_0")
+lam = dv.tensor("lambda", (K,), latex=r"\lambda")
 
+
+# -- the model (39): P(d | c_d = k) from sympy.stats --------------------------------------
+_z = sp.Symbol("z")  # position marker: a vector (x_1 .. x_W) travels as sum_w x_w z**(w-1)
+
+
+def _vector(entry: sp.Expr) -> sp.Expr:
+    """The entries ``entry`` (over w) packed into one scalar expression (see ``_z``)."""
+    return sp.Sum(entry * _z ** (w - 1), (w, 1, W))
+
+
+class MultinomialPMF(sp.Function):
+    """P(x | Mult(n = sum x, p)), the pmf of ``sympy.stats``; x and p packed by ``_vector``.
+
+    Stays unevaluated in general notation; the checker instantiates the packed sums at
+    concrete sizes, and then the pmf is taken from the library, not from the document.
+    """
+
+    nargs = 2
+
+    @staticmethod
+    def _entries(packed: sp.Expr) -> dict[int, sp.Expr]:
+        out: dict[int, sp.Expr] = {}
+        for term in sp.Add.make_args(packed):
+            coeff, power = term.as_coeff_exponent(_z)
+            out[int(power)] = out.get(int(power), 0) + coeff
+        return out
+
+    @classmethod
+    def _pmf(cls, x: sp.Expr, p: sp.Expr) -> sp.Expr | None:
+        if x.has(sp.Sum) or p.has(sp.Sum):  # general notation: wait for the sizes
+            return None
+        xs, ps = cls._entries(x), cls._entries(p)
+        n = max(ps) + 1
+        xs = [xs.get(i, sp.S.Zero) for i in range(n)]
+        # the distribution itself, not the random-variable factory: its validation would
+        # reject the 50-digit floats of the numeric phase (they sum to 1 only to rounding)
+        return MultinomialDistribution(sp.Add(*xs), sp.Tuple(*(ps[i] for i in range(n)))
+                                       ).pdf(*xs)
+
+    @classmethod
+    def eval(cls, x, p):
+        return cls._pmf(x, p)
+
+    def _latex(self, printer):
+        parts = [printer._print(a.function.subs(_z, 1) if isinstance(a, sp.Sum) else a)
+                 for a in self.args]
+        return r"\operatorname{Mult}\left(" + r";\ ".join(parts) + r"\right)"
+
+
+class LogMultinomialPMF(MultinomialPMF):
+    """log of ``MultinomialPMF``, expanded into a sum of logs (every factor is positive)."""
+
+    @classmethod
+    def eval(cls, x, p):
+        pmf = cls._pmf(x, p)
+        return None if pmf is None else sp.expand_log(sp.log(pmf), force=True)
+
+    def _latex(self, printer):
+        return r"\log " + super()._latex(printer)
+
+
+def pmf(doc: sp.Expr, topic: sp.Expr) -> sp.Expr:
+    """P(doc | c_doc = topic): the model's multinomial pmf, the truth behind (39)."""
+    return MultinomialPMF(_vector(T[doc, w]), _vector(mu[topic, w]))
+
+
+P_WORDS = pmf(d, k)                                   # P(d | c_d = k)
+P_JOINT = P_WORDS * pi[k]                             # P(d, c_d = k) = P(d | c_d = k) P(c_d = k)
+P_DOC = sp.Sum(P_JOINT.xreplace({k: j}), (j, 1, K))   # P(d): total probability
+POSTERIOR = P_JOINT / P_DOC                           # P(c_d = k | d): Bayes' rule
+
+# -- the document's formulas, each written once ------------------------------------------
 n_d = sp.Sum(T[d, w], (w, 1, W))
-COEF = sp.factorial(n_d) / sp.Product(sp.factorial(T[d, w]), (w, 1, W))
+COEF = sp.factorial(n_d) / sp.Product(sp.factorial(T[d, w]), (w, 1, W))  # n_d!/prod T_dw!
 
-# (46) = (41) line 3
-E_STEP = (pi[k] * sp.Product(mu[k, w] ** T[d, w], (w, 1, W))
-          / sp.Sum(pi[j] * sp.Product(mu[j, w] ** T[d, w], (w, 1, W)), (j, 1, K)))
-# (47) line 1, the inner bound k of the denominator renamed j
+
+def words(topic: sp.Expr) -> sp.Expr:
+    """prod_w mu_{topic,w}^T_dw."""
+    return sp.Product(mu[topic, w] ** T[d, w], (w, 1, W))
+
+
+P_D_40 = COEF * sp.Sum(pi[k] * words(k), (k, 1, K))              # (40), right-hand side
+LOG_LIKELIHOOD = sp.log(P_D_40)  # log P(d); sp.expand_log(..., force=True) splits it
+# (46) = (41), line 3
+E_STEP = pi[k] * words(k) / sp.Sum(pi[j] * words(j), (j, 1, K))
+# (45) = (47), line 1 (inner bound k renamed j)
 M_STEP_PI = sp.Sum(gamma[d, k], (d, 1, D)) / sp.Sum(sp.Sum(gamma[d, j], (j, 1, K)), (d, 1, D))
-# (47) line 2
+# (45) = (47), line 2 (inner bound w renamed v)
 M_STEP_MU = (sp.Sum(gamma[d, k] * T[d, w], (d, 1, D))
-             / sp.Sum(sp.Sum(gamma[d, k] * T[d, w], (w, 1, W)), (d, 1, D)))
-# log of (40), right-hand side
-LOG_LIKELIHOOD = sp.log(COEF * sp.Sum(pi[k] * sp.Product(mu[k, w] ** T[d, w], (w, 1, W)),
-                                      (k, 1, K)))
+             / sp.Sum(sp.Sum(gamma[d, k] * T[d, v], (v, 1, W)), (d, 1, D)))
 
-JOINT = COEF * pi[k] * sp.Product(mu[k, w] ** T[d, w], (w, 1, W))
-POSTERIOR = JOINT / sp.Sum(JOINT.xreplace({k: j}), (j, 1, K))
-d_.equal("46", POSTERIOR, E_STEP)
+# -- (39) ----------------------------------------------------------------------------------
+dv.equal("39", P_WORDS, COEF * words(k))
 
-Q = sp.Sum(sp.Sum(gamma[d, k] * (sp.log(pi[k]) + sp.Sum(T[d, w] * sp.log(mu[k, w]), (w, 1, W))),
-                  (k, 1, K)), (d, 1, D))
-d_.stationary("47.1", Q, [pi[k]], {pi[k]: M_STEP_PI}, constraints=[sp.Sum(pi[k], (k, 1, K)) - 1])
-d_.stationary("47.2", Q, [mu[k, w]], {mu[k, w]: M_STEP_MU},
-              constraints=[sp.Sum(mu[k, w], (w, 1, W)) - 1])
+# -- (40) ----------------------------------------------------------------------------------
+dv.chain("40", P_DOC, [sp.Sum(P_WORDS * pi[K], (k, 1, K)), P_D_40], errata={
+    1: "P(c_d = K) (capital K, the last topic) inside the sum over k: pi_K for every k"})
+dv.equal("40-corrected", P_DOC, sp.Sum(P_WORDS * pi[k], (k, 1, K)),
+         note="line 1 of (40) with P(c_d = k)")
+
+# -- (41), (46) ----------------------------------------------------------------------------
+_num = COEF * pi[k] * words(k)
+_den = COEF * sp.Sum(pi[j] * words(j), (j, 1, K))
+dv.chain("41", POSTERIOR, [
+    P_JOINT / P_DOC,
+    sp.Mul(_num, sp.Pow(_den, -1, evaluate=False), evaluate=False),  # coefficient not cancelled
+    E_STEP,
+])
+dv.equal("46", POSTERIOR, E_STEP)
+
+# -- (42) ----------------------------------------------------------------------------------
+c = sp.Symbol("c", integer=True)   # numbers the topic assignments C = (c_1 .. c_D), 1..K^D
+e = sp.Symbol("e", integer=True)   # a document index bound inside the expectation
+
+
+def topic_of(doc: sp.Expr) -> sp.Expr:
+    """c_doc under assignment number c: digit doc-1 of c-1 written in base K, plus 1."""
+    return sp.Mod(sp.floor((c - 1) / K ** (doc - 1)), K) + 1
+
+
+def expect(f: sp.Expr) -> sp.Expr:
+    """E_C[f] by enumeration: C has probability prod_e gamma_{e, c_e}."""
+    return sp.Sum(sp.Product(gamma[e, topic_of(e)], (e, 1, D)) * f, (c, 1, K ** D))
+
+
+def log_joint(doc: sp.Expr, topic: sp.Expr) -> sp.Expr:
+    """log P(doc, c_doc = topic) = log P(doc | c_doc = topic) + log pi_topic, of the model."""
+    return LogMultinomialPMF(_vector(T[doc, w]), _vector(mu[topic, w])) + sp.log(pi[topic])
+
+
+def sum_dk(f: sp.Expr) -> sp.Expr:
+    return sp.Sum(sp.Sum(f, (k, 1, K)), (d, 1, D))
+
+
+L_TRUE = expect(sp.Sum(log_joint(d, topic_of(d)), (d, 1, D)))   # E_C[log P(D, C)]
+_bracket = sp.log(pi[k]) + sp.Sum(T[d, w] * sp.log(mu[k, w]), (w, 1, W))
+L_EXPECTED = sum_dk(log_joint(d, k) * gamma[d, k])              # (42), line 2
+dv.chain("42", L_TRUE, [
+    sp.Sum(expect(log_joint(d, topic_of(d))), (d, 1, D)),
+    L_EXPECTED,
+    sum_dk(gamma[d, k] * _bracket),
+], errata={3: "drops the multinomial coefficient: line 2 minus line 3 is "
+              "sum_d sum_k gamma_dk log(n_d!/prod_w T_dw!), a constant in pi, mu"})
+LOG_COEF = sp.log(sp.factorial(n_d)) - sp.Sum(sp.log(sp.factorial(T[d, w])), (w, 1, W))
+dv.equal("42.3-corrected", L_TRUE, sum_dk(gamma[d, k] * (LOG_COEF + _bracket)),
+         note="line 3 with the multinomial coefficient kept")
+
+# The mu-block claims solve for K*W entries: K = 2 keeps them cheap (the mu-conditions of
+# different topics do not interact), W = 3 and D = 2 keep the sums over words and documents.
+MU_SIZES = [{D: 1, K: 2, W: 2}, {D: 2, K: 2, W: 3}]
+
+# -- (43): the Lagrangian (a definition) ----------------------------------------------------
+LAGRANGIAN = dv.define("L", L_TRUE - lam0 * (sp.Sum(pi[k], (k, 1, K)) - 1)
+                       - sp.Sum(lam[k] * (sp.Sum(mu[k, w], (w, 1, W)) - 1), (k, 1, K)),
+                       latex=r"L(\pi, \mu)")
+
+# -- (44) ----------------------------------------------------------------------------------
+dv.derivative("44.1", LAGRANGIAN, pi[k], sp.Sum(gamma[d, k], (d, 1, D)) / pi[k] - lam0)
+dv.derivative("44.2", LAGRANGIAN, mu[k, w],
+              sp.Sum(gamma[d, k] * T[d, w], (d, 1, D)) / mu[k, w] - lam[k], sizes=MU_SIZES)
+dv.equal("44.3", sp.Sum(pi[k], (k, 1, K)), 1, given=[deriv(LAGRANGIAN, lam0)], unknowns=[pi[K]],
+         note="wherever dL/dlambda_0 = 0 (solved for pi_K)")
+dv.equal("44.4", sp.Sum(mu[k, w], (w, 1, W)), 1, given=[deriv(LAGRANGIAN, lam[k])],
+         unknowns=[mu[k, W]], note="wherever dL/dlambda_k = 0 (solved for mu_kW)")
+
+# -- (45), (47): the M-step ----------------------------------------------------------------
+_pi_sum = sp.Sum(pi[k], (k, 1, K)) - 1
+_mu_sum = sp.Sum(mu[k, w], (w, 1, W)) - 1
+for _eq in ("45", "47"):
+    dv.stationary(f"{_eq}.1", L_EXPECTED, [pi[k]], {pi[k]: M_STEP_PI}, constraints=[_pi_sum])
+    dv.stationary(f"{_eq}.2", L_EXPECTED, [mu[k, w]], {mu[k, w]: M_STEP_MU},
+                  constraints=[_mu_sum], sizes=MU_SIZES)
 
 ENGINE_CLAIMS = ("46", "47.1", "47.2")
-_ = COUNTS
