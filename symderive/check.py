@@ -293,7 +293,10 @@ def _shrink(evaluate, sampler: Sampler, point: dict) -> dict:
                 point = trial
                 break
     for leaf in list(point):
-        for cand in sampler.simpler(leaf, point[leaf]):
+        ranked = sampler.simpler(leaf, sp.nan)  # every candidate, simplest first
+        if point[leaf] in ranked:  # only the ones simpler than the value it has
+            ranked = ranked[:ranked.index(point[leaf])]
+        for cand in ranked:
             if time.perf_counter() > deadline:
                 return point
             trial = {**point, leaf: cand}
