@@ -1,0 +1,267 @@
+"""``symderive em``: run the certified EM on a corpus and print the document's Table 1."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+__all__ = ["register", "cmd_em", "run_table"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+TABLE_KS = (10, 20, 30, 50)
+
+DESCRIPTION = """\
+Fit a mixture of multinomials by EM for each K and print Table 1 of the document: the
+iterations until convergence and the topics sorted by pi_k, each with its top words;
+then the log-likelihood (multinomial coefficient included), the NMI against the corpus
+labels and the time of each run.
+
+The E-step, M-step and log-likelihood are compiled from the em_multinomial derivation,
+and run only once the checker has proved or verified the claims behind them (checked on
+the first run, then cached).
+"""
+
+EPILOG = """\
+corpus (--corpus):
+{syntax}
+
+stop rules (--stop):
+  pi-norm   the document's rule: ||pi_old - pi_new||_2 < tol  (default tol 1e-3)
+  loglik    relative change of the log-likelihood <= tol     (default tol 1e-6)
+
+exit status:
+  0  every run finished (converged or not)
+  1  the formulas are not certified, or a run failed (e.g. the log-likelihood decreased)
+  2  a usage error or a corpus that cannot be read (the message names file and line)
+
+examples:
+  symderive em                                  Table 1 on the bundled 20 Newsgroups
+  symderive em --k 10 20 30 50 --json > t1.json
+  symderive em --k 5 --corpus uci:docword.txt,vocab.txt --stop loglik
+  symderive em --plot plots/                    also write plots/loglik.png, plots/pi.png
+"""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def _nonnegative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def register(subparsers, common: argparse.ArgumentParser) -> None:
+    """Add the ``em`` subcommand (called by :func:`symderive.cli.build_parser`)."""
+    from .sources import SYNTAX
+
+    p = subparsers.add_parser(
+        "em", parents=[common], help="run EM on a corpus and print Table 1",
+        description=DESCRIPTION, epilog=EPILOG.format(syntax=SYNTAX),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--k", nargs="+", type=_positive_int, default=list(TABLE_KS), metavar="K",
+                   help="numbers of topics (default: 10 20 30 50, as Table 1)")
+    p.add_argument("--corpus", default="20news", metavar="SPEC",
+                   help="the corpus (default: 20news, bundled); syntax below")
+    p.add_argument("--stop", choices=("pi-norm", "loglik"), default="pi-norm",
+                   help="stop rule (default: pi-norm, the document's)")
+    p.add_argument("--tol", type=_positive_float, default=None,
+                   help="tolerance of the stop rule (default: 1e-3 pi-norm, 1e-6 loglik)")
+    p.add_argument("--max-iter", type=_positive_int, default=200, metavar="N",
+                   help="most iterations per run (default: 200)")
+    p.add_argument("--n-init", type=_positive_int, default=1, metavar="N",
+                   help="initialisations per K, the best is kept (default: 1)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--smoothing", type=_nonnegative_float, default=0.0, metavar="A",
+                   help="pseudo-count per word and topic in the mu-update (default: 0)")
+    p.add_argument("--top", type=_positive_int, default=5, metavar="N",
+                   help="words shown per topic (default: 5)")
+    p.add_argument("--topics", type=_positive_int, default=None, metavar="N",
+                   help="topics shown per K in the text table (default: all)")
+    p.add_argument("--json", action="store_true", help="write a JSON document to stdout")
+    p.add_argument("--plot", metavar="DIR", default=None,
+                   help="write loglik.png and pi.png into DIR (needs matplotlib: "
+                        "pip install 'symderive[plot]')")
+    p.add_argument("--timeout", type=_positive_float, default=60.0, metavar="S",
+                   help="budget per claim when the formulas are certified (default: 60)")
+    p.add_argument("--no-progress", action="store_true", help="never show progress")
+    p.set_defaults(func=cmd_em)
+
+
+# -- progress ---------------------------------------------------------------------------
+class _Progress:
+    def __init__(self, enabled: bool, stream=None):
+        self.enabled, self.stream = enabled, stream or sys.stderr
+        self.K = 0
+        self.n_init = 1
+
+    def say(self, text: str) -> None:
+        if self.enabled:
+            self.stream.write(f"\r{text}\033[K")
+            self.stream.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+    def __call__(self, p) -> None:
+        init = f" init {p.init + 1}/{self.n_init}" if self.n_init > 1 else ""
+        change = "" if p.change == float("inf") else f"  change {p.change:.2e}"
+        self.say(f"  K={self.K}{init}  iteration {p.iteration}  log-likelihood "
+                 f"{p.log_likelihood:.6e}{change}  ({p.seconds:.1f} s)")
+
+
+# -- running ----------------------------------------------------------------------------
+def run_table(corpus, ks: Sequence[int], *, stop: str = "pi-norm", tol: float | None = None,
+              max_iter: int = 200, n_init: int = 1, seed: int = 0, smoothing: float = 0.0,
+              top: int = 5, formulas=None, progress: Callable | None = None) -> list:
+    """Fit one model per K on ``corpus`` and summarise each (Table 1 rows)."""
+    from .kernels import SparseData
+    from .model import MultinomialMixture
+    from .table import summarize
+
+    data = SparseData.from_counts(corpus.counts)  # shared: coefficient, transpose once
+    results = []
+    for K in ks:
+        if progress is not None:
+            progress.K, progress.n_init = K, n_init
+        model = MultinomialMixture(K, stop=stop, tol=tol, max_iter=max_iter, n_init=n_init,
+                                   random_state=seed, smoothing=smoothing, formulas=formulas,
+                                   callback=progress)
+        model.fit(data)
+        results.append(summarize(model, corpus.vocabulary, corpus.labels, top))
+    return results
+
+
+def _load_module(folder: str | None):
+    if folder is None:
+        return None
+    path = Path(folder) / "em_multinomial.py"
+    if not path.is_file():
+        raise FileNotFoundError(f"no em_multinomial.py in {folder}")
+    spec = importlib.util.spec_from_file_location("_symderive_em_multinomial", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if getattr(module, "derivation", None) is not None and not module.derivation.file:
+        module.derivation.file = str(path)
+    return module
+
+
+def _error(text: str) -> None:
+    print(f"symderive em: error: {text}", file=sys.stderr)
+
+
+def cmd_em(args) -> int:
+    from ..corpus import CorpusError
+    from .compile import CompileError
+    from .formulas import UnverifiedFormulasError, load_formulas
+    from .model import LikelihoodDecreaseError
+    from .plot import PlotUnavailable, require_matplotlib
+    from .sources import CorpusSpecError, parse_corpus
+    from .table import render, to_json
+
+    start = time.perf_counter()
+    progress = _Progress(sys.stderr.isatty() and not args.no_progress)
+    try:
+        source = parse_corpus(args.corpus)
+        if args.plot is not None:
+            require_matplotlib()
+            if Path(args.plot).exists() and not Path(args.plot).is_dir():
+                raise CorpusSpecError(f"--plot {args.plot}: exists and is not a directory")
+        progress.say(f"  loading {source.label} ...")
+        corpus = source.load()
+    except (CorpusSpecError, PlotUnavailable) as exc:
+        progress.done()
+        _error(str(exc))
+        return EXIT_USAGE
+    except (CorpusError, OSError) as exc:
+        progress.done()
+        _error(str(exc))
+        return EXIT_USAGE
+    if corpus.counts.shape[0] == 0 or corpus.counts.shape[1] == 0:
+        progress.done()
+        _error(f"the corpus is empty ({corpus.counts.shape[0]} documents, "
+               f"{corpus.counts.shape[1]} words)")
+        return EXIT_USAGE
+    try:
+        module = _load_module(args.dir)
+        formulas = load_formulas(
+            module, timeout=args.timeout,
+            on_check=lambda: progress.say("  checking the claims behind the EM formulas "
+                                          "(first run only) ..."))
+        results = run_table(corpus, args.k, stop=args.stop, tol=args.tol,
+                            max_iter=args.max_iter, n_init=args.n_init, seed=args.seed,
+                            smoothing=args.smoothing, top=args.top, formulas=formulas,
+                            progress=progress)
+    except (FileNotFoundError, SyntaxError, ImportError) as exc:
+        progress.done()
+        _error(f"cannot load the derivation: {exc}")
+        return EXIT_USAGE
+    except (UnverifiedFormulasError, CompileError, LikelihoodDecreaseError,
+            FloatingPointError) as exc:
+        progress.done()
+        _error(str(exc))
+        return EXIT_FAILED
+    progress.done()
+    seconds = time.perf_counter() - start
+    cert = formulas.certificate
+    plots = []
+    if args.plot is not None:
+        from .plot import write_plots
+
+        plots = [str(p) for p in write_plots(results, args.plot)]
+    tol = args.tol if args.tol is not None else (1e-3 if args.stop == "pi-norm" else 1e-6)
+    if args.json:
+        doc = {
+            "corpus": {"source": source.label, "documents": corpus.counts.shape[0],
+                       "words": corpus.counts.shape[1], "tokens": int(corpus.counts.sum())},
+            "formulas": cert.to_json() if cert else None,
+            "stop": args.stop, "tol": tol, "max_iter": args.max_iter, "n_init": args.n_init,
+            "seed": args.seed, "smoothing": args.smoothing,
+            "runs": [to_json(r) for r in results], "plots": plots,
+            "seconds": round(seconds, 3),
+        }
+        print(json.dumps(doc, indent=1))
+        return EXIT_OK
+    rule = f"||pi_old - pi_new||_2 < {tol:g}" if args.stop == "pi-norm" else \
+        f"relative change of the log-likelihood <= {tol:g}"
+    print(f"corpus: {source.label}: {corpus.counts.shape[0]} documents, "
+          f"{corpus.counts.shape[1]} words, {int(corpus.counts.sum())} tokens")
+    if cert is not None:
+        verdicts = ", ".join(f"{cid} {v}" for cid, v in cert.verdicts.items())
+        print(f"formulas: {cert.derivation} ({verdicts}; {cert.source})")
+    print(f"stop rule: {rule}; seed {args.seed}"
+          + (f"; smoothing {args.smoothing:g}" if args.smoothing else ""))
+    print()
+    print(render(results, topics=args.topics, top=args.top))
+    for p in plots:
+        print(f"wrote {p}")
+    print(f"\ntotal time {seconds:.2f} s")
+    return EXIT_OK

@@ -1,0 +1,627 @@
+"""Compile index-notation SymPy formulas into vectorised numpy / scipy.sparse code.
+
+The formulas of a derivation are written with ``Sum``, ``Product`` and ``IndexedBase``
+entries such as ``T[d, w]`` and ``mu[k, w]``.  This module turns them into a small graph
+of array operations whose axes are the free indices:
+
+* a formula that could under- or overflow (a product over an index, a power with a
+  variable exponent, a factorial) is evaluated as ``exp`` of its logarithm
+  (:func:`~symderive.em.logdomain.logify`), so ``prod_w mu_kw^T_dw`` becomes
+  ``sum_w T_dw log mu_kw`` and a sum over ``j`` becomes a log-sum-exp;
+  ``exp(x_k - LogSumExp_j x_j)`` is recognised as a softmax over ``k``;
+* ``sum_i S[.., i, ..] * G[.., i, ..]`` with ``S`` the sparse count matrix becomes a
+  sparse matrix product (``T @ G`` or ``T^T @ G``); a sum of a dense product becomes an
+  ``einsum``; an elementwise function of the counts is applied to the stored entries
+  only, which is allowed only when it maps 0 to 0 (``log Gamma(T + 1)`` does);
+* identical sub-formulas, up to the names of their indices, are computed once (the
+  normaliser of the E-step is the log-likelihood of the document).
+
+Anything else raises :class:`CompileError` naming the sub-formula: a formula that changed
+shape must not run silently with a wrong meaning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.special
+import sympy as sp
+
+from .kernels import SparseData, logsumexp
+from .logdomain import LogDomainError, LogSumExp, logify, needs_log, nonnegative
+
+__all__ = ["CompileError", "TensorSpec", "Program", "compile_formulas"]
+
+
+class CompileError(ValueError):
+    """A formula has a shape the compiler does not understand."""
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """A tensor the formulas read: its dimensions, and whether it is the sparse data."""
+
+    name: str
+    dims: tuple[sp.Symbol, ...]
+    sparse: bool = False
+
+
+# -- nodes ------------------------------------------------------------------------------
+class Node:
+    """One array operation; ``axes`` are the index symbols of the value's axes."""
+
+    axes: tuple[sp.Symbol, ...] = ()
+    sparse = False
+    children: tuple[Node, ...] = ()
+
+    @property
+    def static(self) -> bool:
+        """Depends on the sparse data only (computed once per data matrix)."""
+        return all(c.static for c in self.children) and bool(self.children)
+
+    def compute(self, vals: Sequence, ctx: _Context):
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return type(self).__name__
+
+
+def _align(value: np.ndarray, axes: Sequence, target: Sequence) -> np.ndarray:
+    """View of ``value`` (with ``axes``) broadcastable against ``target`` axes."""
+    order = sorted(range(len(axes)), key=lambda a: target.index(axes[a]))
+    if order != list(range(len(axes))):
+        value = np.transpose(value, order)
+    present = [axes[a] for a in order]
+    shape = [value.shape[present.index(t)] if t in present else 1 for t in target]
+    return value.reshape(shape)
+
+
+def _union(children: Sequence[Node]) -> tuple:
+    first = max(children, key=lambda c: len(c.axes))
+    out = list(first.axes)
+    for c in children:
+        out += [a for a in c.axes if a not in out]
+    return tuple(out)
+
+
+class Input(Node):
+    def __init__(self, name: str, axes: tuple):
+        self.name, self.axes = name, axes
+
+    @property
+    def static(self) -> bool:
+        return False
+
+    def compute(self, vals, ctx):
+        return ctx.inputs[self.name]
+
+    def describe(self):
+        return f"Input({self.name})"
+
+
+class Data(Input):
+    sparse = True
+
+    @property
+    def static(self) -> bool:
+        return True
+
+    def describe(self):
+        return f"Data({self.name})"
+
+
+class Const(Node):
+    def __init__(self, value: float):
+        self.value = np.asarray(float(value))
+
+    @property
+    def static(self) -> bool:
+        return True
+
+    def compute(self, vals, ctx):
+        return self.value
+
+
+class Size(Node):
+    def __init__(self, dim: sp.Symbol):
+        self.dim = dim
+
+    @property
+    def static(self) -> bool:
+        return True
+
+    def compute(self, vals, ctx):
+        return np.asarray(float(ctx.sizes[self.dim]))
+
+
+class Relabel(Node):
+    """The same value with its axes renamed (a shared sub-formula, other index names)."""
+
+    def __init__(self, child: Node, mapping: Mapping):
+        self.children = (child,)
+        self.axes = tuple(mapping.get(a, a) for a in child.axes)
+        self.sparse = child.sparse
+
+    def compute(self, vals, ctx):
+        return vals[0]
+
+
+class Map(Node):
+    """An elementwise function; on the sparse data it maps the stored entries only."""
+
+    def __init__(self, fn, child: Node, label: str):
+        self.fn, self.label = fn, label
+        self.children = (child,)
+        self.axes = child.axes
+        self.sparse = child.sparse
+
+    def compute(self, vals, ctx):
+        (x,) = vals
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if isinstance(x, SparseData):
+                return x.with_data(np.asarray(self.fn(x.csr.data), dtype=np.float64))
+            return np.asarray(self.fn(x), dtype=np.float64)
+
+    def describe(self):
+        return f"Map({self.label})"
+
+
+class _Broadcast(Node):
+    def __init__(self, children: Sequence[Node]):
+        if any(c.sparse for c in children):
+            raise CompileError("a sparse tensor can only appear in a sum over one of its "
+                               "indices or inside an elementwise function of it alone")
+        self.children = tuple(children)
+        self.axes = _union(children)
+
+    def compute(self, vals, ctx):
+        parts = [_align(np.asarray(v, dtype=np.float64), c.axes, self.axes)
+                 for v, c in zip(vals, self.children, strict=True)]
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            if len(parts) == 1:
+                return np.array(parts[0])
+            out = self.op(parts[0], parts[1])
+            for p in parts[2:]:
+                if np.broadcast_shapes(out.shape, p.shape) == out.shape:
+                    self.op(out, p, out=out)
+                else:
+                    out = self.op(out, p)
+        return out
+
+
+class Add(_Broadcast):
+    op = staticmethod(np.add)
+
+
+class Mul(_Broadcast):
+    op = staticmethod(np.multiply)
+
+
+class Reduce(Node):
+    """sum over one axis of a dense or sparse value."""
+
+    def __init__(self, child: Node, axis: sp.Symbol):
+        self.children = (child,)
+        self.axis = axis
+        self.axes = tuple(a for a in child.axes if a != axis)
+
+    def compute(self, vals, ctx):
+        (x,) = vals
+        pos = self.children[0].axes.index(self.axis)
+        if isinstance(x, SparseData):
+            return x.row_sums() if pos == 1 else x.col_sums()
+        return np.sum(x, axis=pos)
+
+
+class Einsum(Node):
+    """sum over one axis of a product of dense values."""
+
+    def __init__(self, children: Sequence[Node], axis: sp.Symbol):
+        self.children = tuple(children)
+        self.axis = axis
+        self.axes = tuple(a for a in _union(children) if a != axis)
+
+    def compute(self, vals, ctx):
+        letters = {a: chr(97 + n) for n, a in enumerate(_union(self.children))}
+        spec = ",".join("".join(letters[a] for a in c.axes) for c in self.children)
+        spec += "->" + "".join(letters[a] for a in self.axes)
+        return np.einsum(spec, *vals)
+
+
+class Contract(Node):
+    """sum_i S[.., i, ..] G[.., i, e]: a sparse-times-dense matrix product."""
+
+    def __init__(self, sparse: Node, dense: Node, axis: sp.Symbol):
+        self.children = (sparse, dense)
+        self.axis = axis
+        other = [a for a in sparse.axes if a != axis]
+        extra = [a for a in dense.axes if a != axis]
+        if other and other[0] in extra:
+            raise CompileError(f"sum over {axis} of a count times a dense term indexed by "
+                               f"both {sparse.axes}: that would need a dense D x W array")
+        if len(extra) > 1:
+            raise CompileError(f"sum over {axis} of a count times a term with axes "
+                               f"{dense.axes}: only one more axis than {axis} is supported")
+        self.extra = extra
+        self.axes = (*other, *extra)
+
+    def compute(self, vals, ctx):
+        S, G = vals
+        G = _align(G, self.children[1].axes, (self.axis, *self.extra))
+        if self.children[0].axes.index(self.axis) == 1:
+            return S.dot(G)
+        return S.tdot(G)
+
+
+class LSE(Node):
+    """log-sum-exp over one axis (max-shifted); keeps exp(x - max) for a softmax."""
+
+    def __init__(self, child: Node, axis: sp.Symbol):
+        if child.sparse:
+            raise CompileError("log-sum-exp of a sparse tensor is not supported")
+        self.children = (child,)
+        self.axis = axis
+        self.axes = tuple(a for a in child.axes if a != axis)
+
+    def compute(self, vals, ctx):
+        pos = self.children[0].axes.index(self.axis)
+        lse, shifted, total = logsumexp(vals[0], axis=pos)
+        ctx.aux[id(self)] = (shifted, total)
+        return lse
+
+
+class Softmax(Node):
+    """exp(x_k - LogSumExp_j x_j): the shifted exponentials over their sum."""
+
+    def __init__(self, lse: LSE, out_axis: sp.Symbol, mapping: Mapping | None = None):
+        mapping = dict(mapping or {})
+        body = lse.children[0]
+        self.children = (lse, body)
+        self.lse = lse
+        self.axes = tuple(out_axis if a == lse.axis else mapping.get(a, a) for a in body.axes)
+
+    def compute(self, vals, ctx):
+        aux = ctx.aux.pop(id(self.lse), None)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            if aux is None:  # another softmax already used the shifted exponentials
+                pos = self.lse.children[0].axes.index(self.lse.axis)
+                return np.exp(vals[1] - np.expand_dims(vals[0], pos))
+            shifted, total = aux
+            np.divide(shifted, total, out=shifted)
+        return shifted
+
+
+# -- evaluation -------------------------------------------------------------------------
+class _Context:
+    def __init__(self, inputs: Mapping, sizes: Mapping):
+        self.inputs, self.sizes = inputs, sizes
+        self.aux: dict = {}
+
+
+def _topological(roots: Sequence[Node]) -> list[Node]:
+    order, seen = [], set()
+
+    def visit(n: Node) -> None:
+        if id(n) in seen:
+            return
+        seen.add(id(n))
+        for c in n.children:
+            visit(c)
+        order.append(n)
+
+    for r in roots:
+        visit(r)
+    return order
+
+
+# -- the compiler -----------------------------------------------------------------------
+def _fn_namespace() -> dict:
+    return {"LogGamma": scipy.special.gammaln, "loggamma": scipy.special.gammaln,
+            "gammaln": scipy.special.gammaln}
+
+
+def _lambdify(x: sp.Symbol, expr: sp.Expr):
+    return sp.lambdify(x, expr, modules=[_fn_namespace(), "scipy", "numpy"])
+
+
+class Program:
+    """Compiled formulas, evaluated together so that shared sub-formulas run once."""
+
+    def __init__(self, index_dims: Mapping[sp.Symbol, sp.Symbol],
+                 tensors: Sequence[TensorSpec]):
+        self.index_dims = dict(index_dims)
+        self.dims = set(self.index_dims.values()) | {d for t in tensors for d in t.dims}
+        self.tensors = {t.name: t for t in tensors}
+        self.outputs: dict[str, tuple[Node, tuple]] = {}
+        self._memo: dict[str, tuple[Node, dict]] = {}
+
+    # -- public ------------------------------------------------------------------------
+    def add(self, name: str, expr: sp.Expr, axes: Sequence[sp.Symbol]) -> None:
+        """Compile ``expr``; its value will be returned with ``axes`` in this order."""
+        expr = sp.sympify(expr)
+        free = self._free(expr)
+        if set(free) != set(axes):
+            raise CompileError(f"{name}: free indices {sorted(map(str, free))}, expected "
+                               f"{sorted(map(str, axes))}")
+        try:
+            node = self.compile(expr)
+        except LogDomainError as exc:
+            raise CompileError(f"{name}: {exc}") from None
+        except CompileError as exc:
+            raise CompileError(f"{name}: {exc}") from None
+        if node.sparse:
+            raise CompileError(f"{name}: the result would be a sparse count-shaped tensor")
+        self.outputs[name] = (node, tuple(axes))
+
+    def nodes(self, names: Sequence[str] | None = None) -> list[Node]:
+        names = list(self.outputs) if names is None else names
+        return _topological([self.outputs[n][0] for n in names])
+
+    def run(self, names: Sequence[str], inputs: Mapping) -> dict[str, np.ndarray]:
+        """Evaluate the outputs ``names``; ``inputs`` maps tensor names to arrays (the
+        sparse data as :class:`SparseData`)."""
+        sizes = self._sizes(inputs)
+        ctx = _Context(inputs, sizes)
+        values: dict[int, object] = {}
+        data = next((v for v in inputs.values() if isinstance(v, SparseData)), None)
+        for node in self.nodes(names):
+            if node.static and data is not None and node in data.cache:
+                values[id(node)] = data.cache[node]
+                continue
+            values[id(node)] = node.compute([values[id(c)] for c in node.children], ctx)
+            if node.static and data is not None and not isinstance(node, (Const, Size, Data)):
+                data.cache[node] = values[id(node)]
+        out = {}
+        for n in names:
+            node, axes = self.outputs[n]
+            value = values[id(node)]
+            out[n] = np.transpose(value, [node.axes.index(a) for a in axes]) \
+                if node.axes != axes else value
+        return out
+
+    # -- sizes -------------------------------------------------------------------------
+    def _sizes(self, inputs: Mapping) -> dict:
+        sizes: dict = {}
+        for name, spec in self.tensors.items():
+            if name not in inputs:
+                continue
+            shape = inputs[name].shape
+            if len(shape) != len(spec.dims):
+                raise ValueError(f"{name}: expected {len(spec.dims)} axes, got shape {shape}")
+            for dim, n in zip(spec.dims, shape, strict=True):
+                if sizes.setdefault(dim, n) != n:
+                    raise ValueError(f"{name}: size {n} for {dim}, but {sizes[dim]} elsewhere")
+        return sizes
+
+    # -- compiling ---------------------------------------------------------------------
+    def _free(self, e: sp.Basic) -> list[sp.Symbol]:
+        return [s for s in e.free_symbols if s in self.index_dims]
+
+    def _canonical(self, e: sp.Basic) -> tuple[str, dict]:
+        """A key equal for formulas that differ only by index names, and the renaming of
+        the free indices to the canonical ones."""
+        counter = [0]
+
+        def rename_bound(x: sp.Basic) -> sp.Basic:
+            if isinstance(x, (sp.Sum, sp.Product, LogSumExp)):
+                limits = [tuple(x.limit)] if isinstance(x, LogSumExp) else \
+                    [tuple(lim) for lim in x.limits]
+                body = x.body if isinstance(x, LogSumExp) else x.function
+                new_limits = []
+                for var, lo, hi in limits:
+                    counter[0] += 1
+                    b = sp.Symbol(f"_b{counter[0]}", integer=True)
+                    body = body.xreplace({var: b})
+                    new_limits.append((b, lo, hi))
+                body = rename_bound(body)
+                if isinstance(x, LogSumExp):
+                    return LogSumExp(body, new_limits[0])
+                return type(x)(body, *new_limits)
+            if not x.args:
+                return x
+            return x.func(*(rename_bound(a) for a in x.args))
+
+        bound = rename_bound(e)
+        free = []
+        for atom in sp.preorder_traversal(bound):
+            if isinstance(atom, sp.Symbol) and atom in self.index_dims and atom not in free:
+                free.append(atom)
+        fwd = {s: sp.Symbol(f"_f{n}_{self.index_dims[s]}", integer=True)
+               for n, s in enumerate(free)}
+        return sp.srepr(bound.xreplace(fwd)), fwd
+
+    def compile(self, e: sp.Basic) -> Node:
+        key, fwd = self._canonical(e)
+        hit = self._memo.get(key)
+        if hit is not None:
+            node, canon = hit
+            back = {c: s for s, c in fwd.items()}
+            mapping = {a: back[canon[a]] for a in node.axes}
+            if all(k == v for k, v in mapping.items()):
+                return node
+            return Relabel(node, mapping)
+        node = self._build(e)
+        self._memo[key] = (node, {a: fwd[a] for a in node.axes})
+        return node
+
+    def _build(self, e: sp.Basic) -> Node:
+        if e.is_Number:
+            if e == sp.S.NegativeInfinity:
+                return Const(-np.inf)
+            if not e.is_real:
+                raise CompileError(f"not a real number: {e}")
+            return Const(float(e))
+        if isinstance(e, sp.Indexed):
+            return self._leaf(e)
+        if isinstance(e, sp.Symbol):
+            if e in self.dims:
+                return Size(e)
+            raise CompileError(f"unknown symbol {e} (not a dimension or a tensor entry)")
+        if isinstance(e, LogSumExp):
+            i = self._check_limit(e.limit)
+            return LSE(self._dense(self.compile(e.body), e), i)
+        if isinstance(e, sp.log):
+            arg = e.args[0]
+            inner = logify(arg)
+            if inner != e:
+                return self.compile(inner)
+        if isinstance(e, (sp.Mul, sp.Pow, sp.Product, sp.Sum)) and needs_log(e):
+            if not nonnegative(e):
+                raise CompileError(f"{e} needs the log domain but is not known to be >= 0")
+            return self._exp(logify(e))
+        if isinstance(e, sp.Sum):
+            return self._sum(e)
+        if isinstance(e, sp.Product):
+            raise CompileError(f"product over an index outside the log domain: {e}")
+        fused = self._sparse_elementwise(e)
+        if fused is not None:
+            return fused
+        if isinstance(e, sp.Add):
+            return Add([self.compile(a) for a in e.args])
+        if isinstance(e, sp.Mul):
+            return Mul([self.compile(a) for a in e.args])
+        if isinstance(e, sp.Pow):
+            if not e.exp.is_Number:
+                raise CompileError(f"power with a variable exponent: {e}")
+            x = sp.Dummy("x")
+            return self._map(x ** e.exp, e.base, f"x**{e.exp}", x)
+        if isinstance(e, sp.exp):
+            return self._exp(e.args[0])
+        if isinstance(e, sp.Function) and len(e.args) == 1:
+            x = sp.Dummy("x")
+            return self._map(e.func(x), e.args[0], type(e).__name__, x)
+        raise CompileError(f"cannot compile {type(e).__name__}: {e}")
+
+    def _leaf(self, e: sp.Indexed) -> Node:
+        name = str(e.base.label)
+        spec = self.tensors.get(name)
+        if spec is None:
+            raise CompileError(f"unknown tensor {name!r} in {e}")
+        if len(e.indices) != len(spec.dims):
+            raise CompileError(f"{e}: {name} has {len(spec.dims)} indices")
+        for pos, i in enumerate(e.indices):
+            if i not in self.index_dims:
+                raise CompileError(f"{e}: index {i} must be a plain index symbol")
+            if self.index_dims[i] != spec.dims[pos]:
+                raise CompileError(f"{e}: index {i} runs over {self.index_dims[i]}, "
+                                   f"but axis {pos + 1} of {name} has size {spec.dims[pos]}")
+        if len(set(e.indices)) != len(e.indices):
+            raise CompileError(f"{e}: a repeated index (a diagonal) is not supported")
+        return (Data if spec.sparse else Input)(name, tuple(e.indices))
+
+    def _check_limit(self, limit) -> sp.Symbol:
+        i, lo, hi = limit
+        if i not in self.index_dims:
+            raise CompileError(f"sum over {i}, which is not a declared index")
+        if lo != 1 or hi != self.index_dims[i]:
+            raise CompileError(f"sum over {i} from {lo} to {hi}; only full ranges "
+                               f"1..{self.index_dims[i]} are supported")
+        return i
+
+    @staticmethod
+    def _dense(node: Node, where: sp.Basic) -> Node:
+        if node.sparse:
+            raise CompileError(f"a sparse tensor where a dense one is needed: {where}")
+        return node
+
+    def _map(self, fexpr: sp.Expr, arg: sp.Expr, label: str, x: sp.Symbol):
+        child = self.compile(arg)
+        fn = _lambdify(x, fexpr)
+        if child.sparse:
+            self._check_zero(fn, label, arg)
+        return Map(fn, child, label)
+
+    @staticmethod
+    def _check_zero(fn, label: str, where) -> None:
+        with np.errstate(all="ignore"):
+            zero = np.asarray(fn(np.zeros(1)), dtype=np.float64)
+        if zero.shape != (1,) or zero[0] != 0.0:
+            raise CompileError(f"{label} applied to the sparse counts in {where} maps 0 to "
+                               f"{zero.ravel()[0] if zero.size else zero}, so every zero "
+                               "count would become nonzero (a dense D x W array)")
+
+    def _sparse_elementwise(self, e: sp.Basic) -> Node | None:
+        """An elementwise function of one sparse tensor entry and constants only."""
+        if e.has(sp.Sum, sp.Product, LogSumExp):
+            return None
+        leaves = e.atoms(sp.Indexed)
+        if len(leaves) != 1:
+            return None
+        (leaf,) = leaves
+        spec = self.tensors.get(str(leaf.base.label))
+        if spec is None or not spec.sparse:
+            return None
+        x = sp.Dummy("x")
+        fexpr = e.xreplace({leaf: x})
+        if fexpr.free_symbols - {x}:
+            return None
+        fn = _lambdify(x, fexpr)
+        self._check_zero(fn, str(fexpr).replace(str(x), "x"), e)
+        return Map(fn, self.compile(leaf), str(fexpr).replace(str(x), "x"))
+
+    def _exp(self, L: sp.Expr) -> Node:
+        """exp(L); ``x_k - LogSumExp_j(x_j)`` becomes a softmax sharing the log-sum-exp."""
+        if isinstance(L, sp.Add):
+            for term in L.args:
+                coeff, rest = term.as_coeff_Mul()
+                if coeff != -1 or not isinstance(rest, LogSumExp):
+                    continue
+                others = sp.Add(*[a for a in L.args if a is not term])
+                j = rest.index
+                for k in self._free(others):
+                    if self.index_dims.get(k) != self.index_dims.get(j) or k in \
+                            rest.free_symbols:
+                        continue
+                    if self._canonical(others.xreplace({k: j}))[0] == \
+                            self._canonical(rest.body)[0]:
+                        lse = self.compile(rest)
+                        mapping = {}
+                        if isinstance(lse, Relabel):
+                            mapping = dict(zip(lse.children[0].axes, lse.axes, strict=True))
+                            lse = lse.children[0]
+                        if isinstance(lse, LSE):
+                            return Softmax(lse, k, mapping)
+        return Map(np.exp, self._dense(self.compile(L), L), "exp")
+
+    def _sum(self, e: sp.Sum) -> Node:
+        # SymPy flattens nested sums into one Sum with several limits (innermost first)
+        body = sp.Sum(e.function, *e.limits[:-1]) if len(e.limits) > 1 else e.function
+        i = self._check_limit(e.limits[-1])
+        terms = []
+        for term in sp.Add.make_args(body):
+            factors = sp.Mul.make_args(term)
+            dep = [f for f in factors if i in f.free_symbols]
+            indep = [self.compile(f) for f in factors if i not in f.free_symbols]
+            if not dep:
+                indep.append(Size(self.index_dims[i]))
+                terms.append(Mul(indep) if len(indep) > 1 else indep[0])
+                continue
+            nodes = [self.compile(f) for f in dep]
+            sparse = [n for n in nodes if n.sparse]
+            dense = [n for n in nodes if not n.sparse]
+            if len(sparse) > 1:
+                raise CompileError(f"a product of two sparse tensors in {e}")
+            if sparse:
+                if dense:
+                    g = Mul(dense) if len(dense) > 1 else dense[0]
+                    reduced = Contract(sparse[0], g, i)
+                else:
+                    reduced = Reduce(sparse[0], i)
+            elif len(nodes) == 1:
+                reduced = Reduce(nodes[0], i)
+            else:
+                reduced = Einsum(nodes, i)
+            parts = [*indep, reduced]
+            terms.append(Mul(parts) if len(parts) > 1 else reduced)
+        return Add(terms) if len(terms) > 1 else terms[0]
+
+
+def compile_formulas(index_dims: Mapping[sp.Symbol, sp.Symbol], tensors: Sequence[TensorSpec],
+                     formulas: Mapping[str, tuple[sp.Expr, Sequence[sp.Symbol]]]) -> Program:
+    """A :class:`Program` with every ``name: (expr, output axes)`` compiled."""
+    prog = Program(index_dims, tensors)
+    for name, (expr, axes) in formulas.items():
+        prog.add(name, expr, axes)
+    return prog

@@ -1,0 +1,60 @@
+"""Normalized mutual information between two labelings (scikit-learn's default NMI).
+
+Written here because scikit-learn is not a dependency.  NMI = MI / mean(H(U), H(V)), the
+arithmetic mean, with natural logarithms; 1.0 when both labelings have one class, 0.0
+when the mutual information is 0 otherwise (the same conventions as scikit-learn).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["normalized_mutual_info", "mutual_info", "entropy"]
+
+
+def _codes(labels) -> tuple[np.ndarray, int]:
+    values, codes = np.unique(np.asarray(labels).ravel(), return_inverse=True)
+    return codes.ravel(), len(values)
+
+
+def entropy(labels) -> float:
+    """H(U) of a labeling, in nats."""
+    codes, n = _codes(labels)
+    if codes.size == 0:
+        return 0.0
+    p = np.bincount(codes, minlength=n) / codes.size
+    p = p[p > 0]
+    return float(-np.sum(p * np.log(p)))
+
+
+def mutual_info(labels_true, labels_pred) -> float:
+    """I(U; V) in nats, from the contingency table."""
+    u, nu = _codes(labels_true)
+    v, nv = _codes(labels_pred)
+    if u.size != v.size:
+        raise ValueError(f"labelings of different lengths: {u.size} and {v.size}")
+    if u.size == 0:
+        return 0.0
+    table = np.bincount(u * nv + v, minlength=nu * nv).reshape(nu, nv).astype(np.float64)
+    n = float(u.size)
+    pu = table.sum(axis=1) / n
+    pv = table.sum(axis=0) / n
+    i, j = np.nonzero(table)
+    pij = table[i, j] / n
+    mi = float(np.sum(pij * (np.log(pij) - np.log(pu[i]) - np.log(pv[j]))))
+    return max(mi, 0.0)
+
+
+def normalized_mutual_info(labels_true, labels_pred) -> float:
+    """NMI with arithmetic-mean normalisation (scikit-learn's default)."""
+    u, nu = _codes(labels_true)
+    v, nv = _codes(labels_pred)
+    if u.size != v.size:
+        raise ValueError(f"labelings of different lengths: {u.size} and {v.size}")
+    if nu == nv == 1 or nu == nv == 0:
+        return 1.0
+    mi = mutual_info(u, v)
+    if mi == 0.0:
+        return 0.0
+    denom = (entropy(u) + entropy(v)) / 2.0
+    return float(mi / max(denom, np.finfo(np.float64).eps))

@@ -1,0 +1,308 @@
+"""``MultinomialMixture``: EM for a mixture of multinomials, in the scikit-learn style.
+
+The loop is the only thing written here: every formula it evaluates (E-step, M-step,
+log-likelihood) is compiled from the ``em_multinomial`` derivation and runs only once the
+checker has certified it (:mod:`symderive.em.formulas`).  What the loop adds is
+bookkeeping and safety:
+
+* the log-likelihood is checked at every iteration and must never decrease by more than
+  rounding (:class:`LikelihoodDecreaseError` otherwise -- EM guarantees it);
+* a cluster whose responsibilities are all zero keeps pi_k = 0 and its previous mu_k
+  (the M-step is 0 / 0 there, and any mu_k maximises the expected log-likelihood);
+* ``smoothing = a > 0`` adds, in the mu-update, one pseudo-document per cluster with ``a``
+  counts of every word (a Dirichlet(1 + a) prior): the derivation's own M-step formula
+  is applied to the augmented counts.  The quantity that must not decrease is then the
+  log posterior, log-likelihood + a * sum_kw log mu_kw.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sps
+
+from .formulas import EMFormulas, load_formulas
+from .kernels import SparseData
+
+__all__ = ["MultinomialMixture", "LikelihoodDecreaseError", "NotFittedError", "Progress"]
+
+STOP_RULES = ("loglik", "pi-norm")
+DEFAULT_TOL = {"loglik": 1e-6, "pi-norm": 1e-3}
+#: a decrease of the objective larger than this fraction of sum_d |log P(d)| is an error
+MONOTONE_RTOL = 1e-10
+
+
+class LikelihoodDecreaseError(RuntimeError):
+    """The log-likelihood went down between two EM iterations (more than rounding)."""
+
+
+class NotFittedError(RuntimeError):
+    """The estimator is used before ``fit``."""
+
+
+@dataclass
+class Progress:
+    """What a progress callback receives after every iteration."""
+
+    init: int
+    iteration: int
+    log_likelihood: float
+    change: float  # the quantity the stop rule compares with tol
+    seconds: float
+
+
+@dataclass
+class _Run:
+    pi: np.ndarray
+    mu_t: np.ndarray
+    resp: np.ndarray
+    history: list[float] = field(default_factory=list)
+    objective: list[float] = field(default_factory=list)
+    n_iter: int = 0
+    converged: bool = False
+    seconds: float = 0.0
+
+
+class MultinomialMixture:
+    """A mixture of ``n_components`` multinomials over words, fitted by EM.
+
+    Parameters
+    ----------
+    n_components:
+        K, the number of topics.
+    tol:
+        Tolerance of the stop rule (default 1e-6 for ``"loglik"``, 1e-3 for
+        ``"pi-norm"``).
+    max_iter:
+        Most EM iterations per initialisation.
+    n_init:
+        Number of initialisations; the one with the highest log-likelihood is kept.
+    random_state:
+        Seed (or ``numpy.random.Generator``) for the initial responsibilities; the same
+        seed gives the same result.
+    stop:
+        ``"loglik"``: stop when |L_t - L_{t-1}| <= tol * |L_t| (relative change);
+        ``"pi-norm"``: the document's rule, ||pi_old - pi_new||_2 < tol.
+    smoothing:
+        Pseudo-count added to every word of every topic in the mu-update (0 = plain
+        maximum likelihood, as the document).
+    init:
+        ``"random"`` (random responsibilities, rows normalised) or an array of initial
+        responsibilities (documents x K).
+    formulas:
+        Compiled formulas to use (default: the certified ``em_multinomial`` ones).
+    check_timeout:
+        Budget per claim, in seconds, for certifying the formulas before the first fit.
+    callback:
+        Called with a :class:`Progress` after every iteration.
+
+    Attributes (after ``fit``)
+    ----------
+    weights_ (K,), components_ (K x W), n_iter_, converged_, log_likelihood_ (one value
+    per iteration: sum_d log P(d), multinomial coefficient included), labels_ (argmax of
+    the final responsibilities), n_features_in_, fit_seconds_.
+    """
+
+    def __init__(self, n_components: int = 10, *, tol: float | None = None,
+                 max_iter: int = 100, n_init: int = 1,
+                 random_state: int | np.random.Generator | None = None,
+                 stop: str = "loglik", smoothing: float = 0.0, init: str | np.ndarray = "random",
+                 formulas: EMFormulas | None = None, check_timeout: float = 60.0,
+                 callback: Callable[[Progress], None] | None = None):
+        self.n_components = n_components
+        self.tol = tol
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.random_state = random_state
+        self.stop = stop
+        self.smoothing = smoothing
+        self.init = init
+        self.formulas = formulas
+        self.check_timeout = check_timeout
+        self.callback = callback
+
+    # -- parameters ----------------------------------------------------------------------
+    def _validate(self) -> float:
+        K = self.n_components
+        if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 1:
+            raise ValueError(f"n_components must be a positive integer, got {K!r}")
+        if self.stop not in STOP_RULES:
+            raise ValueError(f"stop must be one of {STOP_RULES}, got {self.stop!r}")
+        tol = DEFAULT_TOL[self.stop] if self.tol is None else float(self.tol)
+        if not (tol > 0 and math.isfinite(tol)):
+            raise ValueError(f"tol must be positive, got {self.tol!r}")
+        for name in ("max_iter", "n_init"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        if not (self.smoothing >= 0 and math.isfinite(self.smoothing)):
+            raise ValueError(f"smoothing must be >= 0, got {self.smoothing!r}")
+        if isinstance(self.init, str) and self.init != "random":
+            raise ValueError(f"init must be 'random' or an array, got {self.init!r}")
+        return tol
+
+    def _formulas(self) -> EMFormulas:
+        if self.formulas is None:
+            self.formulas = load_formulas(timeout=self.check_timeout)
+        return self.formulas
+
+    # -- fitting -------------------------------------------------------------------------
+    def fit(self, X, y=None) -> MultinomialMixture:
+        """Fit to ``X`` (documents x words counts: a Corpus, sparse matrix or array)."""
+        tol = self._validate()
+        formulas = self._formulas()
+        start = time.perf_counter()
+        data = SparseData.from_counts(X)
+        D, W = data.shape
+        if D == 0 or W == 0:
+            raise ValueError(f"need at least one document and one word, got shape {data.shape}")
+        rng = self.random_state if isinstance(self.random_state, np.random.Generator) \
+            else np.random.default_rng(self.random_state)
+        augmented = self._augment(data) if self.smoothing > 0 else None
+        best: _Run | None = None
+        for init in range(self.n_init):
+            resp0 = self._initial_resp(rng, D)
+            run = self._em(formulas, data, augmented, resp0, tol, init)
+            if best is None or run.history[-1] > best.history[-1]:
+                best = run
+        assert best is not None
+        self.weights_ = best.pi
+        self.components_ = np.ascontiguousarray(best.mu_t.T)
+        self.n_iter_ = best.n_iter
+        self.converged_ = best.converged
+        self.log_likelihood_ = np.asarray(best.history)
+        self.objective_ = np.asarray(best.objective)
+        self.labels_ = np.argmax(best.resp, axis=1)
+        self.n_features_in_ = W
+        self.fit_seconds_ = time.perf_counter() - start
+        self._mu_t = best.mu_t
+        return self
+
+    def _initial_resp(self, rng: np.random.Generator, D: int) -> np.ndarray:
+        K = self.n_components
+        if not isinstance(self.init, str):
+            resp = np.array(self.init, dtype=np.float64)
+            if resp.shape != (D, K) or not np.all(np.isfinite(resp)) or np.any(resp < 0) \
+                    or np.any(resp.sum(axis=1) <= 0):
+                raise ValueError(f"init must be a non-negative ({D}, {K}) array with positive "
+                                 "row sums")
+        else:
+            resp = 1.0 - rng.random((D, K))  # in (0, 1]: every word gets mu_kw > 0
+        resp /= resp.sum(axis=1, keepdims=True)
+        return resp
+
+    def _augment(self, data: SparseData) -> SparseData:
+        """The counts plus one pseudo-document per cluster with ``smoothing`` of each word."""
+        K, W = self.n_components, data.shape[1]
+        pseudo = sps.csr_matrix(np.full((K, W), float(self.smoothing)))
+        return SparseData(sps.vstack([data.csr, pseudo], format="csr"))
+
+    def _m_step(self, formulas: EMFormulas, data: SparseData, augmented: SparseData | None,
+                resp: np.ndarray, mu_prev: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        pi = formulas.m_pi(resp)
+        if augmented is None:
+            mu_t = formulas.m_mu(data, resp)
+        else:
+            mu_t = formulas.m_mu(augmented, np.vstack([resp, np.eye(self.n_components)]))
+        empty = np.isnan(mu_t).any(axis=0)
+        if empty.any():  # no words in the cluster: 0 / 0, any mu_k is a maximiser
+            mu_t = np.array(mu_t)
+            mu_t[:, empty] = 1.0 / mu_t.shape[0] if mu_prev is None else mu_prev[:, empty]
+        return pi, mu_t
+
+    def _em(self, formulas: EMFormulas, data: SparseData, augmented: SparseData | None,
+            resp: np.ndarray, tol: float, init: int) -> _Run:
+        start = time.perf_counter()
+        run = _Run(np.empty(0), None, resp)  # type: ignore[arg-type]
+        pi_old = None
+        for t in range(1, self.max_iter + 1):
+            pi, mu_t = self._m_step(formulas, data, augmented, resp, run.mu_t)
+            resp, ll_d = formulas.e_step(data, pi, mu_t)
+            if not np.all(np.isfinite(ll_d)):
+                bad = int(np.flatnonzero(~np.isfinite(ll_d))[0])
+                raise FloatingPointError(
+                    f"document {bad} has log-likelihood {ll_d[bad]} at iteration {t}: it is "
+                    "impossible under every cluster (a word with mu_kw = 0 everywhere)")
+            ll = float(np.sum(ll_d))
+            objective = ll
+            if augmented is not None:
+                with np.errstate(divide="ignore"):
+                    objective += self.smoothing * float(np.sum(np.log(mu_t)))
+            if run.objective:
+                self._check_monotone(run.objective[-1], objective, ll_d, t)
+            change = math.inf
+            if self.stop == "pi-norm" and pi_old is not None:
+                change = float(np.linalg.norm(pi - pi_old))
+            elif self.stop == "loglik" and run.history:
+                change = abs(ll - run.history[-1]) / max(abs(ll), np.finfo(float).tiny)
+            run.history.append(ll)
+            run.objective.append(objective)
+            run.pi, run.mu_t, run.resp, run.n_iter = pi, mu_t, resp, t
+            if self.callback is not None:
+                self.callback(Progress(init, t, ll, change, time.perf_counter() - start))
+            if (change < tol) if self.stop == "pi-norm" else (change <= tol):
+                run.converged = True
+                break
+            pi_old = pi
+        run.seconds = time.perf_counter() - start
+        return run
+
+    @staticmethod
+    def _check_monotone(before: float, after: float, ll_d: np.ndarray, t: int) -> None:
+        slack = MONOTONE_RTOL * float(np.sum(np.abs(ll_d))) + 1e-12
+        if after < before - slack:
+            raise LikelihoodDecreaseError(
+                f"the log-likelihood decreased at iteration {t}: {before!r} -> {after!r} "
+                f"(by {before - after:.3g}, more than the rounding allowance {slack:.3g}); "
+                "EM cannot do that, so the formulas or the engine are wrong")
+
+    # -- using the fit -------------------------------------------------------------------
+    def _check_fitted(self, X) -> SparseData:
+        if not hasattr(self, "weights_"):
+            raise NotFittedError("this MultinomialMixture is not fitted yet; call fit first")
+        data = SparseData.from_counts(X)
+        if data.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {data.shape[1]} words, the model was fitted with "
+                             f"{self.n_features_in_}")
+        return data
+
+    def _e_step(self, X) -> tuple[np.ndarray, np.ndarray]:
+        data = self._check_fitted(X)
+        return self._formulas().e_step(data, self.weights_, self._mu_t)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """gamma_dk = P(c_d = k | d), the E-step (46)."""
+        return self._e_step(X)[0]
+
+    def predict(self, X) -> np.ndarray:
+        """The most probable topic of each document."""
+        return np.argmax(self.predict_proba(X), axis=1)
+
+    def score_samples(self, X) -> np.ndarray:
+        """log P(d) of each document, multinomial coefficient included (40)."""
+        return self._e_step(X)[1]
+
+    def score(self, X, y=None) -> float:
+        """Mean log-likelihood per document."""
+        return float(np.mean(self.score_samples(X)))
+
+    def get_params(self, deep: bool = True) -> dict:
+        names = ("n_components", "tol", "max_iter", "n_init", "random_state", "stop",
+                 "smoothing", "init", "formulas", "check_timeout", "callback")
+        return {n: getattr(self, n) for n in names}
+
+    def set_params(self, **params) -> MultinomialMixture:
+        for name, value in params.items():
+            if name not in self.get_params():
+                raise ValueError(f"unknown parameter {name!r}")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        return (f"MultinomialMixture(n_components={self.n_components}, stop={self.stop!r}, "
+                f"tol={self.tol}, max_iter={self.max_iter}, n_init={self.n_init}, "
+                f"random_state={self.random_state!r}, smoothing={self.smoothing})")

@@ -1,0 +1,443 @@
+"""The numeric EM engine: compiled formulas, certification, and the estimator."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import types
+
+import numpy as np
+import pytest
+import scipy.sparse as sps
+import sympy as sp
+from symderive.derivations import em_multinomial as em
+
+from symderive.em import (
+    CompileError,
+    LikelihoodDecreaseError,
+    MultinomialMixture,
+    NotFittedError,
+    UnverifiedFormulasError,
+    load_formulas,
+    normalized_mutual_info,
+)
+from symderive.em import formulas as formulas_mod
+from symderive.em.compile import Contract, Program, TensorSpec
+from symderive.em.formulas import EMFormulas, Spec, certify
+from symderive.em.kernels import SparseData, logsumexp
+from symderive.em.metrics import entropy, mutual_info
+from symderive.instantiate import Instantiator
+
+SIZES = {em.D: 3, em.K: 2, em.W: 4}
+
+
+@pytest.fixture(scope="module")
+def formulas() -> EMFormulas:
+    """The certified formulas (the first call checks the claims, then it is cached)."""
+    return load_formulas()
+
+
+def program_for(**changes) -> Program:
+    """The engine's program, with some formulas replaced (planted changes)."""
+    spec = Spec(types.SimpleNamespace(**{**vars(em), **changes}))
+    return EMFormulas.compile(spec)
+
+
+def random_inputs(seed: int, zeros: bool = True):
+    rng = np.random.default_rng(seed)
+    D, K, W = (SIZES[x] for x in (em.D, em.K, em.W))
+    T = rng.integers(0, 4, (D, W)).astype(float)
+    if not zeros:
+        T += 1
+    pi = rng.random(K) + 0.1
+    mu = rng.random((K, W)) + 0.1
+    gamma = rng.random((D, K)) + 0.1
+    return (T, pi / pi.sum(), mu / mu.sum(axis=1, keepdims=True),
+            gamma / gamma.sum(axis=1, keepdims=True))
+
+
+def direct(expr: sp.Expr, env: dict, T, pi, mu, gamma) -> float:
+    """Evaluate ``expr`` by SymPy: instantiate at SIZES, substitute the numbers."""
+    e = Instantiator(em.derivation, SIZES).scalar(expr, env, frozenset())
+    values = {}
+    for a in e.atoms(sp.Indexed):
+        idx = tuple(int(i) - 1 for i in a.indices)
+        arr = {"T": T, "pi": pi, "mu": mu, "gamma": gamma}[str(a.base.label)]
+        values[a] = sp.Integer(int(arr[idx])) if str(a.base.label) == "T" else \
+            sp.Float(float(arr[idx]), 30)
+    return float(e.xreplace(values).evalf(30))
+
+
+def run_program(prog: Program, T, pi, mu, gamma) -> dict:
+    data = SparseData.from_counts(T)
+    out = prog.run(["gamma", "loglik"], {"T": data, "pi": pi, "mu": mu})
+    out.update(prog.run(["pi", "mu"], {"T": data, "gamma": gamma}))
+    return out
+
+
+# -- the compiler -----------------------------------------------------------------------
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_compiled_formulas_agree_with_sympy(seed):
+    T, pi, mu, gamma = random_inputs(seed)
+    out = run_program(program_for(), T, pi, mu, gamma)
+    D, K, W = T.shape[0], len(pi), T.shape[1]
+    for d in range(D):
+        assert out["loglik"][d] == pytest.approx(
+            direct(em.LOG_LIKELIHOOD, {em.d: d + 1}, T, pi, mu, gamma), rel=1e-12)
+        for k in range(K):
+            assert out["gamma"][d, k] == pytest.approx(
+                direct(em.E_STEP, {em.d: d + 1, em.k: k + 1}, T, pi, mu, gamma), rel=1e-12)
+    for k in range(K):
+        assert out["pi"][k] == pytest.approx(
+            direct(em.M_STEP_PI, {em.k: k + 1}, T, pi, mu, gamma), rel=1e-12)
+        for w in range(W):
+            assert out["mu"][w, k] == pytest.approx(
+                direct(em.M_STEP_MU, {em.k: k + 1, em.w: w + 1}, T, pi, mu, gamma),
+                rel=1e-12, abs=1e-15)
+
+
+def test_a_planted_change_changes_the_compiled_code():
+    T, pi, mu, gamma = random_inputs(3)
+    d, k, w, j = em.d, em.k, em.w, em.j
+    # (46) with pi_k squared in the numerator: still a valid formula, a different value
+    planted = em.pi[k] ** 2 * sp.Product(em.mu[k, w] ** em.T[d, w], (w, 1, em.W)) / sp.Sum(
+        em.pi[j] * sp.Product(em.mu[j, w] ** em.T[d, w], (w, 1, em.W)), (j, 1, em.K))
+    good = run_program(program_for(), T, pi, mu, gamma)["gamma"]
+    bad = run_program(program_for(E_STEP=planted), T, pi, mu, gamma)["gamma"]
+    assert not np.allclose(good, bad)
+    assert bad[1, 0] == pytest.approx(direct(planted, {d: 2, k: 1}, T, pi, mu, gamma),
+                                      rel=1e-12)
+    # the M-step with the numerator's T_dw replaced by T_dw^2
+    planted_mu = sp.Sum(em.gamma[d, k] * em.T[d, w] ** 2, (d, 1, em.D)) / sp.Sum(
+        em.gamma[d, k] * em.T[d, w], (w, 1, em.W), (d, 1, em.D))
+    bad_mu = run_program(program_for(M_STEP_MU=planted_mu), T, pi, mu, gamma)["mu"]
+    assert bad_mu[2, 1] == pytest.approx(
+        direct(planted_mu, {k: 2, w: 3}, T, pi, mu, gamma), rel=1e-12)
+
+
+@pytest.mark.parametrize("formula, message", [
+    # a product over part of the vocabulary only
+    (em.pi[em.k] * sp.Product(em.mu[em.k, em.w] ** em.T[em.d, em.w], (em.w, 1, em.W - 1)),
+     "full ranges"),
+    # exp of a count: 0 would map to 1, a dense D x W array
+    (sp.Sum(sp.exp(em.T[em.d, em.w]) * em.mu[em.k, em.w], (em.w, 1, em.W)), "maps 0 to"),
+    # log of a count on its own
+    (sp.Sum(sp.log(em.T[em.d, em.w]), (em.w, 1, em.W)) * em.pi[em.k], "maps 0 to"),
+    # a count times a dense factor indexed by both d and w
+    (sp.Sum(em.T[em.d, em.w] * sp.exp(em.gamma[em.d, em.k] * em.mu[em.k, em.w]),
+            (em.w, 1, em.W)), "dense D x W"),
+    # a product over an index that is not declared
+    (sp.Product(em.mu[em.k, 1], (sp.Symbol("q", integer=True), 1, 3)) * em.T[em.d, 1],
+     "not a declared index"),
+])
+def test_shapes_the_compiler_does_not_understand_are_rejected(formula, message):
+    with pytest.raises(CompileError, match=message):
+        program_for(E_STEP=formula)
+
+
+def test_contraction_with_two_extra_axes_is_rejected():
+    d, k, w, j = em.d, em.k, em.w, em.j
+    prog = Program(em.derivation.indices, [TensorSpec("T", (em.D, em.W), sparse=True),
+                                           TensorSpec("mu", (em.K, em.W))])
+    with pytest.raises(CompileError, match="only one more axis"):
+        prog.add("x", sp.Sum(em.T[d, w] * em.mu[k, w] * em.mu[j, w], (w, 1, em.W)), (d, k, j))
+    with pytest.raises(CompileError, match="free indices"):
+        prog.add("y", em.mu[k, w], (d, k))
+
+
+def test_log_of_a_possibly_negative_formula_is_rejected():
+    d, k, w = em.d, em.k, em.w
+    bad = sp.log(sp.Sum(em.T[d, w] * (em.mu[k, w] - 1), (w, 1, em.W)) + em.pi[k])
+    with pytest.raises(CompileError, match="not known to be >= 0"):
+        program_for(E_STEP=bad)
+
+
+def test_e_step_and_log_likelihood_share_one_sparse_product():
+    prog = program_for()
+    contracts = [n for n in prog.nodes(["gamma", "loglik"]) if isinstance(n, Contract)]
+    assert len(contracts) == 1
+
+
+def test_compiler_handles_empty_documents_and_zero_probabilities():
+    T = np.array([[0, 0, 0, 0], [2, 0, 1, 0], [0, 3, 0, 0]], dtype=float)
+    pi = np.array([0.5, 0.5])
+    mu = np.array([[0.5, 0.0, 0.5, 0.0], [0.0, 1.0, 0.0, 0.0]])  # mu = 0 for unseen words
+    out = program_for().run(["gamma", "loglik"],
+                            {"T": SparseData.from_counts(T), "pi": pi, "mu": mu})
+    assert np.all(np.isfinite(out["gamma"])) and np.all(np.isfinite(out["loglik"]))
+    np.testing.assert_allclose(out["gamma"], [[0.5, 0.5], [1, 0], [0, 1]])
+    assert out["loglik"][0] == 0.0  # an empty document has probability 1
+    assert out["loglik"][1] == pytest.approx(math.log(0.5 * 3 * 0.5**3))
+
+
+def test_logsumexp_of_impossible_rows_is_minus_infinity():
+    x = np.array([[-np.inf, -np.inf], [0.0, -np.inf], [1000.0, 1000.0]])
+    lse, _, _ = logsumexp(x, axis=1)
+    assert lse[0] == -np.inf and lse[1] == 0.0 and lse[2] == pytest.approx(1000 + math.log(2))
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_tiled_threaded_products_equal_scipy_bit_for_bit(threads, monkeypatch):
+    monkeypatch.setattr(SparseData, "TILE_BYTES", 4096)
+    rng = np.random.default_rng(5)
+    X = sps.random(700, 300, density=0.05, random_state=6, format="csr")
+    X.data = np.ceil(X.data * 5)
+    data = SparseData(SparseData.from_counts(X).csr, threads=threads)
+    G = rng.random((300, 7))
+    H = rng.random((700, 7))
+    assert np.array_equal(data.dot(G), data.csr @ G)
+    assert np.array_equal(data.tdot(H), data.transposed @ H)
+
+
+# -- certification: the engine refuses unverified formulas ------------------------------
+def test_the_real_formulas_are_certified(formulas):
+    cert = formulas.certificate
+    assert set(em.ENGINE_CLAIMS) <= set(cert.verdicts)
+    assert all(v in ("proved", "verified") for v in cert.verdicts.values())
+    assert cert.covers["E_STEP"] == "46"
+
+
+def _fake_results(verdict_of):
+    def run(claims, timeout, jobs):
+        return [types.SimpleNamespace(id=c.id, verdict=verdict_of(c), message="planted")
+                for c in claims]
+    return run
+
+
+def test_refuses_when_a_claim_is_not_verified(monkeypatch):
+    monkeypatch.setattr(formulas_mod, "_run_claims",
+                        _fake_results(lambda c: "refuted" if c.id == "47.2" else "proved"))
+    with pytest.raises(UnverifiedFormulasError, match=r"47\.2: refuted"):
+        certify(Spec(em), cache=False)
+    monkeypatch.setattr(formulas_mod, "_run_claims", _fake_results(lambda c: "undecided"))
+    with pytest.raises(UnverifiedFormulasError, match="refuses"):
+        load_formulas(em, cache=False)
+
+
+def test_refuses_a_formula_no_claim_looked_at():
+    d, k, w = em.d, em.k, em.w
+    other = sp.Sum(em.gamma[d, k] * em.T[d, w] + 1, (d, 1, em.D)) / sp.Sum(
+        em.gamma[d, k] * em.T[d, w] + 1, (w, 1, em.W), (d, 1, em.D))
+    spec = Spec(types.SimpleNamespace(**{**vars(em), "M_STEP_MU": other}))
+    with pytest.raises(UnverifiedFormulasError, match="M_STEP_MU is not a side"):
+        certify(spec, cache=False)
+    with pytest.raises(UnverifiedFormulasError, match="does not export"):
+        Spec(types.SimpleNamespace(derivation=em.derivation))
+
+
+def test_refuses_a_planted_e_step_refuted_by_the_real_checker(monkeypatch):
+    """Claim 46 with a wrong right-hand side: the checker refutes it, the engine refuses."""
+    d, k, w, j = em.d, em.k, em.w, em.j
+    wrong = em.pi[k] * sp.Product(em.mu[k, w] ** em.T[d, w], (w, 1, em.W)) / sp.Sum(
+        sp.Product(em.mu[j, w] ** em.T[d, w], (w, 1, em.W)), (j, 1, em.K))  # pi_j dropped
+    deriv = copy.copy(em.derivation)
+    deriv.claims = [dataclasses.replace(c, rhs=wrong) if c.id == "46" else c
+                    for c in em.derivation.claims]
+    spec = Spec(types.SimpleNamespace(**{**vars(em), "derivation": deriv, "E_STEP": wrong}))
+    real = formulas_mod._run_claims
+
+    def only_46_for_real(claims, timeout, jobs):  # the untouched claims are tested above
+        out = real([c for c in claims if c.id == "46"], timeout, jobs)
+        return out + [types.SimpleNamespace(id=c.id, verdict="proved", message="")
+                      for c in claims if c.id != "46"]
+
+    monkeypatch.setattr(formulas_mod, "_run_claims", only_46_for_real)
+    with pytest.raises(UnverifiedFormulasError, match="46: refuted"):
+        certify(spec, timeout=30, cache=False)
+    model = MultinomialMixture(2, formulas=None)
+    monkeypatch.setattr("symderive.em.model.load_formulas",
+                        lambda timeout: load_formulas(spec.module, cache=False))
+    with pytest.raises(UnverifiedFormulasError):
+        model.fit(np.ones((3, 4)))
+
+
+# -- the estimator ----------------------------------------------------------------------
+def two_topic_corpus(n_docs: int = 30, length: int = 200, seed: int = 0):
+    """Topic A uses words 0-4, topic B words 5-9: well separated, known answer."""
+    rng = np.random.default_rng(seed)
+    truth = np.arange(n_docs) % 2
+    X = np.zeros((n_docs, 10), dtype=np.int64)
+    for i, t in enumerate(truth):
+        X[i, 5 * t:5 * t + 5] = rng.multinomial(length, np.full(5, 0.2))
+    return X, truth
+
+
+def test_two_separated_topics_are_recovered(formulas):
+    X, truth = two_topic_corpus()
+    m = MultinomialMixture(2, random_state=0, formulas=formulas).fit(X)
+    assert m.converged_
+    assert normalized_mutual_info(truth, m.predict(X)) == pytest.approx(1.0)
+    np.testing.assert_allclose(m.weights_, [0.5, 0.5], atol=1e-9)
+    a = m.predict(X[:1])[0]
+    assert m.components_[a, :5].sum() == pytest.approx(1.0)
+    assert np.all(m.components_[a, 5:] == 0.0)  # words the cluster never saw: mu = 0
+    assert np.all(np.isfinite(m.predict_proba(X)))
+    assert m.score(X) == pytest.approx(np.mean(m.score_samples(X)))
+    assert m.log_likelihood_[-1] == pytest.approx(m.score(X) * len(X), rel=1e-12)
+
+
+def dense_reference(X, resp, iters):
+    """A few EM iterations written out densely (test-only cross-check)."""
+    from scipy.special import gammaln
+    from scipy.special import logsumexp as lse
+
+    X = np.asarray(X, dtype=float)
+    coef = gammaln(X.sum(1) + 1) - gammaln(X + 1).sum(1)
+    out = []
+    for _ in range(iters):
+        pi = resp.sum(0) / resp.sum()
+        mu = (X.T @ resp).T
+        mu /= mu.sum(1, keepdims=True)
+        with np.errstate(divide="ignore"):
+            L = np.where(X[:, None, :] > 0, X[:, None, :] * np.log(mu)[None], 0).sum(2)
+        L = L + np.log(pi)
+        norm = lse(L, axis=1)
+        resp = np.exp(L - norm[:, None])
+        out.append(float((norm + coef).sum()))
+    return out
+
+
+def test_agrees_with_a_plain_implementation_from_the_same_start(formulas):
+    rng = np.random.default_rng(1)
+    X = rng.poisson(1.0, (40, 25))
+    X[3] = 0  # an empty document
+    resp0 = rng.random((40, 3))
+    resp0 /= resp0.sum(1, keepdims=True)
+    m = MultinomialMixture(3, init=resp0, max_iter=15, stop="loglik", tol=1e-300,
+                           formulas=formulas).fit(X)
+    np.testing.assert_allclose(m.log_likelihood_, dense_reference(X, resp0, 15), rtol=1e-12)
+
+
+def test_log_likelihood_never_decreases_and_stop_rules(formulas):
+    rng = np.random.default_rng(2)
+    X = rng.poisson(0.7, (120, 40))
+    seen = []
+    m = MultinomialMixture(5, stop="loglik", tol=1e-9, max_iter=500, random_state=3,
+                           formulas=formulas, callback=seen.append).fit(X)
+    ll = m.log_likelihood_
+    assert m.converged_ and len(ll) == m.n_iter_ == len(seen)
+    assert np.all(np.diff(ll) >= -1e-9 * np.abs(ll[1:]))
+    changes = [p.change for p in seen]
+    assert changes[-1] <= 1e-9 and all(c > 1e-9 for c in changes[:-1])
+    seen.clear()
+    m = MultinomialMixture(5, stop="pi-norm", random_state=3, formulas=formulas,
+                           callback=seen.append).fit(X)
+    changes = [p.change for p in seen]
+    assert m.converged_ and changes[-1] < 1e-3 and all(c >= 1e-3 for c in changes[:-1])
+    np.testing.assert_allclose(changes[-1], np.linalg.norm(
+        np.asarray(m.weights_) - _pi_before_last(X, m, formulas)))
+
+
+def _pi_before_last(X, m, formulas):
+    again = MultinomialMixture(m.n_components, stop="pi-norm", random_state=3,
+                               max_iter=m.n_iter_ - 1, formulas=formulas).fit(X)
+    return again.weights_
+
+
+def test_a_decreasing_log_likelihood_fails_loudly(formulas, monkeypatch):
+    X, _ = two_topic_corpus(12, 30)
+    calls = [0]
+    real = EMFormulas.m_mu
+
+    def sabotage(self, data, resp):  # from the 3rd M-step on: uniform mu, a worse fit
+        calls[0] += 1
+        mu_t = real(self, data, resp)
+        return np.full_like(mu_t, 1.0 / mu_t.shape[0]) if calls[0] >= 3 else mu_t
+
+    monkeypatch.setattr(EMFormulas, "m_mu", sabotage)
+    with pytest.raises(LikelihoodDecreaseError, match="decreased at iteration 3"):
+        MultinomialMixture(2, stop="loglik", tol=1e-300, max_iter=10, random_state=0,
+                           formulas=formulas).fit(X)
+
+
+def test_empty_documents_and_empty_clusters(formulas):
+    X, _ = two_topic_corpus(10, 50)
+    X = np.vstack([X, np.zeros((3, 10), dtype=np.int64)])  # 3 empty documents
+    init = np.zeros((13, 4))
+    init[:10, 0] = init[:10, 1] = 0.5
+    init[10:, 2] = 1.0  # cluster 2 holds only empty documents: its mu is 0 / 0
+    # cluster 3 has no responsibility at all: pi_3 = 0 for ever
+    m = MultinomialMixture(4, init=init, max_iter=50, formulas=formulas).fit(X)
+    assert np.all(np.isfinite(m.weights_)) and np.all(np.isfinite(m.components_))
+    assert m.weights_[3] == 0.0
+    np.testing.assert_allclose(m.components_.sum(1), 1.0)
+    assert np.all(np.isfinite(m.log_likelihood_))
+    np.testing.assert_allclose(m.score_samples(X)[10:], 0.0, atol=1e-12)
+    np.testing.assert_allclose(m.predict_proba(X)[10:], np.tile(m.weights_, (3, 1)))
+    assert m.predict_proba(X)[:, 3].max() == 0.0
+
+
+def test_more_clusters_than_documents(formulas):
+    X = np.array([[3, 0, 1], [0, 2, 2]])
+    m = MultinomialMixture(5, random_state=0, formulas=formulas).fit(X)
+    assert np.all(np.isfinite(m.components_)) and m.weights_.sum() == pytest.approx(1.0)
+
+
+def test_deterministic_for_a_random_state(formulas):
+    rng = np.random.default_rng(4)
+    X = sps.csr_matrix(rng.poisson(0.5, (80, 30)))
+    a = MultinomialMixture(4, random_state=7, n_init=2, formulas=formulas).fit(X)
+    b = MultinomialMixture(4, random_state=7, n_init=2, formulas=formulas).fit(X)
+    c = MultinomialMixture(4, random_state=8, n_init=2, formulas=formulas).fit(X)
+    assert np.array_equal(a.components_, b.components_)
+    assert np.array_equal(a.log_likelihood_, b.log_likelihood_)
+    assert not np.array_equal(a.components_, c.components_)
+
+
+def test_smoothing_keeps_every_word_possible(formulas):
+    X, _ = two_topic_corpus(20, 40)
+    m = MultinomialMixture(2, smoothing=0.5, random_state=0, stop="loglik", tol=1e-10,
+                           max_iter=300, formulas=formulas).fit(X)
+    assert np.all(m.components_ > 0)
+    assert np.all(np.diff(m.objective_) >= -1e-9 * np.abs(m.objective_[1:]))
+    resp = m.predict_proba(X)
+    counts = resp.T @ X + 0.5
+    np.testing.assert_allclose(m.components_, counts / counts.sum(1, keepdims=True),
+                               rtol=1e-6)
+
+
+def test_parameter_and_input_errors(formulas):
+    X, _ = two_topic_corpus(6, 10)
+    for bad in (dict(n_components=0), dict(stop="never"), dict(tol=-1.0), dict(max_iter=0),
+                dict(smoothing=-0.1), dict(init="kmeans")):
+        with pytest.raises(ValueError):
+            MultinomialMixture(**{"n_components": 2, **bad}, formulas=formulas).fit(X)
+    with pytest.raises(NotFittedError):
+        MultinomialMixture(2, formulas=formulas).predict(X)
+    m = MultinomialMixture(2, random_state=0, formulas=formulas).fit(X)
+    with pytest.raises(ValueError, match="words"):
+        m.predict(X[:, :5])
+    for counts in (-X, X + 0.5, np.full((2, 10), np.nan)):
+        with pytest.raises(ValueError, match="counts"):
+            m.fit(counts)
+
+
+def test_bundled_corpus_small_run(formulas):
+    from symderive.corpus import load_20newsgroups
+
+    corpus = load_20newsgroups()
+    m = MultinomialMixture(3, max_iter=3, stop="loglik", tol=1e-300, random_state=0,
+                           formulas=formulas).fit(corpus)
+    assert m.n_iter_ == 3 and m.components_.shape == (3, corpus.counts.shape[1])
+    assert np.all(np.diff(m.log_likelihood_) > 0) and np.all(np.isfinite(m.components_))
+    assert 0.0 <= normalized_mutual_info(corpus.labels, m.labels_) <= 1.0
+
+
+# -- NMI --------------------------------------------------------------------------------
+def test_nmi_against_hand_computed_values():
+    assert normalized_mutual_info([0, 0, 1, 1], [0, 0, 1, 1]) == pytest.approx(1.0)
+    assert normalized_mutual_info([0, 0, 1, 1], [5, 5, 2, 2]) == pytest.approx(1.0)
+    assert normalized_mutual_info([0, 0, 1, 1], [0, 1, 0, 1]) == 0.0
+    assert normalized_mutual_info([3, 3, 3], [1, 1, 1]) == 1.0
+    assert normalized_mutual_info([0, 0, 0, 0], [0, 1, 2, 3]) == 0.0
+    # true (0,0,1,1) vs predicted (0,1,1,1): pu = (1/2, 1/2), pv = (1/4, 3/4)
+    mi = 0.25 * math.log(2) + 0.25 * math.log(2 / 3) + 0.5 * math.log(4 / 3)
+    hu = math.log(2)
+    hv = -(0.25 * math.log(0.25) + 0.75 * math.log(0.75))
+    assert mutual_info([0, 0, 1, 1], [0, 1, 1, 1]) == pytest.approx(mi)
+    assert entropy([0, 1, 1, 1]) == pytest.approx(hv)
+    assert normalized_mutual_info([0, 0, 1, 1], [0, 1, 1, 1]) == pytest.approx(
+        mi / ((hu + hv) / 2))
+    with pytest.raises(ValueError):
+        normalized_mutual_info([0, 1], [0, 1, 2])
