@@ -1,0 +1,193 @@
+"""Split a long formula into display lines at its ``+``/``-`` signs.
+
+The printer marks every place where a sum may be broken (:data:`~.printer.BREAK`).  A mark
+is usable when it is not inside a braced argument (a fraction, a root, a script): at the
+top level of the formula or inside ``\\left( ... \\right)``.  Lines are filled greedily;
+a term too wide for a line is opened up at the marks inside its widest bracket, closing
+the bracket with ``\\right.`` at the end of a line and reopening it with ``\\left.`` (with
+a ``\\vphantom`` of the whole bracket, so both halves get the same size).
+"""
+
+# LaTeX is full of braces: %-formatting reads far better here than str.format.
+# ruff: noqa: UP031
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .printer import BREAK
+from .width import width
+
+
+@dataclass
+class Group:
+    """``\\left<open> ... \\right<close>``: its items may be broken across lines."""
+
+    open: str
+    items: list = field(default_factory=list)
+    close: str = r"\right."
+
+
+class Mark:
+    """A break opportunity (before a sign)."""
+
+
+MARK = Mark()
+
+
+def strip_marks(tex: str) -> str:
+    return tex.replace(BREAK, "")
+
+
+def _delimiter(s: str, i: int) -> int:
+    """End of the delimiter that starts at ``s[i]`` (after ``\\left``/``\\right``)."""
+    while i < len(s) and s[i] == " ":
+        i += 1
+    if i < len(s) and s[i] == "\\":
+        j = i + 1
+        if j < len(s) and s[j].isalpha():
+            while j < len(s) and s[j].isalpha():
+                j += 1
+            return j
+        return j + 1
+    return i + 1
+
+
+def parse(tex: str) -> list:
+    """Items of ``tex``: strings, :data:`MARK` and :class:`Group` (nested)."""
+    root: list = []
+    stack: list = [root]
+    groups: list[Group] = []
+    buf, depth, i = [], 0, 0
+
+    def flush() -> None:
+        if buf:
+            stack[-1].append("".join(buf))
+            buf.clear()
+
+    while i < len(tex):
+        c = tex[i]
+        if c == "\\" and depth == 0 and tex.startswith(r"\left", i) and \
+                not tex[i + 5: i + 6].isalpha():
+            flush()
+            end = _delimiter(tex, i + 5)
+            group = Group(tex[i:end])
+            stack[-1].append(group)
+            stack.append(group.items)
+            groups.append(group)
+            i = end
+            continue
+        if c == "\\" and depth == 0 and tex.startswith(r"\right", i) and \
+                not tex[i + 6: i + 7].isalpha() and groups:
+            flush()
+            end = _delimiter(tex, i + 6)
+            groups.pop().close = tex[i:end]
+            stack.pop()
+            i = end
+            continue
+        if c == "\\":
+            buf.append(tex[i: i + 2])
+            i += 2
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+        if c == BREAK:
+            if depth == 0:
+                flush()
+                stack[-1].append(MARK)
+            i += 1
+            continue
+        buf.append(c)
+        i += 1
+    flush()
+    return root
+
+
+def render(items: list) -> str:
+    out = []
+    for item in items:
+        if isinstance(item, Group):
+            out.append(item.open + render(item.items) + item.close)
+        elif isinstance(item, str):
+            out.append(item)
+    return "".join(out)
+
+
+def _width(items: list) -> float:
+    return width(render(items))
+
+
+def _pieces(items: list) -> list[list]:
+    out: list[list] = [[]]
+    for item in items:
+        if item is MARK:
+            out.append([])
+        else:
+            out[-1].append(item)
+    return [p for p in out if p]
+
+
+def _breakable(item) -> bool:
+    return isinstance(item, Group) and any(
+        x is MARK or _breakable(x) for x in item.items)
+
+
+def break_lines(tex: str, first: float, rest: float | None = None) -> list[str]:
+    """``tex`` as display lines: the first at most ``first`` em wide, the others ``rest``.
+
+    Every line after the first starts with its sign.  A part that cannot be broken
+    further is left whole, even when it is wider than the line.
+    """
+    rest = first if rest is None else rest
+    return [r for r in _fill(parse(tex), first, rest) if r.strip()]
+
+
+def _fill(items: list, first: float, rest: float) -> list[str]:
+    rows: list[str] = []
+    current: list = []
+    for piece in _pieces(items):
+        avail = first if not rows else rest
+        if not current:
+            if _width(piece) <= avail:
+                current = list(piece)
+                continue
+            split = _open_up(piece, avail, rest)
+            rows += split[:-1]
+            current = [split[-1]]
+            continue
+        if _width(current + piece) <= avail:
+            current += piece
+            continue
+        rows.append(render(current))
+        current = []
+        avail = rest
+        if _width(piece) <= avail:
+            current = list(piece)
+        else:
+            split = _open_up(piece, avail, rest)
+            rows += split[:-1]
+            current = [split[-1]]
+    if current:
+        rows.append(render(current))
+    return rows
+
+
+def _open_up(piece: list, first: float, rest: float) -> list[str]:
+    """Break one term at the marks inside its widest breakable bracket."""
+    candidates = [k for k, x in enumerate(piece) if _breakable(x)]
+    if not candidates:
+        return [render(piece)]
+    k = max(candidates, key=lambda j: _width([piece[j]]))
+    group = piece[k]
+    before, after = render(piece[:k]), render(piece[k + 1:])
+    phantom = r"\vphantom{%s}" % render(group.items)
+    lead = width(before + group.open)
+    inner = _fill(group.items, max(first - lead, 4.0), rest - 1.0)
+    if len(inner) == 1:
+        return [render(piece)]
+    rows = [before + group.open + phantom + inner[0] + r"\right."]
+    rows += [r"\left." + phantom + row + r"\right." for row in inner[1:-1]]
+    rows.append(r"\left." + phantom + inner[-1] + group.close + after)
+    return rows

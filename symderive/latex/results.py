@@ -1,0 +1,81 @@
+"""The check results a report is built from: a fresh run, or ``symderive check --json``.
+
+Reading a results file avoids checking everything again; claims that the file does not
+cover are reported as undecided ("not checked"), never silently dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..derivation import Claim
+from ..runner import ClaimResult, run_claims
+
+
+class ResultsError(Exception):
+    """A results file that cannot be read or does not match the derivations."""
+
+
+def check(claims: Sequence[Claim], timeout: float, jobs: int | None = None,
+          progress: bool | None = None) -> list[ClaimResult]:
+    """Run the checker on ``claims``; progress on stderr when it is a terminal."""
+    show = sys.stderr.isatty() if progress is None else progress
+    done = [0]
+
+    def report(result: ClaimResult) -> None:
+        done[0] += 1
+        if show:
+            sys.stderr.write(f"\r  checked {done[0]}/{len(claims)} claims "
+                             f"({result.derivation}:{result.id})\033[K")
+            sys.stderr.flush()
+
+    results = run_claims(claims, timeout=timeout, jobs=jobs, progress=report)
+    if show:
+        sys.stderr.write("\r\033[K")
+        sys.stderr.flush()
+    return results
+
+
+def _from_json(name: str, data: dict, claim: Claim | None) -> ClaimResult:
+    return ClaimResult(
+        derivation=name, id=str(data["id"]), equation=data.get("equation"),
+        verdict=str(data["verdict"]), expected=data.get("expected"),
+        method=str(data.get("method") or ""), seconds=float(data.get("seconds") or 0.0),
+        counterexample=data.get("counterexample"), message=data.get("message"),
+        erratum=data.get("erratum", claim.erratum if claim else None),
+        evidence=data.get("evidence"))
+
+
+def not_checked(claim: Claim, source: str) -> ClaimResult:
+    return ClaimResult(
+        derivation=claim.derivation.name, id=claim.id, equation=claim.equation,
+        verdict="undecided", expected=claim.expected, method="not checked", seconds=0.0,
+        counterexample=None, message=f"not in the results file {source}",
+        erratum=claim.erratum)
+
+
+def load_results(path: str | Path, claims: Sequence[Claim]) -> list[ClaimResult]:
+    """The results of ``claims`` read from the JSON of ``symderive check --json``."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ResultsError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ResultsError(f"{path} is not JSON ({exc.msg}, line {exc.lineno}); "
+                           f"write it with `symderive check --json > {path}`") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("derivations"), list):
+        raise ResultsError(f"{path} is not the output of `symderive check --json`")
+    found: dict[tuple[str, str], dict] = {}
+    for entry in doc["derivations"]:
+        for data in entry.get("claims", []):
+            if "id" in data and "verdict" in data:
+                found[(str(entry.get("name")), str(data["id"]))] = data
+    out = []
+    for claim in claims:
+        data = found.get((claim.derivation.name, claim.id))
+        out.append(_from_json(claim.derivation.name, data, claim) if data
+                   else not_checked(claim, str(path)))
+    return out

@@ -1,0 +1,126 @@
+"""The setup of a derivation in the report: its symbols with shapes and domains, its
+dimensions and indices, and its definitions (printed by name, as the formulas use them)."""
+
+# LaTeX is full of braces: %-formatting reads far better here than str.format.
+# ruff: noqa: UP031
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ..assumptions import Assumption, Binary, Counts, Interval, Positive, Real, Simplex
+from ..derivation import Definition, Derivation, Var
+from ..nodes import DefRef
+from .display import Row, align
+from .printer import DerivationPrinter
+from .text import escape
+
+
+def domain_tex(assume: Assumption) -> str:
+    """The set the entries of a symbol lie in, as LaTeX (text mode)."""
+    if isinstance(assume, Simplex):
+        return r"probability simplex (entries along the last axis sum to 1)"
+    if isinstance(assume, Positive):
+        return r"$(0, \infty)$"
+    if isinstance(assume, Interval):
+        left, right = ("[", "]") if assume.closed else ("(", ")")
+        lo, hi = (sp.latex(sp.Rational(str(v))) for v in (assume.lo, assume.hi))
+        return f"${left}{lo}, {hi}{right}$"
+    if isinstance(assume, Binary):
+        return r"$\{0, 1\}$"
+    if isinstance(assume, Counts):
+        return r"integers $\geq %d$" % assume.low
+    if isinstance(assume, Real) or type(assume) is Assumption:
+        return r"$\mathbb{R}$"
+    return escape(assume.describe())
+
+
+def _index_letters(d: Derivation, shape: tuple, p: DerivationPrinter) -> list[str]:
+    """Index names for the axes of a tensor: the declared index of each dimension."""
+    out, used = [], set()
+    for dim in shape:
+        name = next((p._print(k) for k, n in d.indices.items() if n == dim and k not in used),
+                    None)
+        if name is None:
+            name = "abcdefgh"[len(out)]
+        else:
+            used |= {k for k, n in d.indices.items() if p._print(k) == name}
+        out.append(name)
+    return out
+
+
+def symbol_row(var: Var, d: Derivation, p: DerivationPrinter) -> tuple[str, str, str]:
+    """(symbol, shape, domain) of one declared symbol, as cells of the table."""
+    shape = [p._print(s) for s in var.shape]
+    if var.kind == "scalar":
+        return f"${p._print(var.obj)}$", "scalar", domain_tex(var.assume)
+    if var.kind == "vector":
+        return f"${p._print(var.obj)}$", f"${shape[0]}$-vector", domain_tex(var.assume)
+    if var.kind == "matrix":
+        return (f"${p._print(var.obj)}$", r"$%s \times %s$" % tuple(shape),
+                domain_tex(var.assume))
+    if var.kind == "batch":
+        count, dim = var.shape
+        index = next((k for k, n in d.indices.items() if n == count), sp.Symbol("i"))
+        elem = p._print(var.obj[index])
+        return (r"$%s,\ %s = 1, \dots, %s$" % (elem, p._print(index), shape[0]),
+                f"${shape[1]}$-vectors", domain_tex(var.assume))
+    letters = _index_letters(d, var.shape, p)
+    name = p.names.get(var.name).plain().render(tuple(letters))
+    return f"${name}$", r"$%s$" % r" \times ".join(shape), domain_tex(var.assume)
+
+
+def symbols_table(d: Derivation, p: DerivationPrinter) -> str:
+    rows = [symbol_row(v, d, p) for v in d.vars.values()]
+    if not rows:
+        return ""
+    body = "\n".join(f"{a} & {b} & {c} \\\\" for a, b, c in rows)
+    return ("\\begin{longtable}{@{}p{0.36\\linewidth}p{0.2\\linewidth}p{0.38\\linewidth}@{}}\n"
+            "\\toprule\nSymbol & Shape & Entries in \\\\\n\\midrule\n\\endhead\n"
+            f"{body}\n\\bottomrule\n\\end{{longtable}}")
+
+
+def dims_text(d: Derivation, p: DerivationPrinter) -> str:
+    """The dimensions, grouped by the sizes they are checked at, and the indices."""
+    by_sizes: dict[tuple, list[str]] = {}
+    for sym, (sizes, numeric) in d.dims.items():
+        by_sizes.setdefault((tuple(sizes), numeric), []).append(f"${p._print(sym)}$")
+    parts = []
+    for (sizes, numeric), names in by_sizes.items():
+        parts.append("%s, checked symbolically at %s and numerically at %d"
+                     % (", ".join(names), ", ".join(map(str, sizes)), numeric))
+    out = ""
+    if parts:
+        out += r"\noindent\textbf{Dimensions:} " + "; ".join(parts) + ".\n\n"
+    if d.indices:
+        idx = [r"$%s = 1, \dots, %s$" % (p._print(k), p._print(n)) for k, n in d.indices.items()]
+        out += r"\noindent\textbf{Indices:} " + ", ".join(idx) + ".\n\n"
+    return out
+
+
+def definition_lhs(df: Definition) -> sp.Basic:
+    """What the formulas call the definition: ``z_{1,i}``, ``y_{n,k}``, ``L``."""
+    if df.is_matrix:
+        return DefRef(df.token, *df.body.shape, *df.params)
+    if df.params:
+        return sp.IndexedBase(df.name)[df.params]
+    return df.token
+
+
+def definitions(d: Derivation, p: DerivationPrinter) -> str:
+    if not d.defs:
+        return ""
+    rows = [Row(p.doprint(definition_lhs(df)), p.doprint(df.body)) for df in d.defs.values()]
+    return "\\noindent\\textbf{Definitions:}\n" + align(rows) + "\n"
+
+
+def setup_section(d: Derivation) -> str:
+    """The symbols, dimensions, indices and definitions of ``d``."""
+    p = DerivationPrinter(d, breaks=True)
+    parts = ["\\subsection*{Setup}"]
+    table = symbols_table(d, p)
+    if table:
+        parts.append(table)
+    parts.append(dims_text(d, p))
+    parts.append(definitions(d, p))
+    return "\n".join(x for x in parts if x)
