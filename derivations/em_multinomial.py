@@ -1,53 +1,66 @@
-"""EM for a mixture of multinomials (hw2.md §5, Problem 4).
+"""EM for a mixture of multinomials (hw2.md §5, Problem 4, equations (39)-(47)).
 
 Model: document d has topic c_d = k with probability pi_k; given its topic, its word counts
-T_d = (T_d1 .. T_dW) follow Mult(n_d, mu_k) with n_d = sum_w T_dw.
+T_d = (T_d1 .. T_dW) follow Mult(n_d, mu_k), n_d = sum_w T_dw.
 
 Where the truth comes from (never from the document's own formulas):
 
-* P(d | c_d = k) is the multinomial pmf of ``sympy.stats`` (node ``MultinomialPMF``), and
+* P(d | c_d = k) is the multinomial pmf of ``sympy.stats`` (node ``MultinomialPMF``) and
   P(c_d = k) = pi_k.  Claim 39 checks the document's closed form against that pmf.
-* P(d) (40) is the law of total probability over those; gamma_dk = P(c_d = k | d) (41, 46)
-  is Bayes' rule over them.
+* P(d) (40) is the law of total probability over those; gamma_dk = P(c_d = k | d) (41),
+  (46) is Bayes' rule over them.
 * E_C[log P(D, C)] (42) is a real expectation: the checker enumerates all K^D topic
-  assignments C = (c_1 .. c_D), weighting each by prod_d gamma_{d,c_d}.
-* The derivatives (44) come from differentiating the Lagrangian (43); the M-step (45), (47)
-  from solving the Lagrange conditions (``stationary``), second-order condition included.
+  assignments C = (c_1 .. c_D), each weighted by prod_d gamma_{d,c_d} (gamma is fixed in
+  the M-step, as the document says: a leaf, drawn from the simplex).
+* The derivatives (44) come from differentiating the Lagrangian (43), built on that
+  expectation.  The M-step (45), (47) comes from solving the Lagrange conditions
+  (``stationary``, second-order condition included) of line 2 of (42), which claim 42.2
+  proves equal to the expectation on the simplex; solving with the K^D-term enumeration
+  inside costs more and would leave the proof without the constraint sum_k gamma_dk = 1.
 
-Errata (kept as written, marked, with a corrected claim beside each):
+Errata (kept as written, marked, each with a corrected claim that is proved):
 
-* (40), middle: the document writes P(c_d = K) -- capital K, the last topic -- inside the
-  sum over k, i.e. pi_K for every k.  Refuted (any pi with pi_1 != pi_K); "40-corrected"
-  with P(c_d = k) is proved.
-* (42), line 3: the multinomial coefficient is dropped: line 3 equals line 2 minus
-  sum_d sum_k gamma_dk log(n_d! / prod_w T_dw!).  Refuted as an equality (e.g. one document
-  with counts (1, 1): the term is log 2); "42.3-corrected" keeps the term.  The dropped term
-  depends on neither pi nor mu, so the maximiser (45) is unaffected.
+* (40), middle: P(c_d = K) -- capital K, the last topic -- inside the sum over k, i.e.
+  pi_K for every k.  Counterexample: one document, T_1 = (1, 1, 1), pi = (3/7, 4/7),
+  mu_1 = (2/7, 2/7, 3/7), mu_2 = (1/2, 1/8, 3/8): P(d) = 0.170319658476, the line gives
+  0.200307163682 (= pi_2 sum_k P(d | c_d = k)).  With one topic it would hold (a test
+  checks that).  "40-corrected" has P(c_d = k).
+* (42), line 3: the multinomial coefficient is dropped.  Counterexample: one document,
+  T_1 = (1, 1, 1), gamma_1 = (3/5, 2/5), pi = (1/2, 1/2), mu_1 = (1/5, 1/5, 3/5),
+  mu_2 = (1/3, 1/2, 1/6): E_C[log P] = -2.57261615589, line 3 gives -4.36437562512; the
+  gap is log 6 = log(3!/(1! 1! 1!)), i.e. sum_k gamma_1k log(n_1!/prod_w T_1w!).
+  "42.3-corrected" keeps that term.  It depends on neither pi nor mu, so the maximiser
+  (45), (47) is unaffected (a test maximises line 3 as written and gets the same M-step).
 
-Normalised typos (mathematics unchanged):
+Normalised typos (mathematics unchanged; a test checks the literal forms give the same):
 
-* (45), (47): the pi_k denominator sum_d sum_k gamma_dk reuses k as its bound index while
-  k is free; it is encoded as sum_d sum_j gamma_dj.
+* (45), (47), pi_k: the denominator sum_d sum_k gamma_dk reuses the free k as its bound
+  index; written sum_d sum_j gamma_dj.
+* (45), (47), mu_kw: likewise the denominator sum_d sum_w gamma_dk T_dw reuses the free w;
+  written sum_d sum_v gamma_dk T_dv.
 
-How each display is encoded:
+How the displays are encoded:
 
-* (43) defines the Lagrangian (it names L(pi, mu)); it is a definition, not a claim.
-* (44), lines 1-2: the derivative claims "44.1", "44.2" (the "= 0" is the stationarity
-  condition that ``stationary`` solves in 45/47).  Lines 3-4 restate the constraints:
-  "44.3" / "44.4" claim that the constraint holds wherever the Lagrangian's derivative in
-  the multiplier lambda_0 / lambda_k vanishes (solved for the last pi_K / mu_kW).
-* (42), lines 4-5 (s.t. ...) are the constraints of the M-step claims, not equalities.
-* (45) and (47) state the same two formulas; each line is its own claim (maximiser over
-  pi, resp. mu, with the other block fixed: the objective separates into a pi-part and a
-  mu-part, so the joint maximiser is the pair).
+* (41): line 1 is "P(d, c_d = k) / P(d)" (the definition of the posterior, so 41.1 is
+  immediate); line 2 keeps the coefficient in numerator and denominator (unevaluated).
+* (41), line 3 and (46) are the same formula, ``E_STEP``; (45) and (47) are the same two
+  formulas, ``M_STEP_PI`` and ``M_STEP_MU``.  Each line is its own claim: the maximiser
+  over pi (resp. mu) with the other block fixed; the objective is a pi-part plus a
+  mu-part, so the joint maximiser is the pair.
+* (42), lines 4-5 (s.t. ...) are constraints, used by the M-step claims, not identities.
+* (43) defines the Lagrangian L(pi, mu); a definition, not a claim.
+* (44), lines 1-2: the derivative claims 44.1, 44.2 (their "= 0" is the condition that
+  the M-step claims solve).  Lines 3-4 are the conditions dL/dlambda = 0: 44.3 (44.4)
+  claims sum_k pi_k = 1 (sum_w mu_kw = 1) wherever dL/dlambda_0 = 0 (dL/dlambda_k = 0),
+  solved for pi_K (mu_kW), with the derivative taken of (43) by the checker.
 * The convergence rule ||(pi, mu)_old - (pi, mu)_new|| < eps is not an equation: skipped.
 
-Domains: T is declared ``Counts(low=1)``.  The M-step maximiser is interior only when every
-word occurs (sum_d gamma_dk T_dw > 0); with a word that never occurs the claimed mu_kw is 0,
-on the boundary of the simplex, where the Lagrange conditions (and log mu_kw) break down.
-The E-step and likelihood identities are proved symbolically, i.e. for all counts, so the
-restriction costs them nothing.  gamma is a leaf of the M-step claims (fixed in the
-M-step, as the document says), drawn from the simplex.
+Domains and sizes: T is ``Counts(low=1)``.  The M-step maximiser is interior only when
+every word occurs (sum_d gamma_dk T_dw > 0); for a word that never occurs the claimed
+mu_kw is 0, on the boundary of the simplex, where log mu_kw and the Lagrange conditions
+break down.  The E-step and likelihood identities are proved symbolically (T as symbols),
+so they hold for zero counts too.  Sizes are small (D <= 2, K <= 3, W <= 3; numerically
+also D=2, K=3, W=3) to keep ``symderive check em_multinomial`` within a few seconds.
 """
 
 import sympy as sp
@@ -187,18 +200,18 @@ dv.chain("41", POSTERIOR, [
 dv.equal("46", POSTERIOR, E_STEP)
 
 # -- (42) ----------------------------------------------------------------------------------
-c = sp.Symbol("c", integer=True)   # numbers the topic assignments C = (c_1 .. c_D), 1..K^D
-e = sp.Symbol("e", integer=True)   # a document index bound inside the expectation
+_c = sp.Symbol("c", integer=True)  # numbers the topic assignments C = (c_1 .. c_D), 1..K^D
+_e = sp.Symbol("e", integer=True)  # a document index bound inside the expectation
 
 
 def topic_of(doc: sp.Expr) -> sp.Expr:
     """c_doc under assignment number c: digit doc-1 of c-1 written in base K, plus 1."""
-    return sp.Mod(sp.floor((c - 1) / K ** (doc - 1)), K) + 1
+    return sp.Mod(sp.floor((_c - 1) / K ** (doc - 1)), K) + 1
 
 
 def expect(f: sp.Expr) -> sp.Expr:
     """E_C[f] by enumeration: C has probability prod_e gamma_{e, c_e}."""
-    return sp.Sum(sp.Product(gamma[e, topic_of(e)], (e, 1, D)) * f, (c, 1, K ** D))
+    return sp.Sum(sp.Product(gamma[_e, topic_of(_e)], (_e, 1, D)) * f, (_c, 1, K ** D))
 
 
 def log_joint(doc: sp.Expr, topic: sp.Expr) -> sp.Expr:
@@ -223,9 +236,11 @@ LOG_COEF = sp.log(sp.factorial(n_d)) - sp.Sum(sp.log(sp.factorial(T[d, w])), (w,
 dv.equal("42.3-corrected", L_TRUE, sum_dk(gamma[d, k] * (LOG_COEF + _bracket)),
          note="line 3 with the multinomial coefficient kept")
 
-# The mu-block claims solve for K*W entries: K = 2 keeps them cheap (the mu-conditions of
-# different topics do not interact), W = 3 and D = 2 keep the sums over words and documents.
-MU_SIZES = [{D: 1, K: 2, W: 2}, {D: 2, K: 2, W: 3}]
+# Sizes of the M-step claims (the Lagrange systems are what costs): the pi-block needs the
+# topics (K = 3), not the words; the mu-block solves for K*W entries, and the conditions of
+# different topics do not interact, so K = 2, with D = 2 documents or W = 3 words.
+PI_SIZES = [{D: 1, K: 2, W: 2}, {D: 2, K: 3, W: 2}]
+MU_SIZES = [{D: 2, K: 2, W: 2}, {D: 1, K: 2, W: 3}]
 
 # -- (43): the Lagrangian (a definition) ----------------------------------------------------
 LAGRANGIAN = dv.define("L", L_TRUE - lam0 * (sp.Sum(pi[k], (k, 1, K)) - 1)
@@ -233,19 +248,22 @@ LAGRANGIAN = dv.define("L", L_TRUE - lam0 * (sp.Sum(pi[k], (k, 1, K)) - 1)
                        latex=r"L(\pi, \mu)")
 
 # -- (44) ----------------------------------------------------------------------------------
-dv.derivative("44.1", LAGRANGIAN, pi[k], sp.Sum(gamma[d, k], (d, 1, D)) / pi[k] - lam0)
+dv.derivative("44.1", LAGRANGIAN, pi[k], sp.Sum(gamma[d, k], (d, 1, D)) / pi[k] - lam0,
+              sizes=PI_SIZES)
 dv.derivative("44.2", LAGRANGIAN, mu[k, w],
               sp.Sum(gamma[d, k] * T[d, w], (d, 1, D)) / mu[k, w] - lam[k], sizes=MU_SIZES)
 dv.equal("44.3", sp.Sum(pi[k], (k, 1, K)), 1, given=[deriv(LAGRANGIAN, lam0)], unknowns=[pi[K]],
-         note="wherever dL/dlambda_0 = 0 (solved for pi_K)")
+         note="wherever dL/dlambda_0 = 0 (solved for pi_K)", sizes=PI_SIZES)
 dv.equal("44.4", sp.Sum(mu[k, w], (w, 1, W)), 1, given=[deriv(LAGRANGIAN, lam[k])],
-         unknowns=[mu[k, W]], note="wherever dL/dlambda_k = 0 (solved for mu_kW)")
+         unknowns=[mu[k, W]], note="wherever dL/dlambda_k = 0 (solved for mu_kW)",
+         sizes=MU_SIZES)
 
 # -- (45), (47): the M-step ----------------------------------------------------------------
 _pi_sum = sp.Sum(pi[k], (k, 1, K)) - 1
 _mu_sum = sp.Sum(mu[k, w], (w, 1, W)) - 1
 for _eq in ("45", "47"):
-    dv.stationary(f"{_eq}.1", L_EXPECTED, [pi[k]], {pi[k]: M_STEP_PI}, constraints=[_pi_sum])
+    dv.stationary(f"{_eq}.1", L_EXPECTED, [pi[k]], {pi[k]: M_STEP_PI}, constraints=[_pi_sum],
+                  sizes=PI_SIZES)
     dv.stationary(f"{_eq}.2", L_EXPECTED, [mu[k, w]], {mu[k, w]: M_STEP_MU},
                   constraints=[_mu_sum], sizes=MU_SIZES)
 

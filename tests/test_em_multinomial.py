@@ -1,0 +1,130 @@
+"""hw2.md §5, Problem 4 (EM for a mixture of multinomials): every claim's verdict, and a
+planted mistake refuted for each claim that holds, so a passing claim means something."""
+
+import pytest
+import sympy as sp
+from symderive.derivations import em_multinomial as em
+
+from symderive.testing import mutants, variant, verdicts
+
+D, K, W = em.D, em.K, em.W
+d, k, w, j = em.d, em.k, em.w, em.j
+gamma, T = em.gamma, em.T
+
+EXPECTED = {
+    "39": "proved",
+    "40.1": "refuted",          # erratum: P(c_d = K)
+    "40.2": "proved",
+    "40-corrected": "proved",
+    "41.1": "proved",
+    "41.2": "proved",
+    "41.3": "proved",
+    "46": "proved",
+    "42.1": "proved",
+    "42.2": "proved",
+    "42.3": "refuted",          # erratum: multinomial coefficient dropped
+    "42.3-corrected": "proved",
+    "44.1": "proved",
+    "44.2": "proved",
+    "44.3": "proved",
+    "44.4": "proved",
+    "45.1": "proved",
+    "45.2": "proved",
+    "47.1": "proved",
+    "47.2": "proved",
+}
+HOLDING = [cid for cid, v in EXPECTED.items() if v != "refuted"]
+
+
+@pytest.fixture(scope="module")
+def verdict():
+    return verdicts(em.derivation, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def mutant_verdicts():
+    """All planted mistakes of all holding claims, checked in one parallel run."""
+    planted = [m for cid in HOLDING for m in mutants(em.derivation.claim(cid))]
+    return verdicts(planted, timeout=60)
+
+
+def test_every_claim_is_expected():
+    assert sorted(c.id for c in em.derivation.claims) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("cid", sorted(EXPECTED))
+def test_verdict(verdict, cid):
+    assert verdict[cid] == EXPECTED[cid]
+
+
+def test_errata_are_marked():
+    marked = {c.id for c in em.derivation.claims if c.erratum}
+    assert marked == {cid for cid, v in EXPECTED.items() if v == "refuted"}
+
+
+def test_engine_claims_hold(verdict):
+    assert set(em.ENGINE_CLAIMS) == {"46", "47.1", "47.2"}
+    assert all(verdict[cid] in ("proved", "verified") for cid in em.ENGINE_CLAIMS)
+
+
+def test_exported_formulas_are_the_claimed_objects():
+    assert em.derivation.claim("46").rhs is em.E_STEP
+    assert em.derivation.claim("41.3").rhs is em.E_STEP
+    for eq in ("45", "47"):
+        assert em.derivation.claim(f"{eq}.1").point[em.pi[k]] is em.M_STEP_PI
+        assert em.derivation.claim(f"{eq}.2").point[em.mu[k, w]] is em.M_STEP_MU
+    assert em.LOG_LIKELIHOOD == sp.log(em.derivation.claim("40.2").rhs)
+
+
+def test_exported_formulas_free_indices():
+    assert em.E_STEP.free_symbols & {d, k, w, j} == {d, k}
+    assert em.M_STEP_PI.free_symbols & {d, k, w, j} == {k}
+    assert em.M_STEP_MU.free_symbols & {d, k, w, j} == {k, w}
+    assert em.LOG_LIKELIHOOD.free_symbols & {d, k, w, j} == {d}
+
+
+@pytest.mark.parametrize("cid", HOLDING)
+def test_a_planted_mistake_is_refuted(mutant_verdicts, cid):
+    mine = {m: v for m, v in mutant_verdicts.items() if m.startswith(f"{cid}~")}
+    assert mine, f"no planted mistake applies to {cid}"
+    assert "refuted" in mine.values(), mine
+
+
+def test_normalised_bound_indices_change_nothing():
+    """The document reuses the free k (resp. w) as the bound index of the denominators in
+    (45)/(47); read literally, SymPy binds it, so renaming it j (resp. v) is a typo fix."""
+    pi_doc = sp.Sum(gamma[d, k], (d, 1, D)) / sp.Sum(sp.Sum(gamma[d, k], (k, 1, K)), (d, 1, D))
+    mu_doc = (sp.Sum(gamma[d, k] * T[d, w], (d, 1, D))
+              / sp.Sum(sp.Sum(gamma[d, k] * T[d, w], (w, 1, W)), (d, 1, D)))
+    c1, c2 = em.derivation.claim("47.1"), em.derivation.claim("47.2")
+    got = verdicts([variant(c1, "doc-k", point={em.pi[k]: pi_doc}),
+                    variant(c2, "doc-w", point={em.mu[k, w]: mu_doc})], timeout=60)
+    assert set(got.values()) == {"proved"}
+
+
+def test_dropped_coefficient_does_not_move_the_maximiser():
+    """(42) line 3 is wrong by a constant only: maximising it gives the same M-step."""
+    line3 = em.derivation.claim("42.3").rhs
+    got = verdicts([variant(em.derivation.claim(cid), "line3", f=line3)
+                    for cid in ("47.1", "47.2")], timeout=60)
+    assert set(got.values()) == {"proved"}
+
+
+def test_capital_K_is_harmless_only_with_one_topic():
+    """The erratum in (40) needs two topics to show: with K = 1, pi_K is pi_k."""
+    c = em.derivation.claim("40.1")
+    got = verdicts([variant(c, "K1", sizes=[{D: 1, K: 1, W: 2}, {D: 2, K: 1, W: 3}])],
+                   timeout=60)
+    assert list(got.values()) == ["proved"]
+
+
+def test_plausible_m_step_slips_are_refuted():
+    """Feasible but wrong updates (they satisfy the constraints): uniform pi, and mu from
+    the raw counts, ignoring the responsibilities.  Only the Lagrange conditions catch them."""
+    c1, c2 = em.derivation.claim("47.1"), em.derivation.claim("47.2")
+    uniform_pi = 1 / K
+    v = em.v
+    raw_mu = sp.Sum(T[d, w], (d, 1, D)) / sp.Sum(sp.Sum(T[d, v], (v, 1, W)), (d, 1, D))
+    got = verdicts([variant(c1, "uniform", point={em.pi[k]: uniform_pi}),
+                    variant(c2, "raw-counts", point={em.mu[k, w]: raw_mu})], timeout=60)
+    assert set(got.values()) == {"refuted"}
