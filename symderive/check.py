@@ -20,7 +20,16 @@ import sympy as sp
 from .assumptions import Binary, Simplex
 from .derivation import Claim, Derivation, StationaryClaim
 from .instantiate import WORK_DIGITS, Instantiator, InstantiationError, KinkError
-from .numeric import DIGITS, Sampler, agree, assumption_of, fmt_value, leaf_name, valid
+from .numeric import (
+    DIGITS,
+    Sampler,
+    agree,
+    assumption_of,
+    fmt_value,
+    leaf_name,
+    quad_integrals,
+    valid,
+)
 from .prove import is_zero
 
 VERDICTS = ("proved", "verified", "refuted", "undecided", "error")
@@ -190,7 +199,7 @@ def all_entries(inst: Instantiator, variables) -> list:
 
 def to_mp(value: sp.Basic):
     """A SymPy number as an mpmath number (NaN when it is not a finite number)."""
-    v = sp.N(value, DIGITS)
+    v = sp.N(quad_integrals(value), DIGITS)
     if v.free_symbols or v.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
         return mpmath.nan
     if v.is_Float or v.is_Rational:
@@ -476,8 +485,9 @@ def check_claim(claim: Claim, emit: Emit) -> Outcome:
     emit("numeric", outcome)
     # Prove size by size, smallest first, reporting each success at once: if the budget
     # runs out at a larger size, the sizes already proved still stand, and are stated.
-    proved: list[Instance] = []
-    for sizes in sym_cfgs:
+    proved: list[dict] = []
+    limit = d.proof_sizes if d.proof_sizes is not None else len(sym_cfgs)
+    for sizes in sym_cfgs[:limit]:
         if symbolic_phase(claim, [instantiate(claim, sizes)]) is None:
             break
         proved.append(sizes)
@@ -486,7 +496,7 @@ def check_claim(claim: Claim, emit: Emit) -> Outcome:
         outcome.message = (outcome.message or "") + "; no symbolic proof found"
         return outcome
     result = _proved(proved, outcome)
-    if len(proved) < len(sym_cfgs):
+    if len(proved) < limit:
         result.message += f"; no proof found at {_sizes_text(sym_cfgs[len(proved)])}"
     return result
 

@@ -67,6 +67,42 @@ class Compiled:
                 return None
 
 
+def quad_integrals(expr: sp.Basic) -> sp.Basic:
+    """``expr`` with each definite integral of a numeric integrand replaced by its value.
+
+    The integrand is lambdified and integrated by mpmath's tanh-sinh quadrature, 10-40
+    times faster than ``sp.N`` (which evaluates the integrand through ``evalf`` at every
+    node).  An integral whose error estimate is not far below the agreement tolerance,
+    or which cannot be lambdified, is left for ``sp.N``.
+    """
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.Integral):
+        return expr
+    return expr.replace(lambda e: isinstance(e, sp.Integral), _quad_one)
+
+
+def _quad_one(integral: sp.Integral) -> sp.Basic:
+    if len(integral.limits) != 1 or len(integral.limits[0]) != 3:
+        return integral
+    var, lo, hi = integral.limits[0]
+    f = integral.function
+    if f.free_symbols - {var} or lo.free_symbols or hi.free_symbols:
+        return integral
+    with mpmath.workdps(DIGITS + 10):
+        try:
+            fn = sp.lambdify(var, f, modules=[_MODULE, "mpmath"])
+            ends = [mpmath.inf if e is sp.oo else -mpmath.inf if e is -sp.oo
+                    else mpmath.mpf(sp.Float(sp.N(e, DIGITS + 10), DIGITS + 10)._mpf_)
+                    for e in (lo, hi)]
+            value, err = mpmath.quad(fn, ends, error=True)
+        except (ZeroDivisionError, ValueError, OverflowError, TypeError, NameError):
+            return integral
+        if not mpmath.isfinite(value) or err > TOLERANCE * 1e-5 * max(1, abs(value)):
+            return integral
+        if isinstance(value, mpmath.mpc):
+            return sp.Float(value.real, DIGITS + 10) + sp.I * sp.Float(value.imag, DIGITS + 10)
+        return sp.Float(value, DIGITS + 10)
+
+
 def valid(value) -> bool:
     """A finite real value (complex results mean the point left the domain)."""
     if isinstance(value, mpmath.mpc):
