@@ -18,7 +18,7 @@ import itertools
 
 import sympy as sp
 
-__all__ = ["is_zero", "atomize"]
+__all__ = ["is_zero", "atomize", "combine_integrals"]
 
 _MAX_CASES = 64
 
@@ -84,11 +84,28 @@ def _rational_zero(expr: sp.Expr) -> bool:
     return sp.expand(num) == 0
 
 
+def combine_integrals(expr: sp.Expr) -> sp.Expr:
+    """Integrals over the same variable and limits summed into one (linearity), so that
+    terms cancelling in the integrand are never integrated: ``∫f - ∫(f + g)`` is ``-∫g``."""
+    groups: dict = {}
+    rest = []
+    for term in sp.Add.make_args(expr):
+        coeff, part = term.as_independent(sp.Integral, as_Add=False)
+        if isinstance(part, sp.Integral) and len(part.limits) == 1 \
+                and not coeff.free_symbols & set(part.variables):
+            groups.setdefault(part.limits, []).append(coeff * part.function)
+            continue
+        rest.append(term)
+    if all(len(fs) < 2 for fs in groups.values()):
+        return expr
+    return sp.Add(*rest, *(sp.Integral(sp.Add(*fs), *lim) for lim, fs in groups.items()))
+
+
 def _zero(expr: sp.Expr, use_simplify: bool) -> bool:
     if expr == 0:
         return True
     if expr.has(sp.Integral):
-        expr = expr.doit()  # the truth by integration
+        expr = combine_integrals(expr).doit()  # the truth by integration
     try:
         if _rational_zero(expr):
             return True
