@@ -15,11 +15,13 @@ import sympy as sp
 
 from .check import (
     MAX_TRIES, POINTS_NUMERIC, POINTS_SYMBOLIC, Emit, Outcome, _jsonable_sizes,
-    _numeric_configs, _sizes_text, claim_rng, leaves_of, expand_family, free_indices,
+    _numeric_configs, _sizes_text, claim_rng, leaves_of, expand_family, free_indices, to_mp,
 )
 from .derivation import StationaryClaim
 from .instantiate import Instantiator, InstantiationError
-from .numeric import DIGITS, Sampler, assumption_of, fmt_value, leaf_name
+from .numeric import (
+    DIGITS, TOLERANCE, Sampler, assumption_of, fmt_value, leaf_name, quad_integrals, valid,
+)
 from .prove import is_zero
 
 
@@ -83,6 +85,8 @@ def solve_system(eqs: list, unknowns: list) -> list[dict] | None:
 
     Unknowns are renamed to plain symbols first: ``solve`` mishandles indexed ones.
     """
+    if any(sp.sympify(e).has(sp.Integral) for e in eqs):
+        return None  # solve cannot see inside an integral: it would wrongly find nothing
     plain = [sp.Symbol(f"_u{k}") for k in range(len(unknowns))]
     forward, back = dict(zip(unknowns, plain)), dict(zip(plain, unknowns))
     nums, dens = [], []
@@ -149,8 +153,8 @@ def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
                 return Outcome("refuted", "constraints", cx["message"], cx)
         lam = _solve_multipliers(system, full)
         matched = {**subs, **(lam or {})}
-        if lam is None or any(sp.simplify(sp.diff(system.lagrangian, v).xreplace(
-                {**full, **lam})) != 0 for v in system.variables):
+        if lam is None or any(not _vanishes(sp.diff(system.lagrangian, v).xreplace(
+                {**full, **lam})) for v in system.variables):
             cx["message"] = "not a stationary point of the Lagrangian"
             return Outcome("refuted", "Lagrange conditions", cx["message"], cx)
     fpoint = {**point, **subs, **{k: v for k, v in matched.items()
@@ -159,7 +163,8 @@ def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
         M = _tangent_hessian(system, fpoint)
         if M.shape[0]:
             with mpmath.workdps(DIGITS):
-                Mn = mpmath.matrix([[mpmath.mpf(sp.Float(sp.N(x, DIGITS), DIGITS)._mpf_)
+                Mn = mpmath.matrix([[mpmath.mpf(sp.Float(sp.N(quad_integrals(x), DIGITS),
+                                                         DIGITS)._mpf_)
                                      for x in row] for row in M.tolist()])
                 eig = mpmath.eigsy(Mn)[0]
                 top = max(eig[k] for k in range(M.shape[0]))
@@ -169,6 +174,17 @@ def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
                 cx["eigenvalue"] = fmt_value(top)
                 return Outcome("refuted", "second-order condition", cx["message"], cx)
     return None
+
+
+def _vanishes(e: sp.Expr) -> bool:
+    """Whether a stationarity condition holds at a point: exactly, or at 50 digits when
+    it contains integrals (a functional), which ``simplify`` cannot decide."""
+    if not e.has(sp.Integral):
+        return sp.simplify(e) == 0
+    value = to_mp(e)
+    if not valid(value):
+        raise ValueError(f"cannot evaluate {e}")  # the point is skipped, not refuted
+    return abs(value) <= TOLERANCE
 
 
 def _domain_for(claim, var):
@@ -242,6 +258,8 @@ def _symbolic_phase(claim, systems: list[System]) -> Outcome | None:
 
 
 def _negative(h: sp.Expr) -> bool:
+    if h.has(sp.Integral):
+        h = h.doit()
     if h.is_negative:
         return True
     return sp.factor(sp.together(h)).is_negative is True
