@@ -87,6 +87,8 @@ def _quad_one(integral: sp.Integral) -> sp.Basic:
     f = integral.function
     if f.free_symbols - {var} or lo.free_symbols or hi.free_symbols:
         return integral
+    if f.has(sp.zoo, sp.nan):
+        return sp.nan  # an undefined integrand: the point is not admissible
     with mpmath.workdps(DIGITS + 10):
         try:
             fn = sp.lambdify(var, f, modules=[_MODULE, "mpmath"])
@@ -94,7 +96,7 @@ def _quad_one(integral: sp.Integral) -> sp.Basic:
                     else mpmath.mpf(sp.Float(sp.N(e, DIGITS + 10), DIGITS + 10)._mpf_)
                     for e in (lo, hi)]
             value, err = mpmath.quad(fn, ends, error=True)
-        except (ZeroDivisionError, ValueError, OverflowError, TypeError, NameError):
+        except (ZeroDivisionError, ValueError, OverflowError, TypeError, NameError, KeyError):
             return integral
         if not mpmath.isfinite(value) or err > TOLERANCE * 1e-5 * max(1, abs(value)):
             return integral
