@@ -204,14 +204,40 @@ _c = sp.Symbol("c", integer=True)  # numbers the topic assignments C = (c_1 .. c
 _e = sp.Symbol("e", integer=True)  # a document index bound inside the expectation
 
 
+class TopicOf(sp.Function):
+    """c_doc, the topic of document ``doc`` in assignment number ``c``: base-K digit doc-1
+    of c-1, plus 1.  Evaluates once the checker has made c, doc and K numbers."""
+
+    nargs = 3
+
+    @classmethod
+    def eval(cls, c, doc, k_topics):
+        if all(isinstance(a, sp.Integer) for a in (c, doc, k_topics)):
+            c, doc, k_topics = int(c), int(doc), int(k_topics)
+            return sp.Integer((c - 1) // k_topics ** (doc - 1) % k_topics + 1)
+        return None
+
+    def _latex(self, printer):
+        return "c_{" + printer._print(self.args[1]) + "}"
+
+
+class Expectation(sp.Sum):
+    """E_C[f]: the sum over all K^D assignments C of prod_e gamma_{e, c_e} f (the weight is
+    the factor that is a Product); the checker expands it as the sum it is."""
+
+    def _latex(self, printer):
+        f = sp.Mul(*(a for a in sp.Mul.make_args(self.function)
+                     if not isinstance(a, sp.Product)))
+        return r"\mathbb{E}_{C}\left[" + printer._print(f) + r"\right]"
+
+
 def topic_of(doc: sp.Expr) -> sp.Expr:
-    """c_doc under assignment number c: digit doc-1 of c-1 written in base K, plus 1."""
-    return sp.Mod(sp.floor((_c - 1) / K ** (doc - 1)), K) + 1
+    return TopicOf(_c, doc, K)
 
 
 def expect(f: sp.Expr) -> sp.Expr:
     """E_C[f] by enumeration: C has probability prod_e gamma_{e, c_e}."""
-    return sp.Sum(sp.Product(gamma[_e, topic_of(_e)], (_e, 1, D)) * f, (_c, 1, K ** D))
+    return Expectation(sp.Product(gamma[_e, topic_of(_e)], (_e, 1, D)) * f, (_c, 1, K ** D))
 
 
 def log_joint(doc: sp.Expr, topic: sp.Expr) -> sp.Expr:
