@@ -401,36 +401,36 @@ class Program:
 
     def _canonical(self, e: sp.Basic) -> tuple[str, dict]:
         """A key equal for formulas that differ only by index names, and the renaming of
-        the free indices to the canonical ones."""
+        the free indices to the canonical ones (a structural string, built without
+        rebuilding any SymPy object)."""
+        free: dict = {}
         counter = [0]
 
-        def rename_bound(x: sp.Basic) -> sp.Basic:
+        def key(x: sp.Basic, bound: dict) -> str:
             if isinstance(x, (sp.Sum, sp.Product, LogSumExp)):
                 limits = [tuple(x.limit)] if isinstance(x, LogSumExp) else \
                     [tuple(lim) for lim in x.limits]
                 body = x.body if isinstance(x, LogSumExp) else x.function
-                new_limits = []
+                inner = dict(bound)
+                parts = []
                 for var, lo, hi in limits:
                     counter[0] += 1
-                    b = sp.Symbol(f"_b{counter[0]}", integer=True)
-                    body = body.xreplace({var: b})
-                    new_limits.append((b, lo, hi))
-                body = rename_bound(body)
-                if isinstance(x, LogSumExp):
-                    return LogSumExp(body, new_limits[0])
-                return type(x)(body, *new_limits)
+                    inner[var] = f"_b{counter[0]}"
+                    parts.append(f"({inner[var]},{key(lo, bound)},{key(hi, bound)})")
+                return f"{type(x).__name__}({key(body, inner)},{','.join(parts)})"
+            if isinstance(x, sp.Symbol):
+                if x in bound:
+                    return bound[x]
+                if x in self.index_dims:
+                    if x not in free:
+                        free[x] = sp.Symbol(f"_f{len(free)}_{self.index_dims[x]}", integer=True)
+                    return str(free[x])
+                return sp.srepr(x)
             if not x.args:
-                return x
-            return x.func(*(rename_bound(a) for a in x.args))
+                return sp.srepr(x)
+            return f"{type(x).__name__}({','.join(key(a, bound) for a in x.args)})"
 
-        bound = rename_bound(e)
-        free = []
-        for atom in sp.preorder_traversal(bound):
-            if isinstance(atom, sp.Symbol) and atom in self.index_dims and atom not in free:
-                free.append(atom)
-        fwd = {s: sp.Symbol(f"_f{n}_{self.index_dims[s]}", integer=True)
-               for n, s in enumerate(free)}
-        return sp.srepr(bound.xreplace(fwd)), fwd
+        return key(e, {}), free
 
     def compile(self, e: sp.Basic) -> Node:
         key, fwd = self._canonical(e)

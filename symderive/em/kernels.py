@@ -55,8 +55,8 @@ class SparseData:
 
     #: the dense operand of a product is cut into slices of about this many bytes, and
     #: the sparse matrix into the matching column blocks, so each slice stays in cache
-    TILE_BYTES = 2 << 20
-    MAX_TILES = 8
+    TILE_BYTES = 512 << 10
+    MAX_TILES = 5  # each block re-reads the output: more blocks cost more than they save
 
     def __init__(self, csr: sps.csr_matrix, threads: int | None = None):
         self.csr = csr
@@ -118,11 +118,18 @@ def _n_tiles(G: np.ndarray) -> int:
 
 
 def default_threads() -> int:
-    """Threads for the sparse products: ``$SYMDERIVE_EM_THREADS``, else the CPUs (<= 4)."""
-    env = os.environ.get("SYMDERIVE_EM_THREADS", "")
-    if env.strip().isdigit() and int(env) >= 1:
+    """Threads for the sparse products: ``$SYMDERIVE_EM_THREADS`` if set, else the idle
+    CPUs (CPUs minus the 1-minute load average, 1 to 4).  On a busy machine extra
+    threads only contend for the same cores; the result does not depend on the count."""
+    env = os.environ.get("SYMDERIVE_EM_THREADS", "").strip()
+    if env.isdigit() and int(env) >= 1:
         return int(env)
-    return max(1, min(4, os.cpu_count() or 1))
+    cpus = os.cpu_count() or 1
+    try:
+        idle = cpus - os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average (Windows)
+        idle = cpus
+    return max(1, min(4, cpus, int(idle + 0.5)))
 
 
 _POOL: ThreadPoolExecutor | None = None

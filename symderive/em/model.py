@@ -208,7 +208,7 @@ class MultinomialMixture:
             mu_t = formulas.m_mu(data, resp)
         else:
             mu_t = formulas.m_mu(augmented, np.vstack([resp, np.eye(self.n_components)]))
-        empty = np.isnan(mu_t).any(axis=0)
+        empty = np.isnan(mu_t[0])  # a whole column is 0 / 0 exactly when its sum is 0
         if empty.any():  # no words in the cluster: 0 / 0, any mu_k is a maximiser
             mu_t = np.array(mu_t)
             mu_t[:, empty] = 1.0 / mu_t.shape[0] if mu_prev is None else mu_prev[:, empty]

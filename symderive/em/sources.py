@@ -15,7 +15,8 @@ from ..corpus import Corpus
 
 __all__ = ["CorpusSpecError", "CorpusSource", "parse_corpus", "SYNTAX"]
 
-SYNTAX = __doc__.split("\n\n", 1)[1].rstrip()
+SYNTAX = "\n".join("  " + line.strip() if line.strip() else ""
+                   for line in __doc__.split("\n\n", 1)[1].rstrip().splitlines())
 
 
 class CorpusSpecError(ValueError):
