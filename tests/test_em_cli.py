@@ -52,6 +52,15 @@ def test_json_on_a_tiny_corpus(tiny_corpus, capsys):
     assert {w for t in run2["topics"] for w in t["top_words"]} <= set(WORDS_A + WORDS_B)
 
 
+def test_json_to_a_file(tiny_corpus, tmp_path, capsys):
+    target = tmp_path / "t1.json"
+    code, out, _ = run(["--k", "2", "--corpus", str(tiny_corpus), "--json", str(target)],
+                       capsys)
+    assert code == 0 and out == ""
+    assert json.loads(target.read_text())["runs"][0]["K"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus", "t1.json"]
+
+
 def test_text_table(tiny_corpus, capsys):
     code, out, _ = run(["--k", "2", "--corpus", f"dir:{tiny_corpus}", "--top", "3"], capsys)
     assert code == 0

@@ -4,24 +4,33 @@
 of the ``em_multinomial`` derivation, compiled to numpy / scipy.sparse code by
 :mod:`symderive.em.compile`, after the checker has proved or verified the claims behind
 them (:mod:`symderive.em.formulas`).  ``symderive em`` reproduces the document's Table 1.
+
+Names are imported on first use, so that ``symderive --help`` (which registers the
+``em`` subcommand) does not pay for numpy, scipy and the compiler.
 """
 
-from .compile import CompileError, Program, TensorSpec
-from .formulas import EMFormulas, UnverifiedFormulasError, certify, load_formulas
-from .metrics import normalized_mutual_info
-from .model import LikelihoodDecreaseError, MultinomialMixture, NotFittedError, Progress
+from __future__ import annotations
 
-__all__ = [
-    "CompileError",
-    "EMFormulas",
-    "LikelihoodDecreaseError",
-    "MultinomialMixture",
-    "NotFittedError",
-    "Program",
-    "Progress",
-    "TensorSpec",
-    "UnverifiedFormulasError",
-    "certify",
-    "load_formulas",
-    "normalized_mutual_info",
-]
+import importlib
+
+_EXPORTS = {
+    "CompileError": "compile", "Program": "compile", "TensorSpec": "compile",
+    "EMFormulas": "formulas", "UnverifiedFormulasError": "formulas", "certify": "formulas",
+    "load_formulas": "formulas", "normalized_mutual_info": "metrics",
+    "LikelihoodDecreaseError": "model", "MultinomialMixture": "model",
+    "NotFittedError": "model", "Progress": "model",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -41,7 +41,7 @@ exit status:
 
 examples:
   symderive em                                  Table 1 on the bundled 20 Newsgroups
-  symderive em --k 10 20 30 50 --json > t1.json
+  symderive em --k 10 20 30 50 --json t1.json
   symderive em --k 5 --corpus uci:docword.txt,vocab.txt --stop loglik
   symderive em --plot plots/                    also write plots/loglik.png, plots/pi.png
 """
@@ -104,7 +104,9 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
                    help="words shown per topic (default: 5)")
     p.add_argument("--topics", type=_positive_int, default=None, metavar="N",
                    help="topics shown per K in the text table (default: all)")
-    p.add_argument("--json", action="store_true", help="write a JSON document to stdout")
+    p.add_argument("--json", nargs="?", const="-", default=None, metavar="FILE",
+                   help="write the results as JSON, to stdout or to FILE (written to a "
+                        "temporary file first, never left half-written)")
     p.add_argument("--plot", metavar="DIR", default=None,
                    help="write loglik.png and pi.png into DIR (needs matplotlib: "
                         "pip install 'symderive[plot]')")
@@ -174,6 +176,10 @@ def _load_module(folder: str | None):
     return module
 
 
+class _Usage(ValueError):
+    """A bad option value found before any work is done."""
+
+
 def _error(text: str) -> None:
     print(f"symderive em: error: {text}", file=sys.stderr)
 
@@ -194,10 +200,12 @@ def cmd_em(args) -> int:
         if args.plot is not None:
             require_matplotlib()
             if Path(args.plot).exists() and not Path(args.plot).is_dir():
-                raise CorpusSpecError(f"--plot {args.plot}: exists and is not a directory")
+                raise _Usage(f"--plot {args.plot}: exists and is not a directory")
+        if args.json not in (None, "-") and not Path(args.json).resolve().parent.is_dir():
+            raise _Usage(f"--json {args.json}: no such directory")
         progress.say(f"  loading {source.label} ...")
         corpus = source.load()
-    except (CorpusSpecError, PlotUnavailable) as exc:
+    except (CorpusSpecError, PlotUnavailable, _Usage) as exc:
         progress.done()
         _error(str(exc))
         return EXIT_USAGE
@@ -248,7 +256,17 @@ def cmd_em(args) -> int:
             "runs": [to_json(r) for r in results], "plots": plots,
             "seconds": round(seconds, 3),
         }
-        print(json.dumps(doc, indent=1))
+        text = json.dumps(doc, indent=1) + "\n"
+        if args.json == "-":
+            sys.stdout.write(text)
+        else:
+            from .atomic import atomic_write_text
+
+            try:
+                atomic_write_text(args.json, text)
+            except OSError as exc:
+                _error(f"cannot write {args.json}: {exc}")
+                return EXIT_USAGE
         return EXIT_OK
     rule = f"||pi_old - pi_new||_2 < {tol:g}" if args.stop == "pi-norm" else \
         f"relative change of the log-likelihood <= {tol:g}"

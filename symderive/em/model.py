@@ -57,8 +57,8 @@ class Progress:
 
 @dataclass
 class _Run:
-    pi: np.ndarray
-    mu_t: np.ndarray
+    pi: np.ndarray | None
+    mu_t: np.ndarray | None   # mu transposed (W x K), the layout of the sparse products
     resp: np.ndarray
     history: list[float] = field(default_factory=list)
     objective: list[float] = field(default_factory=list)
@@ -217,7 +217,7 @@ class MultinomialMixture:
     def _em(self, formulas: EMFormulas, data: SparseData, augmented: SparseData | None,
             resp: np.ndarray, tol: float, init: int) -> _Run:
         start = time.perf_counter()
-        run = _Run(np.empty(0), None, resp)  # type: ignore[arg-type]
+        run = _Run(None, None, resp)
         pi_old = None
         for t in range(1, self.max_iter + 1):
             pi, mu_t = self._m_step(formulas, data, augmented, resp, run.mu_t)

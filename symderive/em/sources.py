@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..corpus import Corpus
+if TYPE_CHECKING:
+    from ..corpus import Corpus
 
 __all__ = ["CorpusSpecError", "CorpusSource", "parse_corpus", "SYNTAX"]
 
