@@ -20,6 +20,7 @@ from .printer import DerivationPrinter
 from .text import escape, value
 
 HOLDS = ("proved", "verified")
+SIDE_BY_SIDE_LINES = 3  # longer formulas are shown one above the other, at full width
 _CHAIN_RE = re.compile(r"^(.+)\.(\d+)$")
 
 
@@ -231,13 +232,16 @@ def _same_question(a: Claim, b: Claim) -> bool:
 
 
 def correction(e: Entry, siblings: list[Entry]) -> Entry | None:
-    """A claim of the same derivation that answers the same question and holds."""
-    good = [s for s in siblings if s is not e and s.result.verdict in HOLDS
+    """A claim of the same derivation that answers the same question and is not wrong:
+    one that holds first, one the checker could not decide otherwise; the same equation
+    number first."""
+    good = [s for s in siblings if s is not e and s.result.verdict in HOLDS + ("undecided",)
             and not s.claim.erratum and _same_question(e.claim, s.claim)]
     key = _chain_key(e.claim)
     good = [s for s in good if key is None or _chain_key(s.claim) != key]
-    same_eq = [s for s in good if s.claim.equation and s.claim.equation == e.claim.equation]
-    return (same_eq or good or [None])[0]
+    good.sort(key=lambda s: (s.result.verdict not in HOLDS,
+                             not (s.claim.equation and s.claim.equation == e.claim.equation)))
+    return good[0] if good else None
 
 
 def correction_block(e: Entry, fix: Entry, p: DerivationPrinter) -> str:
@@ -249,11 +253,12 @@ def correction_block(e: Entry, fix: Entry, p: DerivationPrinter) -> str:
     left = r"\textbf{As in the document} (%s):" % escape(e.tag)
     right = r"\textbf{Corrected} (%s, %s):" % (escape(fix.tag), fix.result.verdict)
     half = 0.47 * TEXT_EM
-    if fits(mine, half) and fits(theirs, half):
+    short = all(aligned(rows, half).count(r"\\") <= SIDE_BY_SIDE_LINES for rows in (mine, theirs))
+    if short and fits(mine, half) and fits(theirs, half):
         return ("\\noindent\\begin{minipage}[t]{0.485\\linewidth}\n" + left + "\n"
                 + aligned(mine, half) + "\n\\end{minipage}\\hfill"
                 "\\begin{minipage}[t]{0.485\\linewidth}\n" + right + "\n"
-                + aligned(theirs, half) + "\n\\end{minipage}\n\n")
+                + aligned(theirs, half) + "\n\\end{minipage}\n\\medskip\n")
     return (f"\\noindent {left}\n" + aligned(mine, TEXT_EM - 2) + "\n"
             f"\\noindent {right}\n" + aligned(theirs, TEXT_EM - 2) + "\n")
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .printer import BREAK
+from .printer import BREAK, MUL_BREAK
 from .width import width
 
 
@@ -29,14 +29,19 @@ class Group:
 
 
 class Mark:
-    """A break opportunity (before a sign)."""
+    """A break opportunity: before a sign, or between two factors."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
 
 
-MARK = Mark()
+MARK = Mark("sum")
+MUL = Mark("product")
+_MARKS = {BREAK: MARK, MUL_BREAK: MUL}
 
 
 def strip_marks(tex: str) -> str:
-    return tex.replace(BREAK, "")
+    return tex.replace(BREAK, "").replace(MUL_BREAK, "")
 
 
 def _delimiter(s: str, i: int) -> int:
@@ -93,10 +98,10 @@ def parse(tex: str) -> list:
             depth += 1
         elif c == "}":
             depth -= 1
-        if c == BREAK:
+        if c in _MARKS:
             if depth == 0:
                 flush()
-                stack[-1].append(MARK)
+                stack[-1].append(_MARKS[c])
             i += 1
             continue
         buf.append(c)
@@ -129,9 +134,9 @@ def _pieces(items: list) -> list[list]:
     return [p for p in out if p]
 
 
-def _breakable(item) -> bool:
-    return isinstance(item, Group) and any(
-        x is MARK or _breakable(x) for x in item.items)
+def _has(item, mark: Mark) -> bool:
+    """Whether a bracket holds ``mark`` usable for a break (at any depth of brackets)."""
+    return isinstance(item, Group) and any(x is mark or _has(x, mark) for x in item.items)
 
 
 def break_lines(tex: str, first: float, rest: float | None = None) -> list[str]:
@@ -175,11 +180,23 @@ def _fill(items: list, first: float, rest: float) -> list[str]:
 
 
 def _open_up(piece: list, first: float, rest: float) -> list[str]:
-    """Break one term at the marks inside its widest breakable bracket."""
-    candidates = [k for k, x in enumerate(piece) if _breakable(x)]
-    if not candidates:
-        return [render(piece)]
-    k = max(candidates, key=lambda j: _width([piece[j]]))
+    """Break one term that is too wide: at the signs inside its widest bracket, else
+    between its factors, else inside a bracket of factors."""
+    sums = [k for k, x in enumerate(piece) if _has(x, MARK)]
+    widest = max(sums, key=lambda j: _width([piece[j]])) if sums else None
+    product = any(x is MUL for x in piece)
+    if widest is not None and (not product or
+                               _width(piece[:widest] + piece[widest + 1:]) + 4.0 <= first):
+        return _open_group(piece, widest, first, rest)
+    if product:
+        return _split_product(piece, first, rest)
+    inner = [k for k, x in enumerate(piece) if _has(x, MUL)]
+    if inner:
+        return _open_group(piece, max(inner, key=lambda j: _width([piece[j]])), first, rest)
+    return [render(piece)]
+
+
+def _open_group(piece: list, k: int, first: float, rest: float) -> list[str]:
     group = piece[k]
     before, after = render(piece[:k]), render(piece[k + 1:])
     phantom = r"\vphantom{%s}" % render(group.items)
@@ -190,4 +207,34 @@ def _open_up(piece: list, first: float, rest: float) -> list[str]:
     rows = [before + group.open + phantom + inner[0] + r"\right."]
     rows += [r"\left." + phantom + row + r"\right." for row in inner[1:-1]]
     rows.append(r"\left." + phantom + inner[-1] + group.close + after)
+    return rows
+
+
+def _split_product(piece: list, first: float, rest: float) -> list[str]:
+    """Lines of a long product, each continuation starting with a times sign."""
+    factors: list[list] = [[]]
+    for item in piece:
+        if item is MUL:
+            factors.append([])
+        else:
+            factors[-1].append(item)
+    rows: list[str] = []
+    current: list = []
+    for factor in (f for f in factors if f):
+        avail = first if not rows else rest
+        prefix = [] if not rows and not current else [r"\times "]
+        if current and _width(current + factor) <= avail:
+            current += factor
+            continue
+        if current:
+            rows.append(render(current))
+            avail, prefix = rest, [r"\times "]
+        if _width(prefix + factor) <= avail:
+            current = prefix + factor
+        else:
+            split = _open_up(prefix + factor, avail, rest)
+            rows += split[:-1]
+            current = [split[-1]]
+    if current:
+        rows.append(render(current))
     return rows

@@ -4,9 +4,10 @@ It is SymPy's own ``LatexPrinter`` with a ``_print_<Node>`` method for each node
 :mod:`symderive.nodes` and a per-derivation name map, so that a formula in the report is
 printed from the very expression the checker checked.
 
-Sums of terms carry an invisible break mark (:data:`BREAK`) before each ``+``/``-`` when the
-printer is asked for it (``breaks=True``); :mod:`symderive.latex.layout` uses the marks to
-split long displays into lines and removes them.
+Sums of terms carry an invisible break mark (:data:`BREAK`) before each ``+``/``-``, and
+products one (:data:`MUL_BREAK`) between their factors, when the printer is asked for it
+(``breaks=True``); :mod:`symderive.latex.layout` uses the marks to split long displays
+into lines and removes them.
 """
 
 # LaTeX is full of braces: %-formatting reads far better here than str.format.
@@ -35,6 +36,7 @@ from ..nodes import (
 from .names import Name, default_name, given_name
 
 BREAK = "\x1f"  # a place where a long display may be broken (before a + or -)
+MUL_BREAK = "\x1e"  # a last-resort break between the factors of a long product
 LONG_NUMERATOR = 60  # characters of LaTeX beyond which a sum is not put over a fraction bar
 
 _NAMED = (sp.MatrixSymbol, BatchElement, DefRef)
@@ -128,6 +130,9 @@ class DerivationPrinter(LatexPrinter):
             if self._needs_add_brackets(body) if not isinstance(body, MatrixExpr) else \
                     isinstance(body, sp.MatAdd):
                 body_tex = r"\left(%s\right)" % body_tex
+            elif isinstance(body, (sp.Sum, BatchSum)) and k < len(order) - 1:
+                # ``\sum_k a_k - 1``: a bracket says where the sum ends, to every reader
+                body_tex = r"\left(%s\right)" % body_tex
             if k == 0:
                 tex = ("- " if neg else "") + body_tex
             else:
@@ -162,7 +167,8 @@ class DerivationPrinter(LatexPrinter):
                                                          last=k == len(args) - 1):
                 tex = r"\left(%s\right)" % tex
             if out:
-                out += r" \cdot " if term.is_number and args[k - 1].is_number else " "
+                out += r" \cdot " if term.is_number and args[k - 1].is_number else \
+                    (MUL_BREAK + " " if self.breaks else " ")
             out += tex
         return out
 
@@ -185,7 +191,7 @@ class DerivationPrinter(LatexPrinter):
             if isinstance(f, (sp.MatAdd, sp.MatMul)) or (isinstance(f, BatchSum) and not last):
                 tex = r"\left(%s\right)" % tex
             parts.append(tex)
-        return sign + " ".join(parts)
+        return sign + (MUL_BREAK + " " if self.breaks else " ").join(parts)
 
     def _print_Sum(self, expr: sp.Sum) -> str:
         """Nested sums as the document writes them, outermost first."""
