@@ -207,7 +207,7 @@ def certify(spec: Spec, *, timeout: float = 60.0, jobs: int | None = None,
     try:
         claims = [spec.derivation.claim(cid) for cid in spec.ENGINE_CLAIMS]
     except KeyError as exc:
-        raise UnverifiedFormulasError(f"ENGINE_CLAIMS names {exc} , which "
+        raise UnverifiedFormulasError(f"ENGINE_CLAIMS names {exc}, which "
                                       f"{spec.derivation.name} does not have") from None
     claims += [c for c in covers.values() if c not in claims]
     key = _key(spec, claims)
@@ -249,7 +249,8 @@ class EMFormulas:
     @classmethod
     def compile(cls, spec: Spec) -> Program:
         d = spec.derivation
-        dims = {name: tuple(d.vars[name].shape) for name in ("T", "pi", "mu", "gamma")}
+        dims = {name: tuple(d.vars[str(getattr(spec, name).label)].shape)
+                for name in ("T", "pi", "mu", "gamma")}
         tensors = [TensorSpec(str(spec.T.label), dims["T"], sparse=True),
                    TensorSpec(str(spec.pi.label), dims["pi"]),
                    TensorSpec(str(spec.mu.label), dims["mu"]),
