@@ -185,6 +185,7 @@ def _error(text: str) -> None:
 
 
 def cmd_em(args) -> int:
+    """Validate the options, certify the formulas, load the corpus, run, report."""
     from ..corpus import CorpusError
     from .compile import CompileError
     from .formulas import UnverifiedFormulasError, load_formulas
@@ -195,6 +196,12 @@ def cmd_em(args) -> int:
 
     start = time.perf_counter()
     progress = _Progress(sys.stderr.isatty() and not args.no_progress)
+
+    def fail(code: int, text: str) -> int:
+        progress.done()
+        _error(text)
+        return code
+
     try:
         source = parse_corpus(args.corpus)
         if args.plot is not None:
@@ -203,40 +210,35 @@ def cmd_em(args) -> int:
                 raise _Usage(f"--plot {args.plot}: exists and is not a directory")
         if args.json not in (None, "-") and not Path(args.json).resolve().parent.is_dir():
             raise _Usage(f"--json {args.json}: no such directory")
-        progress.say(f"  loading {source.label} ...")
-        corpus = source.load()
     except (CorpusSpecError, PlotUnavailable, _Usage) as exc:
-        progress.done()
-        _error(str(exc))
-        return EXIT_USAGE
-    except (CorpusError, OSError) as exc:
-        progress.done()
-        _error(str(exc))
-        return EXIT_USAGE
-    if corpus.counts.shape[0] == 0 or corpus.counts.shape[1] == 0:
-        progress.done()
-        _error(f"the corpus is empty ({corpus.counts.shape[0]} documents, "
-               f"{corpus.counts.shape[1]} words)")
-        return EXIT_USAGE
+        return fail(EXIT_USAGE, str(exc))
+    # the formulas first: the checker's worker processes then stay small
     try:
         module = _load_module(args.dir)
+    except Exception as exc:  # a broken derivation file is bad input, as in `check`
+        return fail(EXIT_USAGE, f"cannot load the derivation: {type(exc).__name__}: {exc}")
+    try:
         formulas = load_formulas(
             module, timeout=args.timeout,
             on_check=lambda: progress.say("  checking the claims behind the EM formulas "
                                           "(first run only) ..."))
+    except (UnverifiedFormulasError, CompileError) as exc:
+        return fail(EXIT_FAILED, str(exc))
+    try:
+        progress.say(f"  loading {source.label} ...")
+        corpus = source.load()
+    except (CorpusError, OSError) as exc:
+        return fail(EXIT_USAGE, str(exc))
+    if corpus.counts.shape[0] == 0 or corpus.counts.shape[1] == 0:
+        return fail(EXIT_USAGE, f"the corpus is empty ({corpus.counts.shape[0]} documents, "
+                                f"{corpus.counts.shape[1]} words)")
+    try:
         results = run_table(corpus, args.k, stop=args.stop, tol=args.tol,
                             max_iter=args.max_iter, n_init=args.n_init, seed=args.seed,
                             smoothing=args.smoothing, top=args.top, formulas=formulas,
                             progress=progress)
-    except (FileNotFoundError, SyntaxError, ImportError) as exc:
-        progress.done()
-        _error(f"cannot load the derivation: {exc}")
-        return EXIT_USAGE
-    except (UnverifiedFormulasError, CompileError, LikelihoodDecreaseError,
-            FloatingPointError) as exc:
-        progress.done()
-        _error(str(exc))
-        return EXIT_FAILED
+    except (LikelihoodDecreaseError, FloatingPointError) as exc:
+        return fail(EXIT_FAILED, str(exc))
     progress.done()
     seconds = time.perf_counter() - start
     cert = formulas.certificate
