@@ -91,6 +91,7 @@ def scalar_derivation() -> Derivation:
             sp.Sum(T[k] * sp.log(pi[k]), (k, 1, K)))
     d.equal("5", sp.sqrt(b**2 + c2) / (a**2 + 1), (b**2 + c2) ** sp.Rational(1, 2) / (1 + a**2))
     d.equal("6", lam * sp.Sum(pi[k], (k, 1, K)), lam)
+    d.equal("7", lam, b * c2, given=[lam - b * c2], unknowns=[lam])
     d.stationary("8", b * sp.log(x) + c2 * sp.log(1 - x), [x], {x: b / (b + c2)})
     d.stationary("8-swap", b * sp.log(x) + c2 * sp.log(1 - x), [x], {x: c2 / (b + c2)},
                  erratum="planted swap")

@@ -73,10 +73,10 @@ def test_setup_lists_symbols_shapes_and_definitions():
     d = vector_derivation()
     tex = build([d], results_for(d))
     setup = tex[tex.index(r"\subsection*{Setup}"): tex.index(r"\subsection*{Claims}")]
-    assert r"$\mathbf{W}_{1}$ & $m \times m$" in setup
-    assert r"$\mathbf{b}_{1}$ & $m$-vector" in setup
+    assert r"$\mathbf{W}_{1}$ & \texttt{W1} & $m \times m$" in setup
+    assert r"$\mathbf{b}_{1}$ & \texttt{b1} & $m$-vector" in setup
     assert r"$\mathbf{x}_{i},\ i = 1, \dots, n$" in setup
-    assert r"$\epsilon$ & scalar & $(0, \infty)$" in setup
+    assert r"$\epsilon$ & \texttt{epsilon} & scalar & $(0, \infty)$" in setup
     assert r"\hat{\mathbf{h}}_{1,i} &= " in setup          # definitions by their names
     assert r"\boldsymbol{\sigma}^{2} &= " in setup
     assert r"\odot 2" in setup and r"\sum_{i=1}^{n}" in setup

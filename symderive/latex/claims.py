@@ -17,7 +17,7 @@ from ..derivation import Claim, StationaryClaim
 from ..runner import ClaimResult
 from .display import TEXT_EM, Row, align, aligned, fits
 from .printer import DerivationPrinter
-from .text import escape, value
+from .text import escape, rich, value
 
 HOLDS = ("proved", "verified")
 SIDE_BY_SIDE_LINES = 3  # longer formulas are shown one above the other, at full width
@@ -91,10 +91,10 @@ def claim_rows(e: Entry, p: DerivationPrinter, head: bool = True) -> list[Row]:
         rows = [Row(p.doprint(c.lhs) if head else "", p.doprint(c.rhs))]
         if c.given:
             cond = r",\quad ".join(f"{p.doprint(g)} = 0" for g in c.given)
-            rows.append(Row(r"\text{where}", cond, rel=r"\;"))
             if c.unknowns:
                 solved = ", ".join(p.doprint(u) for u in c.unknowns)
-                rows.append(Row("", r"\text{(solved for } %s\text{)}" % solved, rel=""))
+                cond += r"\quad \text{(solved for } %s\text{)}" % solved
+            rows.append(Row(r"\text{where}", cond, rel=r"\;"))
     last = rows[-1]
     last.tag, last.label = escape(e.tag), e.label
     last.colour = "refuted" if e.result.verdict == "refuted" else None
@@ -110,9 +110,9 @@ def sizes_tex(sizes: dict, p: DerivationPrinter) -> str:
 def _size_list(sizes: list, p: DerivationPrinter) -> str:
     """Several size configurations; as tuples ``(n, K) = (2, 2), (3, 3)`` when they
     share their dimensions."""
-    sizes = [s for s in sizes if isinstance(s, dict)]
-    if not sizes or not sizes[0]:
-        return "scalar size"
+    sizes = [s for s in sizes if isinstance(s, dict) and s]
+    if not sizes:
+        return ""
     keys = list(sizes[0])
     if len(keys) == 1 or any(list(s) != keys for s in sizes):
         return "; ".join(sizes_tex(s, p) for s in sizes)
@@ -121,17 +121,22 @@ def _size_list(sizes: list, p: DerivationPrinter) -> str:
     return r"$(%s) = %s$" % (names, values)
 
 
+def _at_sizes(sizes: list, p: DerivationPrinter) -> str:
+    text = _size_list(sizes, p)
+    return f" at sizes {text}" if text else ""
+
+
 def evidence_text(r: ClaimResult, p: DerivationPrinter) -> str:
     """Method, sizes and number of points, as a sentence or two."""
     ev = r.evidence or {}
     method = r.method.split(":")[0] if ev else r.method
     out = [f"Method: {escape(method)}."]
-    if ev.get("proof_sizes"):
-        out.append(f"Exact identity at sizes {_size_list(ev['proof_sizes'], p)}.")
+    if ev.get("proof_sizes") is not None:
+        out.append("Exact identity" + _at_sizes(ev["proof_sizes"], p) + ".")
     if ev.get("points") is not None and r.verdict != "refuted":
         digits = f" ({ev['digits']}-digit arithmetic)" if ev.get("digits") else ""
-        out.append(f"Agrees at {ev['points']} random exact points at sizes "
-                   f"{_size_list(ev.get('sizes') or [], p)}{digits}.")
+        out.append(f"Agrees at {ev['points']} random exact points"
+                   f"{_at_sizes(ev.get('sizes') or [], p)}{digits}.")
     if r.message and r.verdict != "proved" and not r.counterexample:
         # with the evidence shown, only the last clause (why no proof) is news
         text = r.message.split("; ")[-1] if ev else r.message
@@ -148,15 +153,15 @@ def status_line(e: Entry, p: DerivationPrinter) -> str:
     parts = [head + r"\enspace " + evidence_text(r, p)]
     if c.erratum:
         if r.verdict == "refuted":
-            parts.append(r"\textbf{Known erratum:} " + escape(c.erratum) + ".")
+            parts.append(r"\textbf{Known erratum:} " + rich(c.erratum) + ".")
         else:
             parts.append(r"\textbf{Marked as an erratum} (%s), \textbf{but it is %s}."
-                         % (escape(c.erratum), r.verdict))
+                         % (rich(c.erratum), r.verdict))
     elif r.verdict == "refuted":
         parts.append(r"\textbf{Not marked as an erratum:} the document's formula is wrong, "
                      r"or the derivation file states it wrongly.")
     if c.note:
-        parts.append(r"\emph{Note:} " + escape(c.note))
+        parts.append(r"\emph{Note:} " + rich(c.note))
     return " ".join(parts) + "\n"
 
 

@@ -17,7 +17,7 @@ from ..runner import ClaimResult
 from .claims import Entry, correction, group_tex, groups
 from .printer import DerivationPrinter
 from .symbols import setup_section
-from .text import escape, ident
+from .text import escape, ident, rich
 
 VERDICTS = ("proved", "verified", "refuted", "undecided", "error")
 
@@ -28,7 +28,7 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage{lmodern}
 \usepackage{amsmath,amssymb,bm}
 \usepackage{booktabs,longtable}
-\usepackage[table]{xcolor}
+\usepackage{xcolor}
 \usepackage[hidelinks]{hyperref}
 \allowdisplaybreaks
 \setlength{\emergencystretch}{3em}
@@ -94,9 +94,9 @@ def errata_list(derivations: Sequence[Derivation], entries: dict[str, list[Entry
                 continue
             r = e.result
             if e.claim.erratum and r.verdict == "refuted":
-                why = escape(e.claim.erratum)
+                why = rich(e.claim.erratum)
             elif e.claim.erratum:
-                why = escape(e.claim.erratum) + r" \textit{(marked, but %s)}" % r.verdict
+                why = rich(e.claim.erratum) + r" \textit{(marked, but %s)}" % r.verdict
             else:
                 why = r"\textit{refuted, not marked as an erratum}"
             fix = correction(e, es) if r.verdict == "refuted" else None
@@ -120,9 +120,9 @@ def doc_text(doc: str) -> str:
         items = re.split(r"(?:^|\n)\s*[*-]\s+", para)
         head, bullets = items[0], [x for x in items[1:] if x.strip()]
         if head.strip():
-            out.append(escape(" ".join(head.split())))
+            out.append(rich(" ".join(head.split())))
         if bullets:
-            body = "\n".join(r"\item " + escape(" ".join(b.split())) for b in bullets)
+            body = "\n".join(r"\item " + rich(" ".join(b.split())) for b in bullets)
             out.append("\\begin{itemize}\n%s\n\\end{itemize}" % body)
     return "{\\small\n" + "\n\n".join(out) + "\\par}\n"
 

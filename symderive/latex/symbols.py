@@ -13,7 +13,7 @@ from ..derivation import Definition, Derivation, Var
 from ..nodes import DefRef
 from .display import Row, align
 from .printer import DerivationPrinter
-from .text import escape
+from .text import escape, ident
 
 
 def domain_tex(assume: Assumption) -> str:
@@ -71,13 +71,16 @@ def symbol_row(var: Var, d: Derivation, p: DerivationPrinter) -> tuple[str, str,
 
 
 def symbols_table(d: Derivation, p: DerivationPrinter) -> str:
-    rows = [symbol_row(v, d, p) for v in d.vars.values()]
-    if not rows:
+    if not d.vars:
         return ""
-    body = "\n".join(f"{a} & {b} & {c} \\\\" for a, b, c in rows)
-    return ("\\begin{longtable}{@{}p{0.36\\linewidth}p{0.2\\linewidth}p{0.38\\linewidth}@{}}\n"
-            "\\toprule\nSymbol & Shape & Entries in \\\\\n\\midrule\n\\endhead\n"
-            f"{body}\n\\bottomrule\n\\end{{longtable}}")
+    lines = []
+    for v in d.vars.values():
+        sym, shape, dom = symbol_row(v, d, p)
+        lines.append(r"%s & \texttt{%s} & %s & %s \\" % (sym, ident(v.name), shape, dom))
+    body = "\n".join(lines)
+    return ("\\begin{longtable}{@{}p{0.3\\linewidth}p{0.16\\linewidth}p{0.17\\linewidth}"
+            "p{0.29\\linewidth}@{}}\n\\toprule\nSymbol & Name & Shape & Entries in \\\\\n"
+            f"\\midrule\n\\endhead\n{body}\n\\bottomrule\n\\end{{longtable}}")
 
 
 def dims_text(d: Derivation, p: DerivationPrinter) -> str:

@@ -15,6 +15,7 @@ _SPECIAL = {
     "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
     "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}",
     "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
+    "`": r"\textasciigrave{}", '"': r"\textquotedbl{}",
 }
 # Characters outside Latin-1 that messages are likely to contain.
 _UNICODE = {
@@ -30,9 +31,27 @@ _UNICODE = {
     "θ": r"\ensuremath{\theta}", "λ": r"\ensuremath{\lambda}", "μ": r"\ensuremath{\mu}",
     "π": r"\ensuremath{\pi}", "σ": r"\ensuremath{\sigma}", "φ": r"\ensuremath{\phi}",
     "ω": r"\ensuremath{\omega}", "Σ": r"\ensuremath{\Sigma}", "Δ": r"\ensuremath{\Delta}",
+    "ρ": r"\ensuremath{\rho}", "τ": r"\ensuremath{\tau}", "ψ": r"\ensuremath{\psi}",
+    "χ": r"\ensuremath{\chi}", "ξ": r"\ensuremath{\xi}", "ζ": r"\ensuremath{\zeta}",
+    "κ": r"\ensuremath{\kappa}", "ν": r"\ensuremath{\nu}", "Π": r"\ensuremath{\Pi}",
+    "Λ": r"\ensuremath{\Lambda}", "Φ": r"\ensuremath{\Phi}", "Ω": r"\ensuremath{\Omega}",
+    "Γ": r"\ensuremath{\Gamma}", "Θ": r"\ensuremath{\Theta}",
+    "∪": r"\ensuremath{\cup}", "∩": r"\ensuremath{\cap}", "⊂": r"\ensuremath{\subset}",
+    "⊆": r"\ensuremath{\subseteq}", "∖": r"\ensuremath{\setminus}", "∉": r"\ensuremath{\notin}",
+    "∀": r"\ensuremath{\forall}", "∃": r"\ensuremath{\exists}", "≡": r"\ensuremath{\equiv}",
+    "∝": r"\ensuremath{\propto}", "∫": r"\ensuremath{\int}", "∇": r"\ensuremath{\nabla}",
+    "⊗": r"\ensuremath{\otimes}", "⋅": r"\ensuremath{\cdot}", "∗": "*", "′": "'",
+    "≪": r"\ensuremath{\ll}", "≫": r"\ensuremath{\gg}", "⇒": r"\ensuremath{\Rightarrow}",
+    "⇔": r"\ensuremath{\Leftrightarrow}", "←": r"\ensuremath{\leftarrow}",
+    "↦": r"\ensuremath{\mapsto}", "∅": r"\ensuremath{\emptyset}", "ℝ": r"\ensuremath{\mathbb{R}}",
+    "ℕ": r"\ensuremath{\mathbb{N}}", "‖": r"\ensuremath{\|}", "∼": r"\ensuremath{\sim}",
+    "⊤": r"\ensuremath{^{T}}", "ᵀ": r"\ensuremath{^{T}}",
+    "¹": r"\ensuremath{^1}", "³": r"\ensuremath{^3}", "₀": r"\ensuremath{_0}",
+    "₁": r"\ensuremath{_1}", "₂": r"\ensuremath{_2}", "ŷ": r"\ensuremath{\hat{y}}",
 }
 _LONG_RUN = 24  # characters without a space after which a break point is offered
 
+_CODE_RE = re.compile(r"``(.+?)``|`([^`\n]+)`")
 _NUMBER_RE = re.compile(r"^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$")
 _RATIONAL_RE = re.compile(r"^(-?)(\d+)/(\d+)$")
 
@@ -62,6 +81,17 @@ def escape(text: str) -> str:
         if run >= _LONG_RUN or (c in ",;/=)]" and run > 8):
             out.append(r"\allowbreak{}")
             run = 0
+    return "".join(out)
+
+
+def rich(text: str) -> str:
+    """Escaped text whose ``code`` spans (Markdown/reST backticks) are set in typewriter."""
+    out, pos = [], 0
+    for m in _CODE_RE.finditer(str(text)):
+        out.append(escape(text[pos:m.start()]))
+        out.append(r"\texttt{%s}" % escape(m.group(1) or m.group(2)))
+        pos = m.end()
+    out.append(escape(text[pos:]))
     return "".join(out)
 
 
