@@ -61,6 +61,7 @@ def test_names_bold_vectors_hats_and_greek():
     assert default_name("n_x", False).render() == r"n_{x}"
     assert default_name("yhat", True).plain().render(("i", "k")) == r"\hat{y}_{i,k}"
     assert default_name("pivot", False).render() == "pivot"  # no accent on "piv"
+    assert default_name("gammaG", False).render() == "gammaG"  # no SymPy "mag" modifier
     assert given_name(r"\hat{\mathbf{h}}_{1}").render(("i",)) == r"\hat{\mathbf{h}}_{1,i}"
 
 

@@ -59,8 +59,14 @@ def unbold(tex: str) -> str:
 
 
 def greek(base: str) -> str:
-    """``mu`` -> ``\\mu``, ``Sigma`` -> ``\\Sigma``; anything else as given."""
-    return _sympy_latex.translate(base) if base.isalpha() else base
+    """``mu`` -> ``\\mu``, ``Sigma`` -> ``\\Sigma``; anything else as given (no SymPy
+    name modifiers: ``gammaG`` must not print as ``|gam|``)."""
+    tex = _sympy_latex.tex_greek_dictionary.get(base)
+    if tex:
+        return tex
+    if base.lower() in _sympy_latex.greek_letters_set:
+        return "\\" + base
+    return base
 
 
 def _bold(core: str) -> str:
