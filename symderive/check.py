@@ -485,8 +485,9 @@ def check_claim(claim: Claim, emit: Emit) -> Outcome:
     emit("numeric", outcome)
     # Prove size by size, smallest first, reporting each success at once: if the budget
     # runs out at a larger size, the sizes already proved still stand, and are stated.
-    proved: list[Instance] = []
-    for sizes in sym_cfgs:
+    proved: list[dict] = []
+    limit = d.proof_sizes if d.proof_sizes is not None else len(sym_cfgs)
+    for sizes in sym_cfgs[:limit]:
         if symbolic_phase(claim, [instantiate(claim, sizes)]) is None:
             break
         proved.append(sizes)
@@ -495,7 +496,7 @@ def check_claim(claim: Claim, emit: Emit) -> Outcome:
         outcome.message = (outcome.message or "") + "; no symbolic proof found"
         return outcome
     result = _proved(proved, outcome)
-    if len(proved) < len(sym_cfgs):
+    if len(proved) < limit:
         result.message += f"; no proof found at {_sizes_text(sym_cfgs[len(proved)])}"
     return result
 

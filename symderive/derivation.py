@@ -157,8 +157,12 @@ class StationaryClaim(Claim):
 class Derivation:
     """A derivation: its symbols, definitions and claims, in general notation."""
 
-    def __init__(self, name: str, source: str = "", title: str = "", doc: str = ""):
+    def __init__(self, name: str, source: str = "", title: str = "", doc: str = "",
+                 proof_sizes: int | None = None):
+        """``proof_sizes`` limits the symbolic proof to the first that many size
+        configurations (the rest are still sampled); None tries them all."""
         self.name = name
+        self.proof_sizes = proof_sizes
         self.source = source
         self.title = title or name
         self.doc = doc
@@ -314,12 +318,35 @@ class Derivation:
         """(symbolic configs, numeric-only configs) for a claim."""
         if claim.sizes is not None:
             return [dict(s) for s in claim.sizes], []
-        if not self.dims:
+        dims = {d: v for d, v in self.dims.items() if d in self.dims_of(claim)}
+        if not dims:
             return [{}], []
-        n = max(len(s) for s, _ in self.dims.values())
-        sym = [{d: s[min(k, len(s) - 1)] for d, (s, _) in self.dims.items()} for k in range(n)]
-        num = [{d: big for d, (_, big) in self.dims.items()}]
+        n = max(len(s) for s, _ in dims.values())
+        sym = [{d: s[min(k, len(s) - 1)] for d, (s, _) in dims.items()} for k in range(n)]
+        num = [{d: big for d, (_, big) in dims.items()}]
         return sym, num
+
+    def dims_of(self, claim: Claim) -> set:
+        """The dimensions a claim depends on, through its variables and definitions."""
+        exprs = [claim.lhs, claim.rhs, *claim.given, *claim.unknowns]
+        if isinstance(claim, StationaryClaim):
+            exprs += [claim.f, *claim.variables, *claim.constraints, *claim.point.values()]
+        names = self.var_names(*exprs)
+        found: set = set()
+        bodies = list(exprs) + [self.defs[sp.Symbol(n)].body for n in names
+                                if sp.Symbol(n) in self.defs]
+        for e in bodies:
+            found |= {s for s in sp.sympify(e).free_symbols if s in self.dims}
+            for node in sp.preorder_traversal(e):
+                if isinstance(node, sp.Symbol) and node in self.dims:
+                    found.add(node)
+                if isinstance(node, sp.Symbol) and node in self.indices:
+                    found |= sp.sympify(self.indices[node]).free_symbols & set(self.dims)
+        for n in names:
+            if n in self.vars:
+                for dim in self.vars[n].shape:
+                    found |= sp.sympify(dim).free_symbols & set(self.dims)
+        return found
 
     def var_names(self, *exprs: sp.Basic) -> frozenset[str]:
         """Names of the variables and definitions the expressions depend on (transitively)."""

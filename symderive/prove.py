@@ -24,9 +24,10 @@ _MAX_CASES = 64
 
 
 class _Atoms:
-    def __init__(self):
+    def __init__(self, expr: sp.Expr):
         self.table: dict[sp.Basic, sp.Symbol] = {}
         self.memo: dict[sp.Basic, sp.Expr] = {}
+        self.denominator = _exp_denominator(expr)
 
     def atom(self, node: sp.Basic) -> sp.Symbol:
         if node not in self.table:
@@ -42,8 +43,13 @@ class _Atoms:
             if rest == 1:
                 out *= sp.exp(coeff)
                 continue
-            base = self.atom(sp.exp(rest / coeff.q))
-            out *= base ** coeff.p
+            # one atom per exponent shape, exp(rest / Q) with a common Q, so that
+            # exp(rest/2)**2 and exp(rest) are recognised as the same quantity
+            power = coeff * self.denominator
+            if not power.is_Integer:  # not foreseen: an atom of its own (still sound)
+                out *= self.atom(sp.exp(term))
+                continue
+            out *= self.atom(sp.exp(rest / self.denominator)) ** int(power)
         return out
 
     def walk(self, e: sp.Basic) -> sp.Expr:
@@ -62,7 +68,8 @@ class _Atoms:
             if p.is_Integer:
                 return base ** p
             if p.is_Rational:
-                return self.atom(sp.Pow(base, sp.Rational(1, p.q), evaluate=False)) ** p.p
+                root = sp.Pow(sp.expand(base), sp.Rational(1, p.q), evaluate=False)
+                return self.atom(root) ** p.p
             return self.atom(sp.Pow(base, p))
         if isinstance(e, sp.exp):
             return self.exp(args[0])
@@ -71,9 +78,20 @@ class _Atoms:
         return e
 
 
+def _exp_denominator(expr: sp.Expr) -> int:
+    """The least common denominator of the rational coefficients in all exponents."""
+    q = 1
+    for node in expr.atoms(sp.exp):
+        for term in sp.Add.make_args(sp.expand(node.args[0])):
+            coeff, _ = term.as_coeff_Mul()
+            if coeff.is_Rational:
+                q = sp.ilcm(q, coeff.q)
+    return int(q)
+
+
 def atomize(expr: sp.Expr) -> sp.Expr:
     """The expression with each function application replaced by a fresh symbol."""
-    return _Atoms().walk(expr)
+    return _Atoms(expr).walk(expr)
 
 
 def _rational_zero(expr: sp.Expr) -> bool:

@@ -8,6 +8,7 @@ already received still decides the verdict (``verified``, never ``proved``).
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing as mp
 import os
 import time
@@ -17,7 +18,7 @@ from dataclasses import asdict, dataclass
 from multiprocessing.connection import wait
 
 from .check import Outcome, check_claim
-from .derivation import Claim
+from .derivation import Claim, StationaryClaim
 
 DEFAULT_TIMEOUT = 5.0
 
@@ -76,10 +77,59 @@ def _result(claim: Claim, data: dict, seconds: float) -> ClaimResult:
         message=data.get("message"), erratum=claim.erratum, evidence=data.get("evidence"))
 
 
+def fingerprint(claim: Claim) -> tuple:
+    """What a claim states; two claims with the same fingerprint are checked once.
+
+    The document restates its results ("In conclusion"), and those restatements are the
+    very same expressions, so checking them again would only repeat the evidence.
+    """
+    extra = ()
+    if isinstance(claim, StationaryClaim):
+        extra = (claim.f, claim.variables, claim.constraints, tuple(claim.point.items()),
+                 claim.maximum, tuple(claim.domain.items()))
+    sizes = tuple(tuple(sorted(s.items(), key=str)) for s in claim.sizes or ())
+    name = claim.derivation.name if claim.derivation else ""
+    return (name, type(claim).__name__, claim.lhs, claim.rhs, claim.given, claim.unknowns,
+            sizes, extra)
+
+
 def run_claims(claims: Sequence[Claim], timeout: float = DEFAULT_TIMEOUT,
                jobs: int | None = None,
                progress: Callable[[ClaimResult], None] | None = None) -> list[ClaimResult]:
     """Check ``claims`` in parallel; results come back in the order given."""
+    first: dict[tuple, int] = {}
+    unique, alias = [], {}
+    for k, claim in enumerate(claims):
+        try:
+            key = fingerprint(claim)
+        except TypeError:  # unhashable content: check it on its own
+            key = ("unique", k)
+        if key in first:
+            alias[k] = first[key]
+        else:
+            first[key] = k
+            unique.append(k)
+    checked = dict(zip(unique, _run_unique([claims[k] for k in unique], timeout, jobs,
+                                           progress)))
+    out = []
+    for k, claim in enumerate(claims):
+        if k in checked:
+            out.append(checked[k])
+            continue
+        src = checked[alias[k]]
+        same = dataclasses.replace(
+            src, id=claim.id, equation=claim.equation, expected=claim.expected,
+            erratum=claim.erratum, seconds=0.0,
+            message=f"same statement as claim {src.id}, checked once; {src.message or ''}"
+            .rstrip("; "))
+        out.append(same)
+        if progress:
+            progress(same)
+    return out
+
+
+def _run_unique(claims: Sequence[Claim], timeout: float, jobs: int | None,
+                progress: Callable[[ClaimResult], None] | None) -> list[ClaimResult]:
     ctx = mp.get_context("fork")
     jobs = max(1, jobs or os.cpu_count() or 1)
     pending = list(enumerate(claims))
