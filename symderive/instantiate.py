@@ -47,6 +47,11 @@ FD_DIGITS = 30
 KINK = sp.Float("1e-20")
 
 
+def _name(x: sp.Basic) -> str:
+    """The variable or definition a cut stands for (an entry stands for its base)."""
+    return str(x.base.label) if isinstance(x, sp.Indexed) else str(x)
+
+
 class Instantiator:
     """Explicit instances of one derivation's expressions at one set of sizes."""
 
@@ -125,7 +130,7 @@ class Instantiator:
     def definition(self, token: sp.Symbol, idx: tuple[int, ...],
                    cuts: frozenset) -> sp.ImmutableMatrix:
         deps = self.d.depends(token)
-        cuts = frozenset(c for c in cuts if str(c) in deps)  # only cuts that matter here
+        cuts = frozenset(c for c in cuts if _name(c) in deps)  # only cuts that matter here
         key = (token, idx, cuts)
         if self.parent is not None and not (deps & self.changed):
             return self.parent.definition(token, idx, cuts)
