@@ -45,10 +45,11 @@ class ClaimResult:
         return self.verdict not in ("refuted", "error")
 
     def to_json(self) -> dict:
+        """Exactly the fields of the published JSON contract, nothing more."""
         return {"id": self.id, "equation": self.equation, "verdict": self.verdict,
                 "expected": self.expected, "method": self.method,
                 "seconds": round(self.seconds, 4), "counterexample": self.counterexample,
-                "message": self.message, "erratum": self.erratum, "evidence": self.evidence}
+                "message": self.message}
 
 
 def _worker(claim: Claim, conn) -> None:
