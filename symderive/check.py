@@ -35,7 +35,7 @@ from .prove import is_zero
 VERDICTS = ("proved", "verified", "refuted", "undecided", "error")
 
 POINTS_SYMBOLIC = 2  # random points per size used for the proof
-POINTS_NUMERIC = 2   # random points per larger size checked numerically only
+POINTS_NUMERIC = 1   # random points per larger size checked numerically only
 MAX_TRIES = 40       # draws allowed to find points where both sides are defined
 
 

@@ -1,0 +1,66 @@
+"""Benchmark: wall time of `symderive check all` (the target is < 20 s on 2 cores).
+
+Runs, in the same session, the default parallel run and a serial baseline (`--jobs 1`),
+each as a fresh process (as a user would), and prints the wall time, the verdict counts,
+the slowest claims and the children's peak memory.  Not a timed test.
+
+    python bench/check_all.py [--repeat N] [--timeout S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+
+def run(args: list[str]) -> tuple[float, dict]:
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "symderive.cli", "check", "all", "--json",
+                           *args], capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        sys.exit(f"symderive check failed ({proc.returncode}):\n{proc.stderr}")
+    return wall, json.loads(proc.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--timeout", default="5")
+    args = parser.parse_args()
+    print(f"cpus: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}")
+    rows = {"parallel (default)": [], "serial baseline (--jobs 1)": []}
+    last = {}
+    for _ in range(args.repeat):  # interleaved, so both see the same machine
+        for name, extra in (("parallel (default)", []),
+                            ("serial baseline (--jobs 1)", ["--jobs", "1"])):
+            wall, doc = run(["--timeout", args.timeout, *extra])
+            rows[name].append(wall)
+            last[name] = doc
+    for name, walls in rows.items():
+        s = last[name]["summary"]
+        counts = ", ".join(f"{s[v]} {v}" for v in ("proved", "verified", "refuted",
+                                                     "undecided", "error"))
+        print(f"{name:<28} median {statistics.median(walls):6.2f} s  "
+              f"(runs: {', '.join(f'{w:.2f}' for w in walls)})  {counts}")
+    base = statistics.median(rows["serial baseline (--jobs 1)"])
+    par = statistics.median(rows["parallel (default)"])
+    print(f"speed-up of the default over the serial baseline: {base / par:.2f}x; "
+          f"target: parallel < 20 s -> {'met' if par < 20 else 'NOT met'}")
+    claims = [(c["seconds"], f"{d['name']}:{c['id']}", c["verdict"])
+              for d in last["parallel (default)"]["derivations"] for c in d["claims"]]
+    print("slowest claims:")
+    for sec, cid, verdict in sorted(claims, reverse=True)[:8]:
+        print(f"  {cid:<36} {verdict:<10} {sec:6.2f} s")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"peak memory of a check process: {peak:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
