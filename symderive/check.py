@@ -30,6 +30,7 @@ from .numeric import (
     quad_integrals,
     valid,
 )
+from .nodes import BatchElement, Component, DefRef, Hess, MatD, ScalarD
 from .prove import is_zero
 
 VERDICTS = ("proved", "verified", "refuted", "undecided", "error")
@@ -120,7 +121,9 @@ class ShapeMismatch(Exception):
         self.sizes, self.env = sizes, env
 
 
-def instantiate(claim: Claim, sizes: dict) -> Instance:
+def instantiate(claim: Claim, sizes: dict, generalise: frozenset = frozenset()) -> Instance:
+    """The claim made explicit at ``sizes``.  Definitions in ``generalise`` are left as
+    free symbols (see :func:`generalisable`)."""
     d = claim.derivation
     inst = Instantiator(d, sizes)
     idx = free_indices(d, claim.lhs, claim.rhs)
@@ -128,8 +131,8 @@ def instantiate(claim: Claim, sizes: dict) -> Instance:
     labels, lhs, rhs = [], [], []
     for values in itertools.product(*ranges):
         env = dict(zip(idx, values))
-        L = inst.explicit(claim.lhs, env)
-        R = inst.explicit(claim.rhs, env)
+        L = inst.explicit(claim.lhs, env, generalise)
+        R = inst.explicit(claim.rhs, env, generalise)
         if L.shape != R.shape:
             raise ShapeMismatch(sizes, env, L.shape, R.shape)
         for a in range(L.rows):
@@ -488,7 +491,7 @@ def check_claim(claim: Claim, emit: Emit) -> Outcome:
     proved: list[dict] = []
     limit = d.proof_sizes if d.proof_sizes is not None else len(sym_cfgs)
     for sizes in sym_cfgs[:limit]:
-        if symbolic_phase(claim, [instantiate(claim, sizes)]) is None:
+        if not _prove_at(claim, sizes):
             break
         proved.append(sizes)
         emit("proof", _proved(proved, outcome))
@@ -499,6 +502,53 @@ def check_claim(claim: Claim, emit: Emit) -> Outcome:
     if len(proved) < limit:
         result.message += f"; no proof found at {_sizes_text(sym_cfgs[len(proved)])}"
     return result
+
+
+def _wrt_name(e: sp.Basic) -> str | None:
+    if isinstance(e, DefRef):
+        return str(e.token)
+    if isinstance(e, Component):
+        return _wrt_name(e.vector)
+    if isinstance(e, BatchElement):
+        return e.batch.name
+    if isinstance(e, sp.Indexed):
+        return str(e.base.label)
+    if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
+        return str(e.name)
+    return None
+
+
+def generalisable(claim: Claim) -> frozenset:
+    """Definitions that may be replaced by free symbols in a proof of ``claim``.
+
+    A definition that none of the claim's derivatives differentiates through (it does
+    not depend on any variable differentiated by) enters both sides only through its
+    value.  Proving the identity for arbitrary values of it proves it for the actual one,
+    so the proof may treat it as free symbols: a smaller problem, and still sound.  An
+    identity that needs the definition's value (say, sum_i (h_i - mu) = 0 at the batch
+    mean) simply fails this attempt, and the full instance is tried next.
+    """
+    d = claim.derivation
+    if claim.given:
+        return frozenset()
+    names = d.var_names(claim.lhs, claim.rhs)
+    tokens = [t for t in d.defs if str(t) in names]
+    wrts: set = set()
+    for body in [claim.lhs, claim.rhs] + [d.defs[t].body for t in tokens]:
+        for node in sp.preorder_traversal(body):
+            if isinstance(node, (ScalarD, MatD, Hess)):
+                name = _wrt_name(node.wrt)
+                if name is None:
+                    return frozenset()
+                wrts.add(name)
+    return frozenset(t for t in tokens if not (d.depends(t) & wrts))
+
+
+def _prove_at(claim: Claim, sizes: dict) -> bool:
+    free = generalisable(claim)
+    if free and symbolic_phase(claim, [instantiate(claim, sizes, free)]) is not None:
+        return True
+    return symbolic_phase(claim, [instantiate(claim, sizes)]) is not None
 
 
 def _proved(sizes: list[dict], sampled: Outcome) -> Outcome:
