@@ -38,8 +38,23 @@ Normalisations (typos that leave the mathematics unaffected):
 import sympy as sp
 
 from symderive import (
-    POSITIVE, D, Derivation, batch_mean, batch_var, bcast, bsum, comp, ediv, epow, hadamard,
-    indicator, log, ones, relu, softmax, sqrt,
+    POSITIVE,
+    D,
+    Derivation,
+    batch_mean,
+    batch_var,
+    bcast,
+    bsum,
+    comp,
+    ediv,
+    epow,
+    hadamard,
+    indicator,
+    log,
+    ones,
+    relu,
+    softmax,
+    sqrt,
 )
 
 derivation = Derivation(
@@ -117,24 +132,32 @@ grad_b1 = bsum(delta4[i], i, 1, n)
 W2_erratum = ("uses h_{1,i}; z_2 = W2 hhat_1 + b2, so the gradient needs the normalised "
               "hhat_{1,i}")
 
-# (equation, its restatement in "In conclusion", variable, claimed derivative)
-GRADIENTS = [
-    (2, 14, z2[i], delta1_formula),
-    (4, 16, b2, grad_b2),
-    (5, 17, hhat[i], delta2_formula),
-    (6, 18, gamma, grad_gamma),
-    (7, 19, beta, grad_beta),
-    (11, 21, z1[i], delta4_formula),
-    (12, 22, W1, grad_W1),
-    (13, 23, b1, grad_b1),
-]
-for eq, again, wrt, claimed in GRADIENTS:
-    for number in (eq, again):
-        d.derivative(str(number), L, wrt, claimed)
-for number in (3, 15):
-    d.derivative(str(number), L, W2, grad_W2_doc, erratum=W2_erratum)
-    d.derivative(f"{number}-corrected", L, W2, grad_W2_fixed)
-d.derivative("8", L, sigma2, grad_sigma2)
+# equation -> (variable, claimed derivative), for the single-line gradients
+GRADIENTS = {
+    2: (z2[i], delta1_formula),
+    4: (b2, grad_b2),
+    5: (hhat[i], delta2_formula),
+    6: (gamma, grad_gamma),
+    7: (beta, grad_beta),
+    8: (sigma2, grad_sigma2),
+    11: (z1[i], delta4_formula),
+    12: (W1, grad_W1),
+    13: (b1, grad_b1),
+}
+
+
+def gradient_claims(numbers: list[tuple[int, int]]) -> None:
+    """The single-line gradients, in document order (3 with its correction)."""
+    for number, eq in numbers:
+        if eq == 3:
+            d.derivative(str(number), L, W2, grad_W2_doc, erratum=W2_erratum)
+            d.derivative(f"{number}-corrected", L, W2, grad_W2_fixed)
+        else:
+            wrt, claimed = GRADIENTS[eq]
+            d.derivative(str(number), L, wrt, claimed)
+
+
+gradient_claims([(k, k) for k in range(2, 9)])
 
 # -- (9): dL/dmu, sigma^2 depending on mu -----------------------------------------------------
 d.chain("9", D(L, mu), [
@@ -157,4 +180,9 @@ d.chain("10", D(L, h1[i]), [
     - hadamard((gamma / 2) * sum_cubic, (sp.Integer(2) / n) * (h1[i] - mu)),
     delta3_formula,
 ])
+gradient_claims([(11, 11), (12, 12), (13, 13)])
+
+# -- "In conclusion": (14)-(23) restate (2)-(7) and (10)-(13) with the same formulas ------
+gradient_claims([(14, 2), (15, 3), (16, 4), (17, 5), (18, 6), (19, 7)])
 d.derivative("20", L, h1[i], delta3_formula)
+gradient_claims([(21, 11), (22, 12), (23, 13)])

@@ -1,13 +1,39 @@
 """symderive: check mathematical derivations the way a test suite checks code."""
 
 from .assumptions import (
-    BINARY, COUNTS, POSITIVE, REAL, SIMPLEX, UNIT_INTERVAL, Assumption, Binary, Counts,
-    Interval, Positive, Real, Simplex, interval,
+    BINARY,
+    COUNTS,
+    POSITIVE,
+    REAL,
+    SIMPLEX,
+    UNIT_INTERVAL,
+    Assumption,
+    Binary,
+    Counts,
+    Interval,
+    Positive,
+    Real,
+    Simplex,
+    interval,
 )
-from .derivation import Claim, Derivation, StationaryClaim, D, H
+from .derivation import Claim, D, Derivation, H, StationaryClaim
 from .ops import (
-    batch_mean, batch_var, bcast, bsum, comp, ediv, epow, exp, hadamard, indicator, log, ones,
-    relu, sigmoid, softmax, sqrt,
+    batch_mean,
+    batch_var,
+    bcast,
+    bsum,
+    comp,
+    ediv,
+    epow,
+    exp,
+    hadamard,
+    indicator,
+    log,
+    ones,
+    relu,
+    sigmoid,
+    softmax,
+    sqrt,
 )
 
 __version__ = "0.1.0"

@@ -19,7 +19,8 @@ import sympy as sp
 
 from .assumptions import Binary, Simplex
 from .derivation import Claim, Derivation, StationaryClaim
-from .instantiate import WORK_DIGITS, Instantiator, InstantiationError, KinkError
+from .instantiate import WORK_DIGITS, InstantiationError, Instantiator, KinkError
+from .nodes import BatchElement, Component, DefRef, Hess, MatD, ScalarD
 from .numeric import (
     DIGITS,
     Sampler,
@@ -30,7 +31,6 @@ from .numeric import (
     quad_integrals,
     valid,
 )
-from .nodes import BatchElement, Component, DefRef, Hess, MatD, ScalarD
 from .prove import is_zero
 
 VERDICTS = ("proved", "verified", "refuted", "undecided", "error")
@@ -408,9 +408,14 @@ def numeric_phase(claim: Claim, configs: list[tuple[dict, int]],
 
 # -- symbolic phase ----------------------------------------------------------------------
 def _binaries(d: Derivation, exprs) -> set:
+    """The binary entries to split on; an indexed family's label (``t`` of ``t[1]``, also a
+    free symbol) is not a value, and splitting on it doubles the cases for nothing."""
     out = set()
     for e in exprs:
         for s in sp.sympify(e).free_symbols:
+            var = d.vars.get(str(s)) if isinstance(s, sp.Symbol) else None
+            if var is not None and var.kind != "scalar":
+                continue
             if isinstance(assumption_of(d, s), Binary):
                 out.add(s)
     return out

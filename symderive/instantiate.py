@@ -15,8 +15,19 @@ from sympy.matrices.expressions import MatrixExpr
 
 from .derivation import Derivation
 from .nodes import (
-    BatchElement, BatchSum, Broadcast, Component, DefRef, Elementwise, Hess, MatD, ScalarD,
-    Softmax, indicator, relu, sigmoid,
+    BatchElement,
+    BatchSum,
+    Broadcast,
+    Component,
+    DefRef,
+    Elementwise,
+    Hess,
+    MatD,
+    ScalarD,
+    Softmax,
+    indicator,
+    relu,
+    sigmoid,
 )
 
 __all__ = ["Instantiator", "InstantiationError", "ELEMENTWISE"]

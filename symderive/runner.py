@@ -9,6 +9,7 @@ already received still decides the verdict (``verified``, never ``proved``).
 from __future__ import annotations
 
 import dataclasses
+import json
 import multiprocessing as mp
 import os
 import time
@@ -133,7 +134,9 @@ def _run_unique(claims: Sequence[Claim], timeout: float, jobs: int | None,
                 progress: Callable[[ClaimResult], None] | None) -> list[ClaimResult]:
     ctx = mp.get_context("fork")
     jobs = max(1, jobs or os.cpu_count() or 1)
-    pending = list(enumerate(claims))
+    past = _load_timings()
+    # longest first (as far as earlier runs tell), so that no long claim starts last
+    pending = sorted(enumerate(claims), key=lambda t: -past.get(_timing_key(t[1]), 0.0))
     active: dict = {}  # conn -> (index, claim, process, start, last numeric data)
     results: dict[int, ClaimResult] = {}
 
@@ -182,4 +185,37 @@ def _run_unique(claims: Sequence[Claim], timeout: float, jobs: int | None,
         now = time.perf_counter()
         for conn in [c for c, e in active.items() if now - e[3] >= timeout]:
             finish(conn, None)
+    _save_timings(past, {_timing_key(c): results[k].seconds for k, c in enumerate(claims)})
     return [results[k] for k in range(len(claims))]
+
+
+def _timing_key(claim: Claim) -> str:
+    return f"{claim.derivation.name if claim.derivation else ''}:{claim.id}"
+
+
+def _timings_path() -> str:
+    base = os.environ.get("SYMDERIVE_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "symderive")
+    return os.path.join(base, "claim-seconds.json")
+
+
+def _load_timings() -> dict[str, float]:
+    """Seconds each claim took last time: only used to order the work."""
+    try:
+        with open(_timings_path()) as fh:
+            data = json.load(fh)
+        return {str(k): float(v) for k, v in data.items()}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def _save_timings(past: dict[str, float], new: dict[str, float]) -> None:
+    path = _timings_path()
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w") as fh:
+            json.dump({**past, **new}, fh)
+        os.replace(tmp, path)  # never a half-written file
+    except OSError:
+        pass  # an unwritable cache only costs the ordering

@@ -14,13 +14,31 @@ import mpmath
 import sympy as sp
 
 from .check import (
-    MAX_TRIES, POINTS_NUMERIC, POINTS_SYMBOLIC, Emit, Outcome, _jsonable_sizes,
-    _numeric_configs, _sizes_text, claim_rng, leaves_of, expand_family, free_indices, to_mp,
+    MAX_TRIES,
+    POINTS_NUMERIC,
+    POINTS_SYMBOLIC,
+    Emit,
+    Outcome,
+    _jsonable_sizes,
+    _numeric_configs,
+    _sizes_text,
+    claim_rng,
+    expand_family,
+    free_indices,
+    leaves_of,
+    to_mp,
 )
 from .derivation import StationaryClaim
-from .instantiate import Instantiator, InstantiationError
+from .instantiate import InstantiationError, Instantiator
 from .numeric import (
-    DIGITS, TOLERANCE, Sampler, assumption_of, fmt_value, leaf_name, quad_integrals, valid,
+    DIGITS,
+    TOLERANCE,
+    Sampler,
+    assumption_of,
+    fmt_value,
+    leaf_name,
+    quad_integrals,
+    valid,
 )
 from .prove import is_zero
 
@@ -121,7 +139,8 @@ def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
     if any(s.has(sp.zoo, sp.nan, sp.oo, -sp.oo) for s in subs.values()):
         return Outcome("undecided", "domain")
     cx = {"sizes": _jsonable_sizes(system.sizes),
-          "values": {leaf_name(k): str(v) for k, v in sorted(point.items(), key=lambda t: str(t[0]))},
+          "values": {leaf_name(k): str(v)
+                     for k, v in sorted(point.items(), key=lambda t: str(t[0]))},
           "point": {leaf_name(k): str(v) for k, v in subs.items()}}
     for var, value in subs.items():
         dom = claim.domain.get(var) or _domain_for(claim, var)

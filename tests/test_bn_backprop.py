@@ -1,8 +1,8 @@
 """bn_backprop: the verdict of every claim, and planted mistakes in every claim that holds."""
 
 import pytest
-
 from symderive.derivations import bn_backprop as bn
+
 from symderive.mutate import mutants, variant
 from symderive.testing import results
 

@@ -6,7 +6,17 @@ import pytest
 import sympy as sp
 
 from symderive import (
-    BINARY, POSITIVE, SIMPLEX, D, Derivation, bsum, comp, ediv, hadamard, interval, log,
+    BINARY,
+    POSITIVE,
+    SIMPLEX,
+    D,
+    Derivation,
+    bsum,
+    comp,
+    ediv,
+    hadamard,
+    interval,
+    log,
     softmax,
 )
 from symderive.mutate import mutants, variant

@@ -29,7 +29,7 @@ import numpy as np
 import scipy.special
 import sympy as sp
 
-from .kernels import SparseData, logsumexp
+from .kernels import SparseData, logsumexp, parallel_map
 from .logdomain import LogDomainError, LogSumExp, logify, needs_log, nonnegative
 
 __all__ = ["CompileError", "TensorSpec", "Program", "compile_formulas"]
@@ -295,9 +295,28 @@ class Softmax(Node):
 
 # -- evaluation -------------------------------------------------------------------------
 class _Context:
-    def __init__(self, inputs: Mapping, sizes: Mapping):
-        self.inputs, self.sizes = inputs, sizes
+    def __init__(self, inputs: Mapping, sizes: Mapping, threads: int = 1):
+        self.inputs, self.sizes, self.threads = inputs, sizes, threads
         self.aux: dict = {}
+
+
+@dataclass
+class _SplitPlan:
+    """How ``Program.run(split=...)`` cuts a graph: ``axis`` of the sparse data that is
+    cut into blocks, the nodes computed once (``whole``) and per block (``blockwise``),
+    the position of the split index in each node's axes (None: not indexed by it), and
+    the values of the whole part that blockwise nodes read, cut to the block."""
+
+    axis: int
+    whole: list
+    blockwise: list
+    cuts: dict
+    feeds: list  # (node of the whole part, position of the split index): cut per block
+
+
+#: node types whose value on a block of the split index is computed from their inputs on
+#: the same block: elementwise maps, broadcasts, and reductions over another index
+_BLOCKWISE = (Relabel, Map, Add, Mul, Reduce, Einsum, Contract, LSE, Softmax)
 
 
 def _topological(roots: Sequence[Node]) -> list[Node]:
@@ -336,6 +355,7 @@ class Program:
         self.tensors = {t.name: t for t in tensors}
         self.outputs: dict[str, tuple[Node, tuple]] = {}
         self._memo: dict[str, tuple[Node, dict]] = {}
+        self._memo_plans: dict = {}
 
     # -- public ------------------------------------------------------------------------
     def add(self, name: str, expr: sp.Expr, axes: Sequence[sp.Symbol]) -> None:
@@ -359,27 +379,135 @@ class Program:
         names = list(self.outputs) if names is None else names
         return _topological([self.outputs[n][0] for n in names])
 
-    def run(self, names: Sequence[str], inputs: Mapping) -> dict[str, np.ndarray]:
+    def run(self, names: Sequence[str], inputs: Mapping,
+            split: sp.Symbol | None = None) -> dict[str, np.ndarray]:
         """Evaluate the outputs ``names``; ``inputs`` maps tensor names to arrays (the
-        sparse data as :class:`SparseData`)."""
+        sparse data as :class:`SparseData`).
+
+        ``split`` (a dimension, e.g. the documents ``D``) evaluates blockwise: the part of
+        the graph indexed by that dimension runs on blocks of the sparse data's rows (or
+        columns), in parallel threads, each block through all its steps while its arrays
+        are in cache.  The values are the same as without ``split`` up to rounding: every
+        entry is computed from the same numbers by the same operations, and the blocks
+        are fixed by the data, so the result does not depend on the number of threads.
+        A graph that cannot be cut along ``split`` (a sum over it, say) is evaluated
+        whole."""
         sizes = self._sizes(inputs)
-        ctx = _Context(inputs, sizes)
-        values: dict[int, object] = {}
         data = next((v for v in inputs.values() if isinstance(v, SparseData)), None)
-        for node in self.nodes(names):
+        plan = None
+        if split is not None and data is not None:
+            plan = self._split_plan(tuple(names), split)
+            if plan is not None and any(self.index_dims[a] not in sizes for n in names
+                                        for a in self.outputs[n][0].axes):
+                plan = None  # an output size no input tells (not the engine's formulas)
+        if plan is None:
+            values = self._evaluate(self.nodes(names), inputs, sizes, data, {})
+            return {n: self._output(n, values[id(self.outputs[n][0])]) for n in names}
+        return self._run_split(names, inputs, sizes, data, plan)
+
+    def _output(self, name: str, value):
+        node, axes = self.outputs[name]
+        return np.transpose(value, [node.axes.index(a) for a in axes]) \
+            if node.axes != axes else value
+
+    def _evaluate(self, nodes: Sequence[Node], inputs: Mapping, sizes: Mapping,
+                  data: SparseData | None, values: dict) -> dict:
+        """Compute ``nodes`` in order into ``values`` (id -> value); static nodes are
+        cached on ``data``."""
+        ctx = _Context(inputs, sizes, 1 if data is None else data.threads)
+        for node in nodes:
+            if id(node) in values:
+                continue
             if node.static and data is not None and node in data.cache:
                 values[id(node)] = data.cache[node]
                 continue
             values[id(node)] = node.compute([values[id(c)] for c in node.children], ctx)
             if node.static and data is not None and not isinstance(node, (Const, Size, Data)):
                 data.cache[node] = values[id(node)]
-        out = {}
+        return values
+
+    # -- blockwise evaluation ------------------------------------------------------------
+    def _split_plan(self, names: tuple, split: sp.Symbol) -> _SplitPlan | None:
+        key = ("split", names, split)
+        if key not in self._memo_plans:
+            self._memo_plans[key] = self._make_split_plan(names, split)
+        return self._memo_plans[key]
+
+    def _make_split_plan(self, names: tuple, split: sp.Symbol) -> _SplitPlan | None:
+        """Which nodes run per block: those indexed by ``split`` that no node without it
+        needs.  The rest (the "whole" part: values without that index, the leaves, and
+        anything a value without it is computed from) runs once, before the blocks."""
+        order = self.nodes(list(names))
+
+        def cut(n: Node) -> int | None:
+            pos = [i for i, a in enumerate(n.axes) if self.index_dims.get(a) == split]
+            return pos[0] if len(pos) == 1 else (None if not pos else -1)
+
+        if any(cut(n) == -1 for n in order):
+            return None  # an axis pair of the split dimension (a D x D value)
+        whole: set[int] = set()
+
+        def need_whole(n: Node) -> None:
+            if id(n) in whole:
+                return
+            whole.add(id(n))
+            for c in n.children:
+                need_whole(c)
+
+        for n in order:
+            if cut(n) is None or isinstance(n, (Input, Const, Size)):
+                need_whole(n)
+        blockwise = [n for n in order if id(n) not in whole]
+        if not blockwise:
+            return None
+        for n in blockwise:
+            if not isinstance(n, _BLOCKWISE):
+                return None
+        sparse_axes = {cut(n) for n in order if isinstance(n, Data)} - {None}
+        if len(sparse_axes) != 1:
+            return None  # the blocks follow the sparse data: it must carry the split index
+        (axis,) = sparse_axes
+        inner = {id(c) for n in blockwise for c in n.children}
+        feeds = [(n, cut(n)) for n in order
+                 if id(n) in whole and id(n) in inner and cut(n) is not None]
+        return _SplitPlan(axis, [n for n in order if id(n) in whole], blockwise,
+                          {id(n): cut(n) for n in order}, feeds)
+
+    def _run_split(self, names, inputs, sizes, data: SparseData, plan: _SplitPlan) -> dict:
+        values = self._evaluate(plan.whole, inputs, sizes, data, {})
+        outputs = {}
         for n in names:
-            node, axes = self.outputs[n]
-            value = values[id(node)]
-            out[n] = np.transpose(value, [node.axes.index(a) for a in axes]) \
-                if node.axes != axes else value
-        return out
+            node = self.outputs[n][0]
+            if id(node) not in values:
+                shape = tuple(sizes[self.index_dims[a]] for a in node.axes)
+                outputs[n] = np.empty(shape)
+        for n, _ in plan.feeds:  # cut the sparse values before the threads start
+            if isinstance(values[id(n)], SparseData):
+                values[id(n)].blocks(plan.axis)
+        def run_block(i: int) -> None:
+            start, stop, block = data.blocks(plan.axis)[i]
+            vals = {}
+            for n, pos in plan.feeds:
+                v = values[id(n)]
+                if isinstance(v, SparseData):  # the data or an elementwise map of it
+                    vals[id(n)] = v.blocks(plan.axis)[i][2]
+                else:
+                    index = [slice(None)] * np.ndim(v)
+                    index[pos] = slice(start, stop)
+                    vals[id(n)] = v[tuple(index)]
+            for n in plan.whole:
+                if id(n) not in vals:
+                    vals[id(n)] = values[id(n)]
+            self._evaluate(plan.blockwise, inputs, sizes, block, vals)
+            for name, arr in outputs.items():
+                node = self.outputs[name][0]
+                index = [slice(None)] * arr.ndim
+                index[plan.cuts[id(node)]] = slice(start, stop)
+                arr[tuple(index)] = vals[id(node)]
+
+        parallel_map(run_block, range(len(data.blocks(plan.axis))), data.threads)
+        return {n: self._output(n, outputs[n] if n in outputs
+                                else values[id(self.outputs[n][0])]) for n in names}
 
     # -- sizes -------------------------------------------------------------------------
     def _sizes(self, inputs: Mapping) -> dict:

@@ -275,7 +275,8 @@ class EMFormulas:
                ) -> tuple[np.ndarray, np.ndarray]:
         """(responsibilities D x K, log P(d) per document) from pi (K) and mu^T (W x K)."""
         t, p, m, _ = self._names()
-        out = self.program.run(["gamma", "loglik"], {t: data, p: pi, m: mu_t.T})
+        out = self.program.run(["gamma", "loglik"], {t: data, p: pi, m: mu_t.T},
+                               split=self.spec.D)
         return out["gamma"], out["loglik"]
 
     def m_pi(self, resp: np.ndarray) -> np.ndarray:
@@ -285,7 +286,7 @@ class EMFormulas:
     def m_mu(self, data: SparseData, resp: np.ndarray) -> np.ndarray:
         """mu^T (W x K); a cluster with no words at all gives a NaN column (0 / 0)."""
         t, _, _, g = self._names()
-        return self.program.run(["mu"], {t: data, g: resp})["mu"]
+        return self.program.run(["mu"], {t: data, g: resp}, split=self.spec.W)["mu"]
 
 
 def load_formulas(module: object | str | None = None, *, verify: bool = True,

@@ -12,6 +12,7 @@ from .width import width
 
 TEXT_EM = 39.0   # line width in em as estimated: A4, 2 cm margins, 11 pt is 44 em; the
                  # estimate may be 10 % short, so this keeps a margin
+MAX_TAG_EM = 8.0
 WIDE_LHS = 0.4   # a left side wider than this share of the line gets lines of its own
 INDENT = r"\quad "
 INDENT_EM = 1.0
@@ -38,7 +39,8 @@ def tag_text(row: Row) -> str:
 
 
 def _tag_em(row: Row) -> float:
-    return 0.0 if row.tag is None else 0.55 * (len(row.tag) + 2) + 1.5
+    """Room for the tag; a longer tag is set by amsmath on a line of its own."""
+    return 0.0 if row.tag is None else min(0.55 * (len(row.tag) + 2) + 1.5, MAX_TAG_EM)
 
 
 def _wide(rows: list[Row], text_em: float) -> bool:
