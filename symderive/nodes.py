@@ -126,13 +126,9 @@ class DefRef(MatrixExpr):
         return out
 
 
-class MatD(MatrixExpr):
-    """``dF/dV`` with a matrix result; the checker computes it by differentiation.
-
-    For scalar ``F`` the result has the shape of ``V`` (the gradient, laid out as the
-    document does); for a vector ``F`` and vector ``V`` it is the Jacobian.  ``holding``
-    lists intermediate quantities treated as independent variables.
-    """
+class _DerivativeNode(MatrixExpr):
+    """dF/dV, computed by the checker by differentiation; ``holding`` lists intermediate
+    quantities treated as independent variables (held fixed) while differentiating."""
 
     def __new__(cls, f: sp.Basic, wrt: sp.Basic, holding: sp.Tuple = sp.Tuple()):
         return MatrixExpr.__new__(cls, f, wrt, sp.Tuple(*holding))
@@ -140,6 +136,18 @@ class MatD(MatrixExpr):
     f = property(lambda self: self.args[0])
     wrt = property(lambda self: self.args[1])
     holding = property(lambda self: tuple(self.args[2]))
+
+    @property
+    def free_symbols(self):
+        return self.args[0].free_symbols | self.args[1].free_symbols
+
+
+class MatD(_DerivativeNode):
+    """``dF/dV`` with a matrix result.
+
+    For scalar ``F`` the result has the shape of ``V`` (the gradient, laid out as the
+    document does); for a vector ``F`` and vector ``V`` it is the Jacobian.
+    """
 
     @property
     def shape(self):
@@ -152,28 +160,13 @@ class MatD(MatrixExpr):
             return f.shape
         return (f.shape[0], v.shape[0])
 
-    @property
-    def free_symbols(self):
-        return self.args[0].free_symbols | self.args[1].free_symbols
 
-
-class Hess(MatrixExpr):
+class Hess(_DerivativeNode):
     """The Hessian ``d^2 F / dV dV^T`` of a scalar ``F`` with respect to a vector ``V``."""
-
-    def __new__(cls, f: sp.Basic, wrt: sp.Basic, holding: sp.Tuple = sp.Tuple()):
-        return MatrixExpr.__new__(cls, f, wrt, sp.Tuple(*holding))
-
-    f = property(lambda self: self.args[0])
-    wrt = property(lambda self: self.args[1])
-    holding = property(lambda self: tuple(self.args[2]))
 
     @property
     def shape(self):
         return (self.args[1].shape[0], self.args[1].shape[0])
-
-    @property
-    def free_symbols(self):
-        return self.args[0].free_symbols | self.args[1].free_symbols
 
 
 class ScalarD(sp.Expr):
