@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from symderive.cli import main
 from symderive.latex.cli import write_atomic
 from symderive.latex.compile import find_engine
+from symderive.latex.results import evidence_from_message
 
 TINY = '''\
 import sympy as sp
@@ -59,7 +59,7 @@ def test_latex_from_check_json_does_not_recheck(tiny, tmp_path, capsys, monkeypa
     out = tmp_path / "r.tex"
     assert main(["latex", "--dir", str(tiny), "--results", str(results), "-o", str(out)]) == 0
     tex = out.read_text()
-    assert "random exact points" in tex      # the evidence came through the JSON
+    assert "Agrees at" in tex and "random exact points" in tex   # read back from the JSON
     assert r"\textbf{Counterexample.}" in tex
 
 
@@ -146,7 +146,12 @@ def test_usage_errors(tiny, tmp_path, capsys):
     assert ".tex" in capsys.readouterr().err
 
 
-def test_results_json_carries_evidence(tiny, capsys):
-    doc = json.loads(_json_results(tiny, capsys, "tiny:1"))
-    claim = doc["derivations"][0]["claims"][0]
-    assert claim["evidence"]["points"] > 0 and claim["evidence"]["sizes"]
+def test_evidence_is_read_back_from_the_checker_message():
+    msg = ("identity holds exactly at n=2, m=1; n=3, m=2; also agrees at 8 random points "
+           "(n=2, m=1; n=3, m=2; n=4, m=4), 50-digit arithmetic")
+    assert evidence_from_message(msg) == {
+        "proof_sizes": [{"n": 2, "m": 1}, {"n": 3, "m": 2}], "points": 8, "digits": 50,
+        "sizes": [{"n": 2, "m": 1}, {"n": 3, "m": 2}, {"n": 4, "m": 4}]}
+    assert evidence_from_message("agrees at 2 random points (scalar), 50-digit arithmetic; "
+                                 "no symbolic proof found")["points"] == 2
+    assert evidence_from_message("time budget of 5 s ran out") is None

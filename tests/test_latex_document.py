@@ -16,13 +16,7 @@ from pathlib import Path
 import pytest
 from latex_cases import long_derivation, results_for, scalar_derivation, vector_derivation
 
-from symderive.latex.compile import (
-    CompileError,
-    NoEngine,
-    compile_pdf,
-    find_engine,
-    overfull_boxes,
-)
+from symderive.latex.compile import CompileError, NoEngine, compile_pdf, find_engine, overfull_boxes
 from symderive.latex.document import build
 from symderive.latex.results import not_checked
 from symderive.latex.text import escape, ident
@@ -49,7 +43,10 @@ def _engine_or_skip() -> None:
 
 def _compile_clean(tex: str, path: Path) -> None:
     path.write_text(tex, encoding="utf-8")
-    done = compile_pdf(path)
+    try:
+        done = compile_pdf(path)
+    except CompileError as exc:
+        pytest.fail(f"{exc}\n{exc.excerpt}")
     assert done.pdf.exists() and done.pdf.stat().st_size > 1000
     wide = [(pt, where) for pt, where in done.overfull if pt > TOLERANCE_PT]
     assert not wide, wide

@@ -22,6 +22,7 @@ from .text import escape, rich, value
 HOLDS = ("proved", "verified")
 SIDE_BY_SIDE_LINES = 3  # longer formulas are shown one above the other, at full width
 _CHAIN_RE = re.compile(r"^(.+)\.(\d+)$")
+_STATES_EVIDENCE = re.compile(r"random (parameter )?points|holds exactly|admissible parameters")
 
 
 @dataclass
@@ -137,10 +138,11 @@ def evidence_text(r: ClaimResult, p: DerivationPrinter) -> str:
         digits = f" ({ev['digits']}-digit arithmetic)" if ev.get("digits") else ""
         out.append(f"Agrees at {ev['points']} random exact points"
                    f"{_at_sizes(ev.get('sizes') or [], p)}{digits}.")
-    if r.message and r.verdict != "proved" and not r.counterexample:
+    if r.message and not r.counterexample and (r.verdict != "proved" or not ev):
         # with the evidence shown, only the last clause (why no proof) is news
         text = r.message.split("; ")[-1] if ev else r.message
-        out[-1] = out[-1].rstrip(".") + " (%s)." % escape(text.rstrip("."))
+        if not (ev and _STATES_EVIDENCE.search(text)):
+            out[-1] = out[-1].rstrip(".") + " (%s)." % escape(text.rstrip("."))
     out.append(f"Time {r.seconds:.2f}\\,s.")
     return " ".join(out)
 

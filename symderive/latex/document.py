@@ -15,6 +15,7 @@ from .. import __version__
 from ..derivation import Derivation
 from ..runner import ClaimResult
 from .claims import Entry, correction, group_tex, groups
+from .layout import strip_marks
 from .printer import DerivationPrinter
 from .symbols import setup_section
 from .text import escape, ident, rich
@@ -167,4 +168,5 @@ def build(derivations: Sequence[Derivation], results: Sequence[ClaimResult],
     for d in chosen:
         parts.append(derivation_section(d, entries[d.name]))
     parts.append(r"\end{document}")
-    return "\n".join(parts) + "\n"
+    # a break mark that no display used must not reach TeX (it is a control character)
+    return strip_marks("\n".join(parts)) + "\n"

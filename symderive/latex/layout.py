@@ -21,11 +21,48 @@ from .width import width
 
 @dataclass
 class Group:
-    """``\\left<open> ... \\right<close>``: its items may be broken across lines."""
+    """``\\left<open> ... \\right<close>``: its items may be broken across lines.
+
+    ``braced`` marks ``{\\left( ... \\right)}``; the braces go when it is broken.
+    """
 
     open: str
     items: list = field(default_factory=list)
     close: str = r"\right."
+    braced: bool = False
+
+    def unbraced(self) -> tuple[str, str]:
+        if self.braced:
+            return self.open[1:], self.close[:-1]
+        return self.open, self.close
+
+
+def _braced_bracket(tex: str, i: int) -> bool:
+    """Whether the brace at ``i`` holds exactly one ``\\left ... \\right`` bracket."""
+    k, level, depth = i + 1, 0, 0
+    while k < len(tex):
+        if depth == 0 and tex.startswith(r"\left", k) and not tex[k + 5: k + 6].isalpha():
+            level += 1
+            k = _delimiter(tex, k + 5)
+            continue
+        if depth == 0 and tex.startswith(r"\right", k) and not tex[k + 6: k + 7].isalpha():
+            level -= 1
+            k = _delimiter(tex, k + 6)
+            if level == 0:
+                return k < len(tex) and tex[k] == "}"
+            continue
+        c = tex[k]
+        if c == "\\":
+            k += 2
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            if depth == 0:
+                return False
+            depth -= 1
+        k += 1
+    return False
 
 
 class Mark:
@@ -72,6 +109,17 @@ def parse(tex: str) -> list:
 
     while i < len(tex):
         c = tex[i]
+        if c == "{" and depth == 0 and tex.startswith(r"{\left", i) and \
+                _braced_bracket(tex, i):
+            # ``{\left( ... \right)}``: a bracket braced as a factor, still breakable
+            flush()
+            end = _delimiter(tex, i + 6)
+            group = Group(tex[i:end], braced=True)
+            stack[-1].append(group)
+            stack.append(group.items)
+            groups.append(group)
+            i = end
+            continue
         if c == "\\" and depth == 0 and tex.startswith(r"\left", i) and \
                 not tex[i + 5: i + 6].isalpha():
             flush()
@@ -86,7 +134,10 @@ def parse(tex: str) -> list:
                 not tex[i + 6: i + 7].isalpha() and groups:
             flush()
             end = _delimiter(tex, i + 6)
-            groups.pop().close = tex[i:end]
+            group = groups.pop()
+            if group.braced:
+                end += 1  # the closing brace
+            group.close = tex[i:end]
             stack.pop()
             i = end
             continue
@@ -199,14 +250,15 @@ def _open_up(piece: list, first: float, rest: float) -> list[str]:
 def _open_group(piece: list, k: int, first: float, rest: float) -> list[str]:
     group = piece[k]
     before, after = render(piece[:k]), render(piece[k + 1:])
+    opening, closing = group.unbraced()
     phantom = r"\vphantom{%s}" % render(group.items)
-    lead = width(before + group.open)
+    lead = width(before + opening)
     inner = _fill(group.items, max(first - lead, 4.0), rest - 1.0)
     if len(inner) == 1:
         return [render(piece)]
-    rows = [before + group.open + phantom + inner[0] + r"\right."]
+    rows = [before + opening + phantom + inner[0] + r"\right."]
     rows += [r"\left." + phantom + row + r"\right." for row in inner[1:-1]]
-    rows.append(r"\left." + phantom + inner[-1] + group.close + after)
+    rows.append(r"\left." + phantom + inner[-1] + closing + after)
     return rows
 
 

@@ -166,6 +166,10 @@ class DerivationPrinter(LatexPrinter):
             if len(args) > 1 and self._needs_mul_brackets(term, first=k == 0,
                                                          last=k == len(args) - 1):
                 tex = r"\left(%s\right)" % tex
+            if k > 0 and tex.startswith(r"\left(") and not args[k - 1].is_number:
+                # ``a (x - 1)`` reads as the function a applied to x - 1 (SymPy's LaTeX
+                # parser reads it so); braces make the bracket a factor
+                tex = "{%s}" % tex
             if out:
                 out += r" \cdot " if term.is_number and args[k - 1].is_number else \
                     (MUL_BREAK + " " if self.breaks else " ")

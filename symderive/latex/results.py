@@ -7,12 +7,56 @@ cover are reported as undecided ("not checked"), never silently dropped.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..derivation import Claim
 from ..runner import ClaimResult, run_claims
+
+_PROOF_RE = re.compile(r"(?:identity holds exactly|for all admissible parameters) at "
+                       r"(.+?)(?:; also |$)")
+_POINTS_RE = re.compile(r"at (\d+) random (?:parameter )?points \(([^()]*)\), "
+                        r"(?:(\d+)-digit|exact) arithmetic")
+
+
+def _sizes(text: str) -> list[dict] | None:
+    """``n=2, K=3; n=3, K=3`` -> [{"n": 2, "K": 3}, {"n": 3, "K": 3}]."""
+    out = []
+    for part in text.split(";"):
+        part = part.strip()
+        if part == "scalar":
+            out.append({})
+            continue
+        sizes = {}
+        for item in part.split(","):
+            key, _, val = item.strip().partition("=")
+            if not val.strip().isdigit():
+                return None
+            sizes[key.strip()] = int(val)
+        out.append(sizes)
+    return out
+
+
+def evidence_from_message(message: str | None) -> dict | None:
+    """The evidence (sizes, points, digits) that a checker message states in words.
+
+    The JSON of ``check --json`` carries the message but not the evidence; reading it
+    back keeps a report made from a results file as informative as a fresh run.
+    """
+    if not message:
+        return None
+    ev: dict = {}
+    m = _PROOF_RE.search(message)
+    if m and _sizes(m.group(1)) is not None:
+        ev["proof_sizes"] = _sizes(m.group(1))
+    m = _POINTS_RE.search(message)
+    if m and _sizes(m.group(2)) is not None:
+        ev.update(points=int(m.group(1)), sizes=_sizes(m.group(2)))
+        if m.group(3):
+            ev["digits"] = int(m.group(3))
+    return ev or None
 
 
 class ResultsError(Exception):
@@ -46,7 +90,7 @@ def _from_json(name: str, data: dict, claim: Claim | None) -> ClaimResult:
         method=str(data.get("method") or ""), seconds=float(data.get("seconds") or 0.0),
         counterexample=data.get("counterexample"), message=data.get("message"),
         erratum=data.get("erratum", claim.erratum if claim else None),
-        evidence=data.get("evidence"))
+        evidence=data.get("evidence") or evidence_from_message(data.get("message")))
 
 
 def not_checked(claim: Claim, source: str) -> ClaimResult:

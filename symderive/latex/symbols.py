@@ -119,11 +119,11 @@ def definitions(d: Derivation, p: DerivationPrinter) -> str:
 
 def setup_section(d: Derivation) -> str:
     """The symbols, dimensions, indices and definitions of ``d``."""
-    p = DerivationPrinter(d, breaks=True)
+    inline = DerivationPrinter(d)  # no break marks in text-mode math
     parts = ["\\subsection*{Setup}"]
-    table = symbols_table(d, p)
+    table = symbols_table(d, inline)
     if table:
         parts.append(table)
-    parts.append(dims_text(d, p))
-    parts.append(definitions(d, p))
+    parts.append(dims_text(d, inline))
+    parts.append(definitions(d, DerivationPrinter(d, breaks=True)))
     return "\n".join(x for x in parts if x)
