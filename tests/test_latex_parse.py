@@ -4,8 +4,10 @@ Every scalar formula of the test derivations (both sides of each claim, stationa
 objectives, points and constraints, definition bodies) is printed and parsed.  Formulas
 the parser cannot read (vectors in bold, operator names...) are skipped and counted; the
 parser reads unknown commands as products of letters (``\\mathbf{x}`` as ``mathbf*x``),
-so a parse whose symbols are not the formula's own also counts as unreadable.  Every
-formula that is read must equal the checked one.
+so a parse whose symbols are not the formula's own also counts as unreadable, and so does
+a parse that lost some of the formula's symbols (on input it cannot read, such as
+``y_{n,k}``, the parser may return what it read up to there).  Every formula that is
+read must equal the checked one.
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ def _read_back(expr: sp.Basic, tex: str, p: DerivationPrinter) -> sp.Basic | Non
         else:
             return None
     parsed = parsed.xreplace(mapping)
+    if not _leaves(expr) <= _leaves(parsed):
+        return None  # a partial parse: the parser gave up part way and dropped the rest
     return parsed.replace(lambda e: isinstance(e, sp.Function) and type(e).__name__ == "sigma",
                           lambda e: sigmoid(*e.args))
 
