@@ -19,7 +19,8 @@ import sympy as sp
 
 from .assumptions import Binary, Simplex
 from .derivation import Claim, Derivation, StationaryClaim
-from .instantiate import WORK_DIGITS, InstantiationError, Instantiator, KinkError
+from .evaluate import WORK_DIGITS, KinkError, NumericInstantiator, key_of
+from .instantiate import InstantiationError, Instantiator
 from .nodes import BatchElement, Component, DefRef, Hess, MatD, ScalarD
 from .numeric import (
     DIGITS,
@@ -229,27 +230,26 @@ class Evaluator:
         self.labels: list = []
 
     def __call__(self, point: dict) -> list | None:
-        with mpmath.workdps(DIGITS):
-            values = {k: sp.Float(v, WORK_DIGITS) for k, v in point.items()}
-            inst = Instantiator(self.claim.derivation, self.sizes, values)
+        with mpmath.workdps(WORK_DIGITS):
+            values = {key_of(k): mpmath.mpf(int(v.p)) / int(v.q) for k, v in point.items()}
+            inst = NumericInstantiator(self.claim.derivation, self.sizes, values)
             labels, lhs, rhs = [], [], []
             try:
                 for env in self.envs:
-                    L = inst.explicit(self.claim.lhs, env)
-                    R = inst.explicit(self.claim.rhs, env)
+                    L = inst.matrix(self.claim.lhs, env, frozenset())
+                    R = inst.matrix(self.claim.rhs, env, frozenset())
                     if L.shape != R.shape:
                         raise ShapeMismatch(self.sizes, env, L.shape, R.shape)
                     for a in range(L.rows):
                         for b in range(L.cols):
                             labels.append((env, (a + 1, b + 1), L.shape))
-                            lhs.append(to_mp(L[a, b]))
-                            rhs.append(to_mp(R[a, b]))
+                            lhs.append(L[a, b])
+                            rhs.append(R[a, b])
             except (ZeroDivisionError, OverflowError, KinkError):
                 return None
-            if inst.flags["kink"]:
-                return None  # a ReLU at its kink: the derivative does not exist there
             self.labels = labels
-            return lhs + rhs
+            return [v if isinstance(v, (mpmath.mpf, mpmath.mpc)) else mpmath.mpf(v)
+                    for v in lhs + rhs]
 
 
 def _solve_given(inst: Instance, point: dict) -> list[dict] | None:

@@ -8,6 +8,7 @@ can silently return 0, while differentiating scalars cannot.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 import sympy as sp
@@ -37,10 +38,6 @@ class InstantiationError(ValueError):
     """The expression cannot be made explicit (unknown symbol, bad shape, ...)."""
 
 
-class KinkError(ArithmeticError):
-    """A numeric point hits a kink (ReLU at 0), where derivatives do not exist."""
-
-
 ELEMENTWISE = {
     "exp": sp.exp,
     "log": sp.log,
@@ -52,10 +49,12 @@ ELEMENTWISE = {
 
 Env = Mapping[sp.Symbol, int]
 
-#: precision of numeric instantiation, and the finite-difference step 10^-FD_DIGITS
-WORK_DIGITS = 100
-FD_DIGITS = 30
-KINK = sp.Float("1e-20")
+
+
+@functools.lru_cache(maxsize=65536)
+def _entry(base: sp.IndexedBase, idx: tuple) -> sp.Indexed:
+    """``base[idx]``, made once: building an Indexed runs SymPy's assumption machinery."""
+    return base[idx] if len(idx) != 1 else base[idx[0]]
 
 
 def _name(x: sp.Basic) -> str:
@@ -66,28 +65,11 @@ def _name(x: sp.Basic) -> str:
 class Instantiator:
     """Explicit instances of one derivation's expressions at one set of sizes."""
 
-    def __init__(self, derivation: Derivation, sizes: Mapping[sp.Symbol, int],
-                 values: Mapping[sp.Basic, sp.Expr] | None = None, flags: dict | None = None,
-                 parent: Instantiator | None = None, changed: frozenset = frozenset()):
-        """With ``values`` (leaf entry -> number) every leaf is replaced by its value as
-        soon as it appears, so large instances fold to numbers instead of growing into
-        huge trees; only the variables being differentiated by stay symbolic."""
+    def __init__(self, derivation: Derivation, sizes: Mapping[sp.Symbol, int]):
         self.d = derivation
         self.sizes = {k: sp.Integer(v) for k, v in sizes.items()}
-        self.values = dict(values) if values is not None else None
-        #: set by numeric evaluation: "kink" when a ReLU/indicator argument is 0
-        self.flags = flags if flags is not None else {"kink": False}
-        #: a perturbed copy shares every definition that does not depend on ``changed``
-        self.parent, self.changed = parent, changed
-        #: (source, its cuts, held tokens, (entry, step) or None) inside a numeric derivative
-        self.held: tuple | None = None
         self._defcache: dict = {}
         self._bases: dict[str, sp.IndexedBase] = {}
-
-    def _leaf(self, entry: sp.Basic, cuts: frozenset) -> sp.Basic:
-        if self.values is None or entry in cuts:
-            return entry
-        return self.values.get(entry, entry)
 
     # -- entry points ------------------------------------------------------------------
     def explicit(self, expr: sp.Basic, env: Env | None = None,
@@ -111,7 +93,7 @@ class Instantiator:
                 self._bases[name] = var.obj if var.kind == "tensor" else var.entry_base()
         return self._bases[name]
 
-    def _leaf_matrix(self, sym: sp.MatrixSymbol, env: Env, cuts: frozenset) -> sp.Matrix:
+    def _leaf_matrix(self, sym: sp.MatrixSymbol, env: Env) -> sp.Matrix:
         var = self.d.vars.get(sym.name)
         if var is None:
             raise InstantiationError(f"unknown matrix symbol {sym.name!r}; declare it with "
@@ -119,23 +101,20 @@ class Instantiator:
         rows, cols = (self.integer(s, env) for s in sym.shape)
         base = self._base(sym.name)
         if var.kind == "vector":
-            return sp.Matrix(rows, 1, lambda a, b: self._leaf(base[a + 1], cuts))
-        return sp.Matrix(rows, cols, lambda a, b: self._leaf(base[a + 1, b + 1], cuts))
+            return sp.Matrix(rows, 1, lambda a, b: _entry(base, (a + 1,)))
+        return sp.Matrix(rows, cols, lambda a, b: _entry(base, (a + 1, b + 1)))
 
     def _placeholder(self, token: sp.Symbol, idx: tuple[int, ...], rows: int,
-                     cols: int, numeric: bool = True) -> sp.Matrix:
+                     cols: int) -> sp.Matrix:
         """Entries standing for a definition that is held as an independent variable."""
-        if numeric and self.values is not None and self.held is not None \
-                and token in self.held[2]:
-            return self._held_value(token, idx, rows, cols)
         base = self._base(str(token))
         if not self.d.defs[token].is_matrix:  # a scalar definition: its own symbol
-            return sp.Matrix([[base[idx] if idx else token]])
+            return sp.Matrix([[_entry(base, idx) if idx else token]])
         if rows == 1 and cols == 1 and not idx:
             return sp.Matrix([[token]])
         if cols == 1:
-            return sp.Matrix(rows, 1, lambda a, b: base[(*idx, a + 1)])
-        return sp.Matrix(rows, cols, lambda a, b: base[(*idx, a + 1, b + 1)])
+            return sp.Matrix(rows, 1, lambda a, b: _entry(base, (*idx, a + 1)))
+        return sp.Matrix(rows, cols, lambda a, b: _entry(base, (*idx, a + 1, b + 1)))
 
     # -- definitions -------------------------------------------------------------------
     def definition(self, token: sp.Symbol, idx: tuple[int, ...],
@@ -143,8 +122,6 @@ class Instantiator:
         deps = self.d.depends(token)
         cuts = frozenset(c for c in cuts if _name(c) in deps)  # only cuts that matter here
         key = (token, idx, cuts)
-        if self.parent is not None and not (deps & self.changed):
-            return self.parent.definition(token, idx, cuts)
         if key not in self._defcache:
             defn = self.d.defs[token]
             if len(idx) != len(defn.params):
@@ -171,7 +148,7 @@ class Instantiator:
                 if e in cuts:
                     return self._placeholder(e, (), 1, 1)[0, 0]
                 return self.definition(e, (), cuts)[0, 0]
-            return self._leaf(e, cuts)
+            return e
         if isinstance(e, sp.Indexed):
             idx = tuple(self.integer_in(i, env, cuts) for i in e.indices)
             label = e.base.label
@@ -181,7 +158,7 @@ class Instantiator:
                 return self.definition(label, idx, cuts)[0, 0]
             if str(label) not in self.d.vars:
                 raise InstantiationError(f"unknown indexed symbol {label}")
-            return self._leaf(self._base(str(label))[idx], cuts)
+            return _entry(self._base(str(label)), idx)
         if isinstance(e, (sp.Sum, sp.Product)):
             return self._expand_limits(e, env, cuts)
         if isinstance(e, sp.Integral):
@@ -198,8 +175,6 @@ class Instantiator:
             return ELEMENTWISE["sigmoid"](self.scalar(e.args[0], env, cuts))
         if isinstance(e, (relu, indicator)):
             arg = self.scalar(e.args[0], env, cuts)
-            if self.values is not None:
-                self._check_kinks(sp.Matrix([[arg]]))
             return ELEMENTWISE["relu" if isinstance(e, relu) else "indicator"](arg)
         return e.func(*(self.scalar(a, env, cuts) for a in e.args))
 
@@ -227,7 +202,7 @@ class Instantiator:
         if not isinstance(e, MatrixExpr):
             return sp.Matrix([[self.scalar(e, env, cuts)]])
         if isinstance(e, sp.MatrixSymbol):
-            return self._leaf_matrix(e, env, cuts)
+            return self._leaf_matrix(e, env)
         if isinstance(e, BatchElement):
             i = self.integer_in(e.index, env, cuts)
             var = self.d.vars.get(e.batch.name)
@@ -238,7 +213,7 @@ class Instantiator:
                 raise InstantiationError(f"batch index {i} outside 1..{count}")
             dim = self.integer(var.shape[1], env)
             base = self._base(e.batch.name)
-            return sp.Matrix(dim, 1, lambda a, b: self._leaf(base[i, a + 1], cuts))
+            return sp.Matrix(dim, 1, lambda a, b: _entry(base, (i, a + 1)))
         if isinstance(e, DefRef):
             idx = tuple(self.integer_in(i, env, cuts) for i in e.indices)
             if e.token in cuts:
@@ -272,10 +247,7 @@ class Instantiator:
             p = self.scalar(e.exp, env, cuts)
             return self.matrix(e.base, env, cuts).applyfunc(lambda x: x ** p)
         if isinstance(e, Elementwise):
-            arg = self.matrix(e.arg, env, cuts)
-            if self.values is not None and e.fname in ("relu", "indicator"):
-                self._check_kinks(arg)
-            return arg.applyfunc(ELEMENTWISE[e.fname])
+            return self.matrix(e.arg, env, cuts).applyfunc(ELEMENTWISE[e.fname])
         if isinstance(e, Broadcast):
             rows, cols = (self.integer(s, env) for s in e.shape)
             return self.scalar(e.scalar, env, cuts) * sp.ones(rows, cols)
@@ -326,83 +298,20 @@ class Instantiator:
                 raise InstantiationError(f"can only hold a defined quantity fixed, not {h}")
             held |= tokens
         inner = frozenset(cuts | held)
-        V = self.symbolic_entries(e.wrt, env, inner)
+        V = self.matrix(e.wrt, env, inner)
         for v in V:
             if not isinstance(v, (sp.Symbol, sp.Indexed)):
                 raise InstantiationError(f"cannot differentiate with respect to {e.wrt}: "
                                          f"its entry {v} is not a variable")
-        hess = isinstance(e, Hess)
-        if self.values is not None and not hess:
-            G = self._numeric_derivative(e, env, cuts, inner, V)
+        F = self.matrix(e.f, env, inner)
+        if isinstance(e, Hess):
+            if F.shape != (1, 1) or V.shape[1] != 1:
+                raise InstantiationError("the Hessian needs a scalar and a column vector")
+            grad = [sp.diff(F[0, 0], v) for v in V]
+            G = sp.Matrix(len(V), len(V), lambda a, b: sp.diff(grad[a], V[b]))
         else:
-            F = self.matrix(e.f, env, inner | set(V))
-            if hess:
-                if F.shape != (1, 1) or V.shape[1] != 1:
-                    raise InstantiationError("the Hessian needs a scalar and a column vector")
-                f = F[0, 0]
-                grad = [sp.diff(f, v) for v in V]
-                G = sp.Matrix(len(V), len(V), lambda a, b: sp.diff(grad[a], V[b]))
-                if self.values is not None:
-                    G = G.xreplace({v: self.values.get(v, v) for v in V if v not in cuts})
-            else:
-                G = self._arrange(e, F, V, lambda fi, v: sp.diff(F[fi], v))
+            G = self._arrange(e, F, V, lambda fi, v: sp.diff(F[fi], v))
         return self._release(G, frozenset(held - cuts), env, cuts)
-
-    def _numeric_derivative(self, e, env: Env, cuts: frozenset, inner: frozenset,
-                            V: sp.Matrix) -> sp.Matrix:
-        """Central differences at high precision, for the numeric phase only.
-
-        Differentiating symbolically with one variable kept symbolic makes the whole
-        downstream graph symbolic again; evaluating the function itself at v +- h keeps
-        everything numeric.  Quantities held as variables get their (unperturbed) values.
-        With WORK_DIGITS of precision and h = 10^-FD_DIGITS the result is good to far
-        more digits than the comparison needs.
-        """
-        held = frozenset(inner - cuts)
-        h = sp.Float(sp.Rational(1, 10 ** FD_DIGITS), WORK_DIGITS)
-        columns = {}
-        for v in V:
-            is_leaf = v in self.values
-            name = str(v.base.label) if isinstance(v, sp.Indexed) else str(v)
-            changed = frozenset({name} | {str(t) for t in held})
-            F = []
-            for step in (h, -h):
-                values = dict(self.values)
-                if is_leaf:
-                    values[v] = values[v] + step
-                child = Instantiator(self.d, self.sizes, values, flags=self.flags, parent=self,
-                                     changed=changed)
-                child.held = (self, cuts, held, None if is_leaf else (v, step))
-                F.append(child.matrix(e.f, env, inner))
-            columns[v] = (F[0] - F[1]) / (2 * h)
-        shape = next(iter(columns.values())) if columns else sp.zeros(1, 1)
-        return self._arrange(e, shape, V, lambda fi, v: columns[v][fi])
-
-    def _held_value(self, token: sp.Symbol, idx: tuple, rows: int, cols: int) -> sp.Matrix:
-        """Numeric value of a held quantity (perturbed at one entry when differentiating)."""
-        source, cuts, _, perturb = self.held
-        value = sp.Matrix(source.definition(token, idx, cuts))
-        if perturb is not None:
-            symbolic = self._placeholder(token, idx, rows, cols, numeric=False)
-            for pos, entry in enumerate(symbolic):
-                if entry == perturb[0]:
-                    value[pos] = value[pos] + perturb[1]
-        return value
-
-    def _check_kinks(self, m: sp.Matrix) -> None:
-        """A ReLU or indicator evaluated at 0 is not differentiable: give up the point."""
-        for x in m:
-            if x.is_number and abs(sp.N(x)) < KINK:
-                self.flags["kink"] = True
-                raise KinkError(f"a ReLU argument is {x} at this point")
-
-    def symbolic_entries(self, e: sp.Basic, env: Env, cuts: frozenset) -> sp.Matrix:
-        """The variables a quantity consists of, never replaced by values."""
-        saved, self.values = self.values, None
-        try:
-            return self.matrix(e, env, cuts)
-        finally:
-            self.values = saved
 
     @staticmethod
     def _arrange(e, F: sp.Matrix, V: sp.Matrix, partial) -> sp.Matrix:

@@ -8,7 +8,6 @@ mpmath, which is fast and precise enough to tell a real disagreement from roundi
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import mpmath
@@ -45,26 +44,6 @@ def assumption_of(d: Derivation, leaf: sp.Basic, extra: dict | None = None) -> A
         return extra[leaf]
     var = d.vars.get(leaf_base(leaf))
     return var.assume if var is not None else REAL
-
-
-class Compiled:
-    """A list of expressions compiled once (mpmath backend) for repeated evaluation."""
-
-    def __init__(self, exprs: Sequence[sp.Expr], leaves: Sequence[sp.Basic]):
-        self.leaves = list(leaves)
-        dummies = [sp.Dummy(f"v{k}") for k in range(len(self.leaves))]
-        table = dict(zip(self.leaves, dummies))
-        body = [sp.sympify(e).xreplace(table) for e in exprs]
-        self._fn = sp.lambdify(dummies, body, modules=[_MODULE, "mpmath"], cse=len(body) > 1)
-
-    def __call__(self, point: dict) -> list | None:
-        """Values at ``point``; ``None`` when the point is outside the domain."""
-        args = [mpmath.mpf(int(point[x].p)) / int(point[x].q) for x in self.leaves]
-        with mpmath.workdps(DIGITS):
-            try:
-                return [mpmath.mpmathify(v) for v in self._fn(*args)]
-            except (ZeroDivisionError, ValueError, OverflowError, TypeError):
-                return None
 
 
 def quad_integrals(expr: sp.Basic) -> sp.Basic:

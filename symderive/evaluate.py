@@ -1,0 +1,554 @@
+"""Evaluate general-notation expressions at a numeric point, in mpmath, quickly.
+
+This is the numeric twin of :mod:`symderive.instantiate`: the same walk over the same
+expressions, but every value is an mpmath number at ``WORK_DIGITS`` of precision, so a
+large instance costs what its arithmetic costs instead of growing a SymPy tree.
+Derivatives are central differences of the function itself (with held quantities
+perturbed or kept at their values), at a precision that leaves far more correct digits
+than the comparison needs, even for a second derivative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import mpmath
+import sympy as sp
+from sympy.matrices.expressions import MatrixExpr
+
+from .derivation import Derivation
+from .instantiate import InstantiationError
+from .nodes import (
+    BatchElement,
+    BatchSum,
+    Broadcast,
+    Component,
+    DefRef,
+    Elementwise,
+    Hess,
+    MatD,
+    ScalarD,
+    Softmax,
+    indicator,
+    relu,
+    sigmoid,
+)
+
+#: precision of numeric evaluation, and the finite-difference step 10^-FD_DIGITS
+WORK_DIGITS = 100
+FD_DIGITS = 30
+KINK = mpmath.mpf("1e-20")
+
+Key = tuple  # (name, (indices...)): a leaf entry or an entry of a held quantity
+
+
+class KinkError(ArithmeticError):
+    """A point hits a kink (ReLU at 0), where derivatives do not exist: skip the point."""
+
+
+def _kinked(x) -> bool:
+    return not isinstance(x, mpmath.mpc) and abs(x) < KINK
+
+
+def _relu(x):
+    if _kinked(x):
+        raise KinkError("a ReLU argument is 0 at this point")
+    return x if x > 0 else mpmath.mpf(0)
+
+
+def _indicator(x):
+    if _kinked(x):
+        raise KinkError("an indicator argument is 0 at this point")
+    return mpmath.mpf(1) if x > 0 else mpmath.mpf(0)
+
+
+def _heaviside(x, *_):
+    return _indicator(x)
+
+
+def _sigmoid(x):
+    return 1 / (1 + mpmath.exp(-x))
+
+
+ELEMENTWISE = {"exp": mpmath.exp, "log": mpmath.log, "sqrt": mpmath.sqrt, "relu": _relu,
+               "indicator": _indicator, "sigmoid": _sigmoid}
+
+FUNCTIONS = {
+    sp.exp: mpmath.exp, sp.log: mpmath.log, sp.Abs: abs, sp.sin: mpmath.sin,
+    sp.cos: mpmath.cos, sp.tanh: mpmath.tanh, sp.Heaviside: _heaviside,
+    sp.factorial: mpmath.factorial, sp.gamma: mpmath.gamma, sp.loggamma: mpmath.loggamma,
+    sp.Max: lambda *a: max(a), sp.Min: lambda *a: min(a),
+    sp.KroneckerDelta: lambda a, b: mpmath.mpf(1) if a == b else mpmath.mpf(0),
+    sigmoid: _sigmoid, relu: _relu, indicator: _indicator,
+}
+
+
+def key_of(leaf: sp.Basic) -> Key:
+    """The key of a SymPy leaf entry (``W1[2, 1]`` -> ``("W1", (2, 1))``)."""
+    if isinstance(leaf, sp.Indexed):
+        return (str(leaf.base.label), tuple(int(i) for i in leaf.indices))
+    return (str(leaf), ())
+
+
+class Matrix:
+    """A small dense matrix of mpmath numbers (row-major lists)."""
+
+    __slots__ = ("rows", "cols", "data")
+
+    def __init__(self, rows: int, cols: int, data: list):
+        self.rows, self.cols, self.data = rows, cols, data
+
+    @classmethod
+    def build(cls, rows: int, cols: int, fn) -> Matrix:
+        return cls(rows, cols, [fn(a, b) for a in range(rows) for b in range(cols)])
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.rows, self.cols)
+
+    def __getitem__(self, ab):
+        a, b = ab
+        return self.data[a * self.cols + b]
+
+    def map(self, fn) -> Matrix:
+        return Matrix(self.rows, self.cols, [fn(x) for x in self.data])
+
+    def zip(self, other: Matrix, fn) -> Matrix:
+        if self.shape != other.shape:
+            raise InstantiationError(f"shapes {self.shape} and {other.shape} do not match")
+        return Matrix(self.rows, self.cols, [fn(x, y) for x, y in zip(self.data, other.data)])
+
+    def __add__(self, other: Matrix) -> Matrix:
+        return self.zip(other, lambda x, y: x + y)
+
+    def __sub__(self, other: Matrix) -> Matrix:
+        return self.zip(other, lambda x, y: x - y)
+
+    def scale(self, c) -> Matrix:
+        return self.map(lambda x: c * x)
+
+    def __matmul__(self, other: Matrix) -> Matrix:
+        if self.cols != other.rows:
+            raise InstantiationError(f"cannot multiply {self.shape} by {other.shape}")
+        n = self.cols
+        return Matrix.build(self.rows, other.cols, lambda a, b: mpmath.fsum(
+            self.data[a * n + t] * other.data[t * other.cols + b] for t in range(n)))
+
+    @property
+    def T(self) -> Matrix:
+        return Matrix.build(self.cols, self.rows, lambda a, b: self.data[b * self.cols + a])
+
+
+def _scalar_matrix(x) -> Matrix:
+    return Matrix(1, 1, [x])
+
+
+class NumericInstantiator:
+    """Values of one derivation's expressions at one point and one set of sizes."""
+
+    def __init__(self, derivation: Derivation, sizes: Mapping[sp.Symbol, int],
+                 values: Mapping[Key, object], parent: NumericInstantiator | None = None,
+                 changed: frozenset = frozenset(), held: tuple | None = None):
+        self.d = derivation
+        self.sizes = {k: int(v) for k, v in sizes.items()}
+        self.values = values
+        self.parent, self.changed, self.held = parent, changed, held
+        self._defcache: dict = {}
+
+    # -- helpers -----------------------------------------------------------------------
+    def int_of(self, e: sp.Basic, env: Mapping) -> int:
+        value = self.scalar(sp.sympify(e), env, frozenset())
+        if isinstance(value, int):
+            return value
+        if isinstance(value, mpmath.mpf) and value == int(value):
+            return int(value)
+        raise InstantiationError(f"{e} is not an integer here ({value})")
+
+    def _leaf(self, key: Key):
+        try:
+            return self.values[key]
+        except KeyError:
+            raise InstantiationError(f"no value for {key[0]}{list(key[1]) or ''}") from None
+
+    # -- definitions and held quantities ------------------------------------------------
+    def definition(self, token: sp.Symbol, idx: tuple, cuts: frozenset) -> Matrix:
+        deps = self.d.depends(token)
+        cuts = frozenset(c for c in cuts if str(c) in deps)
+        if self.parent is not None and not (deps & self.changed):
+            return self.parent.definition(token, idx, cuts)
+        key = (token, idx, cuts)
+        if key not in self._defcache:
+            defn = self.d.defs[token]
+            if len(idx) != len(defn.params):
+                raise InstantiationError(f"{token} takes {len(defn.params)} index(es)")
+            self._defcache[key] = self.matrix(defn.body, dict(zip(defn.params, idx)), cuts)
+        return self._defcache[key]
+
+    def _held(self, token: sp.Symbol, idx: tuple) -> Matrix:
+        """The value of a quantity held as a variable (perturbed at one entry while a
+        derivative with respect to it is taken)."""
+        node = self
+        while node is not None and node.held is not None:
+            source, source_cuts, tokens, perturb = node.held
+            if token in tokens:
+                value = source.definition(token, idx, source_cuts)
+                if perturb is not None and perturb[0][0] == str(token):
+                    keys = self._placeholder_keys(token, idx, value.rows, value.cols)
+                    data = list(value.data)
+                    for pos, k in enumerate(keys):
+                        if k == perturb[0]:
+                            data[pos] = data[pos] + perturb[1]
+                    value = Matrix(value.rows, value.cols, data)
+                return value
+            node = source
+        raise InstantiationError(f"no value for the held quantity {token}")
+
+    def _placeholder_keys(self, token: sp.Symbol, idx: tuple, rows: int, cols: int) -> list:
+        name = str(token)
+        if not self.d.defs[token].is_matrix:
+            return [(name, idx)]
+        if rows == 1 and cols == 1 and not idx:
+            return [(name, ())]
+        if cols == 1:
+            return [(name, (*idx, a + 1)) for a in range(rows)]
+        return [(name, (*idx, a + 1, b + 1)) for a in range(rows) for b in range(cols)]
+
+    # -- scalars -----------------------------------------------------------------------
+    def scalar(self, e: sp.Basic, env: Mapping, cuts: frozenset):
+        if isinstance(e, MatrixExpr):
+            m = self.matrix(e, env, cuts)
+            if m.shape != (1, 1):
+                raise InstantiationError(f"expected a scalar, got a {m.shape} matrix: {e}")
+            return m.data[0]
+        if e.is_Integer:
+            return int(e)
+        if e.is_Rational:
+            return mpmath.mpf(int(e.p)) / int(e.q)
+        if e.is_Float:
+            return mpmath.mpf(e)
+        if e.is_NumberSymbol or e in (sp.I,):
+            return mpmath.mpmathify(complex(e)) if e is sp.I else mpmath.mpf(sp.N(e, 110))
+        if isinstance(e, sp.Symbol):
+            if e in env:
+                return env[e]
+            if e in self.sizes:
+                return self.sizes[e]
+            if e in self.d.defs:
+                if e in cuts:
+                    return self._held(e, ()).data[0]
+                return self.definition(e, (), cuts).data[0]
+            return self._leaf((str(e), ()))
+        if isinstance(e, sp.Indexed):
+            idx = tuple(self.int_of(i, env) for i in e.indices)
+            label = e.base.label
+            if label in self.d.defs:
+                if label in cuts:
+                    return self._held(label, idx).data[0]
+                return self.definition(label, idx, cuts).data[0]
+            return self._leaf((str(label), idx))
+        if isinstance(e, (sp.Sum, sp.Product)):
+            return self._expand_limits(e, env, cuts)
+        if isinstance(e, sp.Integral):
+            return self._integral(e, env, cuts)
+        if isinstance(e, (ScalarD, MatD, Hess)):
+            return self.derivative(e, env, cuts).data[0]
+        if isinstance(e, Component):
+            k = self.int_of(e.k, env)
+            return self.matrix(e.vector, env, cuts)[k - 1, 0]
+        if isinstance(e, sp.Add):
+            return mpmath.fsum(self.scalar(a, env, cuts) for a in e.args)
+        if isinstance(e, sp.Mul):
+            out = mpmath.mpf(1)
+            for a in e.args:
+                out = out * self.scalar(a, env, cuts)
+            return out
+        if isinstance(e, sp.Pow):
+            base, p = e.args
+            b = self.scalar(base, env, cuts)
+            if isinstance(b, int):
+                b = mpmath.mpf(b)  # 3 ** -1 would be a 53-bit float
+            if p.is_Integer:
+                return b ** int(p)
+            if p == sp.S.Half:
+                return mpmath.sqrt(b)
+            return mpmath.power(b, self.scalar(p, env, cuts))
+        if isinstance(e, sp.Piecewise):
+            for expr, cond in e.args:
+                if self._truth(cond, env, cuts):
+                    return self.scalar(expr, env, cuts)
+            return mpmath.nan
+        fn = FUNCTIONS.get(e.func)
+        if fn is not None:
+            return fn(*(self.scalar(a, env, cuts) for a in e.args))
+        try:
+            return self._fallback(e, env, cuts)
+        except InstantiationError:
+            return self._symbolic(e, env, cuts)
+
+    def _symbolic(self, e: sp.Basic, env, cuts):
+        """Last resort for a node whose arguments are not numbers on their own (say, a
+        function of packed symbolic arguments): instantiate it with SymPy, then put the
+        values in."""
+        from .instantiate import Instantiator
+
+        if cuts:
+            raise InstantiationError(f"cannot evaluate {e} with held quantities")
+        inst = Instantiator(self.d, self.sizes)
+        expr = inst.scalar(e, {k: v for k, v in env.items() if isinstance(v, int)}, cuts)
+        table = {}
+        for leaf in expr.free_symbols | expr.atoms(sp.Indexed):
+            key = key_of(leaf)
+            if key in self.values:
+                v = self.values[key]
+                table[leaf] = sp.Float(v, WORK_DIGITS) if not isinstance(v, int) else v
+        value = sp.N(expr.xreplace(table), WORK_DIGITS)
+        if value.free_symbols or value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+            return mpmath.nan
+        re, im = value.as_real_imag()
+        if im == 0:
+            return mpmath.mpf(sp.Float(re, WORK_DIGITS))
+        return mpmath.mpc(mpmath.mpf(sp.Float(re, WORK_DIGITS)),
+                          mpmath.mpf(sp.Float(im, WORK_DIGITS)))
+
+    def _truth(self, cond, env, cuts) -> bool:
+        if cond is sp.true or cond is True:
+            return True
+        if cond is sp.false or cond is False:
+            return False
+        if isinstance(cond, sp.And):
+            return all(self._truth(c, env, cuts) for c in cond.args)
+        if isinstance(cond, sp.Or):
+            return any(self._truth(c, env, cuts) for c in cond.args)
+        if isinstance(cond, sp.Not):
+            return not self._truth(cond.args[0], env, cuts)
+        if isinstance(cond, sp.core.relational.Relational):
+            lhs, rhs = (self.scalar(a, env, cuts) for a in cond.args)
+            return bool({"<": lhs < rhs, "<=": lhs <= rhs, ">": lhs > rhs, ">=": lhs >= rhs,
+                         "==": lhs == rhs, "!=": lhs != rhs}[cond.rel_op])
+        raise InstantiationError(f"cannot decide the condition {cond}")
+
+    def _fallback(self, e: sp.Basic, env, cuts):
+        """A function this module does not know: evaluate its arguments here, the
+        function itself with SymPy at high precision."""
+        args = []
+        for a in e.args:
+            v = self.scalar(a, env, cuts)
+            if isinstance(v, mpmath.mpc):
+                args.append(sp.Float(v.real, WORK_DIGITS) + sp.I * sp.Float(v.imag, WORK_DIGITS))
+            elif isinstance(v, int):
+                args.append(sp.Integer(v))
+            else:
+                args.append(sp.Float(v, WORK_DIGITS))
+        value = sp.N(e.func(*args), WORK_DIGITS)
+        if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+            return mpmath.nan
+        re, im = value.as_real_imag()
+        if im == 0:
+            return mpmath.mpf(sp.Float(re, WORK_DIGITS))
+        return mpmath.mpc(mpmath.mpf(sp.Float(re, WORK_DIGITS)),
+                          mpmath.mpf(sp.Float(im, WORK_DIGITS)))
+
+    def _expand_limits(self, e, env, cuts):
+        limits = list(e.limits)
+        is_sum = isinstance(e, sp.Sum)
+
+        def rec(k: int, env):
+            if k < 0:
+                return self.scalar(e.function, env, cuts)
+            var, lo, hi = limits[k]
+            lo, hi = self.int_of(lo, env), self.int_of(hi, env)
+            terms = [rec(k - 1, {**env, var: v}) for v in range(lo, hi + 1)]
+            if is_sum:
+                return mpmath.fsum(terms)
+            out = mpmath.mpf(1)
+            for t in terms:
+                out = out * t
+            return out
+
+        return rec(len(limits) - 1, env)
+
+    def _integral(self, e: sp.Integral, env, cuts):
+        """Definite integrals by tanh-sinh quadrature, one variable after another."""
+        limits = list(e.limits)
+
+        def rec(k: int, env):
+            if k < 0:
+                return self.scalar(e.function, env, cuts)
+            var, lo, hi = limits[k]
+            ends = [mpmath.inf if x is sp.oo else -mpmath.inf if x is -sp.oo
+                    else self.scalar(x, env, cuts) for x in (lo, hi)]
+            return mpmath.quad(lambda t: rec(k - 1, {**env, var: t}), ends)
+
+        return rec(len(limits) - 1, env)
+
+    # -- matrices ----------------------------------------------------------------------
+    def matrix(self, e: sp.Basic, env: Mapping, cuts: frozenset) -> Matrix:
+        if not isinstance(e, MatrixExpr):
+            return _scalar_matrix(self.scalar(e, env, cuts))
+        if isinstance(e, sp.MatrixSymbol):
+            rows, cols = (self.int_of(s, env) for s in e.shape)
+            var = self.d.vars.get(e.name)
+            if var is None:
+                raise InstantiationError(f"unknown matrix symbol {e.name!r}")
+            if var.kind == "vector":
+                return Matrix.build(rows, 1, lambda a, b: self._leaf((e.name, (a + 1,))))
+            return Matrix.build(rows, cols, lambda a, b: self._leaf((e.name, (a + 1, b + 1))))
+        if isinstance(e, BatchElement):
+            i = self.int_of(e.index, env)
+            name = e.batch.name
+            var = self.d.vars[name]
+            dim = self.int_of(var.shape[1], env)
+            return Matrix.build(dim, 1, lambda a, b: self._leaf((name, (i, a + 1))))
+        if isinstance(e, DefRef):
+            idx = tuple(self.int_of(i, env) for i in e.indices)
+            if e.token in cuts:
+                return self._held(e.token, idx)
+            return self.definition(e.token, idx, cuts)
+        if isinstance(e, sp.MatAdd):
+            terms = [self.matrix(a, env, cuts) for a in e.args]
+            out = terms[0]
+            for t in terms[1:]:
+                out = out + t
+            return out
+        if isinstance(e, sp.MatMul):
+            coeff, out = mpmath.mpf(1), None
+            for a in e.args:
+                if isinstance(a, MatrixExpr):
+                    m = self.matrix(a, env, cuts)
+                    out = m if out is None else out @ m
+                else:
+                    coeff = coeff * self.scalar(a, env, cuts)
+            return out.scale(coeff)
+        if isinstance(e, sp.Transpose):
+            return self.matrix(e.arg, env, cuts).T
+        if isinstance(e, sp.HadamardProduct):
+            out = self.matrix(e.args[0], env, cuts)
+            for a in e.args[1:]:
+                out = out.zip(self.matrix(a, env, cuts), lambda x, y: x * y)
+            return out
+        if isinstance(e, sp.HadamardPower):
+            p = self.scalar(e.exp, env, cuts)
+            base = self.matrix(e.base, env, cuts)
+            if isinstance(p, int):
+                return base.map(lambda x: x ** p)
+            return base.map(lambda x: mpmath.power(x, p))
+        if isinstance(e, Elementwise):
+            return self.matrix(e.arg, env, cuts).map(ELEMENTWISE[e.fname])
+        if isinstance(e, Broadcast):
+            rows, cols = (self.int_of(s, env) for s in e.shape)
+            s = self.scalar(e.scalar, env, cuts)
+            return Matrix(rows, cols, [s] * (rows * cols))
+        if isinstance(e, Softmax):
+            z = self.matrix(e.arg, env, cuts).map(mpmath.exp)
+            total = mpmath.fsum(z.data)
+            return z.map(lambda t: t / total)
+        if isinstance(e, BatchSum):
+            var, lo, hi = e.limits
+            lo, hi = self.int_of(lo, env), self.int_of(hi, env)
+            terms = [self.matrix(e.summand, {**env, var: v}, cuts) for v in range(lo, hi + 1)]
+            out = terms[0]
+            for t in terms[1:]:
+                out = out + t
+            return out
+        if isinstance(e, sp.OneMatrix):
+            rows, cols = (self.int_of(s, env) for s in e.shape)
+            return Matrix(rows, cols, [mpmath.mpf(1)] * (rows * cols))
+        if isinstance(e, sp.ZeroMatrix):
+            rows, cols = (self.int_of(s, env) for s in e.shape)
+            return Matrix(rows, cols, [mpmath.mpf(0)] * (rows * cols))
+        if isinstance(e, sp.Identity):
+            n = self.int_of(e.shape[0], env)
+            return Matrix.build(n, n, lambda a, b: mpmath.mpf(1 if a == b else 0))
+        if isinstance(e, (MatD, Hess)):
+            return self.derivative(e, env, cuts)
+        raise InstantiationError(f"cannot evaluate {type(e).__name__}: {e}")
+
+    # -- derivatives -------------------------------------------------------------------
+    def _tokens(self, e: sp.Basic) -> set:
+        if isinstance(e, DefRef):
+            return {e.token}
+        if isinstance(e, Component):
+            return self._tokens(e.vector)
+        if isinstance(e, sp.Indexed) and e.base.label in self.d.defs:
+            return {e.base.label}
+        if isinstance(e, sp.Symbol) and e in self.d.defs:
+            return {e}
+        return set()
+
+    def entries(self, e: sp.Basic, env: Mapping) -> tuple[list[Key], tuple[int, int]]:
+        """The keys of the variables a quantity consists of, in layout order."""
+        if isinstance(e, sp.MatrixSymbol):
+            rows, cols = (self.int_of(s, env) for s in e.shape)
+            if self.d.vars[e.name].kind == "vector":
+                return [(e.name, (a + 1,)) for a in range(rows)], (rows, 1)
+            return ([(e.name, (a + 1, b + 1)) for a in range(rows) for b in range(cols)],
+                    (rows, cols))
+        if isinstance(e, BatchElement):
+            i = self.int_of(e.index, env)
+            dim = self.int_of(self.d.vars[e.batch.name].shape[1], env)
+            return [(e.batch.name, (i, a + 1)) for a in range(dim)], (dim, 1)
+        if isinstance(e, DefRef):
+            idx = tuple(self.int_of(i, env) for i in e.indices)
+            rows, cols = (self.int_of(s, env) for s in e.shape)
+            return self._placeholder_keys(e.token, idx, rows, cols), (rows, cols)
+        if isinstance(e, Component):
+            keys, _ = self.entries(e.vector, env)
+            return [keys[self.int_of(e.k, env) - 1]], (1, 1)
+        if isinstance(e, sp.Indexed):
+            idx = tuple(self.int_of(i, env) for i in e.indices)
+            return [(str(e.base.label), idx)], (1, 1)
+        if isinstance(e, sp.Symbol):
+            return [(str(e), ())], (1, 1)
+        raise InstantiationError(f"cannot differentiate with respect to {e}")
+
+    def _perturbed(self, key: Key, step, env, e, cuts: frozenset, held: frozenset) -> Matrix:
+        """``e.f`` with one variable moved by ``step`` (a leaf, or a held quantity)."""
+        is_leaf = key in self.values
+        values = self.values
+        if is_leaf:
+            values = dict(self.values)
+            values[key] = values[key] + step
+        changed = frozenset({key[0]} | {str(t) for t in held})
+        child = NumericInstantiator(self.d, self.sizes, values, parent=self, changed=changed,
+                                    held=(self, cuts, held, None if is_leaf else (key, step)))
+        return child, child.matrix(e.f, env, cuts | held)
+
+    def derivative(self, e, env: Mapping, cuts: frozenset) -> Matrix:
+        held = set(self._tokens(e.wrt))
+        for h in e.holding:
+            tokens = self._tokens(h)
+            if not tokens:
+                raise InstantiationError(f"can only hold a defined quantity fixed, not {h}")
+            held |= tokens
+        held = frozenset(held - cuts)
+        keys, shape = self.entries(e.wrt, env)
+        h = mpmath.mpf(10) ** (-FD_DIGITS)
+        if isinstance(e, Hess):
+            grad = MatD(e.f, e.wrt, sp.Tuple(*e.holding))
+            cols = []
+            for key in keys:
+                _, plus = self._perturbed(key, h, env, _Wrap(grad), cuts, held)
+                _, minus = self._perturbed(key, -h, env, _Wrap(grad), cuts, held)
+                cols.append((plus - minus).scale(1 / (2 * h)))
+            n = len(keys)
+            return Matrix.build(n, n, lambda a, b: cols[b].data[a])
+        cols = []
+        for key in keys:
+            _, plus = self._perturbed(key, h, env, e, cuts, held)
+            _, minus = self._perturbed(key, -h, env, e, cuts, held)
+            cols.append((plus - minus).scale(1 / (2 * h)))
+        F = cols[0]
+        if F.shape == (1, 1):  # gradient, laid out like the variable
+            return Matrix(shape[0], shape[1], [c.data[0] for c in cols])
+        if len(keys) == 1:
+            return cols[0]
+        if F.cols == 1 and shape[1] == 1:  # Jacobian
+            return Matrix.build(F.rows, len(keys), lambda a, b: cols[b].data[a])
+        raise InstantiationError("derivatives of a matrix by a matrix are not supported")
+
+
+class _Wrap:
+    """Lets a Hessian differentiate its gradient: ``.f`` of the perturbed evaluation."""
+
+    def __init__(self, f):
+        self.f = f
