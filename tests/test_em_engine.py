@@ -19,11 +19,12 @@ from symderive.em import (
     MultinomialMixture,
     NotFittedError,
     UnverifiedFormulasError,
+    kernels,
     load_formulas,
     normalized_mutual_info,
 )
 from symderive.em import formulas as formulas_mod
-from symderive.em.compile import Contract, Program, TensorSpec
+from symderive.em.compile import Contract, Map, Program, TensorSpec
 from symderive.em.formulas import EMFormulas, Spec, certify
 from symderive.em.kernels import SparseData, logsumexp
 from symderive.em.metrics import entropy, mutual_info
@@ -178,16 +179,113 @@ def test_logsumexp_of_impossible_rows_is_minus_infinity():
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
-def test_tiled_threaded_products_equal_scipy_bit_for_bit(threads, monkeypatch):
-    monkeypatch.setattr(SparseData, "TILE_BYTES", 4096)
+def test_threaded_products_equal_scipy_bit_for_bit(threads, monkeypatch):
+    monkeypatch.setattr(SparseData, "BLOCK_NNZ", 1500)  # several blocks of rows, columns
+    monkeypatch.setattr(kernels, "_PARALLEL_WORK", 1)
     rng = np.random.default_rng(5)
     X = sps.random(700, 300, density=0.05, random_state=6, format="csr")
     X.data = np.ceil(X.data * 5)
     data = SparseData(SparseData.from_counts(X).csr, threads=threads)
     G = rng.random((300, 7))
     H = rng.random((700, 7))
+    assert len(data.blocks(0)) > 2 and len(data.blocks(1)) > 2
     assert np.array_equal(data.dot(G), data.csr @ G)
     assert np.array_equal(data.tdot(H), data.transposed @ H)
+
+
+def special_values(rng, n: int, scale: float) -> np.ndarray:
+    """Random values in [-scale, 0] with the special cases of exp and log mixed in."""
+    x = -rng.random(n) * scale
+    x[rng.integers(0, n, n // 50)] = -np.inf
+    x[:12] = [np.nan, np.inf, -np.inf, 0.0, -0.0, -707.0, -707.5, -708.4, -745.13,
+              -745.14, -746.0, -1e300]
+    return x
+
+
+@pytest.mark.parametrize("scale", [1.0, 600.0, 720.0, 800.0, 5000.0])
+def test_exp_is_numpys_exp_bit_for_bit(scale):
+    rng = np.random.default_rng(int(scale))
+    x = special_values(rng, 30_000, scale).reshape(3000, 10)
+    with np.errstate(all="ignore"):
+        want = np.exp(x)
+        for arr in (x, np.asfortranarray(x), x[:, :7], x.ravel()):
+            got = kernels.exp(arr)
+            assert np.array_equal(got, np.exp(arr), equal_nan=True)
+            assert np.array_equal(np.signbit(got), np.signbit(np.exp(arr)))
+        assert np.array_equal(kernels.exp_inplace(x.copy()), want, equal_nan=True)
+
+
+@pytest.mark.parametrize("zeros", [0.0, 0.02, 0.5, 0.95])
+def test_log_is_numpys_log_bit_for_bit(zeros):
+    rng = np.random.default_rng(int(zeros * 100))
+    x = rng.random(200_000) * 10.0 ** rng.uniform(-300, 3, 200_000)
+    x[rng.random(x.size) < zeros] = 0.0
+    x[:6] = [np.nan, np.inf, 5e-324, -0.0, 0.0, 1.0]
+    with np.errstate(all="ignore"):
+        for arr in (x, x.reshape(400, 500), np.asfortranarray(x.reshape(400, 500)), x[1:]):
+            got, want = kernels.log(arr), np.log(arr)
+            assert np.array_equal(got, want, equal_nan=True)
+            assert np.array_equal(np.signbit(got), np.signbit(want))
+            assert got.flags.f_contiguous == want.flags.f_contiguous
+        negative = x.copy()
+        negative[1000] = -1.0  # NaN, as np.log gives
+        assert np.array_equal(kernels.log(negative), np.log(negative), equal_nan=True)
+
+
+def test_logsumexp_agrees_with_scipy_and_row_max_with_numpy():
+    from scipy.special import logsumexp as scipy_lse
+
+    rng = np.random.default_rng(9)
+    x = rng.normal(0, 300, (500, 13))
+    x[3] = -np.inf
+    x[4, :5] = -np.inf
+    assert np.array_equal(kernels.row_max(x), np.max(x, axis=1, keepdims=True))
+    lse, shifted, total = logsumexp(x, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.testing.assert_allclose(lse, scipy_lse(x, axis=1), rtol=1e-14)
+        np.testing.assert_allclose((shifted / total)[4:], np.exp(x - lse[:, None])[4:],
+                                   rtol=1e-12, atol=1e-300)
+    assert lse[3] == -np.inf
+
+
+def small_blocks(monkeypatch, block_nnz: int = 400) -> None:
+    """Make a small corpus cut into several blocks of rows and of columns."""
+    monkeypatch.setattr(SparseData, "BLOCK_NNZ", block_nnz)
+    monkeypatch.setattr(kernels, "_PARALLEL_WORK", 1)
+    monkeypatch.setattr(Map, "PARALLEL_SIZE", 16)
+
+
+def poisson_corpus(seed: int, D: int = 300, W: int = 80, rate: float = 0.4):
+    rng = np.random.default_rng(seed)
+    X = rng.poisson(rate, (D, W)) * (rng.random((D, W)) < 0.5)
+    X[5] = 0  # an empty document
+    return sps.csr_matrix(X)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_blockwise_evaluation_is_the_whole_evaluation_bit_for_bit(threads, monkeypatch):
+    small_blocks(monkeypatch)
+    prog = program_for()
+    X = poisson_corpus(1)
+    rng = np.random.default_rng(2)
+    K = 4
+    gamma = rng.random((X.shape[0], K))
+    gamma[rng.random(gamma.shape) < 0.4] = 0.0  # responsibilities that underflowed
+    gamma[gamma.sum(1) == 0, 0] = 1.0
+    gamma /= gamma.sum(1, keepdims=True)
+    data = SparseData(SparseData.from_counts(X).csr, threads=threads)
+    assert len(data.blocks(0)) > 2 and len(data.blocks(1)) > 2
+    mu = prog.run(["mu"], {"T": data, "gamma": gamma}, split=em.W)["mu"]
+    assert np.array_equal(mu, prog.run(["mu"], {"T": data, "gamma": gamma})["mu"])
+    pi = prog.run(["pi"], {"gamma": gamma, "T": data}, split=em.D)["pi"]  # sums over d:
+    assert np.array_equal(pi, prog.run(["pi"], {"gamma": gamma})["pi"])  # evaluated whole
+    mu[::3, 1] = 0.0  # words cluster 1 never saw: log mu = -inf there
+    inputs = {"T": data, "pi": pi, "mu": mu.T}
+    split = prog.run(["gamma", "loglik"], inputs, split=em.D)
+    whole = prog.run(["gamma", "loglik"], inputs)
+    assert np.array_equal(split["gamma"], whole["gamma"])
+    assert np.array_equal(split["loglik"], whole["loglik"])
+    assert np.all(np.isfinite(whole["loglik"])) and np.any(whole["gamma"][:, 1] == 0.0)
 
 
 # -- certification: the engine refuses unverified formulas ------------------------------
@@ -383,6 +481,37 @@ def test_deterministic_for_a_random_state(formulas):
     assert np.array_equal(a.components_, b.components_)
     assert np.array_equal(a.log_likelihood_, b.log_likelihood_)
     assert not np.array_equal(a.components_, c.components_)
+
+
+def test_the_number_of_threads_does_not_change_the_fit(formulas, monkeypatch):
+    """Blocks of documents and of words on 1, 2 or 3 threads: the same numbers, bit for
+    bit (the blocks are fixed by the data; every sum keeps its order)."""
+    small_blocks(monkeypatch)
+    X = poisson_corpus(3, D=400, W=120, rate=0.6)
+    fits = []
+    for threads in ("1", "2", "3"):
+        monkeypatch.setenv("SYMDERIVE_EM_THREADS", threads)
+        m = MultinomialMixture(6, random_state=11, max_iter=25, stop="loglik", tol=1e-300,
+                               formulas=formulas).fit(X)
+        fits.append(m)
+    assert SparseData.from_counts(X).threads == 3
+    for m in fits[1:]:
+        assert np.array_equal(m.log_likelihood_, fits[0].log_likelihood_)
+        assert np.array_equal(m.components_, fits[0].components_)
+        assert np.array_equal(m.weights_, fits[0].weights_)
+        assert np.array_equal(m.predict_proba(X), fits[0].predict_proba(X))
+    assert fits[0].n_iter_ == 25 and np.all(np.diff(fits[0].log_likelihood_) >= 0)
+
+
+def test_default_threads(monkeypatch):
+    monkeypatch.setenv("SYMDERIVE_EM_THREADS", "3")
+    assert kernels.default_threads() == 3
+    monkeypatch.setenv("SYMDERIVE_EM_THREADS", "auto")  # not a count: the CPUs
+    assert kernels.default_threads() == min(kernels.MAX_THREADS, kernels.usable_cpus())
+    monkeypatch.delenv("SYMDERIVE_EM_THREADS")
+    assert kernels.default_threads() == min(kernels.MAX_THREADS, kernels.usable_cpus())
+    monkeypatch.setattr(kernels.os, "getloadavg", lambda: (50.0, 50.0, 50.0))
+    assert kernels.default_threads() == min(kernels.MAX_THREADS, kernels.usable_cpus())
 
 
 def test_smoothing_keeps_every_word_possible(formulas):

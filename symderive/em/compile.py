@@ -22,6 +22,7 @@ shape must not run silently with a wrong meaning.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ import numpy as np
 import scipy.special
 import sympy as sp
 
+from . import kernels
 from .kernels import SparseData, logsumexp, parallel_map
 from .logdomain import LogDomainError, LogSumExp, logify, needs_log, nonnegative
 
@@ -59,7 +61,11 @@ class Node:
     @property
     def static(self) -> bool:
         """Depends on the sparse data only (computed once per data matrix)."""
-        return all(c.static for c in self.children) and bool(self.children)
+        known = self.__dict__.get("_static")
+        if known is None:  # asked at every evaluation: remembered (the graph is fixed)
+            known = self.__dict__["_static"] = \
+                all(c.static for c in self.children) and bool(self.children)
+        return known
 
     def compute(self, vals: Sequence, ctx: _Context):
         raise NotImplementedError
@@ -70,12 +76,21 @@ class Node:
 
 def _align(value: np.ndarray, axes: Sequence, target: Sequence) -> np.ndarray:
     """View of ``value`` (with ``axes``) broadcastable against ``target`` axes."""
-    order = sorted(range(len(axes)), key=lambda a: target.index(axes[a]))
-    if order != list(range(len(axes))):
+    order, source = _align_plan(tuple(axes), tuple(target))
+    if order is not None:
         value = np.transpose(value, order)
+    return value.reshape([1 if i < 0 else value.shape[i] for i in source])
+
+
+@functools.lru_cache(maxsize=4096)
+def _align_plan(axes: tuple, target: tuple) -> tuple:
+    """(axis permutation or None, for each target axis the axis of the permuted value it
+    comes from or -1): index lookups among SymPy symbols are slow, and the pairs of axes
+    are few, so each is worked out once."""
+    order = sorted(range(len(axes)), key=lambda a: target.index(axes[a]))
     present = [axes[a] for a in order]
-    shape = [value.shape[present.index(t)] if t in present else 1 for t in target]
-    return value.reshape(shape)
+    source = tuple(present.index(t) if t in present else -1 for t in target)
+    return (None if order == list(range(len(axes))) else tuple(order)), source
 
 
 def _union(children: Sequence[Node]) -> tuple:
@@ -157,12 +172,37 @@ class Map(Node):
         self.axes = child.axes
         self.sparse = child.sparse
 
+    #: a dense argument with at least this many entries is mapped in parallel chunks
+    PARALLEL_SIZE = 1 << 17
+
     def compute(self, vals, ctx):
         (x,) = vals
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if isinstance(x, SparseData):
                 return x.with_data(np.asarray(self.fn(x.csr.data), dtype=np.float64))
+            x = np.asarray(x)
+            if ctx.threads > 1 and x.size >= self.PARALLEL_SIZE:
+                return self._parallel(x, ctx.threads)
             return np.asarray(self.fn(x), dtype=np.float64)
+
+    def _parallel(self, x: np.ndarray, threads: int) -> np.ndarray:
+        """The map of an elementwise function, on consecutive chunks in ``threads``
+        threads (entry by entry the same numbers as one call)."""
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim == 2 and x.flags.f_contiguous and not x.flags.c_contiguous:
+            return self._parallel(x.T, threads).T  # keep the layout
+        x = np.ascontiguousarray(x)
+        out = np.empty_like(x)
+        flat_x, flat_out = x.reshape(-1), out.reshape(-1)
+        bounds = np.linspace(0, x.size, threads + 1).astype(np.intp)
+
+        def chunk(i: int) -> None:
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                a, b = bounds[i], bounds[i + 1]
+                flat_out[a:b] = self.fn(flat_x[a:b])
+
+        parallel_map(chunk, list(range(threads)), threads)
+        return out
 
     def describe(self):
         return f"Map({self.label})"
@@ -182,7 +222,12 @@ class _Broadcast(Node):
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             if len(parts) == 1:
                 return np.array(parts[0])
-            out = self.op(parts[0], parts[1])
+            first = parts[0]
+            if id(self.children[0]) in ctx.donated and first.flags.writeable and \
+                    np.broadcast_shapes(*(p.shape for p in parts)) == first.shape:
+                out = self.op(first, parts[1], out=first)  # a dead temporary: reuse it
+            else:
+                out = self.op(first, parts[1])
             for p in parts[2:]:
                 if np.broadcast_shapes(out.shape, p.shape) == out.shape:
                     self.op(out, p, out=out)
@@ -212,7 +257,17 @@ class Reduce(Node):
         pos = self.children[0].axes.index(self.axis)
         if isinstance(x, SparseData):
             return x.row_sums() if pos == 1 else x.col_sums()
-        return np.sum(x, axis=pos)
+        if np.ndim(x) == 0:
+            return np.sum(x, axis=pos)
+        # np.einsum: several times faster than np.sum over short rows or over a long
+        # axis of narrow rows, in a fixed order of additions (independent of alignment)
+        return np.einsum(self._spec, x)
+
+    @functools.cached_property
+    def _spec(self) -> str:
+        letters = "".join(chr(97 + n) for n in range(len(self.children[0].axes)))
+        pos = self.children[0].axes.index(self.axis)
+        return f"{letters}->{letters[:pos]}{letters[pos + 1:]}"
 
 
 class Einsum(Node):
@@ -224,10 +279,13 @@ class Einsum(Node):
         self.axes = tuple(a for a in _union(children) if a != axis)
 
     def compute(self, vals, ctx):
+        return np.einsum(self._spec, *[np.asarray(v, dtype=np.float64) for v in vals])
+
+    @functools.cached_property
+    def _spec(self) -> str:
         letters = {a: chr(97 + n) for n, a in enumerate(_union(self.children))}
         spec = ",".join("".join(letters[a] for a in c.axes) for c in self.children)
-        spec += "->" + "".join(letters[a] for a in self.axes)
-        return np.einsum(spec, *vals)
+        return spec + "->" + "".join(letters[a] for a in self.axes)
 
 
 class Contract(Node):
@@ -247,9 +305,16 @@ class Contract(Node):
         self.extra = extra
         self.axes = (*other, *extra)
 
+    def operand(self, G) -> np.ndarray:
+        """The dense factor as the product wants it: (summed axis, extra axis), C order."""
+        G = _align(np.asarray(G, dtype=np.float64), self.children[1].axes,
+                   (self.axis, *self.extra))
+        return np.ascontiguousarray(G)
+
     def compute(self, vals, ctx):
         S, G = vals
-        G = _align(G, self.children[1].axes, (self.axis, *self.extra))
+        ready = ctx.operands.get(id(self))  # prepared once for all blocks
+        G = self.operand(G) if ready is None else ready
         if self.children[0].axes.index(self.axis) == 1:
             return S.dot(G)
         return S.tdot(G)
@@ -295,9 +360,29 @@ class Softmax(Node):
 
 # -- evaluation -------------------------------------------------------------------------
 class _Context:
-    def __init__(self, inputs: Mapping, sizes: Mapping, threads: int = 1):
+    def __init__(self, inputs: Mapping, sizes: Mapping, threads: int = 1,
+                 operands: Mapping | None = None, donated: frozenset = frozenset()):
         self.inputs, self.sizes, self.threads = inputs, sizes, threads
+        self.operands = operands or {}
+        self.donated = donated  # ids of nodes whose value its one consumer may overwrite
         self.aux: dict = {}
+
+
+#: node types whose value is always a new array, owned by the evaluation
+_FRESH = (Add, Mul, Reduce, Einsum, Contract)
+
+
+def _donatable(nodes: Sequence[Node], keep: Sequence[Node]) -> frozenset:
+    """Ids of the nodes among ``nodes`` whose value is a temporary read by exactly one
+    node (once), so that node may write its result into it: fresh arrays (not a leaf,
+    not a cached static value, not an output in ``keep``)."""
+    uses: dict[int, int] = {}
+    for n in nodes:
+        for c in n.children:
+            uses[id(c)] = uses.get(id(c), 0) + 1
+    kept = {id(n) for n in keep}
+    return frozenset(id(n) for n in nodes if isinstance(n, _FRESH) and not n.static
+                     and uses.get(id(n)) == 1 and id(n) not in kept)
 
 
 @dataclass
@@ -312,6 +397,7 @@ class _SplitPlan:
     blockwise: list
     cuts: dict
     feeds: list  # (node of the whole part, position of the split index): cut per block
+    donated: frozenset  # blockwise temporaries their one consumer may overwrite
 
 
 #: node types whose value on a block of the split index is computed from their inputs on
@@ -342,6 +428,13 @@ def _fn_namespace() -> dict:
 
 
 def _lambdify(x: sp.Symbol, expr: sp.Expr):
+    """A numpy function of ``x`` computing ``expr``; exp and log of ``x`` itself are the
+    kernels' versions (the same values as numpy's, without its slow paths for very
+    negative arguments and for zeros)."""
+    if expr == sp.exp(x):
+        return kernels.exp
+    if expr == sp.log(x):
+        return kernels.log
     return sp.lambdify(x, expr, modules=[_fn_namespace(), "scipy", "numpy"])
 
 
@@ -387,11 +480,12 @@ class Program:
         ``split`` (a dimension, e.g. the documents ``D``) evaluates blockwise: the part of
         the graph indexed by that dimension runs on blocks of the sparse data's rows (or
         columns), in parallel threads, each block through all its steps while its arrays
-        are in cache.  The values are the same as without ``split`` up to rounding: every
-        entry is computed from the same numbers by the same operations, and the blocks
-        are fixed by the data, so the result does not depend on the number of threads.
-        A graph that cannot be cut along ``split`` (a sum over it, say) is evaluated
-        whole."""
+        are in cache; what is not indexed by it (log mu in the E-step, say) runs once,
+        before the blocks.  The values are those of the whole evaluation, bit for bit:
+        every entry is computed by the same operations on the same numbers in the same
+        order (sparse products and reductions go along one row at a time), and the
+        blocks are fixed by the data, not by the number of threads.  A graph that
+        cannot be cut along ``split`` (a sum over it, say) is evaluated whole."""
         sizes = self._sizes(inputs)
         data = next((v for v in inputs.values() if isinstance(v, SparseData)), None)
         plan = None
@@ -401,9 +495,18 @@ class Program:
                                         for a in self.outputs[n][0].axes):
                 plan = None  # an output size no input tells (not the engine's formulas)
         if plan is None:
-            values = self._evaluate(self.nodes(names), inputs, sizes, data, {})
+            nodes, donated = self._whole_plan(tuple(names))
+            values = self._evaluate(nodes, inputs, sizes, data, {}, donated=donated)
             return {n: self._output(n, values[id(self.outputs[n][0])]) for n in names}
         return self._run_split(names, inputs, sizes, data, plan)
+
+    def _whole_plan(self, names: tuple) -> tuple[list, frozenset]:
+        key = ("whole", names)
+        if key not in self._memo_plans:
+            nodes = self.nodes(list(names))
+            self._memo_plans[key] = nodes, _donatable(nodes, [self.outputs[n][0]
+                                                              for n in names])
+        return self._memo_plans[key]
 
     def _output(self, name: str, value):
         node, axes = self.outputs[name]
@@ -411,10 +514,12 @@ class Program:
             if node.axes != axes else value
 
     def _evaluate(self, nodes: Sequence[Node], inputs: Mapping, sizes: Mapping,
-                  data: SparseData | None, values: dict) -> dict:
+                  data: SparseData | None, values: dict, operands: Mapping | None = None,
+                  donated: frozenset = frozenset()) -> dict:
         """Compute ``nodes`` in order into ``values`` (id -> value); static nodes are
         cached on ``data``."""
-        ctx = _Context(inputs, sizes, 1 if data is None else data.threads)
+        ctx = _Context(inputs, sizes, 1 if data is None else data.threads, operands,
+                       donated)
         for node in nodes:
             if id(node) in values:
                 continue
@@ -471,7 +576,8 @@ class Program:
         feeds = [(n, cut(n)) for n in order
                  if id(n) in whole and id(n) in inner and cut(n) is not None]
         return _SplitPlan(axis, [n for n in order if id(n) in whole], blockwise,
-                          {id(n): cut(n) for n in order}, feeds)
+                          {id(n): cut(n) for n in order}, feeds,
+                          _donatable(blockwise, [self.outputs[n][0] for n in names]))
 
     def _run_split(self, names, inputs, sizes, data: SparseData, plan: _SplitPlan) -> dict:
         values = self._evaluate(plan.whole, inputs, sizes, data, {})
@@ -484,6 +590,8 @@ class Program:
         for n, _ in plan.feeds:  # cut the sparse values before the threads start
             if isinstance(values[id(n)], SparseData):
                 values[id(n)].blocks(plan.axis)
+        operands = {id(c): c.operand(values[id(c.children[1])]) for c in plan.blockwise
+                    if isinstance(c, Contract) and id(c.children[1]) in values}
         def run_block(i: int) -> None:
             start, stop, block = data.blocks(plan.axis)[i]
             vals = {}
@@ -498,7 +606,8 @@ class Program:
             for n in plan.whole:
                 if id(n) not in vals:
                     vals[id(n)] = values[id(n)]
-            self._evaluate(plan.blockwise, inputs, sizes, block, vals)
+            self._evaluate(plan.blockwise, inputs, sizes, block, vals, operands,
+                           plan.donated)
             for name, arr in outputs.items():
                 node = self.outputs[name][0]
                 index = [slice(None)] * arr.ndim
@@ -711,7 +820,7 @@ class Program:
                             lse = lse.children[0]
                         if isinstance(lse, LSE):
                             return Softmax(lse, k, mapping)
-        return Map(np.exp, self._dense(self.compile(L), L), "exp")
+        return Map(kernels.exp, self._dense(self.compile(L), L), "exp")
 
     def _sum(self, e: sp.Sum) -> Node:
         # SymPy flattens nested sums into one Sum with several limits (innermost first)
@@ -737,6 +846,9 @@ class Program:
                     reduced = Contract(sparse[0], g, i)
                 else:
                     reduced = Reduce(sparse[0], i)
+            elif len(nodes) == 1 and isinstance(nodes[0], Mul) and nodes[0].children:
+                # sum_i (a * b * ...): one pass of einsum, no product array
+                reduced = Einsum(nodes[0].children, i)
             elif len(nodes) == 1:
                 reduced = Reduce(nodes[0], i)
             else:

@@ -1,9 +1,16 @@
-"""Numeric kernels the compiled formulas run on: sparse products and log-sum-exp.
+"""Numeric kernels the compiled formulas run on: sparse products, exp, log, log-sum-exp.
 
 ``SparseData`` holds the count matrix once, as float64 CSR, with what the products need
-precomputed lazily (its transpose in CSR form, the row of every stored entry).  Only
-sums over stored entries are ever formed, so 0 * log 0 never happens: a zero count
-contributes nothing, which is the convention 0^0 = 1 of the multinomial likelihood.
+precomputed lazily (the row of every stored entry, the blocks of rows and of columns
+that threads work on).  Only sums over stored entries are ever formed, so 0 * log 0
+never happens: a zero count contributes nothing, which is the convention 0^0 = 1 of the
+multinomial likelihood.
+
+The products are scipy's own kernels (``csr_matvecs``, ``csc_matvecs``), called
+directly into preallocated outputs; they release the GIL, so threads that each take a
+block of rows (or of columns) run them on several cores.  ``exp``, ``log`` and
+``logsumexp`` give numpy's values bit for bit, avoiding its slow paths for the
+arguments EM produces (very negative log-probabilities, probabilities that are 0).
 """
 
 from __future__ import annotations
@@ -14,8 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import scipy.sparse as sps
 
-__all__ = ["SparseData", "logsumexp", "exp_inplace", "as_counts", "parallel_map",
-           "default_threads"]
+__all__ = ["SparseData", "logsumexp", "exp", "exp_inplace", "log", "as_counts",
+           "parallel_map", "default_threads"]
 
 
 def as_counts(X) -> sps.csr_matrix:
@@ -54,11 +61,6 @@ class SparseData:
     ``SparseData`` for several fits of the same counts.
     """
 
-    #: the dense operand of a product is cut into slices of about this many bytes, and
-    #: the sparse matrix into the matching column blocks, so each slice stays in cache
-    TILE_BYTES = 512 << 10
-    MAX_TILES = 5  # each block re-reads the output: more blocks cost more than they save
-
     #: the rows (documents) or columns (words) are cut into blocks of about this many
     #: stored entries for the blockwise evaluation of a program (``Program.run(split=)``);
     #: the cut depends on the matrix only, never on the number of threads
@@ -72,7 +74,6 @@ class SparseData:
         self.cache: dict = {}
         self._t: sps.csr_matrix | None = None
         self._rows: np.ndarray | None = None
-        self._tiles: dict = {}
         self._blocks: dict = {}
 
     @classmethod
@@ -110,17 +111,17 @@ class SparseData:
         The cut is a function of the matrix alone, so a blockwise evaluation gives the
         same bits whatever the number of threads that run the blocks."""
         if axis not in self._blocks:
-            major = self.csr if axis == 0 else self.transposed
-            n = max(1, min(self.MAX_BLOCKS, round(major.nnz / self.BLOCK_NNZ)))
-            bounds = _balanced_bounds(major.indptr, n)
+            if axis == 0:
+                indptr = self.csr.indptr
+            else:  # the column pointers of the CSC form, without building it
+                indptr = np.concatenate([[0], np.cumsum(np.bincount(
+                    self.csr.indices, minlength=self.shape[1]))])
+            n = max(1, min(self.MAX_BLOCKS, round(self.csr.nnz / self.BLOCK_NNZ)))
             out = []
-            for a, b in bounds:
-                if axis == 0:
-                    block = SparseData(_row_slice(self.csr, a, b), threads=1)
-                else:
-                    block = SparseData(_canonical(self.csr[:, a:b].tocsr()), threads=1)
-                    block._t = _row_slice(self.transposed, a, b)
-                out.append((a, b, block))
+            for a, b in _balanced_bounds(indptr, n):
+                sub = _row_slice(self.csr, a, b) if axis == 0 else \
+                    _canonical(sps.csr_matrix(self.csr[:, a:b]))
+                out.append((a, b, SparseData(sub, threads=1)))
             self._blocks[axis] = out
         return self._blocks[axis]
 
@@ -133,12 +134,42 @@ class SparseData:
 
     # -- products ------------------------------------------------------------------------
     def dot(self, G: np.ndarray) -> np.ndarray:
-        """sum_w T[d, w] G[w, ...]: (D x W) @ (W x E)."""
-        return _tiled_product(self.csr, G, self._tiles, "dot", self.threads)
+        """sum_w T[d, w] G[w, ...]: (D x W) @ (W x E); threads take blocks of rows."""
+        G = np.ascontiguousarray(G, dtype=np.float64)
+        if G.ndim != 2 or _matvecs is None:
+            return np.asarray(self.csr @ G)
+        out = np.zeros((self.shape[0], G.shape[1]))
+        if self.threads > 1 and self.csr.nnz * G.shape[1] >= _PARALLEL_WORK:
+            def part(item):
+                a, b, block = item
+                _gather(block.csr, G, out[a:b])
+
+            parallel_map(part, self.blocks(0), self.threads)
+        else:
+            _gather(self.csr, G, out)
+        return out
 
     def tdot(self, G: np.ndarray) -> np.ndarray:
-        """sum_d T[d, w] G[d, ...]: (W x D) @ (D x E)."""
-        return _tiled_product(self.transposed, G, self._tiles, "tdot", self.threads)
+        """sum_d T[d, w] G[d, ...]: (W x D) @ (D x E).
+
+        Scattered from the rows of T (scipy's CSC kernel, reading T as the CSC form of
+        T^T): each output row is still summed in the order of the documents, so the
+        values are those of the gather form ``T^T @ G`` bit for bit, but G is read row
+        after row and T^T is never built.  Threads take column blocks of T (disjoint
+        output rows)."""
+        G = np.ascontiguousarray(G, dtype=np.float64)
+        if G.ndim != 2 or _csc_matvecs is None:
+            return np.asarray(self.transposed @ G)
+        out = np.zeros((self.shape[1], G.shape[1]))
+        if self.threads > 1 and self.csr.nnz * G.shape[1] >= _PARALLEL_WORK:
+            def part(item):
+                a, b, block = item
+                _scatter(block.csr, G, out[a:b])
+
+            parallel_map(part, self.blocks(1), self.threads)
+        else:
+            _scatter(self.csr, G, out)
+        return out
 
 
 def _balanced_bounds(indptr: np.ndarray, n: int) -> list[tuple[int, int]]:
@@ -166,11 +197,20 @@ def _canonical(M: sps.csr_matrix) -> sps.csr_matrix:
     return M
 
 
-def _n_tiles(G: np.ndarray) -> int:
-    if G.ndim != 2:
-        return 1
-    n = int(round(G.nbytes / SparseData.TILE_BYTES))
-    return max(1, min(SparseData.MAX_TILES, n))
+#: a product with fewer multiply-adds than this is not worth waking threads for
+_PARALLEL_WORK = 1 << 20
+
+
+def _gather(A: sps.csr_matrix, G: np.ndarray, out: np.ndarray) -> None:
+    """out += A @ G, for C-ordered G and out (each row summed in column order)."""
+    _matvecs(A.shape[0], A.shape[1], G.shape[1], A.indptr, A.indices, A.data,
+             G.reshape(-1), out.reshape(-1))
+
+
+def _scatter(A: sps.csr_matrix, G: np.ndarray, out: np.ndarray) -> None:
+    """out += A^T @ G, for C-ordered G and out (each row summed in row order of A)."""
+    _csc_matvecs(A.shape[1], A.shape[0], G.shape[1], A.indptr, A.indices, A.data,
+                 G.reshape(-1), out.reshape(-1))
 
 
 def default_threads() -> int:
@@ -219,66 +259,18 @@ def parallel_map(fn, items: list, threads: int) -> list:
     return list(_pool(threads).map(fn, items))
 
 
-def _plan(A: sps.csr_matrix, n_tiles: int, n_threads: int) -> list:
-    """Row ranges (one per thread, balanced by stored entries), each with its column blocks."""
-    edges = np.linspace(0, A.shape[1], n_tiles + 1).astype(np.intp)
-    jobs = []
-    for r0, r1 in _balanced_bounds(A.indptr, n_threads):
-        rows = A[r0:r1]
-        if n_tiles == 1:
-            blocks = [(0, A.shape[1], rows)]
-        else:
-            csc = rows.tocsc()
-            blocks = [(a, b, csc[:, a:b].tocsr()) for a, b in zip(edges[:-1], edges[1:],
-                                                                  strict=True)]
-        jobs.append((r0, r1, blocks))
-    return jobs
-
-
-def _run_job(job, G: np.ndarray, out: np.ndarray) -> None:
-    r0, r1, blocks = job
-    E = G.shape[1]
-    flat = out[r0:r1].reshape(-1)
-    for a, b, block in blocks:
-        _matvecs(block.shape[0], block.shape[1], E, block.indptr, block.indices, block.data,
-                 G[a:b].reshape(-1), flat)
-
-
-def _tiled_product(A: sps.csr_matrix, G: np.ndarray, tiles: dict, tag: str,
-                   threads: int) -> np.ndarray:
-    """A @ G for dense 2-D G: A is cut into column blocks so that each slice of G is read
-    from cache, and into row ranges computed by parallel threads (scipy's kernel releases
-    the GIL).  Every output row is summed by one thread in the order of an untiled
-    product, so the result is the same bit for bit, whatever the number of threads."""
-    G = np.ascontiguousarray(G, dtype=np.float64)
-    if G.ndim != 2 or _matvecs is None:
-        return np.asarray(A @ G)
-    n_tiles = _n_tiles(G)
-    n_threads = max(1, min(threads, A.shape[0] // 256 or 1))
-    if n_tiles == 1 and n_threads == 1:
-        return np.asarray(A @ G)
-    key = (tag, n_tiles, n_threads)
-    if key not in tiles:
-        tiles[key] = _plan(A, n_tiles, n_threads)
-    out = np.zeros((A.shape[0], G.shape[1]))
-    jobs = tiles[key]
-    if len(jobs) == 1:
-        _run_job(jobs[0], G, out)
-    else:
-        list(_pool(len(jobs)).map(lambda job: _run_job(job, G, out), jobs))
-    return out
-
-
-try:  # scipy's own kernel, accumulating y += A @ X without a temporary
+try:  # scipy's own kernels, accumulating y += A @ X (and A^T @ X) without a temporary
+    from scipy.sparse._sparsetools import csc_matvecs as _csc_matvecs
     from scipy.sparse._sparsetools import csr_matvecs as _matvecs
-except ImportError:  # pragma: no cover - a scipy without it: plain products
-    _matvecs = None
+except ImportError:  # pragma: no cover - a scipy without them: plain products
+    _matvecs = _csc_matvecs = None
 
 
-#: np.exp is fast (SIMD) only where every result is a normal number: below this, in a
-#: vector of inputs it falls back to a scalar loop, about 8 times slower
-_EXP_FAST_MIN = -708.0
-#: exp(x) rounds to 0.0 below -745.13...; between the two it is subnormal
+#: np.exp is fast (SIMD) only where every result is a normal number: from -707.7 (-1021
+#: ln 2) down, a vector of inputs takes a scalar loop, 10 to 80 times slower (numpy 2.x on
+#: AVX-512; the values never depend on this bound, only the speed)
+_EXP_FAST_MIN = -707.0
+#: exp(x) rounds to 0.0 below -745.13...; between that and _EXP_FAST_MIN it is tiny
 _EXP_ZERO_BELOW = -746.0
 
 
@@ -286,26 +278,96 @@ def exp_inplace(a: np.ndarray) -> np.ndarray:
     """``a <- exp(a)``: the same values as ``np.exp``, bit for bit, but fast when many
     entries are very negative.
 
-    The shifted log-probabilities of the E-step are mostly below -708 after a few
-    iterations (responsibilities that underflow to 0), where np.exp takes its slow
-    path.  Here those entries are set to 0 directly, the few in the subnormal band
-    (-746, -708) are computed by np.exp one by one, and the rest by np.exp on inputs
-    that are all in its fast range."""
+    After a few iterations most shifted log-probabilities of the E-step are below -707
+    (responsibilities that underflow), where np.exp takes its slow path.  Here np.exp
+    only sees inputs in its fast range (the rest clamped to -707), entries below -746
+    are then multiplied by 0.0 (exp rounds them to 0.0 anyway), and the few in between
+    are recomputed by np.exp one by one.  NaN and +-inf come out as from np.exp."""
+    if a.ndim == 2 and a.flags.f_contiguous and not a.flags.c_contiguous:
+        exp_inplace(a.T)
+        return a
     if a.dtype != np.float64 or not a.flags.c_contiguous:
         return np.exp(a, out=a)
     low = np.less(a, _EXP_FAST_MIN)
-    if not low.any():
+    if np.count_nonzero(low) * 16 < a.size:  # a few slow vectors cost less than the detour
         return np.exp(a, out=a)
     flat = a.reshape(-1)
     band = np.greater(a, _EXP_ZERO_BELOW)
     band &= low
     idx = np.flatnonzero(band)
     values = np.exp(flat[idx])
+    keep = np.greater_equal(a, _EXP_FAST_MIN, out=np.empty(a.shape))  # 1.0 or 0.0; NaN: 0
     np.maximum(a, _EXP_FAST_MIN, out=a)
     np.exp(a, out=a)
-    np.copyto(a, 0.0, where=low)
+    a *= keep  # exact: x * 1.0 = x, and the clamped entries (finite) * 0.0 = 0.0
     flat[idx] = values
     return a
+
+
+def exp(x) -> np.ndarray:
+    """``np.exp(x)`` as a new float64 array (in the layout of ``x``), by
+    :func:`exp_inplace`."""
+    return exp_inplace(np.array(x, dtype=np.float64, order="K"))
+
+
+def log(x) -> np.ndarray:
+    """``np.log(x)``, the same values bit for bit, without np.log's slow path for zeros.
+
+    A probability mu_kw is exactly 0 for every word that no document of cluster k
+    contains (its responsibilities underflowed), often a third of the K x W entries, and
+    np.log takes a scalar loop on each vector of inputs holding a 0.  Here the zeros are
+    replaced by the smallest subnormal number, whose logarithm is fast and finite, and
+    the result is multiplied by +inf at those entries (-744.4 * inf = -inf) and by 1.0
+    elsewhere (exact).  Negative inputs (NaN from np.log) go to np.log as they are.
+    Chunk by chunk, so that the scratch arrays stay in cache."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 2 and x.flags.f_contiguous and not x.flags.c_contiguous:
+        return log(x.T).T  # keep the layout, as np.log does (mu^T arrives transposed)
+    x = np.ascontiguousarray(x)
+    if x.size < 64:
+        return np.log(x)
+    out = np.empty_like(x)
+    flat_x, flat_out = x.reshape(-1), out.reshape(-1)
+    scale = np.empty(min(x.size, _CHUNK))
+    for a in range(0, x.size, _CHUNK):
+        xs, os_ = flat_x[a:a + _CHUNK], flat_out[a:a + _CHUNK]
+        if not xs.min() <= 0.0:  # no zeros (nor negatives): the common case, at once
+            np.log(xs, out=os_)
+            continue
+        sc = scale[:xs.size]
+        np.not_equal(xs, 0.0, out=sc)  # 1.0, or 0.0 at the zeros
+        if sc.sum() >= 0.95 * xs.size or xs.min() < 0.0:  # few zeros, or negatives
+            np.log(xs, out=os_)
+            continue
+        np.maximum(xs, _TINY, out=os_)
+        np.log(os_, out=os_)
+        with np.errstate(divide="ignore"):
+            np.divide(1.0, sc, out=sc)  # 1.0, or +inf at the zeros
+        os_ *= sc
+    return out
+
+
+_CHUNK = 1 << 16
+_TINY = np.nextafter(0.0, 1.0)  # 5e-324: its logarithm is finite (-744.44)
+
+
+def row_max(x: np.ndarray) -> np.ndarray:
+    """``np.max(x, axis=1, keepdims=True)`` for a 2-D array: the same values (a maximum
+    does not depend on the order), column after column, which is several times faster
+    than numpy's reduction along rows of a few dozen entries."""
+    m = np.array(x[:, :1])
+    for k in range(1, x.shape[1]):
+        np.maximum(m[:, 0], x[:, k], out=m[:, 0])
+    return m
+
+
+def row_sum(x: np.ndarray) -> np.ndarray:
+    """The sums of the rows of a 2-D array, as a column: by ``np.einsum``, several times
+    faster than ``np.sum`` along short rows.  Its order of additions differs from
+    np.sum's (a rounding difference), but is fixed: it depends neither on the number of
+    rows nor on where the array starts in memory, so a row gives the same bits in any
+    block."""
+    return np.einsum("ij->i", x)[:, None]
 
 
 def logsumexp(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -314,11 +376,12 @@ def logsumexp(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndar
 
     A slice that is all -inf gives lse = -inf (zero probability), never NaN.
     """
-    m = np.max(x, axis=axis, keepdims=True)
+    m = row_max(x) if x.ndim == 2 and axis in (1, -1) else np.max(x, axis=axis, keepdims=True)
     m[~np.isfinite(m)] = 0.0
     shifted = np.subtract(x, m)
     exp_inplace(shifted)
-    total = np.sum(shifted, axis=axis, keepdims=True)
+    total = row_sum(shifted) if x.ndim == 2 and axis in (1, -1) else \
+        np.sum(shifted, axis=axis, keepdims=True)
     with np.errstate(divide="ignore"):
         lse = np.log(total)
     lse += m
