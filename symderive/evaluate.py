@@ -17,7 +17,7 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
 from .derivation import Derivation
-from .instantiate import InstantiationError
+from .instantiate import InstantiationError, held_tokens
 from .nodes import (
     BatchElement,
     BatchSum,
@@ -137,6 +137,17 @@ class Matrix:
     @property
     def T(self) -> Matrix:
         return Matrix.build(self.cols, self.rows, lambda a, b: self.data[b * self.cols + a])
+
+
+def _mp(value: sp.Basic):
+    """A SymPy number as an mpmath one, at working precision (NaN if not a number)."""
+    value = sp.N(value, WORK_DIGITS)
+    if value.free_symbols or value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        return mpmath.nan
+    re, im = value.as_real_imag()
+    if im == 0:
+        return mpmath.mpf(sp.Float(re, WORK_DIGITS))
+    return mpmath.mpc(mpmath.mpf(sp.Float(re, WORK_DIGITS)), mpmath.mpf(sp.Float(im, WORK_DIGITS)))
 
 
 def _scalar_matrix(x) -> Matrix:
@@ -301,14 +312,7 @@ class NumericInstantiator:
             if key in self.values:
                 v = self.values[key]
                 table[leaf] = sp.Float(v, WORK_DIGITS) if not isinstance(v, int) else v
-        value = sp.N(expr.xreplace(table), WORK_DIGITS)
-        if value.free_symbols or value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-            return mpmath.nan
-        re, im = value.as_real_imag()
-        if im == 0:
-            return mpmath.mpf(sp.Float(re, WORK_DIGITS))
-        return mpmath.mpc(mpmath.mpf(sp.Float(re, WORK_DIGITS)),
-                          mpmath.mpf(sp.Float(im, WORK_DIGITS)))
+        return _mp(expr.xreplace(table))
 
     def _truth(self, cond, env, cuts) -> bool:
         if cond is sp.true or cond is True:
@@ -339,14 +343,7 @@ class NumericInstantiator:
                 args.append(sp.Integer(v))
             else:
                 args.append(sp.Float(v, WORK_DIGITS))
-        value = sp.N(e.func(*args), WORK_DIGITS)
-        if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-            return mpmath.nan
-        re, im = value.as_real_imag()
-        if im == 0:
-            return mpmath.mpf(sp.Float(re, WORK_DIGITS))
-        return mpmath.mpc(mpmath.mpf(sp.Float(re, WORK_DIGITS)),
-                          mpmath.mpf(sp.Float(im, WORK_DIGITS)))
+        return _mp(e.func(*args))
 
     def _expand_limits(self, e, env, cuts):
         limits = list(e.limits)
@@ -464,17 +461,6 @@ class NumericInstantiator:
         raise InstantiationError(f"cannot evaluate {type(e).__name__}: {e}")
 
     # -- derivatives -------------------------------------------------------------------
-    def _tokens(self, e: sp.Basic) -> set:
-        if isinstance(e, DefRef):
-            return {e.token}
-        if isinstance(e, Component):
-            return self._tokens(e.vector)
-        if isinstance(e, sp.Indexed) and e.base.label in self.d.defs:
-            return {e.base.label}
-        if isinstance(e, sp.Symbol) and e in self.d.defs:
-            return {e}
-        return set()
-
     def entries(self, e: sp.Basic, env: Mapping) -> tuple[list[Key], tuple[int, int]]:
         """The keys of the variables a quantity consists of, in layout order."""
         if isinstance(e, sp.MatrixSymbol):
@@ -514,9 +500,9 @@ class NumericInstantiator:
         return child, child.matrix(e.f, env, cuts | held)
 
     def derivative(self, e, env: Mapping, cuts: frozenset) -> Matrix:
-        held = set(self._tokens(e.wrt))
+        held = set(held_tokens(self.d, e.wrt))
         for h in e.holding:
-            tokens = self._tokens(h)
+            tokens = held_tokens(self.d, h)
             if not tokens:
                 raise InstantiationError(f"can only hold a defined quantity fixed, not {h}")
             held |= tokens

@@ -57,6 +57,21 @@ def _entry(base: sp.IndexedBase, idx: tuple) -> sp.Indexed:
     return base[idx] if len(idx) != 1 else base[idx[0]]
 
 
+def held_tokens(d: Derivation, e: sp.Basic) -> set[sp.Symbol]:
+    """Definitions named by ``e`` (the quantity differentiated by, or held fixed)."""
+    if isinstance(e, DefRef):
+        return {e.token}
+    if isinstance(e, Component):
+        return held_tokens(d, e.vector)
+    if isinstance(e, sp.Indexed) and e.base.label in d.defs:
+        return {e.base.label}
+    if isinstance(e, sp.IndexedBase) and e.label in d.defs:
+        return {e.label}
+    if isinstance(e, sp.Symbol) and e in d.defs:
+        return {e}
+    return set()
+
+
 def _name(x: sp.Basic) -> str:
     """The variable or definition a cut stands for (an entry stands for its base)."""
     return str(x.base.label) if isinstance(x, sp.Indexed) else str(x)
@@ -274,26 +289,10 @@ class Instantiator:
         raise InstantiationError(f"cannot make {type(e).__name__} explicit: {e}")
 
     # -- derivatives -------------------------------------------------------------------
-    def _tokens(self, e: sp.Basic) -> set[sp.Symbol]:
-        """Definitions named by ``e`` (the quantity differentiated by, or held)."""
-        if isinstance(e, DefRef):
-            return {e.token}
-        if isinstance(e, Component):
-            return self._tokens(e.vector)
-        if isinstance(e, sp.Indexed) and e.base.label in self.d.defs:
-            return {e.base.label}
-        if isinstance(e, sp.IndexedBase) and e.label in self.d.defs:
-            return {e.label}
-        if isinstance(e, sp.Symbol) and e in self.d.defs:
-            return {e}
-        if hasattr(e, "token") and getattr(e, "token", None) in self.d.defs:  # DefFamily
-            return {e.token}
-        return set()
-
     def derivative(self, e: MatD | ScalarD | Hess, env: Env, cuts: frozenset) -> sp.Matrix:
-        held = set(self._tokens(e.wrt))
+        held = set(held_tokens(self.d, e.wrt))
         for h in e.holding:
-            tokens = self._tokens(h)
+            tokens = held_tokens(self.d, h)
             if not tokens:
                 raise InstantiationError(f"can only hold a defined quantity fixed, not {h}")
             held |= tokens
