@@ -75,13 +75,13 @@ derivation = Derivation(
     proof_sizes=1)  # proofs at the first size of each claim; the others are sampled
 d = derivation
 
-# Default sizes (the sums over n): proved at N = 2, K = 2, M = 2.
+# Default sizes, used by (24)-(26): proved at N = 2, K = 2, M = 2.
 N = d.dim("N", sizes=(2, 1), numeric=2)
 K = d.dim("K", sizes=(2, 3), numeric=3)
 M = d.dim("M", sizes=(2, 1), numeric=2)
-#: claims about one data point n, and the Hessian: proved at N = 1, sampled at N = 2
+#: (28), (32)-(36): about one data point n, or sums of one per-point expression over n
 ONE_POINT = [{N: 1, K: 2, M: 2}, {N: 2, K: 3, M: 2}]
-#: the pi update (no M): N >= K, or the stationary point generically does not exist
+#: the pi update, (27)-(31): no M
 STATIONARY = [{N: 2, K: 2}, {N: 3, K: 2}]
 
 n = d.index("n", N)
