@@ -503,6 +503,40 @@ def test_the_number_of_threads_does_not_change_the_fit(formulas, monkeypatch):
     assert fits[0].n_iter_ == 25 and np.all(np.diff(fits[0].log_likelihood_) >= 0)
 
 
+def test_parallel_map_keeps_order_and_raises_errors():
+    import threading
+
+    seen = set()
+
+    def square(x):
+        seen.add(threading.current_thread().name)
+        return x * x
+
+    assert kernels.parallel_map(square, range(50), 3) == [x * x for x in range(50)]
+    assert kernels.parallel_map(square, [], 3) == []
+    assert threading.current_thread().name in seen  # the caller works too
+
+    def boom(x):
+        if x == 7:
+            raise ValueError("block 7")
+        return x
+
+    with pytest.raises(ValueError, match="block 7"):
+        kernels.parallel_map(boom, range(20), 2)
+
+
+def test_top_words_are_the_stable_sort_without_sorting_everything():
+    from symderive.em.table import _top
+
+    rng = np.random.default_rng(3)
+    for trial in range(300):
+        row = rng.integers(0, 4, rng.integers(1, 50)) / 7.0  # many ties
+        if trial % 10 == 0:
+            row[0] = np.nan
+        n = int(rng.integers(1, 8))
+        assert np.array_equal(_top(row, n), np.argsort(-row, kind="stable")[:n])
+
+
 def test_default_threads(monkeypatch):
     monkeypatch.setenv("SYMDERIVE_EM_THREADS", "3")
     assert kernels.default_threads() == 3

@@ -15,8 +15,10 @@ arguments EM produces (very negative log-probabilities, probabilities that are 0
 
 from __future__ import annotations
 
+import itertools
 import os
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 import scipy.sparse as sps
@@ -247,16 +249,36 @@ def _pool(n: int) -> ThreadPoolExecutor:
     return _POOL
 
 
-def parallel_map(fn, items: list, threads: int) -> list:
-    """``[fn(x) for x in items]``, on up to ``threads`` threads.
+def parallel_map(fn, items: Sequence, threads: int) -> list:
+    """``[fn(x) for x in items]``, on up to ``threads`` threads: the caller and
+    ``threads - 1`` pool workers take the next item until none is left.
 
-    Worth it because the work items spend their time in numpy and scipy kernels, which
-    release the GIL.  ``fn`` must not itself submit to the pool (the workers could all
-    wait for each other): blocks are single-threaded :class:`SparseData`."""
+    Worth it because the items spend their time in numpy and scipy kernels, which
+    release the GIL.  Taking items one at a time balances the load when a thread is
+    slowed (another process on its core); the caller working too saves a wake-up.
+    ``fn`` must not itself submit to the pool (the workers could all wait for each
+    other): blocks are single-threaded :class:`SparseData`."""
+    items = list(items)
     threads = min(threads, len(items))
     if threads <= 1:
         return [fn(x) for x in items]
-    return list(_pool(threads).map(fn, items))
+    results: list = [None] * len(items)
+    counter = itertools.count()  # next() is atomic under the GIL
+
+    def work() -> None:
+        for i in iter(counter.__next__, None):
+            if i >= len(items):
+                return
+            results[i] = fn(items[i])
+
+    helpers = [_pool(threads - 1).submit(work) for _ in range(threads - 1)]
+    try:
+        work()
+    finally:
+        wait(helpers)  # never leave a helper writing into outputs after an error
+    for h in helpers:
+        h.result()  # re-raise a helper's error
+    return results
 
 
 try:  # scipy's own kernels, accumulating y += A @ X (and A^T @ X) without a temporary

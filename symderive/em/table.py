@@ -49,10 +49,19 @@ def top_topics(model: MultinomialMixture, vocabulary: Sequence[str], top: int = 
     out = []
     n = min(top, model.components_.shape[1])
     for rank, k in enumerate(order, start=1):
-        row = model.components_[k]
-        best = np.argsort(-row, kind="stable")[:n]
+        best = _top(model.components_[k], n)
         out.append(Topic(rank, int(k), float(pi[k]), [vocabulary[w] for w in best]))
     return out
+
+
+def _top(row: np.ndarray, n: int) -> np.ndarray:
+    """``np.argsort(-row, kind="stable")[:n]`` (ties by index) without sorting the whole
+    vocabulary: only the entries at least as large as the n-th largest are sorted."""
+    if n >= row.size or np.isnan(row).any():
+        return np.argsort(-row, kind="stable")[:n]
+    kth = np.partition(row, row.size - n)[row.size - n]
+    candidates = np.flatnonzero(row >= kth)
+    return candidates[np.argsort(-row[candidates], kind="stable")][:n]
 
 
 def summarize(model: MultinomialMixture, vocabulary: Sequence[str], labels: np.ndarray | None,
