@@ -44,7 +44,7 @@ ELEMENTWISE = {
     "sqrt": sp.sqrt,
     "relu": lambda x: sp.Max(0, x),
     "indicator": sp.Heaviside,
-    "sigmoid": lambda x: 1 / (1 + sp.exp(-x)),
+    "sigmoid": sigmoid,
 }
 
 Env = Mapping[sp.Symbol, int]

@@ -203,6 +203,12 @@ class sigmoid(sp.Function):  # noqa: N801 - reads as the math does
 
     nargs = 1
 
+    def fdiff(self, argindex=1):
+        """sigma' = sigma (1 - sigma): derivatives stay in terms of sigma itself, which
+        keeps explicit instances small; the rule is an identity, so proofs stay exact."""
+        s = sigmoid(self.args[0])
+        return s * (1 - s)
+
     def _eval_rewrite_as_exp(self, x, **kwargs):
         return 1 / (1 + sp.exp(-x))
 
