@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import os
+import time
 import types
 
 import numpy as np
@@ -523,6 +525,26 @@ def test_parallel_map_keeps_order_and_raises_errors():
 
     with pytest.raises(ValueError, match="block 7"):
         kernels.parallel_map(boom, range(20), 2)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_gets_its_own_thread_pool():
+    kernels.parallel_map(abs, [-1, -2, -3], 2)  # the parent's pool exists
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's pool threads are not here
+        try:
+            ok = kernels.parallel_map(abs, [-1, -2, -3], 2) == [1, 2, 3]
+        finally:
+            os._exit(0 if ok else 1)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(pid, 9)
+    pytest.fail("parallel_map in a forked child hung")
 
 
 def test_top_words_are_the_stable_sort_without_sorting_everything():

@@ -222,12 +222,16 @@ class _Broadcast(Node):
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             if len(parts) == 1:
                 return np.array(parts[0])
-            first = parts[0]
-            if id(self.children[0]) in ctx.donated and first.flags.writeable and \
-                    np.broadcast_shapes(*(p.shape for p in parts)) == first.shape:
-                out = self.op(first, parts[1], out=first)  # a dead temporary: reuse it
-            else:
-                out = self.op(first, parts[1])
+            out = None
+            shape = np.broadcast_shapes(*(p.shape for p in parts))
+            for i in (0, 1):  # a dead temporary of the result's shape: write into it
+                if id(self.children[i]) in ctx.donated and parts[i].shape == shape and \
+                        parts[i].flags.writeable:
+                    # a + b and a * b are exactly b + a and b * a: the same bits
+                    out = self.op(parts[i], parts[1 - i], out=parts[i])
+                    break
+            if out is None:
+                out = self.op(parts[0], parts[1])
             for p in parts[2:]:
                 if np.broadcast_shapes(out.shape, p.shape) == out.shape:
                     self.op(out, p, out=out)

@@ -1,16 +1,17 @@
 """Numeric kernels the compiled formulas run on: sparse products, exp, log, log-sum-exp.
 
-``SparseData`` holds the count matrix once, as float64 CSR, with what the products need
-precomputed lazily (the row of every stored entry, the blocks of rows and of columns
-that threads work on).  Only sums over stored entries are ever formed, so 0 * log 0
-never happens: a zero count contributes nothing, which is the convention 0^0 = 1 of the
-multinomial likelihood.
+``SparseData`` holds the count matrix as float64 CSR, with what the products need
+precomputed lazily (its CSC form, the row of every stored entry, the blocks of rows and
+of columns that threads work on).  Only sums over stored entries are ever formed, so
+0 * log 0 never happens: a zero count contributes nothing, which is the convention
+0^0 = 1 of the multinomial likelihood.
 
-The products are scipy's own kernels (``csr_matvecs``, ``csc_matvecs``), called
-directly into preallocated outputs; they release the GIL, so threads that each take a
-block of rows (or of columns) run them on several cores.  ``exp``, ``log`` and
-``logsumexp`` give numpy's values bit for bit, avoiding its slow paths for the
-arguments EM produces (very negative log-probabilities, probabilities that are 0).
+The products are scipy's own kernel ``csc_matvecs``, called directly into preallocated
+outputs (T G from the CSC form of T, T^T G from its CSR form: both read G row after
+row); it releases the GIL, so threads that each take a block of rows (or of columns)
+run it on several cores.  ``exp``, ``log`` and ``logsumexp`` give numpy's values bit
+for bit, avoiding its slow paths for the arguments EM produces (very negative
+log-probabilities, probabilities that are 0).
 """
 
 from __future__ import annotations
@@ -136,19 +137,25 @@ class SparseData:
 
     # -- products ------------------------------------------------------------------------
     def dot(self, G: np.ndarray) -> np.ndarray:
-        """sum_w T[d, w] G[w, ...]: (D x W) @ (W x E); threads take blocks of rows."""
+        """sum_w T[d, w] G[w, ...]: (D x W) @ (W x E).
+
+        Scattered from the columns of T (scipy's CSC kernel on the CSC form of T, kept
+        once per matrix): each output row is summed in the order of the words, as the
+        gather form ``T @ G``, bit for bit, but G is read row after row while the
+        output rows of a block of documents stay in cache (10-20% faster than the
+        gather).  Threads take blocks of rows (disjoint output rows)."""
         G = np.ascontiguousarray(G, dtype=np.float64)
-        if G.ndim != 2 or _matvecs is None:
+        if G.ndim != 2 or _csc_matvecs is None:
             return np.asarray(self.csr @ G)
         out = np.zeros((self.shape[0], G.shape[1]))
         if self.threads > 1 and self.csr.nnz * G.shape[1] >= _PARALLEL_WORK:
             def part(item):
                 a, b, block = item
-                _gather(block.csr, G, out[a:b])
+                _scatter(block.transposed, G, out[a:b])
 
             parallel_map(part, self.blocks(0), self.threads)
         else:
-            _gather(self.csr, G, out)
+            _scatter(self.transposed, G, out)
         return out
 
     def tdot(self, G: np.ndarray) -> np.ndarray:
@@ -157,7 +164,7 @@ class SparseData:
         Scattered from the rows of T (scipy's CSC kernel, reading T as the CSC form of
         T^T): each output row is still summed in the order of the documents, so the
         values are those of the gather form ``T^T @ G`` bit for bit, but G is read row
-        after row and T^T is never built.  Threads take column blocks of T (disjoint
+        after row and T^T is not needed.  Threads take column blocks of T (disjoint
         output rows)."""
         G = np.ascontiguousarray(G, dtype=np.float64)
         if G.ndim != 2 or _csc_matvecs is None:
@@ -203,12 +210,6 @@ def _canonical(M: sps.csr_matrix) -> sps.csr_matrix:
 _PARALLEL_WORK = 1 << 20
 
 
-def _gather(A: sps.csr_matrix, G: np.ndarray, out: np.ndarray) -> None:
-    """out += A @ G, for C-ordered G and out (each row summed in column order)."""
-    _matvecs(A.shape[0], A.shape[1], G.shape[1], A.indptr, A.indices, A.data,
-             G.reshape(-1), out.reshape(-1))
-
-
 def _scatter(A: sps.csr_matrix, G: np.ndarray, out: np.ndarray) -> None:
     """out += A^T @ G, for C-ordered G and out (each row summed in row order of A)."""
     _csc_matvecs(A.shape[1], A.shape[0], G.shape[1], A.indptr, A.indices, A.data,
@@ -249,6 +250,17 @@ def _pool(n: int) -> ThreadPoolExecutor:
     return _POOL
 
 
+def _forget_pool() -> None:
+    """In a forked child the pool's threads do not exist: work submitted to it would
+    wait forever, so the child starts a pool of its own."""
+    global _POOL
+    _POOL = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def parallel_map(fn, items: Sequence, threads: int) -> list:
     """``[fn(x) for x in items]``, on up to ``threads`` threads: the caller and
     ``threads - 1`` pool workers take the next item until none is left.
@@ -281,11 +293,10 @@ def parallel_map(fn, items: Sequence, threads: int) -> list:
     return results
 
 
-try:  # scipy's own kernels, accumulating y += A @ X (and A^T @ X) without a temporary
+try:  # scipy's own kernel, accumulating y += A^T @ X without a temporary
     from scipy.sparse._sparsetools import csc_matvecs as _csc_matvecs
-    from scipy.sparse._sparsetools import csr_matvecs as _matvecs
-except ImportError:  # pragma: no cover - a scipy without them: plain products
-    _matvecs = _csc_matvecs = None
+except ImportError:  # pragma: no cover - a scipy without it: plain products
+    _csc_matvecs = None
 
 
 #: np.exp is fast (SIMD) only where every result is a normal number: from -707.7 (-1021
@@ -358,7 +369,7 @@ def log(x) -> np.ndarray:
             continue
         sc = scale[:xs.size]
         np.not_equal(xs, 0.0, out=sc)  # 1.0, or 0.0 at the zeros
-        if sc.sum() >= 0.95 * xs.size or xs.min() < 0.0:  # few zeros, or negatives
+        if sc.sum() >= 0.9 * xs.size or xs.min() < 0.0:  # few zeros, or negatives
             np.log(xs, out=os_)
             continue
         np.maximum(xs, _TINY, out=os_)
