@@ -281,6 +281,8 @@ def test_blockwise_evaluation_is_the_whole_evaluation_bit_for_bit(threads, monke
     assert np.array_equal(mu, prog.run(["mu"], {"T": data, "gamma": gamma})["mu"])
     pi = prog.run(["pi"], {"gamma": gamma, "T": data}, split=em.D)["pi"]  # sums over d:
     assert np.array_equal(pi, prog.run(["pi"], {"gamma": gamma})["pi"])  # evaluated whole
+    both = prog.run(["pi", "mu"], {"T": data, "gamma": gamma}, split=em.W)  # pi beside
+    assert np.array_equal(both["pi"], pi) and np.array_equal(both["mu"], mu)
     mu[::3, 1] = 0.0  # words cluster 1 never saw: log mu = -inf there
     inputs = {"T": data, "pi": pi, "mu": mu.T}
     split = prog.run(["gamma", "loglik"], inputs, split=em.D)
@@ -438,14 +440,14 @@ def _pi_before_last(X, m, formulas):
 def test_a_decreasing_log_likelihood_fails_loudly(formulas, monkeypatch):
     X, _ = two_topic_corpus(12, 30)
     calls = [0]
-    real = EMFormulas.m_mu
+    real = EMFormulas.m_step
 
     def sabotage(self, data, resp):  # from the 3rd M-step on: uniform mu, a worse fit
         calls[0] += 1
-        mu_t = real(self, data, resp)
-        return np.full_like(mu_t, 1.0 / mu_t.shape[0]) if calls[0] >= 3 else mu_t
+        pi, mu_t = real(self, data, resp)
+        return pi, (np.full_like(mu_t, 1.0 / mu_t.shape[0]) if calls[0] >= 3 else mu_t)
 
-    monkeypatch.setattr(EMFormulas, "m_mu", sabotage)
+    monkeypatch.setattr(EMFormulas, "m_step", sabotage)
     with pytest.raises(LikelihoodDecreaseError, match="decreased at iteration 3"):
         MultinomialMixture(2, stop="loglik", tol=1e-300, max_iter=10, random_state=0,
                            formulas=formulas).fit(X)
@@ -525,6 +527,12 @@ def test_parallel_map_keeps_order_and_raises_errors():
 
     with pytest.raises(ValueError, match="block 7"):
         kernels.parallel_map(boom, range(20), 2)
+
+    def nested(x):  # inside an item: its own items run in its thread, no deadlock
+        return sum(kernels.parallel_map(square, range(x), 2))
+
+    assert kernels.parallel_map(nested, range(12), 2) == [sum(i * i for i in range(x))
+                                                          for x in range(12)]
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")

@@ -392,9 +392,10 @@ def _donatable(nodes: Sequence[Node], keep: Sequence[Node]) -> frozenset:
 @dataclass
 class _SplitPlan:
     """How ``Program.run(split=...)`` cuts a graph: ``axis`` of the sparse data that is
-    cut into blocks, the nodes computed once (``whole``) and per block (``blockwise``),
-    the position of the split index in each node's axes (None: not indexed by it), and
-    the values of the whole part that blockwise nodes read, cut to the block."""
+    cut into blocks, the nodes computed once before the blocks (``whole``), per block
+    (``blockwise``) and once beside the blocks (``side``: what no block needs), the
+    position of the split index in each node's axes (None: not indexed by it), and the
+    values of the whole part that blockwise nodes read, cut to the block."""
 
     axis: int
     whole: list
@@ -402,6 +403,7 @@ class _SplitPlan:
     cuts: dict
     feeds: list  # (node of the whole part, position of the split index): cut per block
     donated: frozenset  # blockwise temporaries their one consumer may overwrite
+    side: list
 
 
 #: node types whose value on a block of the split index is computed from their inputs on
@@ -579,16 +581,29 @@ class Program:
         inner = {id(c) for n in blockwise for c in n.children}
         feeds = [(n, cut(n)) for n in order
                  if id(n) in whole and id(n) in inner and cut(n) is not None]
-        return _SplitPlan(axis, [n for n in order if id(n) in whole], blockwise,
+        before: set[int] = set()  # the whole part the blocks need
+
+        def need_before(n: Node) -> None:
+            if id(n) not in before:
+                before.add(id(n))
+                for c in n.children:
+                    need_before(c)
+
+        for n in order:
+            if id(n) in whole and id(n) in inner:
+                need_before(n)
+        side = [n for n in order if id(n) in whole and id(n) not in before]
+        return _SplitPlan(axis, [n for n in order if id(n) in before], blockwise,
                           {id(n): cut(n) for n in order}, feeds,
-                          _donatable(blockwise, [self.outputs[n][0] for n in names]))
+                          _donatable(blockwise, [self.outputs[n][0] for n in names]), side)
 
     def _run_split(self, names, inputs, sizes, data: SparseData, plan: _SplitPlan) -> dict:
         values = self._evaluate(plan.whole, inputs, sizes, data, {})
         outputs = {}
+        blockwise = {id(n) for n in plan.blockwise}
         for n in names:
             node = self.outputs[n][0]
-            if id(node) not in values:
+            if id(node) in blockwise:
                 shape = tuple(sizes[self.index_dims[a]] for a in node.axes)
                 outputs[n] = np.empty(shape)
         for n, _ in plan.feeds:  # cut the sparse values before the threads start
@@ -596,7 +611,12 @@ class Program:
                 values[id(n)].blocks(plan.axis)
         operands = {id(c): c.operand(values[id(c.children[1])]) for c in plan.blockwise
                     if isinstance(c, Contract) and id(c.children[1]) in values}
+        side: dict = {}
+
         def run_block(i: int) -> None:
+            if i < 0:  # the values no block needs (pi beside mu): alongside the blocks
+                side.update(self._evaluate(plan.side, inputs, sizes, data, dict(values)))
+                return
             start, stop, block = data.blocks(plan.axis)[i]
             vals = {}
             for n, pos in plan.feeds:
@@ -618,7 +638,9 @@ class Program:
                 index[plan.cuts[id(node)]] = slice(start, stop)
                 arr[tuple(index)] = vals[id(node)]
 
-        parallel_map(run_block, range(len(data.blocks(plan.axis))), data.threads)
+        items = ([-1] if plan.side else []) + list(range(len(data.blocks(plan.axis))))
+        parallel_map(run_block, items, data.threads)
+        values.update(side)
         return {n: self._output(n, outputs[n] if n in outputs
                                 else values[id(self.outputs[n][0])]) for n in names}
 

@@ -268,8 +268,14 @@ class EMFormulas:
         return prog
 
     def _names(self) -> tuple[str, str, str, str]:
-        s = self.spec
-        return str(s.T.label), str(s.pi.label), str(s.mu.label), str(s.gamma.label)
+        """The tensor names (printing SymPy labels at every step would cost more than
+        the small programs it names)."""
+        names = self.__dict__.get("_tensor_names")
+        if names is None:
+            s = self.spec
+            names = self.__dict__["_tensor_names"] = (
+                str(s.T.label), str(s.pi.label), str(s.mu.label), str(s.gamma.label))
+        return names
 
     def e_step(self, data: SparseData, pi: np.ndarray, mu_t: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray]:
@@ -282,6 +288,13 @@ class EMFormulas:
     def m_pi(self, resp: np.ndarray) -> np.ndarray:
         _, _, _, g = self._names()
         return self.program.run(["pi"], {g: resp})["pi"]
+
+    def m_step(self, data: SparseData, resp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(pi, mu^T) from the same responsibilities, in one blockwise run: pi is
+        computed beside the blocks of mu."""
+        t, _, _, g = self._names()
+        out = self.program.run(["pi", "mu"], {t: data, g: resp}, split=self.spec.W)
+        return out["pi"], out["mu"]
 
     def m_mu(self, data: SparseData, resp: np.ndarray) -> np.ndarray:
         """mu^T (W x K); a cluster with no words at all gives a NaN column (0 / 0)."""

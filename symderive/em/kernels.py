@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 
@@ -261,6 +262,9 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
 
 
+_inside = threading.local()  # .active: this thread is running an item of parallel_map
+
+
 def parallel_map(fn, items: Sequence, threads: int) -> list:
     """``[fn(x) for x in items]``, on up to ``threads`` threads: the caller and
     ``threads - 1`` pool workers take the next item until none is left.
@@ -268,20 +272,24 @@ def parallel_map(fn, items: Sequence, threads: int) -> list:
     Worth it because the items spend their time in numpy and scipy kernels, which
     release the GIL.  Taking items one at a time balances the load when a thread is
     slowed (another process on its core); the caller working too saves a wake-up.
-    ``fn`` must not itself submit to the pool (the workers could all wait for each
-    other): blocks are single-threaded :class:`SparseData`."""
+    A call from inside ``fn`` runs its items in its own thread: a pool worker waiting
+    for work queued behind itself would wait forever."""
     items = list(items)
     threads = min(threads, len(items))
-    if threads <= 1:
+    if threads <= 1 or getattr(_inside, "active", False):
         return [fn(x) for x in items]
     results: list = [None] * len(items)
     counter = itertools.count()  # next() is atomic under the GIL
 
     def work() -> None:
-        for i in iter(counter.__next__, None):
-            if i >= len(items):
-                return
-            results[i] = fn(items[i])
+        _inside.active = True
+        try:
+            for i in iter(counter.__next__, None):
+                if i >= len(items):
+                    return
+                results[i] = fn(items[i])
+        finally:
+            _inside.active = False
 
     helpers = [_pool(threads - 1).submit(work) for _ in range(threads - 1)]
     try:

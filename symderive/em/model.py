@@ -203,10 +203,10 @@ class MultinomialMixture:
 
     def _m_step(self, formulas: EMFormulas, data: SparseData, augmented: SparseData | None,
                 resp: np.ndarray, mu_prev: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        pi = formulas.m_pi(resp)
         if augmented is None:
-            mu_t = formulas.m_mu(data, resp)
+            pi, mu_t = formulas.m_step(data, resp)
         else:
+            pi = formulas.m_pi(resp)
             mu_t = formulas.m_mu(augmented, np.vstack([resp, np.eye(self.n_components)]))
         empty = np.isnan(mu_t[0])  # a whole column is 0 / 0 exactly when its sum is 0
         if empty.any():  # no words in the cluster: 0 / 0, any mu_k is a maximiser
