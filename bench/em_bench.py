@@ -244,6 +244,13 @@ def main() -> int:
         print(line)
     print("\n(speedup: reference wall / engine wall; 'same bits': every thread count gave "
           "identical parameters and log-likelihoods)")
+    for t in threads:
+        if t > 1:
+            busy = [r["K"] for r in rows if r["engine"][t]["cpu_ms"] < 1.2 * r["engine"][t]["ms"]]
+            if busy:
+                print(f"note: with {t} threads at K = {busy} the CPU time is about the wall "
+                      "time: the threads did not run at the same time (other processes held "
+                      "the other cores), so that column is not a multi-core figure")
     print(f"\nTable 1 in process (pi-norm rule, K = {args.ks}, seed {args.seed}): engine "
           f"{table['wall_s']:.2f} s wall (median {table['wall_median_s']:.2f} s), "
           f"{table['cpu_s']:.2f} s CPU; reference {table['reference_wall_s']:.2f} s wall, "
