@@ -204,7 +204,7 @@ def special_values(rng, n: int, scale: float) -> np.ndarray:
     return x
 
 
-@pytest.mark.parametrize("scale", [1.0, 600.0, 720.0, 800.0, 5000.0])
+@pytest.mark.parametrize("scale", [1.0, 600.0, 720.0, 800.0, 1000.0, 1400.0, 5000.0])
 def test_exp_is_numpys_exp_bit_for_bit(scale):
     rng = np.random.default_rng(int(scale))
     x = special_values(rng, 30_000, scale).reshape(3000, 10)

@@ -320,27 +320,36 @@ def exp_inplace(a: np.ndarray) -> np.ndarray:
     entries are very negative.
 
     After a few iterations most shifted log-probabilities of the E-step are below -707
-    (responsibilities that underflow), where np.exp takes its slow path.  Here np.exp
-    only sees inputs in its fast range (the rest clamped to -707), entries below -746
-    are then multiplied by 0.0 (exp rounds them to 0.0 anyway), and the few in between
-    are recomputed by np.exp one by one.  NaN and +-inf come out as from np.exp."""
+    (responsibilities that underflow), where np.exp takes its slow path.  Then np.exp
+    only sees inputs in its fast range: either the entries at or above -707 are
+    gathered, and everything else set to 0.0 (mostly such entries), or the rest are
+    clamped to -707 and multiplied by 0.0 afterwards (a fair share); entries between
+    -746 and -707 (tiny, not 0.0) are recomputed by np.exp one by one, entries below
+    -746 are 0.0 as np.exp would round them.  NaN and +-inf come out as from np.exp."""
     if a.ndim == 2 and a.flags.f_contiguous and not a.flags.c_contiguous:
         exp_inplace(a.T)
         return a
     if a.dtype != np.float64 or not a.flags.c_contiguous:
         return np.exp(a, out=a)
     low = np.less(a, _EXP_FAST_MIN)
-    if np.count_nonzero(low) * 16 < a.size:  # a few slow vectors cost less than the detour
+    n_low = np.count_nonzero(low)
+    if n_low * 4 < a.size:  # the slow vectors cost less than any detour
         return np.exp(a, out=a)
     flat = a.reshape(-1)
     band = np.greater(a, _EXP_ZERO_BELOW)
     band &= low
     idx = np.flatnonzero(band)
     values = np.exp(flat[idx])
-    keep = np.greater_equal(a, _EXP_FAST_MIN, out=np.empty(a.shape))  # 1.0 or 0.0; NaN: 0
-    np.maximum(a, _EXP_FAST_MIN, out=a)
-    np.exp(a, out=a)
-    a *= keep  # exact: x * 1.0 = x, and the clamped entries (finite) * 0.0 = 0.0
+    if n_low * 4 > 3 * a.size:  # mostly zeros: gather the rest (NaN is not low: kept)
+        keep = np.flatnonzero(~low)
+        kept = np.exp(flat[keep])
+        a.fill(0.0)
+        flat[keep] = kept
+    else:
+        scale = np.greater_equal(a, _EXP_FAST_MIN, out=np.empty(a.shape))  # 1.0 or 0.0
+        np.maximum(a, _EXP_FAST_MIN, out=a)  # NaN stays NaN, and NaN * 0.0 is NaN
+        np.exp(a, out=a)
+        a *= scale  # exact: x * 1.0 = x, and the clamped entries (finite) * 0.0 = 0.0
     flat[idx] = values
     return a
 
