@@ -567,6 +567,28 @@ def test_top_words_are_the_stable_sort_without_sorting_everything():
         assert np.array_equal(_top(row, n), np.argsort(-row, kind="stable")[:n])
 
 
+def test_a_count_matrix_is_freed_without_the_cycle_collector(formulas, monkeypatch):
+    """No reference cycle through the caches: the matrix, its blocks and their cached
+    values go as soon as the last reference does (not at some later full collection)."""
+    import gc
+    import weakref
+
+    small_blocks(monkeypatch)
+    X = poisson_corpus(4)
+    gc.collect()
+    gc.disable()
+    try:
+        data = SparseData.from_counts(X)
+        MultinomialMixture(3, max_iter=3, random_state=0, formulas=formulas).fit(data)
+        refs = [weakref.ref(data), weakref.ref(data.blocks(0)[0][2]),
+                weakref.ref(data.blocks(1)[-1][2])]
+        assert data.cache and data.blocks(0)[0][2].cache  # static values were cached
+        del data
+        assert all(r() is None for r in refs)
+    finally:
+        gc.enable()
+
+
 def test_default_threads(monkeypatch):
     monkeypatch.setenv("SYMDERIVE_EM_THREADS", "3")
     assert kernels.default_threads() == 3

@@ -532,9 +532,13 @@ class Program:
             if node.static and data is not None and node in data.cache:
                 values[id(node)] = data.cache[node]
                 continue
-            values[id(node)] = node.compute([values[id(c)] for c in node.children], ctx)
-            if node.static and data is not None and not isinstance(node, (Const, Size, Data)):
-                data.cache[node] = values[id(node)]
+            value = values[id(node)] = node.compute([values[id(c)] for c in node.children],
+                                                    ctx)
+            # (not the data itself, as a renamed T[d, v] is: a cycle data -> cache -> data
+            # would keep every matrix, its blocks and caches alive until a full collection)
+            if node.static and data is not None and value is not data and \
+                    not isinstance(node, (Const, Size, Data)):
+                data.cache[node] = value
         return values
 
     # -- blockwise evaluation ------------------------------------------------------------
