@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from multiprocessing.connection import wait
 
+from .atomic import atomic_write_text
 from .check import Outcome, check_claim
 from .derivation import Claim, StationaryClaim
 
@@ -213,9 +214,6 @@ def _save_timings(past: dict[str, float], new: dict[str, float]) -> None:
     path = _timings_path()
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w") as fh:
-            json.dump({**past, **new}, fh)
-        os.replace(tmp, path)  # never a half-written file
+        atomic_write_text(path, json.dumps({**past, **new}))
     except OSError:
         pass  # an unwritable cache only costs the ordering

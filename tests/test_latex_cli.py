@@ -103,7 +103,7 @@ def test_interrupted_write_leaves_no_partial_file(tmp_path, monkeypatch):
     def fail(*args):
         raise OSError("disk full")
 
-    monkeypatch.setattr("symderive.latex.cli.os.replace", fail)
+    monkeypatch.setattr("symderive.atomic.os.replace", fail)
     with pytest.raises(OSError):
         write_atomic(out, "new report")
     assert out.read_text() == "previous report"

@@ -9,15 +9,15 @@ writable, corrupt, stale) makes the caller recompute instead of failing.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+
+from ..atomic import atomic_write
 
 __all__ = ["default_cache_dir", "file_sha256", "load_bundle", "save_bundle", "cache_key"]
 
@@ -93,17 +93,7 @@ def save_bundle(
         payload[f"n_{name}"] = np.asarray(len(values), dtype=np.int64)
     for name, values in arrays.items():
         payload[f"a_{name}"] = np.asarray(values)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda handle: np.savez(handle, **payload))
 
 
 def load_bundle(

@@ -262,7 +262,7 @@ def cmd_em(args) -> int:
         if args.json == "-":
             sys.stdout.write(text)
         else:
-            from .atomic import atomic_write_text
+            from ..atomic import atomic_write_text
 
             try:
                 atomic_write_text(args.json, text)

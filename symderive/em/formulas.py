@@ -29,8 +29,8 @@ import numpy as np
 import sympy as sp
 
 from .. import __version__
+from ..atomic import atomic_write_text
 from ..derivation import Claim, StationaryClaim
-from .atomic import atomic_write_text
 from .compile import CompileError, Program, TensorSpec
 from .kernels import SparseData
 

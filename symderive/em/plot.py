@@ -14,7 +14,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from .atomic import atomic_write
+from ..atomic import atomic_write
 from .table import RunResult
 
 __all__ = ["PlotUnavailable", "require_matplotlib", "write_plots"]
