@@ -161,30 +161,7 @@ def _entry_text(label) -> str:
 # -- numeric phase -----------------------------------------------------------------------
 def referenced_vars(d: Derivation, *exprs: sp.Basic) -> list:
     """The declared variables an expression depends on, through its definitions."""
-    seen_defs: set = set()
-    names: set = set()
-
-    def walk(e) -> None:
-        for node in sp.preorder_traversal(e):
-            if isinstance(node, (sp.MatrixSymbol, sp.Symbol)) and str(node) in d.vars:
-                names.add(str(node))
-            elif isinstance(node, sp.IndexedBase):
-                label = node.label
-                if str(label) in d.vars:
-                    names.add(str(label))
-                elif label in d.defs and label not in seen_defs:
-                    seen_defs.add(label)
-                    walk(d.defs[label].body)
-            token = getattr(node, "token", None) if isinstance(node, sp.Basic) else None
-            if isinstance(node, sp.Symbol) and node in d.defs:
-                token = node
-            if token is not None and token in d.defs and token not in seen_defs:
-                seen_defs.add(token)
-                walk(d.defs[token].body)
-
-    for e in exprs:
-        walk(e)
-    return [d.vars[n] for n in sorted(names)]
+    return [d.vars[n] for n in sorted(d.var_names(*exprs)) if n in d.vars]
 
 
 def all_entries(inst: Instantiator, variables) -> list:
@@ -568,26 +545,9 @@ def _proved(sizes: list[dict], sampled: Outcome) -> Outcome:
                              "proof_sizes": [_jsonable_sizes(s) for s in sizes]})
 
 
-def _merge(a: Outcome, b: Outcome) -> Outcome:
-    points = a.evidence["points"] + b.evidence["points"]
-    sizes = a.evidence["sizes"] + b.evidence["sizes"]
-    text = "; ".join(_sizes_text(s) for s in sizes)
-    return Outcome("verified", f"sampling: {points} points, {DIGITS} digits",
-                   f"agrees at {points} random points ({text}), {DIGITS}-digit arithmetic",
-                   evidence={"points": points, "sizes": sizes, "digits": DIGITS})
-
-
 def _shape_refutation(exc: ShapeMismatch) -> Outcome:
     return Outcome("refuted", "shape", f"{exc} at {_sizes_text(exc.sizes)}",
                    {"sizes": _jsonable_sizes(exc.sizes),
                     "indices": {str(k): v for k, v in exc.env.items()},
                     "values": {}, "lhs": None, "rhs": None, "entries": [],
                     "message": str(exc)})
-
-
-def run_inline(claim: Claim) -> Outcome:
-    """Check a claim in this process, without a time limit (tests, debugging)."""
-    start = time.perf_counter()
-    out = check_claim(claim, lambda kind, o: None)
-    out.evidence.setdefault("seconds", time.perf_counter() - start)
-    return out
