@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import sympy as sp
-from sympy.matrices.expressions import MatrixExpr
 
 from .assumptions import REAL, Assumption
 from .nodes import BatchElement, DefRef, Hess, MatD, ScalarD, is_matrix
@@ -391,7 +390,3 @@ def _caller_line() -> int | None:
         if Path(frame.filename).resolve() != here:
             return frame.lineno
     return None
-
-
-def matrix_shape(expr: sp.Basic) -> tuple:
-    return expr.shape if isinstance(expr, MatrixExpr) else (1, 1)

@@ -487,8 +487,8 @@ class NumericInstantiator:
             return [(str(e), ())], (1, 1)
         raise InstantiationError(f"cannot differentiate with respect to {e}")
 
-    def _perturbed(self, key: Key, step, env, e, cuts: frozenset, held: frozenset) -> Matrix:
-        """``e.f`` with one variable moved by ``step`` (a leaf, or a held quantity)."""
+    def _perturbed(self, key: Key, step, env, f, cuts: frozenset, held: frozenset) -> Matrix:
+        """``f`` with one variable moved by ``step`` (a leaf, or a held quantity)."""
         is_leaf = key in self.values
         values = self.values
         if is_leaf:
@@ -497,7 +497,7 @@ class NumericInstantiator:
         changed = frozenset({key[0]} | {str(t) for t in held})
         child = NumericInstantiator(self.d, self.sizes, values, parent=self, changed=changed,
                                     held=(self, cuts, held, None if is_leaf else (key, step)))
-        return child, child.matrix(e.f, env, cuts | held)
+        return child.matrix(f, env, cuts | held)
 
     def derivative(self, e, env: Mapping, cuts: frozenset) -> Matrix:
         held = set(held_tokens(self.d, e.wrt))
@@ -513,15 +513,15 @@ class NumericInstantiator:
             grad = MatD(e.f, e.wrt, sp.Tuple(*e.holding))
             cols = []
             for key in keys:
-                _, plus = self._perturbed(key, h, env, _Wrap(grad), cuts, held)
-                _, minus = self._perturbed(key, -h, env, _Wrap(grad), cuts, held)
+                plus = self._perturbed(key, h, env, grad, cuts, held)
+                minus = self._perturbed(key, -h, env, grad, cuts, held)
                 cols.append((plus - minus).scale(1 / (2 * h)))
             n = len(keys)
             return Matrix.build(n, n, lambda a, b: cols[b].data[a])
         cols = []
         for key in keys:
-            _, plus = self._perturbed(key, h, env, e, cuts, held)
-            _, minus = self._perturbed(key, -h, env, e, cuts, held)
+            plus = self._perturbed(key, h, env, e.f, cuts, held)
+            minus = self._perturbed(key, -h, env, e.f, cuts, held)
             cols.append((plus - minus).scale(1 / (2 * h)))
         F = cols[0]
         if F.shape == (1, 1):  # gradient, laid out like the variable
@@ -531,10 +531,3 @@ class NumericInstantiator:
         if F.cols == 1 and shape[1] == 1:  # Jacobian
             return Matrix.build(F.rows, len(keys), lambda a, b: cols[b].data[a])
         raise InstantiationError("derivatives of a matrix by a matrix are not supported")
-
-
-class _Wrap:
-    """Lets a Hessian differentiate its gradient: ``.f`` of the perturbed evaluation."""
-
-    def __init__(self, f):
-        self.f = f
