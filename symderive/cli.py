@@ -9,6 +9,11 @@ import time
 from collections.abc import Sequence
 
 from . import __version__
+from .config import DEFAULT_TIMEOUT
+from .em.cli import register as register_em
+from .latex.cli import register as register_latex
+from .progress import Progress
+from .targets import UsageError, load_derivations, select_targets, timeout_arg
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -34,73 +39,26 @@ exit status:
 """
 
 
-class UsageError(Exception):
-    pass
-
-
 def _colour(stream) -> bool:
     return stream.isatty() and os.environ.get("NO_COLOR") is None and \
         os.environ.get("TERM") != "dumb"
-
-
-def _select(derivations, targets: Sequence[str]):
-    """(derivations to report, claims to run) for the targets given."""
-    by_name = {d.name: d for d in derivations}
-    if not targets or "all" in targets:
-        return list(derivations), [c for d in derivations for c in d.claims]
-    chosen, claims = [], []
-    for target in targets:
-        name, _, claim_id = target.partition(":")
-        if name not in by_name:
-            known = ", ".join(sorted(by_name)) or "none"
-            raise UsageError(f"unknown derivation {name!r} (known: {known})")
-        d = by_name[name]
-        if d not in chosen:
-            chosen.append(d)
-        if claim_id:
-            try:
-                claims.append(d.claim(claim_id))
-            except KeyError:
-                raise UsageError(f"{name} has no claim {claim_id!r}; "
-                                 f"see `symderive list {name}`") from None
-        else:
-            claims.extend(d.claims)
-    return chosen, claims
-
-
-def _load(args):
-    from .loader import load
-
-    try:
-        return load(args.dir)
-    except FileNotFoundError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def cmd_check(args) -> int:
     from .report import dumps, exit_status, render, to_json
     from .runner import run_claims
 
-    derivations, errors = _load(args)
-    chosen, claims = _select(derivations, args.targets)
+    derivations, errors = load_derivations(args)
+    chosen, claims = select_targets(derivations, args.targets)
     colour = _colour(sys.stdout) and not args.no_color
-    show_progress = sys.stderr.isatty() and not args.json
-    done = [0]
-
-    def progress(result):
-        done[0] += 1
-        if show_progress:
-            sys.stderr.write(f"\r  checked {done[0]}/{len(claims)} claims "
-                             f"({result.derivation}:{result.id})\033[K")
-            sys.stderr.flush()
+    progress = Progress(len(claims), sys.stderr.isatty() and not args.json)
 
     for err in errors:
         print(f"symderive: error: {err}", file=sys.stderr)
     start = time.perf_counter()
     results = run_claims(claims, timeout=args.timeout, jobs=args.jobs, progress=progress)
     seconds = time.perf_counter() - start
-    if show_progress:
-        sys.stderr.write("\r\033[K")
+    progress.close()
     if args.json:
         print(dumps(to_json(chosen, results, seconds)))
     else:
@@ -111,8 +69,8 @@ def cmd_check(args) -> int:
 
 
 def cmd_list(args) -> int:
-    derivations, errors = _load(args)
-    chosen, _ = _select(derivations, args.targets)
+    derivations, errors = load_derivations(args)
+    chosen, _ = select_targets(derivations, args.targets)
     for err in errors:
         print(f"symderive: error: {err}", file=sys.stderr)
     for d in chosen:
@@ -142,8 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=CHECK_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     check.add_argument("targets", nargs="*", metavar="TARGET",
                        help="all (default), NAME or NAME:ID")
-    check.add_argument("--timeout", type=_positive, default=5.0, metavar="S",
-                       help="time budget per claim in seconds (default: 5)")
+    check.add_argument("--timeout", type=timeout_arg, default=DEFAULT_TIMEOUT, metavar="S",
+                       help=f"time budget per claim in seconds (default: {DEFAULT_TIMEOUT:g})")
     check.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
                        help="claims checked in parallel (default: number of CPUs)")
     check.add_argument("--json", action="store_true", help="write a JSON document to stdout")
@@ -155,31 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("targets", nargs="*", metavar="NAME", help="derivations to list")
     lst.set_defaults(func=cmd_list)
 
-    for extra in _extra_commands():
-        extra(sub, common)
+    register_latex(sub, common)
+    register_em(sub, common)
     return parser
-
-
-def _extra_commands():
-    """Subcommands that live in their own modules (latex, em), when present."""
-    out = []
-    for module, attr in (("symderive.latex.cli", "register"), ("symderive.em.cli", "register")):
-        try:
-            mod = __import__(module, fromlist=[attr])
-        except ImportError:
-            continue
-        out.append(getattr(mod, attr))
-    return out
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be positive")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 __all__ = [
     "DEFAULT_TIMEOUT",
     "CERTIFY_TIMEOUT",
+    "TESTING_TIMEOUT",
     "cache_dir",
     "validate_timeout",
 ]
@@ -23,6 +24,10 @@ DEFAULT_TIMEOUT: float = 5.0
 #: Seconds one claim may take when the EM engine certifies the formulas it compiles.
 #: Certification runs once per checker version and is cached, so it can afford more.
 CERTIFY_TIMEOUT: float = 60.0
+
+#: Seconds one claim may take under :mod:`symderive.testing` (pytest helpers): a test
+#: asserts a verdict, so it gives the proof more room than an interactive run.
+TESTING_TIMEOUT: float = 20.0
 
 
 def cache_dir() -> Path:

@@ -45,10 +45,13 @@ def _error(path: Path, exc: BaseException) -> LoadError:
     return LoadError(str(path), line, f"{type(exc).__name__}: {exc}")
 
 
-def _import(path: Path, packaged: bool):
-    if packaged:
-        return importlib.import_module(f"{PACKAGE}.{path.stem}")
-    name = f"symderive_user_derivations.{path.stem}"
+def import_file(path: str | Path, name: str | None = None):
+    """Import one derivation module from its file (the caller reports errors).
+
+    Every :class:`Derivation` it defines learns its file, so that messages can name it.
+    """
+    path = Path(path)
+    name = name or f"symderive_user_derivations.{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
@@ -57,7 +60,29 @@ def _import(path: Path, packaged: bool):
     except BaseException:
         sys.modules.pop(name, None)
         raise
+    for deriv in derivations_in(module):
+        deriv.file = deriv.file or str(path)
     return module
+
+
+def load_module(ref: str | Path):
+    """A derivation module by dotted name (``symderive.derivations.em_multinomial``) or
+    by the path of its file; the one loader behind ``check``, ``latex`` and ``em``."""
+    if isinstance(ref, Path) or str(ref).endswith(".py"):
+        return import_file(ref)
+    return importlib.import_module(str(ref))
+
+
+def derivations_in(module) -> list[Derivation]:
+    """The derivations a module defines, each once (``derivation = d = Derivation(...)``
+    binds one object twice)."""
+    return list({id(v): v for v in vars(module).values() if isinstance(v, Derivation)}.values())
+
+
+def _import(path: Path, packaged: bool):
+    if packaged:
+        return importlib.import_module(f"{PACKAGE}.{path.stem}")
+    return import_file(path)
 
 
 def load(directory: str | Path | None = None) -> tuple[list[Derivation], list[LoadError]]:
@@ -75,9 +100,7 @@ def load(directory: str | Path | None = None) -> tuple[list[Derivation], list[Lo
         except Exception as exc:
             errors.append(_error(path, exc))
             continue
-        # unique by identity: ``derivation = d = Derivation(...)`` binds one object twice
-        found = list({id(v): v for v in vars(module).values()
-                      if isinstance(v, Derivation)}.values())
+        found = derivations_in(module)
         if not found:
             errors.append(LoadError(str(path), None, "defines no Derivation"))
         for deriv in found:

@@ -149,3 +149,18 @@ def fmt_value(v) -> str:
                 return str(int(v))
             return mpmath.nstr(v, 12)
     return str(v)
+
+
+def to_mp(value: sp.Basic):
+    """A SymPy number as an mpmath number (NaN when it is not a finite number)."""
+    v = sp.N(quad_integrals(value), DIGITS)
+    if v.free_symbols or v.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
+        return mpmath.nan
+    if v.is_Float or v.is_Rational:
+        return mpmath.mpf(sp.Float(v, DIGITS)._mpf_)
+    re, im = v.as_real_imag()
+    try:
+        return mpmath.mpc(mpmath.mpf(sp.Float(re, DIGITS)._mpf_),
+                          mpmath.mpf(sp.Float(im, DIGITS)._mpf_))
+    except (TypeError, ValueError, AttributeError):
+        return mpmath.nan

@@ -10,11 +10,13 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 
+from .check.verdict import VERDICTS
 from .derivation import Derivation
 from .loader import LoadError
 from .runner import ClaimResult
 
-VERDICTS = ("proved", "verified", "refuted", "undecided", "error")
+#: Version of the ``check --json`` document; 2 added the ``evidence`` of each claim.
+SCHEMA_VERSION = 2
 
 _COLOURS = {"proved": "32", "verified": "36", "refuted": "31", "undecided": "33",
             "error": "35", "erratum": "33", "bold": "1", "dim": "2"}
@@ -43,6 +45,7 @@ def to_json(derivations: Sequence[Derivation], results: Sequence[ClaimResult],
     for r in results:
         by_name.setdefault(r.derivation, []).append(r.to_json())
     return {
+        "schema_version": SCHEMA_VERSION,
         "derivations": [{"name": d.name, "source": d.source, "claims": by_name.get(d.name, [])}
                         for d in derivations if d.name in by_name],
         "summary": summary(results, seconds),

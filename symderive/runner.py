@@ -19,10 +19,9 @@ from dataclasses import asdict, dataclass
 from multiprocessing.connection import wait
 
 from .atomic import atomic_write_text
-from .check import Outcome, check_claim
+from .check import Evidence, Outcome, Verdict, check_claim
+from .config import DEFAULT_TIMEOUT, cache_dir
 from .derivation import Claim, StationaryClaim
-
-DEFAULT_TIMEOUT = 5.0
 
 
 @dataclass
@@ -30,28 +29,29 @@ class ClaimResult:
     derivation: str
     id: str
     equation: str | None
-    verdict: str
+    verdict: Verdict
     expected: str | None
     method: str
     seconds: float
     counterexample: dict | None
     message: str | None
     erratum: str | None = None
-    evidence: dict | None = None
+    #: the ``evidence`` object of the JSON contract (see :meth:`Evidence.to_json`)
+    evidence: dict = dataclasses.field(default_factory=lambda: Evidence().to_json())
 
     @property
     def ok(self) -> bool:
         """Whether this result leaves the run green."""
-        if self.expected == "refuted":
-            return self.verdict in ("refuted", "undecided")
-        return self.verdict not in ("refuted", "error")
+        if self.expected == Verdict.REFUTED:
+            return self.verdict in (Verdict.REFUTED, Verdict.UNDECIDED)
+        return self.verdict not in (Verdict.REFUTED, Verdict.ERROR)
 
     def to_json(self) -> dict:
         """Exactly the fields of the published JSON contract, nothing more."""
         return {"id": self.id, "equation": self.equation, "verdict": self.verdict,
                 "expected": self.expected, "method": self.method,
                 "seconds": round(self.seconds, 4), "counterexample": self.counterexample,
-                "message": self.message}
+                "message": self.message, "evidence": self.evidence}
 
 
 def _worker(claim: Claim, conn) -> None:
@@ -67,17 +67,19 @@ def _worker(claim: Claim, conn) -> None:
                       if claim.derivation and claim.derivation.file
                       and os.path.samefile(f.filename, claim.derivation.file)), None)
         msg = f"{type(exc).__name__}: {exc}" + (f" ({where})" if where else "")
-        emit("final", Outcome("error", "build", msg))
+        emit("final", Outcome(Verdict.ERROR, "build", msg))
     finally:
         conn.close()
 
 
 def _result(claim: Claim, data: dict, seconds: float) -> ClaimResult:
+    evidence = Evidence(**data["evidence"]) if data.get("evidence") else Evidence(seed=None)
+    evidence.method = evidence.method or data["method"]
     return ClaimResult(
         derivation=claim.derivation.name, id=claim.id, equation=claim.equation,
-        verdict=data["verdict"], expected=claim.expected, method=data["method"],
+        verdict=Verdict(data["verdict"]), expected=claim.expected, method=data["method"],
         seconds=seconds, counterexample=data.get("counterexample"),
-        message=data.get("message"), erratum=claim.erratum, evidence=data.get("evidence"))
+        message=data.get("message"), erratum=claim.erratum, evidence=evidence.to_json())
 
 
 def fingerprint(claim: Claim) -> tuple:
@@ -147,12 +149,12 @@ def _run_unique(claims: Sequence[Claim], timeout: float, jobs: int | None,
         if data is None:
             if numeric is not None:  # sampling done (and perhaps some sizes proved)
                 data = dict(numeric)
-                what = ("the proof at larger sizes" if data["verdict"] == "proved"
+                what = ("the proof at larger sizes" if data["verdict"] == Verdict.PROVED
                         else "the symbolic proof")
                 data["message"] = (f"{data.get('message') or ''}; {what} did not "
                                    f"finish within {timeout:g} s").lstrip("; ")
             else:
-                data = {"verdict": "undecided", "method": "timeout",
+                data = {"verdict": Verdict.UNDECIDED, "method": "timeout",
                         "message": note or f"time budget of {timeout:g} s ran out"}
         if proc.is_alive():
             proc.kill()
@@ -195,9 +197,7 @@ def _timing_key(claim: Claim) -> str:
 
 
 def _timings_path() -> str:
-    base = os.environ.get("SYMDERIVE_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "symderive")
-    return os.path.join(base, "claim-seconds.json")
+    return os.path.join(cache_dir(), "claim-seconds.json")
 
 
 def _load_timings() -> dict[str, float]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from .config import TESTING_TIMEOUT, validate_timeout
 from .derivation import Claim, Derivation
 from .mutate import mutants, variant
 from .runner import ClaimResult, run_claims
@@ -11,16 +12,16 @@ from .runner import ClaimResult, run_claims
 __all__ = ["verdicts", "results", "mutants", "variant"]
 
 
-def results(claims: Derivation | Iterable[Claim], timeout: float = 20.0,
+def results(claims: Derivation | Iterable[Claim], timeout: float = TESTING_TIMEOUT,
             jobs: int | None = None) -> dict[str, ClaimResult]:
     """Check claims (all of a derivation's, or the given ones) and index by id."""
     if isinstance(claims, Derivation):
         claims = claims.claims
     claims: Sequence[Claim] = list(claims)
-    return {r.id: r for r in run_claims(claims, timeout=timeout, jobs=jobs)}
+    return {r.id: r for r in run_claims(claims, timeout=validate_timeout(timeout), jobs=jobs)}
 
 
-def verdicts(claims: Derivation | Iterable[Claim], timeout: float = 20.0,
+def verdicts(claims: Derivation | Iterable[Claim], timeout: float = TESTING_TIMEOUT,
              jobs: int | None = None) -> dict[str, str]:
     """``{claim id: verdict}``; the usual thing a test asserts on."""
     return {k: r.verdict for k, r in results(claims, timeout, jobs).items()}

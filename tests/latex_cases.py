@@ -31,6 +31,7 @@ from symderive import (
     softmax,
     sqrt,
 )
+from symderive.check import Evidence
 from symderive.runner import ClaimResult
 
 
@@ -127,9 +128,12 @@ def result(d: Derivation, claim_id: str, verdict: str, **kw) -> ClaimResult:
     """A made-up result for one claim, with evidence like the checker's."""
     c = d.claim(claim_id)
     sizes = [{"n": 2, "m": 1}, {"n": 3, "m": 2}, {"n": 4, "m": 4}]
-    evidence = {"points": 8, "sizes": sizes, "digits": 50}
-    if verdict == "proved":
-        evidence["proof_sizes"] = sizes[:2]
+    method = {"proved": "symbolic", "verified": "sampling", "refuted": "exact point",
+              "undecided": "timeout", "error": "build"}[verdict]
+    sampled = verdict in ("proved", "verified")
+    evidence = Evidence(method, proved_sizes=sizes[:2] if verdict == "proved" else [],
+                        sampled_sizes=sizes if sampled else [], points=8 if sampled else 0,
+                        seed=1234 if sampled else None).to_json()
     out = dict(derivation=d.name, id=c.id, equation=c.equation, verdict=verdict,
                expected=c.expected, method={"proved": "symbolic",
                                             "verified": "sampling: 8 points, 50 digits",
@@ -137,7 +141,7 @@ def result(d: Derivation, claim_id: str, verdict: str, **kw) -> ClaimResult:
                                             "undecided": "timeout",
                                             "error": "build"}[verdict],
                seconds=0.5, counterexample=None, message=None, erratum=c.erratum,
-               evidence=evidence if verdict in ("proved", "verified") else None)
+               evidence=evidence)
     if verdict == "refuted":
         out["counterexample"] = counterexample()
         out["message"] = "2 of 4 entries differ at n=2, m=2"

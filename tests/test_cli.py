@@ -34,6 +34,16 @@ x = derivation.scalar("x")
 derivation.equal("4", (x - 1) ** 2, x ** 2 - 1)
 '''
 
+SIZED = '''
+from symderive import Derivation
+
+derivation = Derivation("sized", source="test file")
+n = derivation.dim("n")
+A = derivation.matrix("A", n, n)
+B = derivation.matrix("B", n, n)
+derivation.equal("5", (A + B).T, A.T + B.T)
+'''
+
 BROKEN = '''
 from symderive import Derivation
 
@@ -91,7 +101,8 @@ def test_json_shape(tmp_path, capsys):
     code, out, _ = run(capsys, "check", "all", "--dir", folder, "--json")
     assert code == 0
     doc = json.loads(out)
-    assert set(doc) == {"derivations", "summary"}
+    assert set(doc) == {"schema_version", "derivations", "summary"}
+    assert doc["schema_version"] == 2
     assert set(doc["summary"]) == {"proved", "verified", "refuted", "undecided", "error",
                                    "seconds"}
     assert doc["summary"]["proved"] == 3 and doc["summary"]["refuted"] == 1
@@ -101,12 +112,39 @@ def test_json_shape(tmp_path, capsys):
         assert set(deriv) == {"name", "source", "claims"}
         for claim in deriv["claims"]:
             assert set(claim) == {"id", "equation", "verdict", "expected", "method", "seconds",
-                                  "counterexample", "message"}
+                                  "counterexample", "message", "evidence"}
+            ev = claim["evidence"]
+            assert set(ev) == {"method", "scope", "proved_sizes", "sampled", "digits", "seed"}
+            assert set(ev["sampled"]) == {"sizes", "points"}
+            assert isinstance(ev["method"], str) and ev["method"]
+            assert ev["digits"] == 50 and isinstance(ev["seed"], int)
+            if claim["verdict"] == "proved":
+                # scalar claims: proved at the one (empty) size configuration
+                assert ev["scope"] == "sizes" and ev["proved_sizes"] == [{}]
+                assert ev["sampled"]["points"] >= 2
+            else:
+                assert ev["scope"] is None and ev["proved_sizes"] == []
     errata = doc["derivations"][0]["claims"]
     assert errata[0]["expected"] == "refuted" and errata[0]["verdict"] == "refuted"
     assert errata[0]["equation"] == "3"
     assert errata[0]["counterexample"]["values"]
     assert errata[1]["expected"] is None
+
+
+def test_evidence_names_the_sizes(tmp_path, capsys):
+    """Matrix claims: the evidence lists each proved and each sampled size as data."""
+    folder = write(tmp_path, sized=SIZED)
+    code, out, _ = run(capsys, "check", "all", "--dir", folder, "--json")
+    doc = json.loads(out)
+    assert code == 0
+    (claim,) = doc["derivations"][0]["claims"]
+    ev = claim["evidence"]
+    assert claim["verdict"] == "proved" and ev["method"] == "symbolic"
+    assert ev["scope"] == "sizes"
+    assert ev["proved_sizes"] and all(set(s) == {"n"} for s in ev["proved_sizes"])
+    assert all(isinstance(v, int) for s in ev["sampled"]["sizes"] for v in s.values())
+    assert ev["proved_sizes"][0] in ev["sampled"]["sizes"]
+    assert ev["sampled"]["points"] >= 2 * len(ev["proved_sizes"])
 
 
 def test_single_claim_target(tmp_path, capsys):

@@ -14,8 +14,8 @@ import pytest
 import sympy as sp
 from symderive.derivations import gan_discriminator as gd
 
+from symderive.check.prove import combine_integrals
 from symderive.numeric import DIGITS, quad_integrals
-from symderive.prove import combine_integrals
 from symderive.testing import mutants, results, variant
 
 TIMEOUT = 30

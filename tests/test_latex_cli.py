@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -9,7 +10,6 @@ import pytest
 from symderive.cli import main
 from symderive.latex.cli import write_atomic
 from symderive.latex.compile import find_engine
-from symderive.latex.results import evidence_from_message
 
 TINY = '''\
 import sympy as sp
@@ -146,12 +146,29 @@ def test_usage_errors(tiny, tmp_path, capsys):
     assert ".tex" in capsys.readouterr().err
 
 
-def test_evidence_is_read_back_from_the_checker_message():
-    msg = ("identity holds exactly at n=2, m=1; n=3, m=2; also agrees at 8 random points "
-           "(n=2, m=1; n=3, m=2; n=4, m=4), 50-digit arithmetic")
-    assert evidence_from_message(msg) == {
-        "proof_sizes": [{"n": 2, "m": 1}, {"n": 3, "m": 2}], "points": 8, "digits": 50,
-        "sizes": [{"n": 2, "m": 1}, {"n": 3, "m": 2}, {"n": 4, "m": 4}]}
-    assert evidence_from_message("agrees at 2 random points (scalar), 50-digit arithmetic; "
-                                 "no symbolic proof found")["points"] == 2
-    assert evidence_from_message("time budget of 5 s ran out") is None
+def test_evidence_is_read_from_the_evidence_object_not_the_message(tiny, tmp_path, capsys):
+    """The report states what the ``evidence`` object says, whatever the message says."""
+    doc = json.loads(_json_results(tiny, capsys, "tiny:2"))
+    claim = doc["derivations"][0]["claims"][0]
+    assert claim["verdict"] == "proved" and claim["evidence"]["scope"] == "sizes"
+    claim["message"] = "identity holds exactly at n=99; also agrees at 1234 random points"
+    claim["evidence"]["sampled"]["points"] = 7
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(doc))
+    out = tmp_path / "r.tex"
+    assert main(["latex", "--dir", str(tiny), "--results", str(results), "-o", str(out),
+                 "tiny:2"]) == 0
+    tex = out.read_text()
+    assert "Agrees at 7 random exact points" in tex and "(50-digit arithmetic)" in tex
+    assert "1234" not in tex and "99" not in tex
+
+
+def test_a_verdict_symderive_does_not_know_is_a_usage_error(tiny, tmp_path, capsys):
+    doc = json.loads(_json_results(tiny, capsys, "tiny:2"))
+    doc["derivations"][0]["claims"][0]["verdict"] = "probably"
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(doc))
+    out = tmp_path / "r.tex"
+    assert main(["latex", "--dir", str(tiny), "--results", str(results), "-o", str(out),
+                 "tiny:2"]) == 2
+    assert "'probably'" in capsys.readouterr().err and not out.exists()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from ..config import CERTIFY_TIMEOUT
+from ..loader import import_file
+from ..targets import timeout_arg
 
 __all__ = ["register", "cmd_em", "run_table"]
 
@@ -110,8 +113,9 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--plot", metavar="DIR", default=None,
                    help="write loglik.png and pi.png into DIR (needs matplotlib: "
                         "pip install 'symderive[plot]')")
-    p.add_argument("--timeout", type=_positive_float, default=60.0, metavar="S",
-                   help="budget per claim when the formulas are certified (default: 60)")
+    p.add_argument("--timeout", type=timeout_arg, default=CERTIFY_TIMEOUT, metavar="S",
+                   help=f"budget per claim when the formulas are certified "
+                        f"(default: {CERTIFY_TIMEOUT:g})")
     p.add_argument("--no-progress", action="store_true", help="never show progress")
     p.set_defaults(func=cmd_em)
 
@@ -168,12 +172,7 @@ def _load_module(folder: str | None):
     path = Path(folder) / "em_multinomial.py"
     if not path.is_file():
         raise FileNotFoundError(f"no em_multinomial.py in {folder}")
-    spec = importlib.util.spec_from_file_location("_symderive_em_multinomial", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    if getattr(module, "derivation", None) is not None and not module.derivation.file:
-        module.derivation.file = str(path)
-    return module
+    return import_file(path, "_symderive_em_multinomial")
 
 
 class _Usage(ValueError):

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +29,10 @@ import sympy as sp
 
 from .. import __version__
 from ..atomic import atomic_write_text
+from ..check.verdict import HOLDS
+from ..config import CERTIFY_TIMEOUT
 from ..derivation import Claim, StationaryClaim
+from ..loader import load_module
 from .compile import CompileError, Program, TensorSpec
 from .kernels import SparseData
 
@@ -38,12 +40,13 @@ __all__ = ["EMFormulas", "Spec", "UnverifiedFormulasError", "load_formulas", "ce
            "ACCEPTED", "DEFAULT_MODULE"]
 
 DEFAULT_MODULE = "symderive.derivations.em_multinomial"
-ACCEPTED = ("proved", "verified")
+ACCEPTED = HOLDS
 FORMULAS = ("E_STEP", "M_STEP_PI", "M_STEP_MU", "LOG_LIKELIHOOD")
 _NAMES = ("derivation", "D", "K", "W", "d", "k", "w", "j", "T", "pi", "mu", "gamma",
           *FORMULAS, "ENGINE_CLAIMS")
-_CHECKER_FILES = ("check.py", "prove.py", "numeric.py", "instantiate.py", "stationary.py",
-                  "nodes.py", "ops.py", "assumptions.py", "derivation.py", "runner.py")
+_CHECKER_FILES = ("check/equality.py", "check/prove.py", "numeric.py", "instantiate.py",
+                  "check/stationary.py", "nodes.py", "ops.py", "assumptions.py",
+                  "derivation.py", "runner.py")
 
 
 class UnverifiedFormulasError(RuntimeError):
@@ -197,7 +200,7 @@ def _run_claims(claims: Sequence[Claim], timeout: float, jobs: int | None):
     return run_claims(claims, timeout=timeout, jobs=jobs)
 
 
-def certify(spec: Spec, *, timeout: float = 60.0, jobs: int | None = None,
+def certify(spec: Spec, *, timeout: float = CERTIFY_TIMEOUT, jobs: int | None = None,
             cache: bool = True) -> Certificate:
     """Check the claims behind the formulas; raise :class:`UnverifiedFormulasError`
     unless every one is proved or verified."""
@@ -303,7 +306,7 @@ class EMFormulas:
 
 
 def load_formulas(module: object | str | None = None, *, verify: bool = True,
-                  timeout: float = 60.0, jobs: int | None = None, cache: bool = True,
+                  timeout: float = CERTIFY_TIMEOUT, jobs: int | None = None, cache: bool = True,
                   on_check: Callable[[], None] | None = None) -> EMFormulas:
     """The compiled formulas of ``module`` (default: the packaged em_multinomial).
 
@@ -311,7 +314,7 @@ def load_formulas(module: object | str | None = None, *, verify: bool = True,
     module docstring); ``on_check`` is called just before a check that is not cached.
     """
     if module is None or isinstance(module, str):
-        module = importlib.import_module(module or DEFAULT_MODULE)
+        module = load_module(module or DEFAULT_MODULE)
     spec = Spec(module)
     program = EMFormulas.compile(spec)
     cert = None

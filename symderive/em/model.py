@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sps
 
+from ..config import CERTIFY_TIMEOUT, validate_timeout
 from .formulas import EMFormulas, load_formulas
 from .kernels import SparseData
 
@@ -111,7 +112,7 @@ class MultinomialMixture:
                  max_iter: int = 100, n_init: int = 1,
                  random_state: int | np.random.Generator | None = None,
                  stop: str = "loglik", smoothing: float = 0.0, init: str | np.ndarray = "random",
-                 formulas: EMFormulas | None = None, check_timeout: float = 60.0,
+                 formulas: EMFormulas | None = None, check_timeout: float = CERTIFY_TIMEOUT,
                  callback: Callable[[Progress], None] | None = None):
         self.n_components = n_components
         self.tol = tol
@@ -147,7 +148,8 @@ class MultinomialMixture:
 
     def _formulas(self) -> EMFormulas:
         if self.formulas is None:
-            self.formulas = load_formulas(timeout=self.check_timeout)
+            timeout = validate_timeout(self.check_timeout, "check_timeout")
+            self.formulas = load_formulas(timeout=timeout)
         return self.formulas
 
     # -- fitting -------------------------------------------------------------------------

@@ -13,16 +13,15 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from ..check.verdict import HOLDS, Evidence, Verdict
 from ..derivation import Claim, StationaryClaim
 from ..runner import ClaimResult
 from .display import TEXT_EM, Row, align, aligned, fits
 from .printer import DerivationPrinter
 from .text import escape, rich, value
 
-HOLDS = ("proved", "verified")
 SIDE_BY_SIDE_LINES = 3  # longer formulas are shown one above the other, at full width
 _CHAIN_RE = re.compile(r"^(.+)\.(\d+)$")
-_STATES_EVIDENCE = re.compile(r"random (parameter )?points|holds exactly|admissible parameters")
 
 
 @dataclass
@@ -128,21 +127,21 @@ def _at_sizes(sizes: list, p: DerivationPrinter) -> str:
 
 
 def evidence_text(r: ClaimResult, p: DerivationPrinter) -> str:
-    """Method, sizes and number of points, as a sentence or two."""
-    ev = r.evidence or {}
-    method = r.method.split(":")[0] if ev else r.method
-    out = [f"Method: {escape(method)}."]
-    if ev.get("proof_sizes") is not None:
-        out.append("Exact identity" + _at_sizes(ev["proof_sizes"], p) + ".")
-    if ev.get("points") is not None and r.verdict != "refuted":
-        digits = f" ({ev['digits']}-digit arithmetic)" if ev.get("digits") else ""
-        out.append(f"Agrees at {ev['points']} random exact points"
-                   f"{_at_sizes(ev.get('sizes') or [], p)}{digits}.")
-    if r.message and not r.counterexample and (r.verdict != "proved" or not ev):
-        # with the evidence shown, only the last clause (why no proof) is news
-        text = r.message.split("; ")[-1] if ev else r.message
-        if not (ev and _STATES_EVIDENCE.search(text)):
-            out[-1] = out[-1].rstrip(".") + " (%s)." % escape(text.rstrip("."))
+    """Method, sizes and number of points, as a sentence or two, read from the evidence
+    object of the result (never from its message)."""
+    ev = Evidence.from_json(r.evidence, r.method)
+    out = [f"Method: {escape(ev.method)}."]
+    if ev.scope == "all sizes":
+        out.append("Exact identity at all sizes.")
+    elif ev.proved_sizes:
+        out.append("Exact identity" + _at_sizes(ev.proved_sizes, p) + ".")
+    if ev.points and r.verdict != Verdict.REFUTED:
+        out.append(f"Agrees at {ev.points} random exact points"
+                   f"{_at_sizes(ev.sampled_sizes, p)} ({ev.digits}-digit arithmetic).")
+    if r.verdict == Verdict.VERIFIED:
+        out.append("Not proved symbolically within the time budget.")
+    elif r.verdict in (Verdict.UNDECIDED, Verdict.ERROR) and r.message:
+        out[-1] = out[-1].rstrip(".") + " (%s)." % escape(r.message.rstrip("."))
     out.append(f"Time {r.seconds:.2f}\\,s.")
     return " ".join(out)
 
@@ -242,7 +241,7 @@ def correction(e: Entry, siblings: list[Entry]) -> Entry | None:
     """A claim of the same derivation that answers the same question and is not wrong:
     one that holds first, one the checker could not decide otherwise; the same equation
     number first."""
-    good = [s for s in siblings if s is not e and s.result.verdict in HOLDS + ("undecided",)
+    good = [s for s in siblings if s is not e and s.result.verdict in (*HOLDS, Verdict.UNDECIDED)
             and not s.claim.erratum and _same_question(e.claim, s.claim)]
     key = _chain_key(e.claim)
     good = [s for s in good if key is None or _chain_key(s.claim) != key]

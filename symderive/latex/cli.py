@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 from ..atomic import atomic_write_text
+from ..config import DEFAULT_TIMEOUT
+from ..targets import UsageError, load_derivations, select_targets, timeout_arg
 
 EPILOG = """\
 targets:
@@ -40,8 +42,9 @@ def register(sub, common: argparse.ArgumentParser) -> None:
                    help="also compile it (latexmk or pdflatex); the PDF goes beside the .tex")
     p.add_argument("--results", metavar="FILE",
                    help="use the results of `symderive check --json` instead of checking")
-    p.add_argument("--timeout", type=float, default=5.0, metavar="S",
-                   help="time budget per claim in seconds when checking (default: 5)")
+    p.add_argument("--timeout", type=timeout_arg, default=DEFAULT_TIMEOUT, metavar="S",
+                   help=f"time budget per claim in seconds when checking "
+                        f"(default: {DEFAULT_TIMEOUT:g})")
     p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
                    help="claims checked in parallel (default: number of CPUs)")
     p.add_argument("--title", default="Checked derivations", help="title of the document")
@@ -54,17 +57,14 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def cmd_latex(args) -> int:
-    from ..cli import UsageError, _load, _select
     from .compile import CompileError, NoEngine, compile_pdf
     from .document import build
     from .results import ResultsError, check, load_results
 
-    if args.timeout <= 0:
-        raise UsageError("--timeout must be positive")
-    derivations, errors = _load(args)
+    derivations, errors = load_derivations(args)
     for err in errors:
         print(f"symderive: error: {err}", file=sys.stderr)
-    chosen, claims = _select(derivations, args.targets)
+    chosen, claims = select_targets(derivations, args.targets)
     if not claims:
         raise UsageError("no claims to report (no derivations found)")
     out = Path(args.output)

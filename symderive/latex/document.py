@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from .. import __version__
+from ..check.verdict import VERDICTS
 from ..derivation import Derivation
 from ..runner import ClaimResult
 from .claims import Entry, correction, group_tex, groups
@@ -19,8 +20,6 @@ from .layout import strip_marks
 from .printer import DerivationPrinter
 from .symbols import setup_section
 from .text import escape, ident, rich
-
-VERDICTS = ("proved", "verified", "refuted", "undecided", "error")
 
 PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[a4paper,margin=2cm]{geometry}

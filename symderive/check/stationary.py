@@ -8,29 +8,15 @@ space of the constraints, must be negative definite there.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import mpmath
 import sympy as sp
 
-from .check import (
-    MAX_TRIES,
-    POINTS_NUMERIC,
-    POINTS_SYMBOLIC,
-    Emit,
-    Outcome,
-    _jsonable_sizes,
-    _numeric_configs,
-    _sizes_text,
-    claim_rng,
-    expand_family,
-    free_indices,
-    leaves_of,
-    to_mp,
-)
-from .derivation import StationaryClaim
-from .instantiate import InstantiationError, Instantiator
-from .numeric import (
+from ..derivation import StationaryClaim
+from ..instantiate import InstantiationError, Instantiator
+from ..numeric import (
     DIGITS,
     TOLERANCE,
     Sampler,
@@ -38,9 +24,13 @@ from .numeric import (
     fmt_value,
     leaf_name,
     quad_integrals,
+    to_mp,
     valid,
 )
+from .instances import expand_family, free_indices, leaves_of
+from .plan import MAX_TRIES, POINTS_NUMERIC, POINTS_SYMBOLIC, claim_rng, claim_seed, numeric_configs
 from .prove import is_zero
+from .verdict import Emit, Evidence, Outcome, Verdict, jsonable_sizes, sizes_text
 
 
 @dataclass
@@ -70,7 +60,6 @@ def build_system(claim: StationaryClaim, sizes: dict) -> System:
     point: dict = {}
     for var, value in claim.point.items():
         idx = free_indices(d, var)
-        import itertools
         ranges = [range(1, inst.integer(d.indices[k], {}) + 1) for k in idx]
         for values in itertools.product(*ranges):
             env = dict(zip(idx, values))
@@ -137,8 +126,8 @@ def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
     """None when the claim holds at this parameter point; an Outcome when it fails."""
     subs = {v: sp.sympify(val).xreplace(point) for v, val in system.point.items()}
     if any(s.has(sp.zoo, sp.nan, sp.oo, -sp.oo) for s in subs.values()):
-        return Outcome("undecided", "domain")
-    cx = {"sizes": _jsonable_sizes(system.sizes),
+        return Outcome(Verdict.UNDECIDED, "domain")
+    cx = {"sizes": jsonable_sizes(system.sizes),
           "values": {leaf_name(k): str(v)
                      for k, v in sorted(point.items(), key=lambda t: str(t[0]))},
           "point": {leaf_name(k): str(v) for k, v in subs.items()}}
@@ -146,7 +135,7 @@ def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
         dom = claim.domain.get(var) or _domain_for(claim, var)
         if dom is not None and not dom.contains(value):
             cx["message"] = f"{leaf_name(var)} = {value} lies outside {dom.describe()}"
-            return Outcome("refuted", "domain", cx["message"], cx)
+            return Outcome(Verdict.REFUTED, "domain", cx["message"], cx)
     L = system.lagrangian.xreplace(point)
     eqs = [sp.diff(L, v) for v in system.variables] + [g.xreplace(point)
                                                         for g in system.constraints]
@@ -162,20 +151,20 @@ def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
                                 if k in system.variables} for sol in truth[:3]]
             cx["message"] = ("not a solution of the Lagrange conditions"
                              if truth else "the Lagrange conditions have no solution here")
-            return Outcome("refuted", "Lagrange conditions", cx["message"], cx)
+            return Outcome(Verdict.REFUTED, "Lagrange conditions", cx["message"], cx)
     else:  # the solver gave up: check the point itself, solving for the multipliers
         full = {**point, **subs}
         for g in system.constraints:
             r = sp.nsimplify(g.xreplace(full))
             if r != 0:
                 cx["message"] = f"the constraint {g} = 0 fails: it is {r}"
-                return Outcome("refuted", "constraints", cx["message"], cx)
+                return Outcome(Verdict.REFUTED, "constraints", cx["message"], cx)
         lam = _solve_multipliers(system, full)
         matched = {**subs, **(lam or {})}
         if lam is None or any(not _vanishes(sp.diff(system.lagrangian, v).xreplace(
                 {**full, **lam})) for v in system.variables):
             cx["message"] = "not a stationary point of the Lagrangian"
-            return Outcome("refuted", "Lagrange conditions", cx["message"], cx)
+            return Outcome(Verdict.REFUTED, "Lagrange conditions", cx["message"], cx)
     fpoint = {**point, **subs, **{k: v for k, v in matched.items()
                                   if k in system.multipliers}}
     if claim.maximum:
@@ -191,7 +180,7 @@ def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
                 cx["message"] = (f"stationary, but not a maximum: the Hessian of the Lagrangian "
                                  f"has eigenvalue {fmt_value(top)} >= 0 on the tangent space")
                 cx["eigenvalue"] = fmt_value(top)
-                return Outcome("refuted", "second-order condition", cx["message"], cx)
+                return Outcome(Verdict.REFUTED, "second-order condition", cx["message"], cx)
     return None
 
 
@@ -214,7 +203,9 @@ def _domain_for(claim, var):
 
 def _numeric_phase(claim, systems: list[tuple[System, int]], rng) -> Outcome:
     points = 0
-    for system, wanted in systems:
+    seed = claim_seed(claim)
+    for k, (system, wanted) in enumerate(systems):
+        sampled = [s.sizes for s, _ in systems[:k + 1]]
         params = system.params
         sampler = Sampler(claim.derivation, params, system.sizes, rng)
         good = 0
@@ -224,24 +215,28 @@ def _numeric_phase(claim, systems: list[tuple[System, int]], rng) -> Outcome:
                 bad = _numeric_check(claim, system, point)
             except (ZeroDivisionError, ValueError, TypeError):
                 continue
-            if bad is not None and bad.verdict == "undecided":
+            if bad is not None and bad.verdict == Verdict.UNDECIDED:
                 continue
             if bad is not None:
+                bad.evidence = Evidence(bad.method, sampled_sizes=sampled, points=points + good,
+                                        seed=seed)
                 return bad
             good += 1
             if good >= wanted:
                 break
         if good == 0:
-            return Outcome("undecided", "sampling",
-                           f"no admissible point found at {_sizes_text(system.sizes)}")
+            return Outcome(Verdict.UNDECIDED, "sampling",
+                           f"no admissible point found at {sizes_text(system.sizes)}",
+                           evidence=Evidence("sampling", sampled_sizes=sampled, points=points,
+                                             seed=seed))
         points += good
     sizes = [s.sizes for s, _ in systems]
-    text = "; ".join(_sizes_text(s) for s in sizes)
+    text = "; ".join(sizes_text(s) for s in sizes)
     what = "maximiser" if claim.maximum else "stationary point"
-    return Outcome("verified", f"Lagrange conditions at {points} points",
+    method = f"Lagrange conditions at {points} points"
+    return Outcome(Verdict.VERIFIED, method,
                    f"a {what} at {points} random parameter points ({text}), exact arithmetic",
-                   evidence={"points": points, "sizes": [_jsonable_sizes(s) for s in sizes],
-                             "digits": DIGITS})
+                   evidence=Evidence(method, sampled_sizes=sizes, points=points, seed=seed))
 
 
 def _symbolic_phase(claim, systems: list[System]) -> Outcome | None:
@@ -270,9 +265,9 @@ def _symbolic_phase(claim, systems: list[System]) -> Outcome | None:
                 minor = sp.factor(sp.simplify(M[:k, :k].det() * (-1) ** k))
                 if minor.is_positive is not True:
                     return None
-    text = "; ".join(_sizes_text(s.sizes) for s in systems)
+    text = "; ".join(sizes_text(s.sizes) for s in systems)
     what = "maximiser (second-order condition included)" if claim.maximum else "stationary point"
-    return Outcome("proved", "symbolic (Lagrange conditions)",
+    return Outcome(Verdict.PROVED, "symbolic (Lagrange conditions)",
                    f"a {what} for all admissible parameters at {text}")
 
 
@@ -290,12 +285,12 @@ def check_stationary(claim: StationaryClaim, emit: Emit) -> Outcome:
     sym_cfgs, _ = d.size_configs(claim)
     try:
         systems = [build_system(claim, s) for s in sym_cfgs]
-        num_systems = [build_system(claim, s) for s in _numeric_configs(d, claim, rng)]
+        num_systems = [build_system(claim, s) for s in numeric_configs(d, claim, rng)]
     except (InstantiationError, TypeError, ValueError, KeyError) as exc:
-        return Outcome("error", "build", f"{type(exc).__name__}: {exc}")
+        return Outcome(Verdict.ERROR, "build", f"{type(exc).__name__}: {exc}")
     outcome = _numeric_phase(claim, [(s, POINTS_SYMBOLIC) for s in systems]
                              + [(s, POINTS_NUMERIC) for s in num_systems], rng)
-    if outcome.verdict != "verified":
+    if outcome.verdict != Verdict.VERIFIED:
         return outcome
     emit("numeric", outcome)
     proof = _symbolic_phase(claim, systems)
@@ -303,5 +298,8 @@ def check_stationary(claim: StationaryClaim, emit: Emit) -> Outcome:
         outcome.message += "; no symbolic proof found"
         return outcome
     proof.message = f"{proof.message}; also {outcome.message}"
-    proof.evidence = outcome.evidence
+    ev = outcome.evidence
+    proof.evidence = Evidence(proof.method, proved_sizes=[s.sizes for s in systems],
+                              sampled_sizes=ev.sampled_sizes, points=ev.points,
+                              digits=ev.digits, seed=ev.seed)
     return proof

@@ -1,0 +1,18 @@
+"""The checker: decide whether a claim holds, and say on what evidence.
+
+One job per module:
+
+- ``verdict``: the :class:`Verdict` enum, :class:`Outcome` and :class:`Evidence`;
+- ``plan``: sizes, points per size and the per-claim random seed;
+- ``instances``: a claim made explicit at fixed sizes (exact entries, or numbers);
+- ``equality``: equalities and derivatives (sample, then prove size by size);
+- ``stationary``: constrained stationary points and maximisers (Lagrange conditions);
+- ``counterexample`` and ``shrink``: what a refutation shows, made simple;
+- ``prove``: the symbolic zero test;
+- ``dispatch``: :func:`check_claim`, which sends each claim to its check.
+"""
+
+from .dispatch import check_claim
+from .verdict import HOLDS, VERDICTS, Emit, Evidence, Outcome, Verdict
+
+__all__ = ["check_claim", "Verdict", "VERDICTS", "HOLDS", "Outcome", "Evidence", "Emit"]

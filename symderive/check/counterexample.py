@@ -1,0 +1,58 @@
+"""Which entries of a claim disagree, and the counterexample a report shows for them."""
+
+from __future__ import annotations
+
+from ..numeric import agree, fmt_value, leaf_name, valid
+from .instances import ShapeMismatch
+from .verdict import Outcome, Verdict, jsonable_sizes, sizes_text
+
+
+def disagreements(vals) -> list[int]:
+    """Positions k where the left side ``vals[k]`` and right side ``vals[m + k]`` differ."""
+    m = len(vals) // 2
+    return [k for k in range(m) if not agree(vals[k], vals[m + k])]
+
+
+def all_valid(vals) -> bool:
+    return vals is not None and all(valid(v) for v in vals)
+
+
+def entry_text(label) -> str:
+    env, (a, b), shape = label
+    where = ", ".join(f"{k}={v}" for k, v in env.items())
+    if shape == (1, 1):
+        pos = ""
+    elif shape[1] == 1:
+        pos = f"[{a}]"
+    else:
+        pos = f"[{a},{b}]"
+    return f"{where} {pos}".strip() or "value"
+
+
+def counterexample(labels, sizes, point: dict, vals, bad: list[int],
+                   solution: dict | None = None) -> dict:
+    m = len(vals) // 2
+    first = bad[0]
+    entries = [{"entry": entry_text(labels[k]), "lhs": fmt_value(vals[k]),
+                "rhs": fmt_value(vals[m + k])} for k in bad[:12]]
+    cx = {
+        "sizes": jsonable_sizes(sizes),
+        "indices": {str(k): v for k, v in labels[first][0].items()},
+        "values": {leaf_name(x): str(v) for x, v in sorted(point.items(), key=lambda t: str(t[0]))},
+        "lhs": fmt_value(vals[first]),
+        "rhs": fmt_value(vals[m + first]),
+        "entries": entries,
+        "differing": len(bad),
+        "total": m,
+    }
+    if solution is not None:
+        cx["solution"] = {leaf_name(k): str(v) for k, v in solution.items()}
+    return cx
+
+
+def shape_refutation(exc: ShapeMismatch) -> Outcome:
+    return Outcome(Verdict.REFUTED, "shape", f"{exc} at {sizes_text(exc.sizes)}",
+                   {"sizes": jsonable_sizes(exc.sizes),
+                    "indices": {str(k): v for k, v in exc.env.items()},
+                    "values": {}, "lhs": None, "rhs": None, "entries": [],
+                    "message": str(exc)})

@@ -1,0 +1,147 @@
+"""A claim made explicit at fixed sizes: exact SymPy entries, or numbers at a point."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import mpmath
+import sympy as sp
+
+from ..derivation import Claim, Derivation
+from ..evaluate import WORK_DIGITS, KinkError, NumericInstantiator, key_of
+from ..instantiate import Instantiator
+
+
+def free_indices(d: Derivation, *exprs: sp.Basic) -> list[sp.Symbol]:
+    out: set = set()
+    for e in exprs:
+        out |= {s for s in getattr(e, "free_symbols", set()) if s in d.indices}
+    return sorted(out, key=str)
+
+
+def expand_family(inst: Instantiator, d: Derivation, exprs, fn=None) -> list:
+    """Every instance of ``exprs`` over all values of their free indices."""
+    out = []
+    for e in exprs:
+        idx = free_indices(d, e)
+        ranges = [range(1, inst.integer(d.indices[k], {}) + 1) for k in idx]
+        for values in itertools.product(*ranges):
+            env = dict(zip(idx, values))
+            out.append(fn(e, env) if fn else inst.scalar(sp.sympify(e), env, frozenset()))
+    return out
+
+
+@dataclass
+class Instance:
+    """A claim made explicit at one set of sizes: matching lists of entries."""
+
+    sizes: dict
+    labels: list
+    lhs: list
+    rhs: list
+    given: list
+    unknowns: list
+
+    @property
+    def leaves(self) -> list:
+        return leaves_of(itertools.chain(self.lhs, self.rhs, self.given), self.unknowns)
+
+
+def leaves_of(exprs, exclude=()) -> list:
+    """The variables of explicit expressions: entries and plain scalar symbols."""
+    entries: set = set()
+    scalars: set = set()
+    for e in exprs:
+        e = sp.sympify(e)
+        entries |= e.atoms(sp.Indexed)
+        scalars |= {s for s in e.free_symbols if isinstance(s, sp.Symbol)}
+    labels = {x.base.label for x in entries}
+    out = (entries | (scalars - labels)) - set(exclude)
+    return sorted(out, key=str)
+
+
+class ShapeMismatch(Exception):
+    def __init__(self, sizes, env, lshape, rshape):
+        super().__init__(f"left side is {lshape[0]}x{lshape[1]} but right side is "
+                         f"{rshape[0]}x{rshape[1]}")
+        self.sizes, self.env = sizes, env
+
+
+def instantiate(claim: Claim, sizes: dict, generalise: frozenset = frozenset()) -> Instance:
+    """The claim made explicit at ``sizes``.  Definitions in ``generalise`` are left as
+    free symbols (see :func:`symderive.check.equality.generalisable`)."""
+    d = claim.derivation
+    inst = Instantiator(d, sizes)
+    idx = free_indices(d, claim.lhs, claim.rhs)
+    ranges = [range(1, inst.integer(d.indices[k], {}) + 1) for k in idx]
+    labels, lhs, rhs = [], [], []
+    for values in itertools.product(*ranges):
+        env = dict(zip(idx, values))
+        L = inst.explicit(claim.lhs, env, generalise)
+        R = inst.explicit(claim.rhs, env, generalise)
+        if L.shape != R.shape:
+            raise ShapeMismatch(sizes, env, L.shape, R.shape)
+        for a in range(L.rows):
+            for b in range(L.cols):
+                labels.append((env, (a + 1, b + 1), L.shape))
+                lhs.append(L[a, b])
+                rhs.append(R[a, b])
+    given = expand_family(inst, d, claim.given) if claim.given else []
+    unknowns = expand_family(inst, d, claim.unknowns) if claim.unknowns else []
+    return Instance(dict(sizes), labels, lhs, rhs, given, unknowns)
+
+
+def referenced_vars(d: Derivation, *exprs: sp.Basic) -> list:
+    """The declared variables an expression depends on, through its definitions."""
+    return [d.vars[n] for n in sorted(d.var_names(*exprs)) if n in d.vars]
+
+
+def all_entries(inst: Instantiator, variables) -> list:
+    """Every entry of the given variables at the instance's sizes."""
+    out = []
+    for var in variables:
+        shape = [inst.integer(s, {}) for s in var.shape]
+        if var.kind == "scalar":
+            out.append(var.obj)
+            continue
+        base = inst._base(var.name)
+        for idx in itertools.product(*(range(1, s + 1) for s in shape)):
+            out.append(base[idx] if len(idx) > 1 else base[idx[0]])
+    return out
+
+
+class Evaluator:
+    """Both sides of a claim at one size, evaluated at points (numbers fold as they come)."""
+
+    def __init__(self, claim: Claim, sizes: dict):
+        self.claim, self.sizes = claim, sizes
+        d = claim.derivation
+        probe = Instantiator(d, sizes)
+        self.leaves = all_entries(probe, referenced_vars(d, claim.lhs, claim.rhs))
+        idx = free_indices(d, claim.lhs, claim.rhs)
+        ranges = [range(1, probe.integer(d.indices[k], {}) + 1) for k in idx]
+        self.envs = [dict(zip(idx, v)) for v in itertools.product(*ranges)]
+        self.labels: list = []
+
+    def __call__(self, point: dict) -> list | None:
+        with mpmath.workdps(WORK_DIGITS):
+            values = {key_of(k): mpmath.mpf(int(v.p)) / int(v.q) for k, v in point.items()}
+            inst = NumericInstantiator(self.claim.derivation, self.sizes, values)
+            labels, lhs, rhs = [], [], []
+            try:
+                for env in self.envs:
+                    L = inst.matrix(self.claim.lhs, env, frozenset())
+                    R = inst.matrix(self.claim.rhs, env, frozenset())
+                    if L.shape != R.shape:
+                        raise ShapeMismatch(self.sizes, env, L.shape, R.shape)
+                    for a in range(L.rows):
+                        for b in range(L.cols):
+                            labels.append((env, (a + 1, b + 1), L.shape))
+                            lhs.append(L[a, b])
+                            rhs.append(R[a, b])
+            except (ZeroDivisionError, OverflowError, KinkError):
+                return None
+            self.labels = labels
+            return [v if isinstance(v, (mpmath.mpf, mpmath.mpc)) else mpmath.mpf(v)
+                    for v in lhs + rhs]

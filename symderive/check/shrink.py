@@ -1,0 +1,48 @@
+"""Make a failing point simpler while it still fails, so a counterexample reads easily."""
+
+from __future__ import annotations
+
+import time
+
+import sympy as sp
+
+from ..numeric import Sampler
+from .counterexample import all_valid, disagreements
+
+SHRINK_SECONDS = 2.0
+
+
+def shrink(evaluate, sampler: Sampler, point: dict) -> dict:
+    """Make the failing point simpler while it still fails (Hypothesis-style): first a
+    whole variable at once, then entry by entry, within a small time budget."""
+    deadline = time.perf_counter() + SHRINK_SECONDS
+
+    def fails(trial) -> bool:
+        vals = evaluate(trial)
+        return all_valid(vals) and bool(disagreements(vals))
+
+    groups: dict = {}
+    for leaf in point:
+        groups.setdefault(leaf.base.label if isinstance(leaf, sp.Indexed) else leaf,
+                          []).append(leaf)
+    for members in groups.values():
+        if time.perf_counter() > deadline:
+            return point
+        options = sampler.simpler(members[0], sp.nan)
+        for cand in options:
+            trial = {**point, **{m: cand for m in members}}
+            if trial != point and fails(trial):
+                point = trial
+                break
+    for leaf in list(point):
+        ranked = sampler.simpler(leaf, sp.nan)  # every candidate, simplest first
+        if point[leaf] in ranked:  # only the ones simpler than the value it has
+            ranked = ranked[:ranked.index(point[leaf])]
+        for cand in ranked:
+            if time.perf_counter() > deadline:
+                return point
+            trial = {**point, leaf: cand}
+            if fails(trial):
+                point = trial
+                break
+    return point
