@@ -56,6 +56,20 @@ def dumps(doc: dict) -> str:
     return json.dumps(doc, indent=2)
 
 
+def evidence_summary(evidence: dict) -> str:
+    """The evidence object in a few words: ``symbolic, proved at 2 sizes, 5 points``."""
+    parts = [evidence["method"]]
+    proved = evidence["proved_sizes"]
+    if evidence["scope"] == "all sizes":
+        parts.append("proved at all sizes")
+    elif proved:
+        parts.append(f"proved at {len(proved)} size{'s' if len(proved) > 1 else ''}")
+    points = evidence["sampled"]["points"]
+    if points:
+        parts.append(f"{points} point{'s' if points > 1 else ''}")
+    return ", ".join(parts)
+
+
 def format_counterexample(cx: dict, indent: str = "      ") -> list[str]:
     lines = []
     if cx.get("message"):
@@ -126,7 +140,8 @@ def render(derivations: Sequence[Derivation], results: Sequence[ClaimResult],
             if r.expected == "refuted" and r.verdict == "refuted":
                 colour = "erratum"
             line = (f"  {r.id:<{width}}  {st(f'{r.verdict:<9}', colour)}  "
-                    f"{r.method:<34.34}  {r.seconds:6.2f}s{st(tag, 'erratum')}")
+                    f"{evidence_summary(r.evidence):<44}  {r.seconds:6.2f}s"
+                    f"{st(tag, 'erratum')}")
             out.append(line)
             if r.verdict == "refuted" and r.counterexample:
                 if r.erratum:

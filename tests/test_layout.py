@@ -7,6 +7,7 @@ only hidden until the function runs.
 from __future__ import annotations
 
 import ast
+import os
 from pathlib import Path
 
 import symderive
@@ -84,3 +85,11 @@ def test_the_graph_sees_lazy_and_relative_imports():
     graph = import_graph()
     assert "symderive.check.prove" in graph["symderive.check.equality"]
     assert "symderive.latex.cli" in graph["symderive.cli"]
+
+
+def test_the_session_cache_is_a_temporary_folder(isolated_cache):
+    from symderive.config import cache_dir
+
+    assert cache_dir() == isolated_cache
+    assert os.environ["SYMDERIVE_CACHE"] == str(isolated_cache)
+    assert "pytest" in str(isolated_cache)

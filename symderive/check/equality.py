@@ -85,7 +85,8 @@ def _numeric_one(claim: Claim, sizes: dict, wanted: int, rng: random.Random
             return Outcome(Verdict.REFUTED, f"exact point, {DIGITS} digits",
                            f"{len(bad)} of {len(vals) // 2} entries differ at "
                            f"{sizes_text(sizes)}",
-                           counterexample(evaluate.labels, sizes, point, vals, bad))
+                           counterexample(evaluate.labels, sizes, point, vals, bad),
+                           Evidence("exact point"))
         good += 1
         if good >= wanted:
             break
@@ -99,8 +100,8 @@ def numeric_phase(claim: Claim, configs: list[tuple[dict, int]],
     for k, (sizes, wanted) in enumerate(configs):
         got = _numeric_one(claim, sizes, wanted, rng)
         if isinstance(got, Outcome):
-            got.evidence = Evidence(got.method, sampled_sizes=[s for s, _ in configs[:k + 1]],
-                                    points=points, seed=seed)
+            got.evidence.sampled_sizes = [s for s, _ in configs[:k + 1]]
+            got.evidence.points, got.evidence.seed = points, seed
             return got
         if got == 0:
             return Outcome(Verdict.UNDECIDED, "sampling",
@@ -113,7 +114,7 @@ def numeric_phase(claim: Claim, configs: list[tuple[dict, int]],
     method = f"sampling: {points} points, {DIGITS} digits"
     return Outcome(Verdict.VERIFIED, method,
                    f"agrees at {points} random points ({text}), {DIGITS}-digit arithmetic",
-                   evidence=Evidence(method, sampled_sizes=[dict(s) for s, _ in configs],
+                   evidence=Evidence("sampling", sampled_sizes=[dict(s) for s, _ in configs],
                                      points=points, seed=seed))
 
 

@@ -236,7 +236,8 @@ def _numeric_phase(claim, systems: list[tuple[System, int]], rng) -> Outcome:
     method = f"Lagrange conditions at {points} points"
     return Outcome(Verdict.VERIFIED, method,
                    f"a {what} at {points} random parameter points ({text}), exact arithmetic",
-                   evidence=Evidence(method, sampled_sizes=sizes, points=points, seed=seed))
+                   evidence=Evidence("Lagrange conditions", sampled_sizes=sizes, points=points,
+                                     seed=seed))
 
 
 def _symbolic_phase(claim, systems: list[System]) -> Outcome | None:

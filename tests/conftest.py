@@ -1,0 +1,24 @@
+"""Test isolation: the whole session uses a fresh cache folder, never the user's.
+
+A cache left by an earlier run (the tokenised corpus, the EM certificate, claim timings)
+would let tests skip work they are meant to do, and tests must not write into the real
+cache either.  Worker processes are forked, so they inherit the variable.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("symderive-cache")
+    saved = os.environ.get("SYMDERIVE_CACHE")
+    os.environ["SYMDERIVE_CACHE"] = str(folder)
+    yield folder
+    if saved is None:
+        os.environ.pop("SYMDERIVE_CACHE", None)
+    else:
+        os.environ["SYMDERIVE_CACHE"] = saved
