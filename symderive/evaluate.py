@@ -17,22 +17,8 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
 from .derivation import Derivation
-from .instantiate import InstantiationError, held_tokens
-from .nodes import (
-    BatchElement,
-    BatchSum,
-    Broadcast,
-    Component,
-    DefRef,
-    Elementwise,
-    Hess,
-    MatD,
-    ScalarD,
-    Softmax,
-    indicator,
-    relu,
-    sigmoid,
-)
+from .nodes import BatchElement, Component, DefRef, Hess, MatD, indicator, relu, sigmoid
+from .walker import InstantiationError, Walker
 
 #: precision of numeric evaluation, and the finite-difference step 10^-FD_DIGITS
 WORK_DIGITS = 100
@@ -154,13 +140,15 @@ def _scalar_matrix(x) -> Matrix:
     return Matrix(1, 1, [x])
 
 
-class NumericInstantiator:
-    """Values of one derivation's expressions at one point and one set of sizes."""
+class NumericInstantiator(Walker):
+    """Values of one derivation's expressions at one point and one set of sizes: the
+    mpmath backend of the walker (one ``scalar_<Node>`` / ``matrix_<Node>`` method per
+    node)."""
 
     def __init__(self, derivation: Derivation, sizes: Mapping[sp.Symbol, int],
                  values: Mapping[Key, object], parent: NumericInstantiator | None = None,
                  changed: frozenset = frozenset(), held: tuple | None = None):
-        self.d = derivation
+        super().__init__(derivation)
         self.sizes = {k: int(v) for k, v in sizes.items()}
         self.values = values
         self.parent, self.changed, self.held = parent, changed, held
@@ -184,7 +172,7 @@ class NumericInstantiator:
     # -- definitions and held quantities ------------------------------------------------
     def definition(self, token: sp.Symbol, idx: tuple, cuts: frozenset) -> Matrix:
         deps = self.d.depends(token)
-        cuts = frozenset(c for c in cuts if str(c) in deps)
+        cuts = self.relevant_cuts(token, cuts)
         if self.parent is not None and not (deps & self.changed):
             return self.parent.definition(token, idx, cuts)
         key = (token, idx, cuts)
@@ -225,69 +213,86 @@ class NumericInstantiator:
         return [(name, (*idx, a + 1, b + 1)) for a in range(rows) for b in range(cols)]
 
     # -- scalars -----------------------------------------------------------------------
-    def scalar(self, e: sp.Basic, env: Mapping, cuts: frozenset):
-        if isinstance(e, MatrixExpr):
-            m = self.matrix(e, env, cuts)
-            if m.shape != (1, 1):
-                raise InstantiationError(f"expected a scalar, got a {m.shape} matrix: {e}")
-            return m.data[0]
-        if e.is_Integer:
-            return int(e)
-        if e.is_Rational:
-            return mpmath.mpf(int(e.p)) / int(e.q)
-        if e.is_Float:
-            return mpmath.mpf(e)
-        if e.is_NumberSymbol or e in (sp.I,):
-            return mpmath.mpmathify(complex(e)) if e is sp.I else mpmath.mpf(sp.N(e, 110))
-        if isinstance(e, sp.Symbol):
-            if e in env:
-                return env[e]
-            if e in self.sizes:
-                return self.sizes[e]
-            if e in self.d.defs:
-                if e in cuts:
-                    return self._held(e, ()).data[0]
-                return self.definition(e, (), cuts).data[0]
-            return self._leaf((str(e), ()))
-        if isinstance(e, sp.Indexed):
-            idx = tuple(self.int_of(i, env) for i in e.indices)
-            label = e.base.label
-            if label in self.d.defs:
-                if label in cuts:
-                    return self._held(label, idx).data[0]
-                return self.definition(label, idx, cuts).data[0]
-            return self._leaf((str(label), idx))
-        if isinstance(e, (sp.Sum, sp.Product)):
-            return self._expand_limits(e, env, cuts)
-        if isinstance(e, sp.Integral):
-            return self._integral(e, env, cuts)
-        if isinstance(e, (ScalarD, MatD, Hess)):
-            return self.derivative(e, env, cuts).data[0]
-        if isinstance(e, Component):
-            k = self.int_of(e.k, env)
-            return self.matrix(e.vector, env, cuts)[k - 1, 0]
-        if isinstance(e, sp.Add):
-            return mpmath.fsum(self.scalar(a, env, cuts) for a in e.args)
-        if isinstance(e, sp.Mul):
-            out = mpmath.mpf(1)
-            for a in e.args:
-                out = out * self.scalar(a, env, cuts)
-            return out
-        if isinstance(e, sp.Pow):
-            base, p = e.args
-            b = self.scalar(base, env, cuts)
-            if isinstance(b, int):
-                b = mpmath.mpf(b)  # 3 ** -1 would be a 53-bit float
-            if p.is_Integer:
-                return b ** int(p)
-            if p == sp.S.Half:
-                return mpmath.sqrt(b)
-            return mpmath.power(b, self.scalar(p, env, cuts))
-        if isinstance(e, sp.Piecewise):
-            for expr, cond in e.args:
-                if self._truth(cond, env, cuts):
-                    return self.scalar(expr, env, cuts)
-            return mpmath.nan
+    def one_by_one(self, value) -> Matrix:
+        return _scalar_matrix(value)
+
+    def scalar_Integer(self, e, env: Mapping, cuts: frozenset):
+        return int(e)
+
+    def scalar_Rational(self, e, env: Mapping, cuts: frozenset):
+        return mpmath.mpf(int(e.p)) / int(e.q)
+
+    def scalar_Float(self, e, env: Mapping, cuts: frozenset):
+        return mpmath.mpf(e)
+
+    def scalar_NumberSymbol(self, e, env: Mapping, cuts: frozenset):
+        return mpmath.mpf(sp.N(e, 110))
+
+    def scalar_ImaginaryUnit(self, e, env: Mapping, cuts: frozenset):
+        return mpmath.mpmathify(complex(e))
+
+    def scalar_Symbol(self, e, env: Mapping, cuts: frozenset):
+        if e in env:
+            return env[e]
+        if e in self.sizes:
+            return self.sizes[e]
+        if e in self.d.defs:
+            if e in cuts:
+                return self._held(e, ()).data[0]
+            return self.definition(e, (), cuts).data[0]
+        return self._leaf((str(e), ()))
+
+    def scalar_Indexed(self, e, env: Mapping, cuts: frozenset):
+        idx = tuple(self.int_of(i, env) for i in e.indices)
+        label = e.base.label
+        if label in self.d.defs:
+            if label in cuts:
+                return self._held(label, idx).data[0]
+            return self.definition(label, idx, cuts).data[0]
+        return self._leaf((str(label), idx))
+
+    def scalar_Sum(self, e, env: Mapping, cuts: frozenset):
+        return self._expand_limits(e, env, cuts)
+
+    scalar_Product = scalar_Sum
+
+    def scalar_Integral(self, e, env: Mapping, cuts: frozenset):
+        return self._integral(e, env, cuts)
+
+    def scalar_ScalarD(self, e, env: Mapping, cuts: frozenset):
+        return self.derivative(e, env, cuts).data[0]
+
+    def scalar_Component(self, e, env: Mapping, cuts: frozenset):
+        k = self.int_of(e.k, env)
+        return self.matrix(e.vector, env, cuts)[k - 1, 0]
+
+    def scalar_Add(self, e, env: Mapping, cuts: frozenset):
+        return mpmath.fsum(self.scalar(a, env, cuts) for a in e.args)
+
+    def scalar_Mul(self, e, env: Mapping, cuts: frozenset):
+        out = mpmath.mpf(1)
+        for a in e.args:
+            out = out * self.scalar(a, env, cuts)
+        return out
+
+    def scalar_Pow(self, e, env: Mapping, cuts: frozenset):
+        base, p = e.args
+        b = self.scalar(base, env, cuts)
+        if isinstance(b, int):
+            b = mpmath.mpf(b)  # 3 ** -1 would be a 53-bit float
+        if p.is_Integer:
+            return b ** int(p)
+        if p == sp.S.Half:
+            return mpmath.sqrt(b)
+        return mpmath.power(b, self.scalar(p, env, cuts))
+
+    def scalar_Piecewise(self, e, env: Mapping, cuts: frozenset):
+        for expr, cond in e.args:
+            if self._truth(cond, env, cuts):
+                return self.scalar(expr, env, cuts)
+        return mpmath.nan
+
+    def scalar_default(self, e, env: Mapping, cuts: frozenset):
         fn = FUNCTIONS.get(e.func)
         if fn is not None:
             return fn(*(self.scalar(a, env, cuts) for a in e.args))
@@ -379,86 +384,90 @@ class NumericInstantiator:
         return rec(len(limits) - 1, env)
 
     # -- matrices ----------------------------------------------------------------------
-    def matrix(self, e: sp.Basic, env: Mapping, cuts: frozenset) -> Matrix:
-        if not isinstance(e, MatrixExpr):
-            return _scalar_matrix(self.scalar(e, env, cuts))
-        if isinstance(e, sp.MatrixSymbol):
-            rows, cols = (self.int_of(s, env) for s in e.shape)
-            var = self.d.vars.get(e.name)
-            if var is None:
-                raise InstantiationError(f"unknown matrix symbol {e.name!r}")
-            if var.kind == "vector":
-                return Matrix.build(rows, 1, lambda a, b: self._leaf((e.name, (a + 1,))))
-            return Matrix.build(rows, cols, lambda a, b: self._leaf((e.name, (a + 1, b + 1))))
-        if isinstance(e, BatchElement):
-            i = self.int_of(e.index, env)
-            name = e.batch.name
-            var = self.d.vars[name]
-            dim = self.int_of(var.shape[1], env)
-            return Matrix.build(dim, 1, lambda a, b: self._leaf((name, (i, a + 1))))
-        if isinstance(e, DefRef):
-            idx = tuple(self.int_of(i, env) for i in e.indices)
-            if e.token in cuts:
-                return self._held(e.token, idx)
-            return self.definition(e.token, idx, cuts)
-        if isinstance(e, sp.MatAdd):
-            terms = [self.matrix(a, env, cuts) for a in e.args]
-            out = terms[0]
-            for t in terms[1:]:
-                out = out + t
-            return out
-        if isinstance(e, sp.MatMul):
-            coeff, out = mpmath.mpf(1), None
-            for a in e.args:
-                if isinstance(a, MatrixExpr):
-                    m = self.matrix(a, env, cuts)
-                    out = m if out is None else out @ m
-                else:
-                    coeff = coeff * self.scalar(a, env, cuts)
-            return out.scale(coeff)
-        if isinstance(e, sp.Transpose):
-            return self.matrix(e.arg, env, cuts).T
-        if isinstance(e, sp.HadamardProduct):
-            out = self.matrix(e.args[0], env, cuts)
-            for a in e.args[1:]:
-                out = out.zip(self.matrix(a, env, cuts), lambda x, y: x * y)
-            return out
-        if isinstance(e, sp.HadamardPower):
-            p = self.scalar(e.exp, env, cuts)
-            base = self.matrix(e.base, env, cuts)
-            if isinstance(p, int):
-                return base.map(lambda x: x ** p)
-            return base.map(lambda x: mpmath.power(x, p))
-        if isinstance(e, Elementwise):
-            return self.matrix(e.arg, env, cuts).map(ELEMENTWISE[e.fname])
-        if isinstance(e, Broadcast):
-            rows, cols = (self.int_of(s, env) for s in e.shape)
-            s = self.scalar(e.scalar, env, cuts)
-            return Matrix(rows, cols, [s] * (rows * cols))
-        if isinstance(e, Softmax):
-            z = self.matrix(e.arg, env, cuts).map(mpmath.exp)
-            total = mpmath.fsum(z.data)
-            return z.map(lambda t: t / total)
-        if isinstance(e, BatchSum):
-            var, lo, hi = e.limits
-            lo, hi = self.int_of(lo, env), self.int_of(hi, env)
-            terms = [self.matrix(e.summand, {**env, var: v}, cuts) for v in range(lo, hi + 1)]
-            out = terms[0]
-            for t in terms[1:]:
-                out = out + t
-            return out
-        if isinstance(e, sp.OneMatrix):
-            rows, cols = (self.int_of(s, env) for s in e.shape)
-            return Matrix(rows, cols, [mpmath.mpf(1)] * (rows * cols))
-        if isinstance(e, sp.ZeroMatrix):
-            rows, cols = (self.int_of(s, env) for s in e.shape)
-            return Matrix(rows, cols, [mpmath.mpf(0)] * (rows * cols))
-        if isinstance(e, sp.Identity):
-            n = self.int_of(e.shape[0], env)
-            return Matrix.build(n, n, lambda a, b: mpmath.mpf(1 if a == b else 0))
-        if isinstance(e, (MatD, Hess)):
-            return self.derivative(e, env, cuts)
-        raise InstantiationError(f"cannot evaluate {type(e).__name__}: {e}")
+    def matrix_MatrixSymbol(self, e, env: Mapping, cuts: frozenset) -> Matrix:
+        rows, cols = (self.int_of(s, env) for s in e.shape)
+        var = self.d.vars.get(e.name)
+        if var is None:
+            raise InstantiationError(f"unknown matrix symbol {e.name!r}")
+        if var.kind == "vector":
+            return Matrix.build(rows, 1, lambda a, b: self._leaf((e.name, (a + 1,))))
+        return Matrix.build(rows, cols, lambda a, b: self._leaf((e.name, (a + 1, b + 1))))
+
+    def matrix_BatchElement(self, e, env: Mapping, cuts: frozenset) -> Matrix:
+        i = self.int_of(e.index, env)
+        name = e.batch.name
+        var = self.d.vars[name]
+        dim = self.int_of(var.shape[1], env)
+        return Matrix.build(dim, 1, lambda a, b: self._leaf((name, (i, a + 1))))
+
+    def matrix_DefRef(self, e, env: Mapping, cuts: frozenset) -> Matrix:
+        idx = tuple(self.int_of(i, env) for i in e.indices)
+        if e.token in cuts:
+            return self._held(e.token, idx)
+        return self.definition(e.token, idx, cuts)
+
+    def matrix_MatAdd(self, e, env: Mapping, cuts: frozenset) -> Matrix:
+        return self.matrix_sum([self.matrix(a, env, cuts) for a in e.args])
+
+    def matrix_MatMul(self, e, env: Mapping, cuts: frozenset) -> Matrix:
+        coeff, out = mpmath.mpf(1), None
+        for a in e.args:
+            if isinstance(a, MatrixExpr):
+                m = self.matrix(a, env, cuts)
+                out = m if out is None else out @ m
+            else:
+                coeff = coeff * self.scalar(a, env, cuts)
+        return out.scale(coeff)
+
+    def matrix_Transpose(self, e, env: Mapping, cuts: frozenset) -> Matrix:
+        return self.matrix(e.arg, env, cuts).T
+
+    def matrix_HadamardProduct(self, e, env: Mapping, cuts: frozenset) -> Matrix:
+        out = self.matrix(e.args[0], env, cuts)
+        for a in e.args[1:]:
+            out = out.zip(self.matrix(a, env, cuts), lambda x, y: x * y)
+        return out
+
+    def matrix_HadamardPower(self, e, env: Mapping, cuts: frozenset) -> Matrix:
+        p = self.scalar(e.exp, env, cuts)
+        base = self.matrix(e.base, env, cuts)
+        if isinstance(p, int):
+            return base.map(lambda x: x ** p)
+        return base.map(lambda x: mpmath.power(x, p))
+
+    def matrix_Elementwise(self, e, env: Mapping, cuts: frozenset) -> Matrix:
+        return self.matrix(e.arg, env, cuts).map(ELEMENTWISE[e.fname])
+
+    def matrix_Broadcast(self, e, env: Mapping, cuts: frozenset) -> Matrix:
+        rows, cols = (self.int_of(s, env) for s in e.shape)
+        s = self.scalar(e.scalar, env, cuts)
+        return Matrix(rows, cols, [s] * (rows * cols))
+
+    def matrix_Softmax(self, e, env: Mapping, cuts: frozenset) -> Matrix:
+        z = self.matrix(e.arg, env, cuts).map(mpmath.exp)
+        total = mpmath.fsum(z.data)
+        return z.map(lambda t: t / total)
+
+    def matrix_BatchSum(self, e, env: Mapping, cuts: frozenset) -> Matrix:
+        var, lo, hi = e.limits
+        lo, hi = self.int_of(lo, env), self.int_of(hi, env)
+        return self.matrix_sum([self.matrix(e.summand, {**env, var: v}, cuts)
+                                for v in range(lo, hi + 1)])
+
+    def matrix_OneMatrix(self, e, env: Mapping, cuts: frozenset) -> Matrix:
+        rows, cols = (self.int_of(s, env) for s in e.shape)
+        return Matrix(rows, cols, [mpmath.mpf(1)] * (rows * cols))
+
+    def matrix_ZeroMatrix(self, e, env: Mapping, cuts: frozenset) -> Matrix:
+        rows, cols = (self.int_of(s, env) for s in e.shape)
+        return Matrix(rows, cols, [mpmath.mpf(0)] * (rows * cols))
+
+    def matrix_Identity(self, e, env: Mapping, cuts: frozenset) -> Matrix:
+        n = self.int_of(e.shape[0], env)
+        return Matrix.build(n, n, lambda a, b: mpmath.mpf(1 if a == b else 0))
+
+    def matrix__DerivativeNode(self, e, env: Mapping, cuts: frozenset) -> Matrix:
+        return self.derivative(e, env, cuts)  # MatD and Hess
 
     # -- derivatives -------------------------------------------------------------------
     def entries(self, e: sp.Basic, env: Mapping) -> tuple[list[Key], tuple[int, int]]:
@@ -500,13 +509,7 @@ class NumericInstantiator:
         return child.matrix(f, env, cuts | held)
 
     def derivative(self, e, env: Mapping, cuts: frozenset) -> Matrix:
-        held = set(held_tokens(self.d, e.wrt))
-        for h in e.holding:
-            tokens = held_tokens(self.d, h)
-            if not tokens:
-                raise InstantiationError(f"can only hold a defined quantity fixed, not {h}")
-            held |= tokens
-        held = frozenset(held - cuts)
+        held = frozenset(self.held_by(e) - cuts)
         keys, shape = self.entries(e.wrt, env)
         h = mpmath.mpf(10) ** (-FD_DIGITS)
         if isinstance(e, Hess):

@@ -15,27 +15,10 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
 from .derivation import Derivation
-from .nodes import (
-    BatchElement,
-    BatchSum,
-    Broadcast,
-    Component,
-    DefRef,
-    Elementwise,
-    Hess,
-    MatD,
-    ScalarD,
-    Softmax,
-    indicator,
-    relu,
-    sigmoid,
-)
+from .nodes import Hess, MatD, ScalarD, sigmoid
+from .walker import InstantiationError, Walker, held_tokens
 
-__all__ = ["Instantiator", "InstantiationError", "ELEMENTWISE"]
-
-
-class InstantiationError(ValueError):
-    """The expression cannot be made explicit (unknown symbol, bad shape, ...)."""
+__all__ = ["Instantiator", "InstantiationError", "ELEMENTWISE", "held_tokens"]
 
 
 ELEMENTWISE = {
@@ -57,31 +40,12 @@ def _entry(base: sp.IndexedBase, idx: tuple) -> sp.Indexed:
     return base[idx] if len(idx) != 1 else base[idx[0]]
 
 
-def held_tokens(d: Derivation, e: sp.Basic) -> set[sp.Symbol]:
-    """Definitions named by ``e`` (the quantity differentiated by, or held fixed)."""
-    if isinstance(e, DefRef):
-        return {e.token}
-    if isinstance(e, Component):
-        return held_tokens(d, e.vector)
-    if isinstance(e, sp.Indexed) and e.base.label in d.defs:
-        return {e.base.label}
-    if isinstance(e, sp.IndexedBase) and e.label in d.defs:
-        return {e.label}
-    if isinstance(e, sp.Symbol) and e in d.defs:
-        return {e}
-    return set()
-
-
-def _name(x: sp.Basic) -> str:
-    """The variable or definition a cut stands for (an entry stands for its base)."""
-    return str(x.base.label) if isinstance(x, sp.Indexed) else str(x)
-
-
-class Instantiator:
-    """Explicit instances of one derivation's expressions at one set of sizes."""
+class Instantiator(Walker):
+    """Explicit instances of one derivation's expressions at one set of sizes: the exact
+    backend of the walker (one ``scalar_<Node>`` / ``matrix_<Node>`` method per node)."""
 
     def __init__(self, derivation: Derivation, sizes: Mapping[sp.Symbol, int]):
-        self.d = derivation
+        super().__init__(derivation)
         self.sizes = {k: sp.Integer(v) for k, v in sizes.items()}
         self._defcache: dict = {}
         self._bases: dict[str, sp.IndexedBase] = {}
@@ -134,8 +98,7 @@ class Instantiator:
     # -- definitions -------------------------------------------------------------------
     def definition(self, token: sp.Symbol, idx: tuple[int, ...],
                    cuts: frozenset) -> sp.ImmutableMatrix:
-        deps = self.d.depends(token)
-        cuts = frozenset(c for c in cuts if _name(c) in deps)  # only cuts that matter here
+        cuts = self.relevant_cuts(token, cuts)
         key = (token, idx, cuts)
         if key not in self._defcache:
             defn = self.d.defs[token]
@@ -146,51 +109,64 @@ class Instantiator:
         return self._defcache[key]
 
     # -- scalars -----------------------------------------------------------------------
-    def scalar(self, e: sp.Basic, env: Env, cuts: frozenset) -> sp.Expr:
-        if isinstance(e, MatrixExpr):
-            m = self.matrix(e, env, cuts)
-            if m.shape != (1, 1):
-                raise InstantiationError(f"expected a scalar, got a {m.shape} matrix: {e}")
-            return m[0, 0]
-        if e.is_Number or not e.args and not isinstance(e, sp.Symbol):
+    def one_by_one(self, value) -> sp.Matrix:
+        return sp.Matrix([[value]])
+
+    def scalar_Atom(self, e, env: Env, cuts: frozenset) -> sp.Expr:
+        return e  # numbers and constants
+
+    def scalar_Symbol(self, e, env: Env, cuts: frozenset) -> sp.Expr:
+        if e in env:
+            return sp.Integer(env[e])
+        if e in self.sizes:
+            return self.sizes[e]
+        if e in self.d.defs:
+            if e in cuts:
+                return self._placeholder(e, (), 1, 1)[0, 0]
+            return self.definition(e, (), cuts)[0, 0]
+        return e
+
+    def scalar_Indexed(self, e, env: Env, cuts: frozenset) -> sp.Expr:
+        idx = tuple(self.integer_in(i, env, cuts) for i in e.indices)
+        label = e.base.label
+        if label in self.d.defs:
+            if label in cuts:
+                return self._placeholder(label, idx, 1, 1)[0, 0]
+            return self.definition(label, idx, cuts)[0, 0]
+        if str(label) not in self.d.vars:
+            raise InstantiationError(f"unknown indexed symbol {label}")
+        return _entry(self._base(str(label)), idx)
+
+    def scalar_Sum(self, e, env: Env, cuts: frozenset) -> sp.Expr:
+        return self._expand_limits(e, env, cuts)
+
+    scalar_Product = scalar_Sum
+
+    def scalar_Integral(self, e, env: Env, cuts: frozenset) -> sp.Expr:
+        inner = {k: v for k, v in env.items() if k not in e.variables}
+        limits = [(lim[0], *(self.scalar(x, env, cuts) for x in lim[1:])) for lim in e.limits]
+        return sp.Integral(self.scalar(e.function, inner, cuts), *limits)
+
+    def scalar_ScalarD(self, e, env: Env, cuts: frozenset) -> sp.Expr:
+        return self.derivative(e, env, cuts)[0, 0]
+
+    def scalar_Component(self, e, env: Env, cuts: frozenset) -> sp.Expr:
+        k = self.integer_in(e.k, env, cuts)
+        vec = self.matrix(e.vector, env, cuts)
+        return vec[k - 1, 0]
+
+    def scalar_sigmoid(self, e, env: Env, cuts: frozenset) -> sp.Expr:
+        return ELEMENTWISE["sigmoid"](self.scalar(e.args[0], env, cuts))
+
+    def scalar_relu(self, e, env: Env, cuts: frozenset) -> sp.Expr:
+        return ELEMENTWISE["relu"](self.scalar(e.args[0], env, cuts))
+
+    def scalar_indicator(self, e, env: Env, cuts: frozenset) -> sp.Expr:
+        return ELEMENTWISE["indicator"](self.scalar(e.args[0], env, cuts))
+
+    def scalar_default(self, e, env: Env, cuts: frozenset) -> sp.Expr:
+        if not e.args:
             return e
-        if isinstance(e, sp.Symbol):
-            if e in env:
-                return sp.Integer(env[e])
-            if e in self.sizes:
-                return self.sizes[e]
-            if e in self.d.defs:
-                if e in cuts:
-                    return self._placeholder(e, (), 1, 1)[0, 0]
-                return self.definition(e, (), cuts)[0, 0]
-            return e
-        if isinstance(e, sp.Indexed):
-            idx = tuple(self.integer_in(i, env, cuts) for i in e.indices)
-            label = e.base.label
-            if label in self.d.defs:
-                if label in cuts:
-                    return self._placeholder(label, idx, 1, 1)[0, 0]
-                return self.definition(label, idx, cuts)[0, 0]
-            if str(label) not in self.d.vars:
-                raise InstantiationError(f"unknown indexed symbol {label}")
-            return _entry(self._base(str(label)), idx)
-        if isinstance(e, (sp.Sum, sp.Product)):
-            return self._expand_limits(e, env, cuts)
-        if isinstance(e, sp.Integral):
-            inner = {k: v for k, v in env.items() if k not in e.variables}
-            limits = [(lim[0], *(self.scalar(x, env, cuts) for x in lim[1:])) for lim in e.limits]
-            return sp.Integral(self.scalar(e.function, inner, cuts), *limits)
-        if isinstance(e, (ScalarD, MatD, Hess)):
-            return self.derivative(e, env, cuts)[0, 0]
-        if isinstance(e, Component):
-            k = self.integer_in(e.k, env, cuts)
-            vec = self.matrix(e.vector, env, cuts)
-            return vec[k - 1, 0]
-        if isinstance(e, sigmoid):
-            return ELEMENTWISE["sigmoid"](self.scalar(e.args[0], env, cuts))
-        if isinstance(e, (relu, indicator)):
-            arg = self.scalar(e.args[0], env, cuts)
-            return ELEMENTWISE["relu" if isinstance(e, relu) else "indicator"](arg)
         return e.func(*(self.scalar(a, env, cuts) for a in e.args))
 
     def integer_in(self, e: sp.Basic, env: Env, cuts: frozenset) -> int:
@@ -213,89 +189,88 @@ class Instantiator:
         return rec(len(limits) - 1, env)
 
     # -- matrices ----------------------------------------------------------------------
-    def matrix(self, e: sp.Basic, env: Env, cuts: frozenset) -> sp.Matrix:
-        if not isinstance(e, MatrixExpr):
-            return sp.Matrix([[self.scalar(e, env, cuts)]])
-        if isinstance(e, sp.MatrixSymbol):
-            return self._leaf_matrix(e, env)
-        if isinstance(e, BatchElement):
-            i = self.integer_in(e.index, env, cuts)
-            var = self.d.vars.get(e.batch.name)
-            if var is None:
-                raise InstantiationError(f"unknown batch {e.batch.name!r}")
-            count = self.integer(var.shape[0], env)
-            if not 1 <= i <= count:
-                raise InstantiationError(f"batch index {i} outside 1..{count}")
-            dim = self.integer(var.shape[1], env)
-            base = self._base(e.batch.name)
-            return sp.Matrix(dim, 1, lambda a, b: _entry(base, (i, a + 1)))
-        if isinstance(e, DefRef):
-            idx = tuple(self.integer_in(i, env, cuts) for i in e.indices)
-            if e.token in cuts:
-                rows, cols = (self.integer(s, env) for s in e.shape)
-                return self._placeholder(e.token, idx, rows, cols)
-            return self.definition(e.token, idx, cuts)
-        if isinstance(e, sp.MatAdd):
-            terms = [self.matrix(a, env, cuts) for a in e.args]
-            out = terms[0]
-            for t in terms[1:]:
-                out = out + t
-            return out
-        if isinstance(e, sp.MatMul):
-            coeff = sp.S.One
-            out = None
-            for a in e.args:
-                if isinstance(a, MatrixExpr):
-                    m = self.matrix(a, env, cuts)
-                    out = m if out is None else out * m
-                else:
-                    coeff = coeff * self.scalar(a, env, cuts)
-            return coeff * out
-        if isinstance(e, sp.Transpose):
-            return self.matrix(e.arg, env, cuts).T
-        if isinstance(e, sp.HadamardProduct):
-            out = self.matrix(e.args[0], env, cuts)
-            for a in e.args[1:]:
-                out = out.multiply_elementwise(self.matrix(a, env, cuts))
-            return out
-        if isinstance(e, sp.HadamardPower):
-            p = self.scalar(e.exp, env, cuts)
-            return self.matrix(e.base, env, cuts).applyfunc(lambda x: x ** p)
-        if isinstance(e, Elementwise):
-            return self.matrix(e.arg, env, cuts).applyfunc(ELEMENTWISE[e.fname])
-        if isinstance(e, Broadcast):
+    def matrix_MatrixSymbol(self, e, env: Env, cuts: frozenset) -> sp.Matrix:
+        return self._leaf_matrix(e, env)
+
+    def matrix_BatchElement(self, e, env: Env, cuts: frozenset) -> sp.Matrix:
+        i = self.integer_in(e.index, env, cuts)
+        var = self.d.vars.get(e.batch.name)
+        if var is None:
+            raise InstantiationError(f"unknown batch {e.batch.name!r}")
+        count = self.integer(var.shape[0], env)
+        if not 1 <= i <= count:
+            raise InstantiationError(f"batch index {i} outside 1..{count}")
+        dim = self.integer(var.shape[1], env)
+        base = self._base(e.batch.name)
+        return sp.Matrix(dim, 1, lambda a, b: _entry(base, (i, a + 1)))
+
+    def matrix_DefRef(self, e, env: Env, cuts: frozenset) -> sp.Matrix:
+        idx = tuple(self.integer_in(i, env, cuts) for i in e.indices)
+        if e.token in cuts:
             rows, cols = (self.integer(s, env) for s in e.shape)
-            return self.scalar(e.scalar, env, cuts) * sp.ones(rows, cols)
-        if isinstance(e, Softmax):
-            z = self.matrix(e.arg, env, cuts).applyfunc(sp.exp)
-            total = sp.Add(*z)
-            return z.applyfunc(lambda t: t / total)
-        if isinstance(e, BatchSum):
-            var, lo, hi = e.limits
-            lo, hi = self.integer_in(lo, env, cuts), self.integer_in(hi, env, cuts)
-            terms = [self.matrix(e.summand, {**env, var: v}, cuts) for v in range(lo, hi + 1)]
-            out = terms[0]
-            for t in terms[1:]:
-                out = out + t
-            return out
-        if isinstance(e, sp.OneMatrix):
-            return sp.ones(*(self.integer(s, env) for s in e.shape))
-        if isinstance(e, sp.ZeroMatrix):
-            return sp.zeros(*(self.integer(s, env) for s in e.shape))
-        if isinstance(e, sp.Identity):
-            return sp.eye(self.integer(e.shape[0], env))
-        if isinstance(e, (MatD, Hess)):
-            return self.derivative(e, env, cuts)
-        raise InstantiationError(f"cannot make {type(e).__name__} explicit: {e}")
+            return self._placeholder(e.token, idx, rows, cols)
+        return self.definition(e.token, idx, cuts)
+
+    def matrix_MatAdd(self, e, env: Env, cuts: frozenset) -> sp.Matrix:
+        return self.matrix_sum([self.matrix(a, env, cuts) for a in e.args])
+
+    def matrix_MatMul(self, e, env: Env, cuts: frozenset) -> sp.Matrix:
+        coeff = sp.S.One
+        out = None
+        for a in e.args:
+            if isinstance(a, MatrixExpr):
+                m = self.matrix(a, env, cuts)
+                out = m if out is None else out * m
+            else:
+                coeff = coeff * self.scalar(a, env, cuts)
+        return coeff * out
+
+    def matrix_Transpose(self, e, env: Env, cuts: frozenset) -> sp.Matrix:
+        return self.matrix(e.arg, env, cuts).T
+
+    def matrix_HadamardProduct(self, e, env: Env, cuts: frozenset) -> sp.Matrix:
+        out = self.matrix(e.args[0], env, cuts)
+        for a in e.args[1:]:
+            out = out.multiply_elementwise(self.matrix(a, env, cuts))
+        return out
+
+    def matrix_HadamardPower(self, e, env: Env, cuts: frozenset) -> sp.Matrix:
+        p = self.scalar(e.exp, env, cuts)
+        return self.matrix(e.base, env, cuts).applyfunc(lambda x: x ** p)
+
+    def matrix_Elementwise(self, e, env: Env, cuts: frozenset) -> sp.Matrix:
+        return self.matrix(e.arg, env, cuts).applyfunc(ELEMENTWISE[e.fname])
+
+    def matrix_Broadcast(self, e, env: Env, cuts: frozenset) -> sp.Matrix:
+        rows, cols = (self.integer(s, env) for s in e.shape)
+        return self.scalar(e.scalar, env, cuts) * sp.ones(rows, cols)
+
+    def matrix_Softmax(self, e, env: Env, cuts: frozenset) -> sp.Matrix:
+        z = self.matrix(e.arg, env, cuts).applyfunc(sp.exp)
+        total = sp.Add(*z)
+        return z.applyfunc(lambda t: t / total)
+
+    def matrix_BatchSum(self, e, env: Env, cuts: frozenset) -> sp.Matrix:
+        var, lo, hi = e.limits
+        lo, hi = self.integer_in(lo, env, cuts), self.integer_in(hi, env, cuts)
+        return self.matrix_sum([self.matrix(e.summand, {**env, var: v}, cuts)
+                                for v in range(lo, hi + 1)])
+
+    def matrix_OneMatrix(self, e, env: Env, cuts: frozenset) -> sp.Matrix:
+        return sp.ones(*(self.integer(s, env) for s in e.shape))
+
+    def matrix_ZeroMatrix(self, e, env: Env, cuts: frozenset) -> sp.Matrix:
+        return sp.zeros(*(self.integer(s, env) for s in e.shape))
+
+    def matrix_Identity(self, e, env: Env, cuts: frozenset) -> sp.Matrix:
+        return sp.eye(self.integer(e.shape[0], env))
+
+    def matrix__DerivativeNode(self, e, env: Env, cuts: frozenset) -> sp.Matrix:
+        return self.derivative(e, env, cuts)  # MatD and Hess
 
     # -- derivatives -------------------------------------------------------------------
     def derivative(self, e: MatD | ScalarD | Hess, env: Env, cuts: frozenset) -> sp.Matrix:
-        held = set(held_tokens(self.d, e.wrt))
-        for h in e.holding:
-            tokens = held_tokens(self.d, h)
-            if not tokens:
-                raise InstantiationError(f"can only hold a defined quantity fixed, not {h}")
-            held |= tokens
+        held = self.held_by(e)
         inner = frozenset(cuts | held)
         V = self.matrix(e.wrt, env, inner)
         for v in V:

@@ -1,0 +1,133 @@
+"""One tree walker over the general notation, with a method per node class per backend.
+
+Two backends give meaning to the same expressions: :class:`symderive.instantiate.
+Instantiator` builds exact SymPy entries (the truth the prover works on), and
+:class:`symderive.evaluate.NumericInstantiator` computes mpmath numbers at a point (fast
+refutation).  Both subclass :class:`Walker`, which dispatches on the node's class the way
+SymPy's printers do: ``scalar(e)`` calls the backend's ``scalar_<ClassName>`` for the
+first class in ``type(e).__mro__`` that has one, ``matrix(e)`` calls ``matrix_<Name>``.
+
+Adding a node is therefore one method in each backend.  For example, a node
+``class Cube(sp.Function)`` (a scalar function) needs::
+
+    # symderive/instantiate.py, in Instantiator
+    def scalar_Cube(self, e, env, cuts):
+        return self.scalar(e.args[0], env, cuts) ** 3
+
+    # symderive/evaluate.py, in NumericInstantiator
+    def scalar_Cube(self, e, env, cuts):
+        return self.scalar(e.args[0], env, cuts) ** 3
+
+and ``tests/test_walker.py`` then checks that the two agree at random points (add an
+example of the node to its table).  A matrix node (a ``MatrixExpr``) gets ``matrix_<Name>``
+methods instead.  The LaTeX printer keeps its own dispatch, as in SymPy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import sympy as sp
+from sympy.matrices.expressions import MatrixExpr
+
+from .derivation import Derivation
+from .nodes import Component, DefRef
+
+__all__ = ["Walker", "InstantiationError", "held_tokens", "cut_name"]
+
+
+class InstantiationError(ValueError):
+    """The expression cannot be made explicit (unknown symbol, bad shape, ...)."""
+
+
+def held_tokens(d: Derivation, e: sp.Basic) -> set[sp.Symbol]:
+    """Definitions named by ``e`` (the quantity differentiated by, or held fixed)."""
+    if isinstance(e, DefRef):
+        return {e.token}
+    if isinstance(e, Component):
+        return held_tokens(d, e.vector)
+    if isinstance(e, sp.Indexed) and e.base.label in d.defs:
+        return {e.base.label}
+    if isinstance(e, sp.IndexedBase) and e.label in d.defs:
+        return {e.label}
+    if isinstance(e, sp.Symbol) and e in d.defs:
+        return {e}
+    return set()
+
+
+def cut_name(x: sp.Basic) -> str:
+    """The variable or definition a cut stands for (an entry stands for its base)."""
+    return str(x.base.label) if isinstance(x, sp.Indexed) else str(x)
+
+
+class Walker:
+    """Dispatch on node class; backends supply ``scalar_<Name>`` / ``matrix_<Name>``.
+
+    ``env`` binds index symbols to integers; ``cuts`` are the definitions held as
+    independent variables (inside a derivative that holds them fixed, or generalised).
+    """
+
+    d: Derivation
+
+    def __init__(self, derivation: Derivation):
+        self.d = derivation
+        self._dispatch: dict = {}
+
+    def _method(self, kind: str, e: sp.Basic):
+        cls = type(e)
+        key = (kind, cls)
+        method = self._dispatch.get(key)
+        if method is None:
+            for klass in cls.__mro__:
+                method = getattr(type(self), f"{kind}_{klass.__name__}", None)
+                if method is not None:
+                    break
+            else:
+                method = getattr(type(self), f"{kind}_default")
+            self._dispatch[key] = method
+        return method
+
+    # -- entry points ------------------------------------------------------------------
+    def scalar(self, e: sp.Basic, env: Mapping, cuts: frozenset):
+        """The value of a scalar expression (a 1x1 matrix expression is unwrapped)."""
+        if isinstance(e, MatrixExpr):
+            m = self.matrix(e, env, cuts)
+            if m.shape != (1, 1):
+                raise InstantiationError(f"expected a scalar, got a {m.shape} matrix: {e}")
+            return m[0, 0]
+        return self._method("scalar", e)(self, e, env, cuts)
+
+    def matrix(self, e: sp.Basic, env: Mapping, cuts: frozenset):
+        """The value of a matrix expression (a scalar becomes 1x1)."""
+        if not isinstance(e, MatrixExpr):
+            return self.one_by_one(self.scalar(e, env, cuts))
+        return self._method("matrix", e)(self, e, env, cuts)
+
+    def matrix_default(self, e, env, cuts):
+        raise InstantiationError(f"cannot make {type(e).__name__} explicit: {e}")
+
+    # -- what the backends share ---------------------------------------------------------
+    def one_by_one(self, value):
+        raise NotImplementedError
+
+    def relevant_cuts(self, token: sp.Symbol, cuts: frozenset) -> frozenset:
+        """Only the cuts a definition depends on (the rest cannot change its value)."""
+        deps = self.d.depends(token)
+        return frozenset(c for c in cuts if cut_name(c) in deps)
+
+    def held_by(self, e) -> set:
+        """The definitions a derivative node holds fixed: what it differentiates by, and
+        what it names in ``holding``."""
+        held = set(held_tokens(self.d, e.wrt))
+        for h in e.holding:
+            tokens = held_tokens(self.d, h)
+            if not tokens:
+                raise InstantiationError(f"can only hold a defined quantity fixed, not {h}")
+            held |= tokens
+        return held
+
+    def matrix_sum(self, terms: list):
+        out = terms[0]
+        for t in terms[1:]:
+            out = out + t
+        return out
