@@ -1,4 +1,11 @@
-"""symderive: check mathematical derivations the way a test suite checks code."""
+"""symderive: check mathematical derivations the way a test suite checks code.
+
+This module is the API a derivation is written with (``Derivation``, ``D``, ``H``, the
+assumptions and the elementwise operations).  The checker lives in
+:mod:`symderive.check`, the command line in :mod:`symderive.cli`, the LaTeX report in
+:mod:`symderive.latex` and the EM engine in :mod:`symderive.em`; the README's "Layout"
+section maps the rest.
+"""
 
 from .assumptions import (
     BINARY,

@@ -10,7 +10,7 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 
-from .check.verdict import VERDICTS
+from .check.verdict import HOLDS, VERDICTS
 from .derivation import Derivation
 from .loader import LoadError
 from .runner import ClaimResult
@@ -134,7 +134,7 @@ def render(derivations: Sequence[Derivation], results: Sequence[ClaimResult],
             tag = ""
             if r.expected == "refuted":
                 tag = "  [known erratum]" if r.verdict == "refuted" else \
-                    "  [marked erratum, but it holds]" if r.verdict in ("proved", "verified") \
+                    "  [marked erratum, but it holds]" if r.verdict in HOLDS \
                     else "  [marked erratum]"
             colour = r.verdict if r.ok or r.verdict != "refuted" else "refuted"
             if r.expected == "refuted" and r.verdict == "refuted":
@@ -149,7 +149,7 @@ def render(derivations: Sequence[Derivation], results: Sequence[ClaimResult],
                 out += format_counterexample(r.counterexample)
             elif r.verdict in ("error", "undecided") and r.message:
                 out.append(f"      {r.message}")
-            elif r.expected == "refuted" and r.verdict in ("proved", "verified"):
+            elif r.expected == "refuted" and r.verdict in HOLDS:
                 out.append(f"      marked as an erratum ({r.erratum}), but it {r.verdict}")
     s = summary(results, seconds)
     errata = sum(1 for r in results if r.expected == "refuted" and r.verdict == "refuted")
