@@ -85,8 +85,7 @@ def _numeric_one(claim: Claim, sizes: dict, wanted: int, rng: random.Random
             return Outcome(Verdict.REFUTED, f"exact point, {DIGITS} digits",
                            f"{len(bad)} of {len(vals) // 2} entries differ at "
                            f"{sizes_text(sizes)}",
-                           counterexample(evaluate.labels, sizes, point, vals, bad),
-                           Evidence("exact point"))
+                           counterexample(evaluate.labels, sizes, point, vals, bad))
         good += 1
         if good >= wanted:
             break
