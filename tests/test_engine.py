@@ -190,6 +190,8 @@ def test_slow_claim_ends_undecided_within_budget():
     r = run_claims([claim], timeout=1.5)[0]
     assert r.verdict == "undecided"
     assert "1.5 s" in r.message
+    assert r.evidence["scope"] is None and r.evidence["sampled"] == {"sizes": [], "points": 0}
+    assert r.evidence["seed"] is None   # nothing was sampled
     assert time.perf_counter() - start < 6
 
 
@@ -206,6 +208,11 @@ def test_runaway_proof_keeps_the_sampling_evidence(monkeypatch):
     assert time.perf_counter() - start < 6
     assert r.verdict == "verified"
     assert "did not finish within 2 s" in r.message
+    ev = r.evidence   # the evidence of the sampling phase survives the killed worker
+    assert ev["scope"] is None and ev["proved_sizes"] == []
+    assert ev["method"] == "sampling" and ev["sampled"]["points"] >= 2
+    assert ev["sampled"]["sizes"] == [{}] * len(ev["sampled"]["sizes"])  # a scalar claim
+    assert isinstance(ev["seed"], int)
 
 
 def test_restated_claims_are_checked_once():
