@@ -10,7 +10,7 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 
-from .check.verdict import HOLDS, VERDICTS
+from .check.verdict import HOLDS, VERDICTS, Verdict
 from .derivation import Derivation
 from .loader import LoadError
 from .runner import ClaimResult
@@ -132,31 +132,32 @@ def render(derivations: Sequence[Derivation], results: Sequence[ClaimResult],
         width = max(len(r.id) for r in rows)
         for r in rows:
             tag = ""
-            if r.expected == "refuted":
-                tag = "  [known erratum]" if r.verdict == "refuted" else \
+            if r.expected == Verdict.REFUTED:
+                tag = "  [known erratum]" if r.verdict == Verdict.REFUTED else \
                     "  [marked erratum, but it holds]" if r.verdict in HOLDS \
                     else "  [marked erratum]"
-            colour = r.verdict if r.ok or r.verdict != "refuted" else "refuted"
-            if r.expected == "refuted" and r.verdict == "refuted":
+            colour = r.verdict if r.ok or r.verdict != Verdict.REFUTED else "refuted"
+            if r.expected == Verdict.REFUTED and r.verdict == Verdict.REFUTED:
                 colour = "erratum"
             line = (f"  {r.id:<{width}}  {st(f'{r.verdict:<9}', colour)}  "
                     f"{evidence_summary(r.evidence):<44}  {r.seconds:6.2f}s"
                     f"{st(tag, 'erratum')}")
             out.append(line)
-            if r.verdict == "refuted" and r.counterexample:
+            if r.verdict == Verdict.REFUTED and r.counterexample:
                 if r.erratum:
                     out.append(f"      erratum: {r.erratum}")
                 out += format_counterexample(r.counterexample)
-            elif r.verdict in ("error", "undecided") and r.message:
+            elif r.verdict in (Verdict.ERROR, Verdict.UNDECIDED) and r.message:
                 out.append(f"      {r.message}")
-            elif r.expected == "refuted" and r.verdict in HOLDS:
+            elif r.expected == Verdict.REFUTED and r.verdict in HOLDS:
                 out.append(f"      marked as an erratum ({r.erratum}), but it {r.verdict}")
     s = summary(results, seconds)
-    errata = sum(1 for r in results if r.expected == "refuted" and r.verdict == "refuted")
+    errata = sum(1 for r in results
+                 if r.expected == Verdict.REFUTED and r.verdict == Verdict.REFUTED)
     parts = []
     for v in VERDICTS:
         text = f"{s[v]} {v}"
-        if v == "refuted" and errata:
+        if v == Verdict.REFUTED and errata:
             text += f" ({errata} known errata)"
         parts.append(st(text, v) if s[v] else text)
     if errors:

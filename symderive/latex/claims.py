@@ -38,7 +38,7 @@ class Entry:
 
     @property
     def is_erratum(self) -> bool:
-        return self.result.verdict == "refuted" or bool(self.claim.erratum)
+        return self.result.verdict == Verdict.REFUTED or bool(self.claim.erratum)
 
 
 def _chain_key(claim: Claim) -> str | None:
@@ -97,7 +97,7 @@ def claim_rows(e: Entry, p: DerivationPrinter, head: bool = True) -> list[Row]:
             rows.append(Row(r"\text{where}", cond, rel=r"\;"))
     last = rows[-1]
     last.tag, last.label = escape(e.tag), e.label
-    last.colour = "refuted" if e.result.verdict == "refuted" else None
+    last.colour = "refuted" if e.result.verdict == Verdict.REFUTED else None
     return rows
 
 
@@ -153,12 +153,12 @@ def status_line(e: Entry, p: DerivationPrinter) -> str:
         head += r"\enspace claim \texttt{%s}" % escape(c.id)
     parts = [head + r"\enspace " + evidence_text(r, p)]
     if c.erratum:
-        if r.verdict == "refuted":
+        if r.verdict == Verdict.REFUTED:
             parts.append(r"\textbf{Known erratum:} " + rich(c.erratum) + ".")
         else:
             parts.append(r"\textbf{Marked as an erratum} (%s), \textbf{but it is %s}."
                          % (rich(c.erratum), r.verdict))
-    elif r.verdict == "refuted":
+    elif r.verdict == Verdict.REFUTED:
         parts.append(r"\textbf{Not marked as an erratum:} the document's formula is wrong, "
                      r"or the derivation file states it wrongly.")
     if c.note:
@@ -278,7 +278,7 @@ def group_tex(group: list[Entry], p: DerivationPrinter, siblings: list[Entry]) -
     out = [align(rows)]
     for e in group:
         out.append(status_line(e, p))
-        if e.result.verdict == "refuted":
+        if e.result.verdict == Verdict.REFUTED:
             if e.result.counterexample:
                 out.append(counterexample(e.result.counterexample, p))
             fix = correction(e, siblings)

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from .. import __version__
-from ..check.verdict import VERDICTS
+from ..check.verdict import VERDICTS, Verdict
 from ..derivation import Derivation
 from ..runner import ClaimResult
 from .claims import Entry, correction, group_tex, groups
@@ -93,13 +93,13 @@ def errata_list(derivations: Sequence[Derivation], entries: dict[str, list[Entry
             if not e.is_erratum:
                 continue
             r = e.result
-            if e.claim.erratum and r.verdict == "refuted":
+            if e.claim.erratum and r.verdict == Verdict.REFUTED:
                 why = rich(e.claim.erratum)
             elif e.claim.erratum:
                 why = rich(e.claim.erratum) + r" \textit{(marked, but %s)}" % r.verdict
             else:
                 why = r"\textit{refuted, not marked as an erratum}"
-            fix = correction(e, es) if r.verdict == "refuted" else None
+            fix = correction(e, es) if r.verdict == Verdict.REFUTED else None
             if fix is not None:
                 why += r"; corrected in \hyperref[%s]{(%s)}" % (fix.label, ident(fix.tag))
             eq = r"\hyperref[%s]{(%s)}" % (e.label, ident(e.tag))
