@@ -60,6 +60,9 @@ def cut_name(x: sp.Basic) -> str:
     return str(x.base.label) if isinstance(x, sp.Indexed) else str(x)
 
 
+_DISPATCH: dict = {}  # (backend class, "scalar" | "matrix", node class) -> method
+
+
 class Walker:
     """Dispatch on node class; backends supply ``scalar_<Name>`` / ``matrix_<Name>``.
 
@@ -71,20 +74,20 @@ class Walker:
 
     def __init__(self, derivation: Derivation):
         self.d = derivation
-        self._dispatch: dict = {}
 
     def _method(self, kind: str, e: sp.Basic):
-        cls = type(e)
-        key = (kind, cls)
-        method = self._dispatch.get(key)
+        """The backend's method for ``e``: the first class of its MRO that has one (looked
+        up once per backend, kind and node class)."""
+        key = (type(self), kind, type(e))
+        method = _DISPATCH.get(key)
         if method is None:
-            for klass in cls.__mro__:
+            for klass in type(e).__mro__:
                 method = getattr(type(self), f"{kind}_{klass.__name__}", None)
                 if method is not None:
                     break
             else:
                 method = getattr(type(self), f"{kind}_default")
-            self._dispatch[key] = method
+            _DISPATCH[key] = method
         return method
 
     # -- entry points ------------------------------------------------------------------
