@@ -44,8 +44,8 @@ import scipy.sparse as sps
 from .kernels import SparseData, as_counts
 from .model import MultinomialMixture, Progress, _Run, initial_responsibilities, seed_entropy
 
-__all__ = ["fit_dask", "require_dask", "LibsvmBlocks", "DaskUnavailable", "SUPPORTED_OPTIONS",
-           "DEFAULT_BLOCK_ROWS", "connect"]
+__all__ = ["fit_dask", "require_dask", "LibsvmBlocks", "Blocks", "scatter_blocks",
+           "DaskUnavailable", "SUPPORTED_OPTIONS", "DEFAULT_BLOCK_ROWS", "connect", "describe"]
 
 INSTALL_HINT = "pip install 'symderive[dask]'"
 #: options of MultinomialMixture that backend="dask" runs (the README lists them)
@@ -274,6 +274,15 @@ def connect(address: str):
     return distributed.Client(address), None
 
 
+def describe(client, cluster=None) -> str:
+    """Where a fit runs, for the report: the cluster, its workers and the dashboard."""
+    workers = len(client.scheduler_info().get("workers", {}))
+    where = (f"dask local cluster, {workers} worker processes" if cluster is not None else
+             f"dask scheduler {client.scheduler.address}, {workers} workers")
+    link = getattr(client, "dashboard_link", None)
+    return where + (f"; dashboard {link}" if link else "")
+
+
 def _client():
     distributed = require_dask()
     try:
@@ -300,6 +309,28 @@ def _split_labels(y, bounds: Sequence[tuple[int, int]]):
         raise ValueError(f"y must hold one label per document ({bounds[-1][1]}), got shape "
                          f"{y.shape}")
     return [y[a:b] for a, b in bounds]
+
+
+@dataclass
+class Blocks:
+    """A corpus held on the workers, block by block (reuse it for several fits)."""
+
+    futures: list
+    shape: tuple[int, int]
+    sizes: list[int]
+
+
+def scatter_blocks(X, y=None, *, block_rows: int = DEFAULT_BLOCK_ROWS, client=None) -> Blocks:
+    """Put ``X`` (and the labels ``y``) on the workers of ``client`` (default: the current
+    one), as blocks of ``block_rows`` documents unless ``X`` is already cut into blocks."""
+    if isinstance(X, Blocks):
+        return X
+    if isinstance(block_rows, bool) or not isinstance(block_rows, (int, np.integer)) \
+            or block_rows < 1:
+        raise ValueError(f"block_rows must be a positive integer, got {block_rows!r}")
+    client = client or _client()
+    futures, shape, sizes = _blocks(client, X, y, int(block_rows))
+    return Blocks(futures, shape, [int(n) for n in sizes])
 
 
 def _blocks(client, X, y, block_rows: int):
@@ -446,13 +477,12 @@ def fit_dask(model: MultinomialMixture, X, y=None, *, block_rows: int | None = N
     require_dask()
     tol = model._validate()
     _check_options(model)
-    rows = DEFAULT_BLOCK_ROWS if block_rows is None else block_rows
-    if isinstance(rows, bool) or not isinstance(rows, (int, np.integer)) or rows < 1:
-        raise ValueError(f"block_rows must be a positive integer, got {block_rows!r}")
     formulas = model._formulas()
     client = _client()
     begin = time.perf_counter()
-    blocks, (D, W), sizes = _blocks(client, X, y, int(rows))
+    placed = scatter_blocks(X, y, client=client,
+                            block_rows=DEFAULT_BLOCK_ROWS if block_rows is None else block_rows)
+    blocks, (D, W), sizes = placed.futures, placed.shape, placed.sizes
     if D == 0 or W == 0:
         raise ValueError(f"need at least one document and one word, got shape {(D, W)}")
     entropy = seed_entropy(model.random_state)
