@@ -220,3 +220,58 @@ def test_nmi_from_a_contingency_table_is_the_nmi_of_the_labels():
     assert nmi_from_contingency(padded) == normalized_mutual_info(a, b)
     assert nmi_from_contingency(np.diag([3.0, 4.0, 5.0])) == pytest.approx(1.0)
     assert nmi_from_contingency(np.outer([1.0, 2.0], [3.0, 1.0])) == pytest.approx(0, abs=1e-12)
+
+
+def _table(out: str) -> list[str]:
+    """The report without what may differ between runs: times and where it ran."""
+    import re
+
+    keep = [line for line in out.splitlines()
+            if not line.startswith(("ran on:", "total time"))]
+    return [re.sub(r"\d+\.\d+ s$", "", line) for line in keep]
+
+
+def test_cli_on_a_local_cluster_prints_the_in_process_table(tmp_path, capsys):
+    from symderive.cli import main
+
+    rng = np.random.default_rng(0)
+    letters = "bcdfghjklmnpqrstvwxz"
+    words = [f"zq{letters[j // 20]}{letters[j % 20]}" for j in range(40)]
+    root = tmp_path / "corpus"
+    for label in range(3):
+        (root / f"class{label}").mkdir(parents=True)
+        p = rng.dirichlet(np.full(40, 0.3))
+        for i in range(25):
+            text = " ".join(rng.choice(words, size=30, p=p))
+            (root / f"class{label}" / f"{i}.txt").write_text(text, encoding="utf-8")
+    args = ["em", "--no-progress", "--k", "3", "4", "--corpus", str(root)]
+    assert main(args) == 0
+    local = capsys.readouterr().out
+    assert main([*args, "--dask", "local:2", "--blocks", "16"]) == 0
+    remote = capsys.readouterr().out
+    assert _table(remote) == _table(local)
+    assert "NMI" in local and "  -  " not in local.split("NMI")[1]  # NMI computed both ways
+    where = [line for line in remote.splitlines() if line.startswith("ran on:")]
+    assert where and "dask local cluster, 2 worker processes; dashboard http" in where[0]
+    assert "5 blocks of up to 16 documents" in where[0]
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--blocks", "10"], "--blocks needs --dask"),
+    (["--dask", "somewhere"], "expected local:N or a scheduler address"),
+    (["--dask", "local:0"], "expected local:N with N >= 1"),
+])
+def test_cli_dask_usage_errors(extra, message, capsys):
+    from symderive.cli import main
+
+    code = main(["em", "--no-progress", "--k", "2", *extra])
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_without_dask_says_how_to_install(monkeypatch, capsys):
+    from symderive.cli import main
+
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    assert main(["em", "--no-progress", "--k", "2", "--dask", "local:2"]) == 2
+    assert "pip install 'symderive[dask]'" in capsys.readouterr().err
