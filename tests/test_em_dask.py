@@ -260,6 +260,7 @@ def test_cli_on_a_local_cluster_prints_the_in_process_table(tmp_path, capsys):
     (["--blocks", "10"], "--blocks needs --dask"),
     (["--dask", "somewhere"], "expected local:N or a scheduler address"),
     (["--dask", "local:0"], "expected local:N with N >= 1"),
+    (["--dask", "local:2", "--dir", "."], "--dir is not supported with --dask"),
 ])
 def test_cli_dask_usage_errors(extra, message, capsys):
     from symderive.cli import main

@@ -121,7 +121,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
                         "worker processes, tcp://HOST:PORT connects to a running scheduler "
                         "(needs pip install 'symderive[dask]')")
     p.add_argument("--blocks", type=_positive_int, default=None, metavar="ROWS",
-                   help="documents per block with --dask (default: 4096)")
+                   help="documents per block with --dask (default: 16384)")
     p.set_defaults(func=cmd_em)
 
 
@@ -227,6 +227,9 @@ def cmd_em(args) -> int:
             raise _Usage("--blocks needs --dask")
         if args.dask is not None:
             _check_dask_address(args.dask)
+            if args.dir is not None:
+                raise _Usage("--dask runs the packaged em_multinomial derivation (the workers "
+                             "import it); --dir is not supported with --dask")
     except (CorpusSpecError, PlotUnavailable, _Usage) as exc:
         return fail(EXIT_USAGE, str(exc))
     # the formulas first: the checker's worker processes then stay small

@@ -53,7 +53,9 @@ SUPPORTED_OPTIONS = ("n_components", "tol", "max_iter", "n_init", "random_state"
                      "smoothing", "init", "formulas", "check_timeout", "callback")
 #: options the in-process engine may have that the Dask loop does not run yet
 UNSUPPORTED_OPTIONS = ("anneal", "warm_start")
-DEFAULT_BLOCK_ROWS = 4096
+#: documents per block: large enough that the per-block work on K x W (log mu, T^T gamma)
+#: stays small beside the per-document work
+DEFAULT_BLOCK_ROWS = 16384
 
 
 class DaskUnavailable(ImportError):
