@@ -427,8 +427,13 @@ def m_step_from_stats(model: MultinomialMixture, formulas, stats: _Stats,
     """The in-process M-step applied to K pseudo-documents with the same sums (module
     docstring, step 4)."""
     nk = stats.nk
+    W, K = stats.tg.shape
     scale = np.divide(1.0, nk, out=np.zeros_like(nk), where=nk > 0)
-    pseudo = SparseData(sps.csr_matrix(stats.tg.T * scale[:, None]))
+    # dense rows stored as CSR as they are (a stored 0 adds nothing to the M-step's sums;
+    # looking for the zeros would cost more than the M-step itself)
+    pseudo = SparseData(sps.csr_matrix(
+        ((stats.tg * scale).T.ravel(), np.tile(np.arange(W, dtype=np.int32), K),
+         np.arange(K + 1, dtype=np.int64) * W), shape=(K, W)))
     augmented = model._augment(pseudo) if model.smoothing > 0 else None
     return model._m_step(formulas, pseudo, augmented, np.diag(nk), mu_prev)
 
