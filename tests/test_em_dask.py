@@ -103,6 +103,8 @@ def test_dask_array_delayed_blocks_and_a_libsvm_file(client, formulas, tmp_path)
     lines = ["# a comment line"]
     for d in range(X.shape[0]):
         row = X[d]
+        if d == 45:  # a blank and a comment line just before a block starts
+            lines += ["", "# between blocks"]
         lines.append(f"doc{d} " + " ".join(f"{j}:{int(c)}" for j, c in zip(row.indices, row.data)))
     data.write_text("\n".join(lines) + "\n")
     source = dd.LibsvmBlocks(str(data), str(vocab), rows=45)
