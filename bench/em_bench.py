@@ -47,12 +47,12 @@ from symderive.corpus import load_20newsgroups  # noqa: E402
 from symderive.em import MultinomialMixture, load_formulas  # noqa: E402
 from symderive.em.cli import TABLE_KS, run_table  # noqa: E402
 from symderive.em.kernels import SparseData, default_threads  # noqa: E402
+from symderive.em.model import initial_responsibilities  # noqa: E402
 
 
 def initial_resp(seed: int, D: int, K: int) -> np.ndarray:
     """The estimator's own random start (``MultinomialMixture(random_state=seed)``)."""
-    resp = 1.0 - np.random.default_rng(seed).random((D, K))
-    return resp / resp.sum(axis=1, keepdims=True)
+    return initial_responsibilities(seed, 0, 0, D, K)
 
 
 def timed(fn):

@@ -47,6 +47,8 @@ examples:
   symderive em --k 10 20 30 50 --json t1.json
   symderive em --k 5 --corpus uci:docword.txt,vocab.txt --stop loglik
   symderive em --plot plots/                    also write plots/loglik.png, plots/pi.png
+  symderive em --k 20 --dask local:2            the same on a local Dask cluster of 2 workers
+  symderive em --dask tcp://HOST:8786 --blocks 20000   on a running Dask scheduler
 """
 
 
@@ -117,6 +119,13 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
                    help=f"budget per claim when the formulas are certified "
                         f"(default: {CERTIFY_TIMEOUT:g})")
     p.add_argument("--no-progress", action="store_true", help="never show progress")
+    # -- Dask (symderive.em.distributed) --
+    p.add_argument("--dask", default=None, metavar="ADDRESS",
+                   help="run the E-step on Dask workers: local:N starts a local cluster of N "
+                        "worker processes, tcp://HOST:PORT connects to a running scheduler "
+                        "(needs pip install 'symderive[dask]')")
+    p.add_argument("--blocks", type=_positive_int, default=None, metavar="ROWS",
+                   help="documents per block with --dask (default: 16384)")
     p.set_defaults(func=cmd_em)
 
 
@@ -147,20 +156,24 @@ class _Progress:
 # -- running ----------------------------------------------------------------------------
 def run_table(corpus, ks: Sequence[int], *, stop: str = "pi-norm", tol: float | None = None,
               max_iter: int = 200, n_init: int = 1, seed: int = 0, smoothing: float = 0.0,
-              top: int = 5, formulas=None, progress: Callable | None = None) -> list:
-    """Fit one model per K on ``corpus`` and summarise each (Table 1 rows)."""
+              top: int = 5, formulas=None, progress: Callable | None = None,
+              blocks=None) -> list:
+    """Fit one model per K on ``corpus`` and summarise each (Table 1 rows); with
+    ``blocks`` (the corpus on Dask workers, :func:`~symderive.em.distributed.scatter_blocks`)
+    on the cluster."""
     from .kernels import SparseData
     from .model import MultinomialMixture
     from .table import summarize
 
-    data = SparseData.from_counts(corpus.counts)  # shared: coefficient, transpose once
+    data = SparseData.from_counts(corpus.counts) if blocks is None else blocks
     results = []
     for K in ks:
         if progress is not None:
             progress.K, progress.n_init = K, n_init
         model = MultinomialMixture(K, stop=stop, tol=tol, max_iter=max_iter, n_init=n_init,
                                    random_state=seed, smoothing=smoothing, formulas=formulas,
-                                   callback=progress)
+                                   callback=progress,
+                                   backend="local" if blocks is None else "dask")
         model.fit(data)
         results.append(summarize(model, corpus.vocabulary, corpus.labels, top))
     return results
@@ -209,6 +222,13 @@ def cmd_em(args) -> int:
                 raise _Usage(f"--plot {args.plot}: exists and is not a directory")
         if args.json not in (None, "-") and not Path(args.json).resolve().parent.is_dir():
             raise _Usage(f"--json {args.json}: no such directory")
+        if args.blocks is not None and args.dask is None:
+            raise _Usage("--blocks needs --dask")
+        if args.dask is not None:
+            _check_dask_address(args.dask)
+            if args.dir is not None:
+                raise _Usage("--dask runs the packaged em_multinomial derivation (the workers "
+                             "import it); --dir is not supported with --dask")
     except (CorpusSpecError, PlotUnavailable, _Usage) as exc:
         return fail(EXIT_USAGE, str(exc))
     # the formulas first: the checker's worker processes then stay small
@@ -231,13 +251,23 @@ def cmd_em(args) -> int:
     if corpus.counts.shape[0] == 0 or corpus.counts.shape[1] == 0:
         return fail(EXIT_USAGE, f"the corpus is empty ({corpus.counts.shape[0]} documents, "
                                 f"{corpus.counts.shape[1]} words)")
+    cluster = None
     try:
+        if args.dask is not None:
+            progress.say(f"  connecting to dask {args.dask} ...")
+            try:
+                cluster = _DaskRun(args.dask, corpus, args.blocks)
+            except (OSError, TimeoutError, ValueError) as exc:
+                return fail(EXIT_USAGE, f"--dask {args.dask}: {exc}")
         results = run_table(corpus, args.k, stop=args.stop, tol=args.tol,
                             max_iter=args.max_iter, n_init=args.n_init, seed=args.seed,
                             smoothing=args.smoothing, top=args.top, formulas=formulas,
-                            progress=progress)
+                            progress=progress, blocks=cluster and cluster.blocks)
     except (LikelihoodDecreaseError, FloatingPointError) as exc:
         return fail(EXIT_FAILED, str(exc))
+    finally:
+        if cluster is not None:
+            cluster.close()
     progress.done()
     seconds = time.perf_counter() - start
     cert = formulas.certificate
@@ -257,6 +287,8 @@ def cmd_em(args) -> int:
             "runs": [to_json(r) for r in results], "plots": plots,
             "seconds": round(seconds, 3),
         }
+        if cluster is not None:
+            doc["dask"] = cluster.to_json()
         text = json.dumps(doc, indent=1) + "\n"
         if args.json == "-":
             sys.stdout.write(text)
@@ -278,9 +310,53 @@ def cmd_em(args) -> int:
         print(f"formulas: {cert.derivation} ({verdicts}; {cert.source})")
     print(f"stop rule: {rule}; seed {args.seed}"
           + (f"; smoothing {args.smoothing:g}" if args.smoothing else ""))
+    if cluster is not None:
+        print(f"ran on: {cluster.where}; {len(cluster.blocks.sizes)} blocks of up to "
+              f"{cluster.block_rows} documents")
     print()
     print(render(results, topics=args.topics, top=args.top))
     for p in plots:
         print(f"wrote {p}")
     print(f"\ntotal time {seconds:.2f} s")
     return EXIT_OK
+
+
+# -- Dask (--dask, --blocks) ----------------------------------------------------------
+def _check_dask_address(address: str) -> None:
+    from .distributed import DaskUnavailable, require_dask
+
+    if not (address.startswith("local:") or "://" in address):
+        raise _Usage(f"--dask {address!r}: expected local:N or a scheduler address such as "
+                     "tcp://HOST:8786")
+    try:
+        require_dask()
+    except DaskUnavailable as exc:
+        raise _Usage(str(exc)) from None
+
+
+class _DaskRun:
+    """A client (and the local cluster it started), with the corpus on its workers."""
+
+    def __init__(self, address: str, corpus, block_rows: int | None):
+        from .distributed import DEFAULT_BLOCK_ROWS, connect, describe, scatter_blocks
+
+        self.address = address
+        self.block_rows = block_rows or DEFAULT_BLOCK_ROWS
+        self.client, self.cluster = connect(address)
+        try:
+            self.where = describe(self.client, self.cluster)
+            self.blocks = scatter_blocks(corpus, corpus.labels, block_rows=self.block_rows,
+                                         client=self.client)
+        except BaseException:
+            self.close()
+            raise
+
+    def to_json(self) -> dict:
+        return {"address": self.address, "where": self.where,
+                "dashboard": getattr(self.client, "dashboard_link", None),
+                "blocks": len(self.blocks.sizes), "block_rows": self.block_rows}
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()

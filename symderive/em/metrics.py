@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["normalized_mutual_info", "mutual_info", "entropy"]
+__all__ = ["normalized_mutual_info", "mutual_info", "entropy", "contingency",
+           "nmi_from_contingency"]
 
 
 def _codes(labels) -> tuple[np.ndarray, int]:
@@ -22,21 +23,26 @@ def entropy(labels) -> float:
     codes, n = _codes(labels)
     if codes.size == 0:
         return 0.0
-    p = np.bincount(codes, minlength=n) / codes.size
-    p = p[p > 0]
-    return float(-np.sum(p * np.log(p)))
+    return _entropy_of_counts(np.bincount(codes, minlength=n).astype(np.float64))
 
 
-def mutual_info(labels_true, labels_pred) -> float:
-    """I(U; V) in nats, from the contingency table."""
+def contingency(labels_true, labels_pred) -> np.ndarray:
+    """The table n_uv of documents with true class u and predicted cluster v (the values
+    present only)."""
     u, nu = _codes(labels_true)
     v, nv = _codes(labels_pred)
     if u.size != v.size:
         raise ValueError(f"labelings of different lengths: {u.size} and {v.size}")
-    if u.size == 0:
-        return 0.0
-    table = np.bincount(u * nv + v, minlength=nu * nv).reshape(nu, nv).astype(np.float64)
-    n = float(u.size)
+    return np.bincount(u * nv + v, minlength=nu * nv).reshape(nu, nv).astype(np.float64)
+
+
+def _entropy_of_counts(counts: np.ndarray) -> float:
+    p = counts[counts > 0] / counts.sum()
+    return float(-np.sum(p * np.log(p)))
+
+
+def _mi_of_table(table: np.ndarray) -> float:
+    n = float(table.sum())
     pu = table.sum(axis=1) / n
     pv = table.sum(axis=0) / n
     i, j = np.nonzero(table)
@@ -45,16 +51,28 @@ def mutual_info(labels_true, labels_pred) -> float:
     return max(mi, 0.0)
 
 
-def normalized_mutual_info(labels_true, labels_pred) -> float:
-    """NMI with arithmetic-mean normalisation (scikit-learn's default)."""
-    u, nu = _codes(labels_true)
-    v, nv = _codes(labels_pred)
-    if u.size != v.size:
-        raise ValueError(f"labelings of different lengths: {u.size} and {v.size}")
+def mutual_info(labels_true, labels_pred) -> float:
+    """I(U; V) in nats, from the contingency table."""
+    table = contingency(labels_true, labels_pred)
+    return _mi_of_table(table) if table.size and table.sum() else 0.0
+
+
+def nmi_from_contingency(table) -> float:
+    """NMI with arithmetic-mean normalisation, from a contingency table alone (any
+    orientation; empty rows and columns are ignored).  This is all the Dask backend
+    reduces on its workers: the client never sees per-document labels."""
+    table = np.asarray(table, dtype=np.float64)
+    table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
+    nu, nv = table.shape
     if nu == nv == 1 or nu == nv == 0:
         return 1.0
-    mi = mutual_info(u, v)
+    mi = _mi_of_table(table)
     if mi == 0.0:
         return 0.0
-    denom = (entropy(u) + entropy(v)) / 2.0
+    denom = (_entropy_of_counts(table.sum(axis=1)) + _entropy_of_counts(table.sum(axis=0))) / 2
     return float(mi / max(denom, np.finfo(np.float64).eps))
+
+
+def normalized_mutual_info(labels_true, labels_pred) -> float:
+    """NMI with arithmetic-mean normalisation (scikit-learn's default)."""
+    return nmi_from_contingency(contingency(labels_true, labels_pred))

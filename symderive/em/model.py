@@ -29,12 +29,16 @@ from ..config import CERTIFY_TIMEOUT, validate_timeout
 from .formulas import EMFormulas, load_formulas
 from .kernels import SparseData
 
-__all__ = ["MultinomialMixture", "LikelihoodDecreaseError", "NotFittedError", "Progress"]
+__all__ = ["MultinomialMixture", "LikelihoodDecreaseError", "NotFittedError", "Progress",
+           "initial_responsibilities", "BACKENDS"]
 
 STOP_RULES = ("loglik", "pi-norm")
 DEFAULT_TOL = {"loglik": 1e-6, "pi-norm": 1e-3}
 #: a decrease of the objective larger than this fraction of sum_d |log P(d)| is an error
 MONOTONE_RTOL = 1e-10
+BACKENDS = ("local", "dask")
+#: documents per draw of random initial responsibilities (see initial_responsibilities)
+INIT_CHUNK = 4096
 
 
 class LikelihoodDecreaseError(RuntimeError):
@@ -43,6 +47,38 @@ class LikelihoodDecreaseError(RuntimeError):
 
 class NotFittedError(RuntimeError):
     """The estimator is used before ``fit``."""
+
+
+def seed_entropy(random_state: int | np.random.Generator | None) -> int:
+    """The one integer that seeds every initialisation of a fit."""
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2**63))
+    if random_state is None:
+        return int(np.random.SeedSequence().entropy)
+    if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)) \
+            or random_state < 0:
+        raise ValueError(f"random_state must be a non-negative integer, a numpy Generator or "
+                         f"None, got {random_state!r}")
+    return int(random_state)
+
+
+def initial_responsibilities(entropy: int, init: int, start: int, stop: int, K: int
+                             ) -> np.ndarray:
+    """Random initial responsibilities of documents ``start .. stop-1`` (rows normalised).
+
+    Document d's row depends only on (entropy, init, d): rows are drawn in fixed chunks of
+    ``INIT_CHUNK`` documents, chunk c from the stream seeded by (entropy, init, c).  So a
+    fit that sees the documents in blocks of any size (the Dask backend) starts from the
+    same responsibilities as the in-process fit.
+    """
+    out = np.empty((stop - start, K))
+    for c in range(start // INIT_CHUNK, (stop - 1) // INIT_CHUNK + 1 if stop > start else 0):
+        lo, hi = max(start, c * INIT_CHUNK), min(stop, (c + 1) * INIT_CHUNK)
+        # a stream fills rows in order: the first rows of a chunk do not depend on its end
+        draw = np.random.default_rng([entropy, init, c]).random((hi - c * INIT_CHUNK, K))
+        out[lo - start:hi - start] = 1.0 - draw[lo - c * INIT_CHUNK:]  # in (0, 1]
+    out /= out.sum(axis=1, keepdims=True)
+    return out
 
 
 @dataclass
@@ -84,7 +120,8 @@ class MultinomialMixture:
         Number of initialisations; the one with the highest log-likelihood is kept.
     random_state:
         Seed (or ``numpy.random.Generator``) for the initial responsibilities; the same
-        seed gives the same result.
+        seed gives the same result.  A document's initial row depends only on the seed,
+        the initialisation number and its own index (:func:`initial_responsibilities`).
     stop:
         ``"loglik"``: stop when |L_t - L_{t-1}| <= tol * |L_t| (relative change);
         ``"pi-norm"``: the document's rule, ||pi_old - pi_new||_2 < tol.
@@ -100,6 +137,10 @@ class MultinomialMixture:
         Budget per claim, in seconds, for certifying the formulas before the first fit.
     callback:
         Called with a :class:`Progress` after every iteration.
+    backend:
+        ``"local"`` (in process) or ``"dask"``: the E-step and the sufficient statistics
+        run on the workers of the current ``dask.distributed`` client, block by block
+        (:mod:`symderive.em.distributed`; needs ``pip install 'symderive[dask]'``).
 
     Attributes (after ``fit``)
     ----------
@@ -113,7 +154,7 @@ class MultinomialMixture:
                  random_state: int | np.random.Generator | None = None,
                  stop: str = "loglik", smoothing: float = 0.0, init: str | np.ndarray = "random",
                  formulas: EMFormulas | None = None, check_timeout: float = CERTIFY_TIMEOUT,
-                 callback: Callable[[Progress], None] | None = None):
+                 callback: Callable[[Progress], None] | None = None, backend: str = "local"):
         self.n_components = n_components
         self.tol = tol
         self.max_iter = max_iter
@@ -125,6 +166,7 @@ class MultinomialMixture:
         self.formulas = formulas
         self.check_timeout = check_timeout
         self.callback = callback
+        self.backend = backend
 
     # -- parameters ----------------------------------------------------------------------
     def _validate(self) -> float:
@@ -144,6 +186,8 @@ class MultinomialMixture:
             raise ValueError(f"smoothing must be >= 0, got {self.smoothing!r}")
         if isinstance(self.init, str) and self.init != "random":
             raise ValueError(f"init must be 'random' or an array, got {self.init!r}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
         return tol
 
     def _formulas(self) -> EMFormulas:
@@ -154,7 +198,12 @@ class MultinomialMixture:
 
     # -- fitting -------------------------------------------------------------------------
     def fit(self, X, y=None) -> MultinomialMixture:
-        """Fit to ``X`` (documents x words counts: a Corpus, sparse matrix or array)."""
+        """Fit to ``X`` (documents x words counts: a Corpus, sparse matrix or array; with
+        ``backend="dask"`` also blocks on a cluster, see :mod:`symderive.em.distributed`)."""
+        if self.backend == "dask":  # -- the Dask backend hook --
+            from .distributed import fit_dask
+
+            return fit_dask(self, X, y)
         tol = self._validate()
         formulas = self._formulas()
         start = time.perf_counter()
@@ -162,12 +211,11 @@ class MultinomialMixture:
         D, W = data.shape
         if D == 0 or W == 0:
             raise ValueError(f"need at least one document and one word, got shape {data.shape}")
-        rng = self.random_state if isinstance(self.random_state, np.random.Generator) \
-            else np.random.default_rng(self.random_state)
+        entropy = seed_entropy(self.random_state)
         augmented = self._augment(data) if self.smoothing > 0 else None
         best: _Run | None = None
         for init in range(self.n_init):
-            resp0 = self._initial_resp(rng, D)
+            resp0 = self._initial_resp(entropy, init, D)
             run = self._em(formulas, data, augmented, resp0, tol, init)
             if best is None or run.history[-1] > best.history[-1]:
                 best = run
@@ -184,16 +232,15 @@ class MultinomialMixture:
         self._mu_t = best.mu_t
         return self
 
-    def _initial_resp(self, rng: np.random.Generator, D: int) -> np.ndarray:
+    def _initial_resp(self, entropy: int, init: int, D: int) -> np.ndarray:
         K = self.n_components
-        if not isinstance(self.init, str):
-            resp = np.array(self.init, dtype=np.float64)
-            if resp.shape != (D, K) or not np.all(np.isfinite(resp)) or np.any(resp < 0) \
-                    or np.any(resp.sum(axis=1) <= 0):
-                raise ValueError(f"init must be a non-negative ({D}, {K}) array with positive "
-                                 "row sums")
-        else:
-            resp = 1.0 - rng.random((D, K))  # in (0, 1]: every word gets mu_kw > 0
+        if isinstance(self.init, str):  # in (0, 1]: every word gets mu_kw > 0
+            return initial_responsibilities(entropy, init, 0, D, K)
+        resp = np.array(self.init, dtype=np.float64)
+        if resp.shape != (D, K) or not np.all(np.isfinite(resp)) or np.any(resp < 0) \
+                or np.any(resp.sum(axis=1) <= 0):
+            raise ValueError(f"init must be a non-negative ({D}, {K}) array with positive "
+                             "row sums")
         resp /= resp.sum(axis=1, keepdims=True)
         return resp
 
@@ -236,22 +283,30 @@ class MultinomialMixture:
                     objective += self.smoothing * float(np.sum(np.log(mu_t)))
             if run.objective:
                 self._check_monotone(run.objective[-1], objective, ll_d, t)
-            change = math.inf
-            if self.stop == "pi-norm" and pi_old is not None:
-                change = float(np.linalg.norm(pi - pi_old))
-            elif self.stop == "loglik" and run.history:
-                change = abs(ll - run.history[-1]) / max(abs(ll), np.finfo(float).tiny)
+            change = self._change(pi, pi_old, ll, run.history)
             run.history.append(ll)
             run.objective.append(objective)
             run.pi, run.mu_t, run.resp, run.n_iter = pi, mu_t, resp, t
             if self.callback is not None:
                 self.callback(Progress(init, t, ll, change, time.perf_counter() - start))
-            if (change < tol) if self.stop == "pi-norm" else (change <= tol):
+            if self._stops(change, tol):
                 run.converged = True
                 break
             pi_old = pi
         run.seconds = time.perf_counter() - start
         return run
+
+    def _change(self, pi: np.ndarray, pi_old: np.ndarray | None, ll: float,
+                history: list[float]) -> float:
+        """The quantity the stop rule compares with tol (inf at the first iteration)."""
+        if self.stop == "pi-norm" and pi_old is not None:
+            return float(np.linalg.norm(pi - pi_old))
+        if self.stop == "loglik" and history:
+            return abs(ll - history[-1]) / max(abs(ll), np.finfo(float).tiny)
+        return math.inf
+
+    def _stops(self, change: float, tol: float) -> bool:
+        return (change < tol) if self.stop == "pi-norm" else (change <= tol)
 
     @staticmethod
     def _check_monotone(before: float, after: float, ll_d: np.ndarray, t: int) -> None:
@@ -294,7 +349,7 @@ class MultinomialMixture:
 
     def get_params(self, deep: bool = True) -> dict:
         names = ("n_components", "tol", "max_iter", "n_init", "random_state", "stop",
-                 "smoothing", "init", "formulas", "check_timeout", "callback")
+                 "smoothing", "init", "formulas", "check_timeout", "callback", "backend")
         return {n: getattr(self, n) for n in names}
 
     def set_params(self, **params) -> MultinomialMixture:

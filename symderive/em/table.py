@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .metrics import normalized_mutual_info
+from .metrics import nmi_from_contingency, normalized_mutual_info
 from .model import MultinomialMixture
 
 __all__ = ["RunResult", "Topic", "summarize", "render", "to_json"]
@@ -67,14 +67,18 @@ def _top(row: np.ndarray, n: int) -> np.ndarray:
 def summarize(model: MultinomialMixture, vocabulary: Sequence[str], labels: np.ndarray | None,
               top: int = 5) -> RunResult:
     nmi = None
-    if labels is not None:
+    table = getattr(model, "contingency_", None)  # a Dask fit: reduced on the workers
+    if table is not None:
+        nmi = nmi_from_contingency(table) if table.sum() > 0 else None
+    elif labels is not None:
         labels = np.asarray(labels)
         known = labels >= 0
         if known.any():
             nmi = normalized_mutual_info(labels[known], model.labels_[known])
     return RunResult(
         K=model.n_components, iterations=int(model.n_iter_), converged=bool(model.converged_),
-        log_likelihood=float(model.log_likelihood_[-1]), n_documents=len(model.labels_),
+        log_likelihood=float(model.log_likelihood_[-1]),
+        n_documents=getattr(model, "n_documents_", None) or len(model.labels_),
         nmi=nmi, seconds=float(model.fit_seconds_), topics=top_topics(model, vocabulary, top),
         history=[float(v) for v in model.log_likelihood_])
 
