@@ -12,14 +12,17 @@ import random
 import time
 import zlib
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import mpmath
 import sympy as sp
 
+from . import evaluate as _evaluate
 from .assumptions import Binary, Simplex
+from .conditions import degenerate_points, follows_from, solutions_at
 from .derivation import Claim, Derivation, StationaryClaim
-from .evaluate import WORK_DIGITS, KinkError, NumericInstantiator, key_of
+from .evaluate import KinkError, NumericInstantiator, key_of
 from .instantiate import InstantiationError, Instantiator
 from .nodes import BatchElement, Component, DefRef, Hess, MatD, ScalarD
 from .numeric import (
@@ -207,7 +210,7 @@ class Evaluator:
         self.labels: list = []
 
     def __call__(self, point: dict) -> list | None:
-        with mpmath.workdps(WORK_DIGITS):
+        with mpmath.workdps(_evaluate.WORK_DIGITS):
             values = {key_of(k): mpmath.mpf(int(v.p)) / int(v.q) for k, v in point.items()}
             inst = NumericInstantiator(self.claim.derivation, self.sizes, values)
             labels, lhs, rhs = [], [], []
@@ -229,18 +232,29 @@ class Evaluator:
                     for v in lhs + rhs]
 
 
-def _solve_given(inst: Instance, point: dict) -> list[dict] | None:
-    """Solutions of the ``given`` conditions for the unknowns at ``point``."""
-    eqs = [sp.nsimplify(g.xreplace(point)) for g in inst.given]
-    try:
-        sols = sp.solve(eqs, inst.unknowns, dict=True)
-    except (NotImplementedError, ValueError):
-        return None
-    return [s for s in sols if all(sp.sympify(v).is_real is not False for v in s.values())]
+def _solve_given(inst: Instance, point: dict, sampler: Sampler | None = None
+                 ) -> list[dict] | None:
+    """Real solutions of the ``given`` conditions for the unknowns at ``point``: those
+    ``solve`` finds, unknowns left free drawn from their domains, and for a system that
+    is not polynomial in the unknowns, further roots found numerically (never assumed
+    complete: see :mod:`symderive.conditions`)."""
+    eqs = [sp.sympify(g).xreplace(point) for g in inst.given]
+    rng = sampler.rng if sampler is not None else random.Random(0)
+
+    def draw_free(u):
+        return sampler.draw_one(u) if sampler is not None else sp.Integer(2)
+
+    sols = solutions_at(eqs, inst.unknowns, draw_free, rng, DIGITS)
+    if sols is None or sampler is None:
+        return sols
+    # the claim speaks of solutions in the unknowns' declared domains
+    return [s for s in sols if all(assumption_of(sampler.d, u).contains(sp.N(v, DIGITS))
+                                   for u, v in s.items())]
 
 
-def _eval_conditional(inst: Instance, point: dict) -> list[tuple] | None:
-    sols = _solve_given(inst, point)
+def _eval_conditional(inst: Instance, point: dict, sampler: Sampler | None = None
+                      ) -> list[tuple] | None:
+    sols = _solve_given(inst, point, sampler)
     if not sols:
         return None
     return [(sol, [to_mp(sp.sympify(e).xreplace({**point, **sol})) for e in inst.lhs + inst.rhs])
@@ -256,6 +270,71 @@ def _all_valid(vals) -> bool:
     return vals is not None and all(valid(v) for v in vals)
 
 
+def _is_complex(v) -> bool:
+    """A finite value with a non-negligible imaginary part (a real formula left the reals)."""
+    return isinstance(v, mpmath.mpc) and mpmath.isfinite(v) and not valid(v)
+
+
+def _failures(vals) -> list[int]:
+    """Entries that refute the claim at this point: both sides real and different, or
+    exactly one side non-real (for real arguments the two sides are different numbers).
+    Entries where both sides are non-real or either is undefined decide nothing."""
+    if vals is None:
+        return []
+    m = len(vals) // 2
+    out = []
+    for k in range(m):
+        a, b = vals[k], vals[m + k]
+        if valid(a) and valid(b):
+            if not agree(a, b):
+                out.append(k)
+        elif (valid(a) and _is_complex(b)) or (_is_complex(a) and valid(b)):
+            out.append(k)
+        # both non-real, or one undefined: not comparable
+    return out
+
+
+@contextmanager
+def _higher_precision():
+    """Twice the working digits and a finite-difference step twice as fine: a
+    disagreement is only reported when it survives this (at points where a quantity is
+    tiny, say a softmax entry of 1e-13, the 10^-30 step leaves errors of 1e-34)."""
+    saved = (_evaluate.WORK_DIGITS, _evaluate.FD_DIGITS)
+    _evaluate.WORK_DIGITS, _evaluate.FD_DIGITS = 2 * saved[0], 2 * saved[1]
+    try:
+        yield
+    finally:
+        _evaluate.WORK_DIGITS, _evaluate.FD_DIGITS = saved
+
+
+def _confirmed_failures(evaluate, point: dict) -> list[int]:
+    """The failing entries at ``point``, confirmed at two and four times the precision
+    (a real disagreement stays; a rounding artefact shrinks with the step)."""
+    if not _failures(evaluate(point)):
+        return []
+    with _higher_precision():
+        if not _failures(evaluate(point)):
+            return []
+        with _higher_precision():
+            return _failures(evaluate(point))
+
+
+def _complex_note(vals, bad: list[int]) -> str:
+    """Which side is complex at the first failing entry, if one is ("" otherwise)."""
+    m = len(vals) // 2
+    a, b = vals[bad[0]], vals[m + bad[0]]
+    if _is_complex(a):
+        return "; the left side is complex there, the right side real"
+    if _is_complex(b):
+        return "; the right side is complex there, the left side real"
+    return ""
+
+
+def _skipped_text(skipped: int) -> str:
+    return (f"; {skipped} point(s) skipped where a side is complex or undefined"
+            if skipped else "")
+
+
 SHRINK_SECONDS = 2.0
 
 
@@ -265,8 +344,7 @@ def _shrink(evaluate, sampler: Sampler, point: dict) -> dict:
     deadline = time.perf_counter() + SHRINK_SECONDS
 
     def fails(trial) -> bool:
-        vals = evaluate(trial)
-        return _all_valid(vals) and bool(_disagreements(vals))
+        return bool(_confirmed_failures(evaluate, trial))
 
     groups: dict = {}
     for leaf in point:
@@ -316,71 +394,101 @@ def _counterexample(labels, sizes, point: dict, vals, bad: list[int],
     return cx
 
 
-def _numeric_one(claim: Claim, sizes: dict, wanted: int, rng: random.Random
-                 ) -> Outcome | int:
-    """Sample one size: an Outcome when the claim fails there, else the points used."""
+def _numeric_one(claim: Claim, sizes: dict, wanted: int, rng: random.Random,
+                 special: bool = True) -> Outcome | tuple[int, int]:
+    """Sample one size: an Outcome when the claim fails there, else the points used and
+    the points skipped.  ``special``: also try the sampler's special points first."""
     d = claim.derivation
+    skipped = 0
     if claim.given:
         inst = instantiate(claim, sizes)
+        unknowns = set(inst.unknowns)
         sampler = Sampler(d, inst.leaves, sizes, rng)
         good = 0
-        unknowns = set(inst.unknowns)
-        for _ in range(MAX_TRIES if inst.leaves else 1):
-            # a simplex group is drawn whole: drop the entries that are unknowns, or the
-            # conditions would be evaluated, not solved for them
-            point = {x: v for x, v in sampler.draw().items() if x not in unknowns}
-            for sol, vals in _eval_conditional(inst, point) or []:
-                if not _all_valid(vals):
-                    continue
-                bad = _disagreements(vals)
+
+        def conditional_points():
+            # special values first (a vanishing parameter, the ends of the domains), and
+            # the parameter values where a coefficient of the conditions vanishes; then
+            # random draws.  A simplex group is drawn whole: the entries that are unknowns
+            # are dropped, or the conditions would be evaluated, not solved for them.
+            for n, p in enumerate(sampler.special_points() if inst.leaves and special
+                                  else []):
+                p = {x: v for x, v in p.items() if x not in unknowns}
+                yield p
+                if n == 1:  # at a generic point (the ends), not at the all-zero one
+                    yield from degenerate_points(inst.given, inst.unknowns, p)
+            for _ in range(MAX_TRIES if inst.leaves else 1):
+                yield {x: v for x, v in sampler.draw().items() if x not in unknowns}
+
+        regular = 0
+        for point in conditional_points():
+            regular += 1
+            for sol, vals in _eval_conditional(inst, point, sampler) or []:
+                bad = _failures(vals)
                 if bad:
                     return Outcome("refuted", "sampling at solutions of the conditions",
-                                   "false at a point satisfying the stated conditions",
+                                   "false at a point satisfying the stated conditions"
+                                   + _complex_note(vals, bad),
                                    _counterexample(inst.labels, sizes, point, vals, bad, sol))
+                if not _all_valid(vals):
+                    skipped += 1
+                    continue
                 good += 1
-            if good >= wanted:
+            if good >= wanted and regular > 3:
                 break
-        return good
+        return good, skipped
     evaluate = Evaluator(claim, sizes)
     sampler = Sampler(d, evaluate.leaves, sizes, rng)
     good = 0
-    for _ in range(MAX_TRIES if evaluate.leaves else 1):
-        point = sampler.draw()
+    special = sampler.special_points() if evaluate.leaves and special else []
+    regular = 0
+    for k in range(len(special) + (MAX_TRIES if evaluate.leaves else 1)):
+        point = special[k] if k < len(special) else sampler.draw()
         vals = evaluate(point)
-        if not _all_valid(vals):
-            continue
-        bad = _disagreements(vals)
+        bad = _failures(vals)
+        if bad and not _confirmed_failures(evaluate, point):
+            bad = []  # a rounding artefact of the 50-digit evaluation: the point agrees
         if bad:
             point = _shrink(evaluate, sampler, point)
             vals = evaluate(point)
-            bad = _disagreements(vals)
+            bad = _failures(vals)
             return Outcome("refuted", f"exact point, {DIGITS} digits",
                            f"{len(bad)} of {len(vals) // 2} entries differ at "
-                           f"{_sizes_text(sizes)}",
+                           f"{_sizes_text(sizes)}" + _complex_note(vals, bad),
                            _counterexample(evaluate.labels, sizes, point, vals, bad))
+        if not _all_valid(vals):
+            skipped += 1
+            continue
         good += 1
-        if good >= wanted:
+        regular += k >= len(special)
+        if regular >= wanted:
             break
-    return good
+    return good, skipped
 
 
 def numeric_phase(claim: Claim, configs: list[tuple[dict, int]],
                   rng: random.Random) -> Outcome:
-    points = 0
-    for sizes, wanted in configs:
-        got = _numeric_one(claim, sizes, wanted, rng)
+    points = skipped = 0
+    for n, (sizes, wanted) in enumerate(configs):
+        # the special points (a vanishing parameter, the ends of the domains) at the
+        # smallest size only: they are about the values, not the sizes
+        got = _numeric_one(claim, sizes, wanted, rng, special=n == 0)
         if isinstance(got, Outcome):
             return got
-        if got == 0:
+        skipped += got[1]
+        if got[0] == 0:
             return Outcome("undecided", "sampling",
                            f"no point found where both sides are defined at "
-                           f"{_sizes_text(sizes)}")
-        points += got
+                           f"{_sizes_text(sizes)}" + _skipped_text(skipped),
+                           evidence={"points": 0, "skipped": skipped})
+        points += got[0]
     sizes = [_jsonable_sizes(s) for s, _ in configs]
     text = "; ".join(_sizes_text(s) for s, _ in configs)
     return Outcome("verified", f"sampling: {points} points, {DIGITS} digits",
-                   f"agrees at {points} random points ({text}), {DIGITS}-digit arithmetic",
-                   evidence={"points": points, "sizes": sizes, "digits": DIGITS})
+                   f"agrees at {points} random points ({text}), {DIGITS}-digit arithmetic"
+                   + _skipped_text(skipped),
+                   evidence={"points": points, "sizes": sizes, "digits": DIGITS,
+                             "skipped": skipped})
 
 
 # -- symbolic phase ----------------------------------------------------------------------
@@ -421,13 +529,11 @@ def symbolic_phase(claim: Claim, instances: list[Instance],
     for inst in instances:
         diffs = [sp.sympify(a - b) for a, b in zip(inst.lhs, inst.rhs)]
         if inst.given:
-            try:
-                sols = sp.solve(inst.given, inst.unknowns, dict=True)
-            except (NotImplementedError, ValueError):
+            # proved from the conditions themselves, never from solve's (possibly
+            # incomplete) list of solutions: see symderive/conditions.py
+            if not _follows_on_cases(d, inst, diffs):
                 return None
-            if not sols:
-                return None
-            diffs = [e.xreplace(s) for s in sols for e in diffs]
+            continue
         binaries = _binaries(d, diffs)
         simplex = _simplex_substitution(d, inst)
         for e in diffs:
@@ -438,6 +544,23 @@ def symbolic_phase(claim: Claim, instances: list[Instance],
     sizes = "; ".join(_sizes_text(i.sizes) for i in instances)
     return Outcome("proved", "symbolic", f"identity holds exactly at {sizes}",
                    evidence={"sizes": [_jsonable_sizes(i.sizes) for i in instances]})
+
+
+def _follows_on_cases(d: Derivation, inst: Instance, diffs: list) -> bool:
+    """Ideal membership of the claim modulo the conditions, on every case of the binary
+    symbols and with each simplex group's last entry eliminated (both exact rewrites)."""
+    simplex = _simplex_substitution(d, inst)
+    exprs = [e.xreplace(simplex) for e in diffs]
+    given = [sp.sympify(g).xreplace(simplex) for g in inst.given]
+    present = sorted(_binaries(d, exprs + given), key=str)
+    if len(present) > 6:
+        return False
+    for case in itertools.product((0, 1), repeat=len(present)):
+        sub = dict(zip(present, map(sp.Integer, case)))
+        if not follows_from([e.xreplace(sub) for e in exprs],
+                            [g.xreplace(sub) for g in given], inst.unknowns):
+            return False
+    return True
 
 
 # -- driver ------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import mpmath
 import sympy as sp
 
-from .assumptions import REAL, Assumption
+from .assumptions import REAL, Assumption, Binary, Counts, Interval
 from .derivation import Derivation
 
 DIGITS = 50
@@ -131,6 +131,36 @@ class Sampler:
             else:
                 point[leaf] = a.draw(self.rng, 1)[0]
         return point
+
+    def draw_one(self, leaf) -> sp.Rational:
+        """One value from ``leaf``'s domain (an ungrouped draw)."""
+        a = assumption_of(self.d, leaf, self.extra)
+        return sp.Rational(1, self.rng.randint(2, 5)) if a.grouped else a.draw(self.rng, 1)[0]
+
+    def special_points(self) -> list[dict]:
+        """Points regular draws seldom reach, tried before them: every leaf at its
+        simplest value (0 on the real line: a parameter that vanishes), then every leaf
+        near the low ends, then near the high ends of the domains (within 1% for an
+        interval).  A grouped domain (the simplex) is drawn as usual, and so are the
+        entries of vectors, matrices and tensors on an unbounded domain: all of them at
+        +-5 at once drive exp(w.x) beyond what the numeric derivatives resolve."""
+        out = []
+        for mode in ("simple", 0, 1):
+            point = self.draw()
+            for leaf in self.leaves:
+                a = assumption_of(self.d, leaf, self.extra)
+                var = self.d.vars.get(leaf_base(leaf))
+                bounded = isinstance(a, (Interval, Binary, Counts))
+                if a.grouped or (not bounded and var is not None and var.kind != "scalar"):
+                    continue
+                if mode == "simple":
+                    options = a.simpler(sp.nan)
+                    if options:
+                        point[leaf] = options[0]
+                else:
+                    point[leaf] = a.edge(self.rng, mode)
+            out.append(point)
+        return out
 
     def simpler(self, leaf, value) -> list:
         a = assumption_of(self.d, leaf, self.extra)
