@@ -103,7 +103,7 @@ class Interval(Assumption):
         """Within 1% of an end (strictly inside), so that behaviour confined to a
         neighbourhood of an end, such as a saddle for p > 0.995, is sampled."""
         lo, hi = Fraction(self.lo), Fraction(self.hi)
-        gap = (hi - lo) * Fraction(1, rng.choice([100, 200, 1000]))
+        gap = (hi - lo) / 1000
         return _as_rational(hi - gap if side else lo + gap)
 
     def simpler(self, value: sp.Rational) -> list[sp.Rational]:

@@ -25,6 +25,7 @@ import random
 
 import mpmath
 import sympy as sp
+from sympy.polys.polyerrors import BasePolynomialError
 
 from .prove import _Atoms
 
@@ -78,9 +79,11 @@ def _nonzero_factors(polys: list, gens: list) -> list:
 
 def follows_from(diffs: list, given: list, unknowns: list) -> bool:
     """Whether every ``diff == 0`` follows from ``given == 0`` (see the module doc)."""
+    # definite integrals are evaluated (the truth by integration, as in prove.py)
+    exprs = [e.doit() if e.has(sp.Integral) else e for e in map(sp.sympify, [*diffs, *given])]
     try:
-        nums, dens = _atomized_numerators([*diffs, *given])
-    except (sp.PolynomialError, RecursionError):
+        nums, dens = _atomized_numerators(exprs)
+    except (BasePolynomialError, RecursionError):
         return False
     claims, conds = nums[:len(diffs)], [g for g in nums[len(diffs):] if g != 0]
     if all(c == 0 for c in claims):
@@ -106,8 +109,7 @@ def follows_from(diffs: list, given: list, unknowns: list) -> bool:
             basis = sp.groebner(conds + extra, *gens, *zs, order="grevlex", domain="QQ")
             if all(basis.reduce(c)[1] == 0 for c in claims):
                 return True
-        except (sp.PolynomialError, sp.CoercionFailed, sp.DomainError,
-                NotImplementedError, ValueError, TypeError):
+        except (BasePolynomialError, NotImplementedError, ValueError, TypeError):
             return False
     return False
 
@@ -116,7 +118,7 @@ def follows_from(diffs: list, given: list, unknowns: list) -> bool:
 def _polynomial_in(eqs: list, unknowns: list) -> bool:
     try:
         return all(sp.Poly(e, *unknowns) is not None for e in eqs)
-    except (sp.PolynomialError, sp.GeneratorsNeeded):
+    except (sp.PolynomialError, sp.GeneratorsNeeded, BasePolynomialError):
         return False
 
 
@@ -153,12 +155,13 @@ def solutions_at(eqs: list, unknowns: list, draw_free, rng: random.Random,
     may miss solutions), numerically found real roots are added.  None when ``solve``
     fails and nothing else is found.
     """
+    eqs = [e.doit() if e.has(sp.Integral) else e for e in eqs]
     eqs = [e for e in (sp.nsimplify(_numerator(e)) for e in eqs) if e != 0]
     if not eqs:
         return [{u: draw_free(u) for u in unknowns}]
     try:
         sols = sp.solve(eqs, unknowns, dict=True)
-    except (NotImplementedError, ValueError, TypeError):
+    except (NotImplementedError, ValueError, TypeError, BasePolynomialError):
         sols = None
     out = []
     for sol in sols or []:
@@ -187,7 +190,7 @@ def degenerate_points(eqs: list, unknowns: list, point: dict) -> list[dict]:
     for e in eqs:
         try:
             poly = sp.Poly(_numerator(e), *unknowns)
-        except (sp.PolynomialError, sp.GeneratorsNeeded):
+        except (sp.PolynomialError, sp.GeneratorsNeeded, BasePolynomialError):
             continue
         for coeff in poly.coeffs():
             for f in sp.Mul.make_args(sp.factor(coeff)):
@@ -196,7 +199,8 @@ def degenerate_points(eqs: list, unknowns: list, point: dict) -> list[dict]:
                     rest = f.xreplace({p: v for p, v in point.items() if p != s})
                     try:
                         roots = sp.solve(rest, s)
-                    except (NotImplementedError, ValueError, TypeError):
+                    except (NotImplementedError, ValueError, TypeError,
+                            BasePolynomialError):
                         continue
                     for r in roots[:2]:
                         if r.is_Rational and {**point, s: r} not in out:

@@ -443,6 +443,9 @@ class NumericInstantiator:
             var, lo, hi = e.limits
             lo, hi = self.int_of(lo, env), self.int_of(hi, env)
             terms = [self.matrix(e.summand, {**env, var: v}, cuts) for v in range(lo, hi + 1)]
+            if not terms:  # an empty range (hi = lo - 1) sums to zero, as in SymPy
+                rows, cols = (self.int_of(x, env) for x in e.shape)
+                return Matrix(rows, cols, [mpmath.mpf(0)] * (rows * cols))
             out = terms[0]
             for t in terms[1:]:
                 out = out + t

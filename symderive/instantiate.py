@@ -177,6 +177,7 @@ class Instantiator:
         if isinstance(e, (sp.Sum, sp.Product)):
             return self._expand_limits(e, env, cuts)
         if isinstance(e, sp.Integral):
+            e = self._unclash(e)
             inner = {k: v for k, v in env.items() if k not in e.variables}
             limits = [(lim[0], *(self.scalar(x, env, cuts) for x in lim[1:])) for lim in e.limits]
             return sp.Integral(self.scalar(e.function, inner, cuts), *limits)
@@ -192,6 +193,20 @@ class Instantiator:
             arg = self.scalar(e.args[0], env, cuts)
             return ELEMENTWISE["relu" if isinstance(e, relu) else "indicator"](arg)
         return e.func(*(self.scalar(a, env, cuts) for a in e.args))
+
+    def _unclash(self, e: sp.Integral) -> sp.Integral:
+        """Substitution without capture: an integration variable that a definition in
+        the integrand also depends on (as a declared variable) is renamed, so that the
+        definition keeps meaning its own variable, as in the numeric evaluator."""
+        used = self.d.var_names(e.function) - {str(v) for v in e.variables}
+        deps = set().union(*(self.d.depends(sp.Symbol(n)) for n in used
+                             if sp.Symbol(n) in self.d.defs), set())
+        clash = [v for v in e.variables if str(v) in deps]
+        if not clash:
+            return e
+        fresh = {v: sp.Dummy(f"{v}_", dummy_index=hash((str(v), "bound")) & 0xFFFFFF,
+                             **v.assumptions0) for v in clash}
+        return e.xreplace(fresh)
 
     def integer_in(self, e: sp.Basic, env: Env, cuts: frozenset) -> int:
         value = self.scalar(sp.sympify(e), env, cuts)
@@ -274,6 +289,8 @@ class Instantiator:
             var, lo, hi = e.limits
             lo, hi = self.integer_in(lo, env, cuts), self.integer_in(hi, env, cuts)
             terms = [self.matrix(e.summand, {**env, var: v}, cuts) for v in range(lo, hi + 1)]
+            if not terms:  # an empty range (hi = lo - 1) sums to zero, as in SymPy
+                return sp.zeros(*(self.integer(x, env) for x in e.shape))
             out = terms[0]
             for t in terms[1:]:
                 out = out + t

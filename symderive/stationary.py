@@ -1,18 +1,25 @@
 """Check a claimed constrained stationary point or maximiser through its Lagrangian.
 
-The truth is computed, not assumed: the Lagrange conditions grad f = sum lambda_j grad g_j,
-g = 0 are solved for the variables and multipliers, and the claimed point must be one of
-the solutions.  For a maximiser the Hessian of the Lagrangian, restricted to the tangent
-space of the constraints, must be negative definite there.
+The truth is computed, not assumed, and never depends on ``solve`` finding every
+solution: the claimed point is substituted, the constraints must hold there, and the
+Lagrange conditions grad f = sum lambda_j grad g_j must hold for some multipliers, found by
+a linear solve.  A maximiser is global unless the claim says ``local=True``: a local one
+is proved by the second-order test (the Hessian of the Lagrangian negative definite on the
+constraints' tangent space), a global one only by a global argument (concavity on a convex
+feasible set, symderive/maxima.py), and refuted by a feasible point with a larger value.
+A singular Hessian on the tangent space leaves the second-order test inconclusive: the
+verdict is then ``undecided`` unless a global argument settles it, never ``refuted``.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 import mpmath
 import sympy as sp
 
+from .assumptions import Interval, Positive, Simplex
 from .check import (
     MAX_TRIES,
     POINTS_NUMERIC,
@@ -30,6 +37,7 @@ from .check import (
 )
 from .derivation import StationaryClaim
 from .instantiate import InstantiationError, Instantiator
+from .maxima import better_point, concave_everywhere, linear_multipliers, nonvanishing, number
 from .numeric import (
     DIGITS,
     TOLERANCE,
@@ -125,12 +133,12 @@ def solve_system(eqs: list, unknowns: list) -> list[dict] | None:
 
 
 def _solve_multipliers(system: System, subs: dict) -> dict | None:
-    """Solve the (linear) stationarity equations for the multipliers at the point."""
+    """Solve the stationarity equations, linear in the multipliers, at the point: a
+    linear solve decides exactly whether multipliers exist (see symderive/maxima.py)."""
     if not system.multipliers:
         return {}
     grads = [sp.diff(system.lagrangian, v).xreplace(subs) for v in system.variables]
-    sols = solve_system(grads, system.multipliers)
-    return sols[0] if sols else None
+    return linear_multipliers(grads, system.multipliers)
 
 
 def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
@@ -147,37 +155,21 @@ def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
         if dom is not None and not dom.contains(value):
             cx["message"] = f"{leaf_name(var)} = {value} lies outside {dom.describe()}"
             return Outcome("refuted", "domain", cx["message"], cx)
-    L = system.lagrangian.xreplace(point)
-    eqs = [sp.diff(L, v) for v in system.variables] + [g.xreplace(point)
-                                                        for g in system.constraints]
-    truth = solve_system(eqs, system.variables + system.multipliers)
-    matched = None
-    if truth is not None:
-        for sol in truth:
-            if all(sp.simplify(sol.get(v, v) - subs[v]) == 0 for v in system.variables):
-                matched = sol
-                break
-        if matched is None:
-            cx["solutions"] = [{leaf_name(k): str(v) for k, v in sol.items()
-                                if k in system.variables} for sol in truth[:3]]
-            cx["message"] = ("not a solution of the Lagrange conditions"
-                             if truth else "the Lagrange conditions have no solution here")
-            return Outcome("refuted", "Lagrange conditions", cx["message"], cx)
-    else:  # the solver gave up: check the point itself, solving for the multipliers
-        full = {**point, **subs}
-        for g in system.constraints:
-            r = sp.nsimplify(g.xreplace(full))
-            if r != 0:
-                cx["message"] = f"the constraint {g} = 0 fails: it is {r}"
-                return Outcome("refuted", "constraints", cx["message"], cx)
-        lam = _solve_multipliers(system, full)
-        matched = {**subs, **(lam or {})}
-        if lam is None or any(not _vanishes(sp.diff(system.lagrangian, v).xreplace(
-                {**full, **lam})) for v in system.variables):
-            cx["message"] = "not a stationary point of the Lagrangian"
-            return Outcome("refuted", "Lagrange conditions", cx["message"], cx)
-    fpoint = {**point, **subs, **{k: v for k, v in matched.items()
-                                  if k in system.multipliers}}
+    # the claimed point itself, substituted: the constraints hold, and multipliers exist
+    # (a linear solve); never "is it among the solutions solve found"
+    full = {**point, **subs}
+    for g in system.constraints:
+        if not _vanishes(g.xreplace(full)):
+            cx["message"] = f"the constraint {g} = 0 fails at the claimed point"
+            return Outcome("refuted", "constraints", cx["message"], cx)
+    lam = _solve_multipliers(system, full)
+    if lam is None or any(not _vanishes(sp.diff(system.lagrangian, v).xreplace(
+            {**full, **lam})) for v in system.variables):
+        cx["message"] = ("not a stationary point: no multipliers satisfy the Lagrange "
+                         "conditions" if system.multipliers else "not a stationary point: "
+                         "the gradient does not vanish")
+        return Outcome("refuted", "Lagrange conditions", cx["message"], cx)
+    fpoint = {**full, **lam}
     if claim.maximum:
         M = _tangent_hessian(system, fpoint)
         if M.shape[0]:
@@ -187,12 +179,45 @@ def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
                                      for x in row] for row in M.tolist()])
                 eig = mpmath.eigsy(Mn)[0]
                 top = max(eig[k] for k in range(M.shape[0]))
-            if top >= 0:
+                scale = max(1, *(abs(eig[k]) for k in range(M.shape[0])))
+            if top > TOLERANCE * scale:  # a direction of increase: not even a local max
                 cx["message"] = (f"stationary, but not a maximum: the Hessian of the Lagrangian "
-                                 f"has eigenvalue {fmt_value(top)} >= 0 on the tangent space")
+                                 f"has eigenvalue {fmt_value(top)} > 0 on the tangent space")
                 cx["eigenvalue"] = fmt_value(top)
                 return Outcome("refuted", "second-order condition", cx["message"], cx)
+        if not claim.local:
+            found = _better_point(claim, system, full)
+            if found is not None:
+                trial, got, base = found
+                cx["message"] = (f"not a global maximiser: f = {fmt_value(got)} at "
+                                 + ", ".join(f"{leaf_name(k)} = {v}" for k, v in trial.items())
+                                 + f", greater than f = {fmt_value(base)} at the claimed point")
+                cx["better"] = {leaf_name(k): str(v) for k, v in trial.items()}
+                return Outcome("refuted", "global maximum", cx["message"], cx)
+        if M.shape[0] and abs(top) <= TOLERANCE * scale:
+            cx["message"] = ("the second-order test is inconclusive: the Hessian of the "
+                             "Lagrangian is singular on the tangent space")
+            return Outcome("undecided", SINGULAR, cx["message"], cx)
     return None
+
+
+SINGULAR = "second-order test inconclusive"
+
+
+def _better_point(claim, system: System, full: dict):
+    """A feasible point with a larger f (see symderive/maxima.py), all numbers."""
+    f = system.f.xreplace({k: v for k, v in full.items() if k not in system.variables})
+
+    def admissible(var, value) -> bool:
+        dom = claim.domain.get(var) or assumption_of(claim.derivation, var)
+        return bool(dom.contains(sp.nsimplify(value)))
+
+    point = {v: full[v] for v in system.variables}
+    return better_point(f, system.variables, [g.xreplace({k: v for k, v in full.items()
+                                                          if k not in system.variables})
+                                              for g in system.constraints],
+                        point, admissible, lambda e: number(e, DIGITS),
+                        random.Random(len(system.variables)), TOLERANCE)
 
 
 def _vanishes(e: sp.Expr) -> bool:
@@ -214,30 +239,40 @@ def _domain_for(claim, var):
 
 def _numeric_phase(claim, systems: list[tuple[System, int]], rng) -> Outcome:
     points = 0
-    for system, wanted in systems:
+    singular = None
+    for n, (system, wanted) in enumerate(systems):
         params = system.params
         sampler = Sampler(claim.derivation, params, system.sizes, rng)
         good = 0
-        for _ in range(MAX_TRIES if params else 1):
-            point = sampler.draw()
+        # the special points first (a vanishing parameter; the ends of the domains, where
+        # a saddle may hide), at the first size only
+        special = sampler.special_points() if params and n == 0 else []
+        regular = 0
+        for k in range(len(special) + (MAX_TRIES if params else 1)):
+            point = special[k] if k < len(special) else sampler.draw()
             try:
                 bad = _numeric_check(claim, system, point)
             except (ZeroDivisionError, ValueError, TypeError):
                 continue
-            if bad is not None and bad.verdict == "undecided":
+            if bad is not None and bad.method == SINGULAR:
+                singular = singular or bad
+            elif bad is not None and bad.verdict == "undecided":
                 continue
-            if bad is not None:
+            elif bad is not None:
                 return bad
             good += 1
-            if good >= wanted:
+            regular += k >= len(special)
+            if regular >= wanted:
                 break
         if good == 0:
             return Outcome("undecided", "sampling",
                            f"no admissible point found at {_sizes_text(system.sizes)}")
         points += good
+    if singular is not None:
+        return singular
     sizes = [s.sizes for s, _ in systems]
     text = "; ".join(_sizes_text(s) for s in sizes)
-    what = "maximiser" if claim.maximum else "stationary point"
+    what = _what(claim)
     return Outcome("verified", f"Lagrange conditions at {points} points",
                    f"a {what} at {points} random parameter points ({text}), exact arithmetic",
                    evidence={"points": points, "sizes": [_jsonable_sizes(s) for s in sizes],
@@ -249,31 +284,100 @@ def _symbolic_phase(claim, systems: list[System]) -> Outcome | None:
     Lagrange conditions (multipliers solved for), and the second-order condition."""
     for system in systems:
         subs = dict(system.point)
+        if not _point_admissible(claim, system):
+            return None
         for g in system.constraints:
             if is_zero(g.xreplace(subs)) is not True:
                 return None
         lam = _solve_multipliers(system, subs)
-        if lam is None:
+        # a multiplier with a denominator that may vanish (a parameter) exists only
+        # where it does not: not a proof for all parameters
+        if lam is None or not all(nonvanishing(sp.fraction(sp.together(v))[1])
+                                  for v in lam.values()):
             return None
         full = {**subs, **lam}
         for v in system.variables:
             if is_zero(sp.diff(system.lagrangian, v).xreplace(full)) is not True:
                 return None
-        if claim.maximum:
-            H = sp.hessian(system.lagrangian, system.variables).xreplace(full)
-            if H.is_diagonal() and all(_negative(h) for h in H.diagonal()):
-                continue  # negative definite everywhere, so on the tangent space too
-            M = _tangent_hessian(system, full)
-            if M.shape[0] > 4:
-                return None  # leading minors of a large symbolic matrix: not affordable
-            for k in range(1, M.shape[0] + 1):
-                minor = sp.factor(sp.simplify(M[:k, :k].det() * (-1) ** k))
-                if minor.is_positive is not True:
-                    return None
+        if claim.maximum and claim.local and not _second_order(system, full):
+            return None
+        if claim.maximum and not claim.local and not concave_everywhere(
+                system.f, system.variables, system.constraints,
+                [claim.domain.get(v) or assumption_of(claim.derivation, v)
+                 for v in system.variables]):
+            return None
     text = "; ".join(_sizes_text(s.sizes) for s in systems)
-    what = "maximiser (second-order condition included)" if claim.maximum else "stationary point"
     return Outcome("proved", "symbolic (Lagrange conditions)",
-                   f"a {what} for all admissible parameters at {text}")
+                   f"{_proof_what(claim)} for all admissible parameters at {text}")
+
+
+def _what(claim) -> str:
+    if not claim.maximum:
+        return "stationary point"
+    return "local maximiser" if claim.local else "maximiser (local test; no better " \
+        "feasible point found)"
+
+
+def _proof_what(claim) -> str:
+    if not claim.maximum:
+        return "a stationary point"
+    if claim.local:
+        return "a local maximiser (second-order test: the Hessian of the Lagrangian is " \
+            "negative definite on the tangent space)"
+    return "the global maximiser (f is concave on the convex feasible set, and the point " \
+        "satisfies the Lagrange conditions)"
+
+
+def _second_order(system: System, full: dict) -> bool:
+    """Negative definiteness of the Hessian of the Lagrangian on the tangent space, for
+    all parameters: a strict local maximum (sufficient, not necessary)."""
+    H = sp.hessian(system.lagrangian, system.variables).xreplace(full)
+    if H.is_diagonal() and all(_negative(h) for h in H.diagonal()):
+        return True  # negative definite everywhere, so on the tangent space too
+    M = _tangent_hessian(system, full)
+    if M.shape[0] > 4:
+        return False  # leading minors of a large symbolic matrix: not affordable
+    for k in range(1, M.shape[0] + 1):
+        minor = sp.factor(sp.simplify(M[:k, :k].det() * (-1) ** k))
+        if minor.is_positive is not True:
+            return False
+    return True
+
+
+def _point_admissible(claim, system: System) -> bool:
+    """The claimed point lies in the declared domains for all parameters."""
+    for var, value in system.point.items():
+        dom = claim.domain.get(var) or _domain_for(claim, var)
+        if dom is None:
+            if sp.sympify(value).is_real is not True:
+                return False
+            continue
+        if isinstance(dom, Interval):
+            lo = sp.Rational(dom.lo.numerator, dom.lo.denominator)
+            hi = sp.Rational(dom.hi.numerator, dom.hi.denominator)
+            ok = (_sign_ok(value - lo, dom.closed) and _sign_ok(hi - value, dom.closed))
+        elif isinstance(dom, (Positive, Simplex)):
+            ok = _sign_ok(value, False)
+        else:
+            ok = dom.contains(value)
+        if not ok:
+            return False
+    return True
+
+
+def _sign_ok(e: sp.Expr, closed: bool) -> bool:
+    t = sp.factor(sp.together(e))
+    test = (lambda x: x.is_nonnegative) if closed else (lambda x: x.is_positive)
+    if test(t):
+        return True
+    num, den = sp.fraction(t)
+    return bool(test(num) and den.is_positive)
+
+
+def _local_proof(claim, system: System) -> bool:
+    subs = dict(system.point)
+    lam = _solve_multipliers(system, subs)
+    return lam is not None and _second_order(system, {**subs, **lam})
 
 
 def _negative(h: sp.Expr) -> bool:
@@ -295,12 +399,17 @@ def check_stationary(claim: StationaryClaim, emit: Emit) -> Outcome:
         return Outcome("error", "build", f"{type(exc).__name__}: {exc}")
     outcome = _numeric_phase(claim, [(s, POINTS_SYMBOLIC) for s in systems]
                              + [(s, POINTS_NUMERIC) for s in num_systems], rng)
-    if outcome.verdict != "verified":
+    if outcome.verdict != "verified" and outcome.method != SINGULAR:
         return outcome
     emit("numeric", outcome)
     proof = _symbolic_phase(claim, systems)
     if proof is None:
-        outcome.message += "; no symbolic proof found"
+        if claim.maximum and not claim.local and outcome.verdict == "verified" and all(
+                _local_proof(claim, s) for s in systems):
+            outcome.message += ("; proved a local maximiser (second-order test), but no "
+                                "global argument (concavity) was found")
+        else:
+            outcome.message += "; no symbolic proof found"
         return outcome
     proof.message = f"{proof.message}; also {outcome.message}"
     proof.evidence = outcome.evidence
