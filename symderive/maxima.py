@@ -145,6 +145,8 @@ def better_point(f: sp.Expr, variables: list, constraints: list, point: dict,
     """A feasible point where ``f`` is larger than at ``point`` (all numbers), found by
     steps along the tangent space of affine constraints; None when none is found or the
     constraints are curved (a step would leave the feasible set)."""
+    if f.has(sp.Integral):
+        return None  # a functional: each value is a quadrature, beyond the time budget
     for g in constraints:
         if any(sp.diff(g, a, b) != 0 for a in variables for b in variables):
             return None
@@ -175,8 +177,11 @@ def better_point(f: sp.Expr, variables: list, constraints: list, point: dict,
 def number(e: sp.Expr, digits: int):
     """A real mpmath number for ``e``, or None when it is not a finite real."""
     from .check import to_mp
-    from .numeric import valid
+    from .numeric import quad_integrals, valid
 
+    e = quad_integrals(e)
+    if e.has(sp.Integral):  # quadrature failed (say, a complex integrand): no value
+        return None
     v = to_mp(e)
     if not valid(v):
         return None
