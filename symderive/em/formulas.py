@@ -43,7 +43,8 @@ FORMULAS = ("E_STEP", "M_STEP_PI", "M_STEP_MU", "LOG_LIKELIHOOD")
 _NAMES = ("derivation", "D", "K", "W", "d", "k", "w", "j", "T", "pi", "mu", "gamma",
           *FORMULAS, "ENGINE_CLAIMS")
 _CHECKER_FILES = ("check.py", "prove.py", "numeric.py", "instantiate.py", "stationary.py",
-                  "nodes.py", "ops.py", "assumptions.py", "derivation.py", "runner.py")
+                  "nodes.py", "ops.py", "assumptions.py", "derivation.py", "runner.py",
+                  "conditions.py", "maxima.py", "evaluate.py")
 
 
 class UnverifiedFormulasError(RuntimeError):
