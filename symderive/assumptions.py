@@ -43,10 +43,10 @@ class Assumption:
 
     def edge(self, rng: random.Random, side: int) -> sp.Rational:
         """A value near the low (``side`` 0) or high (1) end of the domain, where the
-        regular draws seldom go: the real line's ends are taken as -5 and 5 (beyond the
-        regular draws' -3..3, and moderate enough that exp(-w x) of two such values
-        stays far inside the precision of the numeric derivatives)."""
-        return sp.Integer(5 if side else -5)
+        regular draws seldom go: the real line's ends are taken as -9/2 and 9/2 (beyond the
+        regular draws' -3..3, and not integers, so that powers with such exponents leave
+        the principal branch's real axis; moderate enough for the numeric derivatives)."""
+        return sp.Rational(9 if side else -9, 2)
 
     def contains(self, value: sp.Expr) -> bool:
         return bool(value.is_real)

@@ -359,7 +359,10 @@ def _point_admissible(claim, system: System) -> bool:
         elif isinstance(dom, (Positive, Simplex)):
             ok = _sign_ok(value, False)
         else:
-            ok = dom.contains(value)
+            try:
+                ok = dom.contains(value)
+            except TypeError:  # a symbolic comparison SymPy cannot decide
+                ok = False
         if not ok:
             return False
     return True

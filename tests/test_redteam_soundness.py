@@ -18,7 +18,7 @@ import textwrap
 import pytest
 import sympy as sp
 
-from symderive import COUNTS, POSITIVE, SIMPLEX, D, Derivation, bsum, interval
+from symderive import BINARY, COUNTS, POSITIVE, SIMPLEX, D, Derivation, bsum, interval
 from symderive.testing import results
 
 HOLDS = ("proved", "verified")
@@ -60,7 +60,22 @@ REWRITES_FALSE = {
     "root-of-square": (fr.equal("root-of-square", sp.sqrt(x ** 2 * y ** 2),
                                 sp.sqrt(x ** 2) * y), {x: 1, y: -1}),
 }
+zz = fr.scalar("zz")
+tb = fr.scalar("tb", BINARY)
+# found while hunting beyond the named cases (before: see each)
+REWRITES_FALSE.update({
+    # before: refuted (reached at a sampled point); a forced powsimp would prove it
+    "power-of-product": (fr.equal("power-of-product", (x * y) ** zz, x ** zz * y ** zz),
+                         {x: -1, y: -1, zz: sp.Rational(1, 2)}),
+    # before: refuted; a branch cut the sampler reaches at x = 2
+    "asin-sin": (fr.equal("asin-sin", sp.asin(sp.sin(x)), x), {x: 2}),
+    # before: refuted; true only on {0, 1}, which a real x is not
+    "binary-only": (fr.equal("binary-only", x ** 2, x), {x: 2}),
+})
 REWRITES_TRUE = {
+    "c-binary": fr.equal("c-binary", tb ** 2, tb),
+    "c-exp-log-real": fr.equal("c-exp-log-real", sp.exp(sp.log(x)), x),
+    "c-power-sum": fr.equal("c-power-sum", xp ** y * xp ** zz, xp ** (y + zz)),
     "c-log-product": fr.equal("c-log-product", sp.log(xp * yp), sp.log(xp) + sp.log(yp)),
     "c-power-of-power": fr.equal("c-power-of-power", (xp ** 2) ** y, xp ** (2 * y)),
     "c-neg-one-even": fr.equal("c-neg-one-even", (-1) ** (2 * nc), 1),
@@ -155,6 +170,9 @@ GIVEN_TRUE = {
     "c-linear": gv.equal("c-linear", u + v, 2 * a, given=[u - a, v - a], unknowns=[u, v]),
     "c-product": gv.equal("c-product", a * u, a, given=[a * u - a], unknowns=[u]),
 }
+# true, but not in the ideal (the complex roots +-i of u**4 = 1 are no real solutions):
+# sampled, never proved (before: proved, from solve's list)
+GIVEN_SAMPLED = gv.equal("c-real-roots", u ** 2, 1, given=[u ** 4 - 1], unknowns=[u])
 
 
 @pytest.fixture(scope="module")
@@ -182,6 +200,10 @@ def test_claims_that_follow_from_the_conditions_are_proved(given, cid):
     assert given[cid].verdict == "proved", (cid, given[cid].verdict, given[cid].message)
 
 
+def test_true_only_at_real_solutions_is_verified_not_proved(given):
+    assert given["c-real-roots"].verdict == "verified", given["c-real-roots"].message
+
+
 # -- 4. stationary points and maximisers ---------------------------------------------------
 st = Derivation("redteam_stationary")
 sx, sy = st.scalar("sx"), st.scalar("sy")
@@ -200,8 +222,11 @@ STATIONARY_FALSE = {
     "saddle-near-end": st.stationary("saddle-near-end",
                                      -sx ** 2 + (sp_ - sp.Rational(995, 1000)) * sy ** 2,
                                      [sx, sy], {sx: 0, sy: 0}, local=True),
-    # before: proved; a minimum
+    # before: refuted; a minimum
     "minimum": st.stationary("minimum", sx ** 2 + sy ** 2, [sx, sy], {sx: 0, sy: 0}),
+    # the minimum of x + y on the circle x**2 + y**2 = 2, claimed a maximiser
+    "circle-min": st.stationary("circle-min", sx + sy, [sx, sy], {sx: -1, sy: -1},
+                                constraints=[sx ** 2 + sy ** 2 - 2]),
 }
 STATIONARY_TRUE = {
     # before: refuted (the Hessian is singular at the origin; it is still the maximum)
@@ -212,6 +237,10 @@ STATIONARY_TRUE = {
         [q[k]], {q[k]: sp.exp(e[k]) / sp.Sum(sp.exp(e[k]), (k, 1, m))},
         constraints=[sp.Sum(q[k], (k, 1, m)) - 1]),
     "c-local": st.stationary("c-local", sx ** 3 - 3 * sx, [sx], {sx: -1}, local=True),
+    # a curved constraint: no concavity argument, so sampled (verified); before: proved
+    # global by the (local) second-order test
+    "c-circle-max": st.stationary("c-circle-max", sx + sy, [sx, sy], {sx: 1, sy: 1},
+                                  constraints=[sx ** 2 + sy ** 2 - 2]),
     "c-concave": st.stationary("c-concave", -(sx - sp_) ** 2 - sy ** 2, [sx, sy],
                                {sx: sp_, sy: 0}),
 }
