@@ -106,32 +106,6 @@ def _tangent_hessian(system: System, subs: dict) -> sp.Matrix:
     return Z.T * H * Z
 
 
-def solve_system(eqs: list, unknowns: list) -> list[dict] | None:
-    """All solutions of ``eqs == 0`` (denominators cleared), or None when SymPy cannot.
-
-    Unknowns are renamed to plain symbols first: ``solve`` mishandles indexed ones.
-    """
-    if any(sp.sympify(e).has(sp.Integral) for e in eqs):
-        return None  # solve cannot see inside an integral: it would wrongly find nothing
-    plain = [sp.Symbol(f"_u{k}") for k in range(len(unknowns))]
-    forward, back = dict(zip(unknowns, plain)), dict(zip(plain, unknowns))
-    nums, dens = [], []
-    for e in eqs:
-        num, den = sp.fraction(sp.together(sp.sympify(e).xreplace(forward)))
-        nums.append(num)
-        dens.append(den)
-    try:
-        sols = sp.solve(nums, plain, dict=True)
-    except (NotImplementedError, ValueError, IndexError, TypeError):
-        return None
-    out = []
-    for sol in sols:
-        if any(sp.simplify(den.xreplace(sol)) == 0 for den in dens):
-            continue
-        out.append({back[k]: v for k, v in sol.items()})
-    return out
-
-
 def _solve_multipliers(system: System, subs: dict) -> dict | None:
     """Solve the stationarity equations, linear in the multipliers, at the point: a
     linear solve decides exactly whether multipliers exist (see symderive/maxima.py)."""
