@@ -321,17 +321,33 @@ def _twin(body, assume=None):
 
 
 def test_same_name_derivations_do_not_share_verdicts():
+    # before: both proved (the second inherited the first's verdict: same name, same
+    # claim expressions g == x**2, different definitions of g)
     true_one, false_one = _twin(lambda x_: x_ ** 2), _twin(lambda x_: x_ ** 3)
-    got = results(true_one.claims + false_one.claims, timeout=30)
-    # results() indexes by id; check them in order instead
-    from symderive.runner import run_claims
-    out = run_claims(true_one.claims + false_one.claims, timeout=30)
+    from symderive.runner import fingerprint, run_claims
+    assert fingerprint(true_one.claims[0]) != fingerprint(false_one.claims[0])
+    out = run_claims(true_one.claims + false_one.claims, timeout=30)  # same ids: in order
     assert out[0].verdict == "proved" and out[1].verdict == "refuted", \
         [(r.verdict, r.message) for r in out]
-    assert got  # both were checked
+
+
+def test_same_symbols_with_other_domains_are_checked_again():
+    # before: verified, both (floor(x) = 0 is false on (0, 2), at x = 3/2; the second
+    # claim shared the first's verdict: same name, same symbol x, same expressions)
+    first = Derivation("dom")
+    xa = first.scalar("x", interval(0, 1))
+    first.equal("1", sp.floor(xa), 0)
+    second = Derivation("dom")
+    xb = second.scalar("x", interval(0, 2))
+    second.equal("1", sp.floor(xb), 0)
+    from symderive.runner import run_claims
+    out = run_claims(first.claims + second.claims, timeout=30)
+    assert out[0].verdict in HOLDS and out[1].verdict == "refuted", \
+        [(r.verdict, r.message) for r in out]
 
 
 def test_same_statement_with_other_domains_is_checked_again():
+    # a guard (before: already kept apart, the symbols differ by their assumptions)
     real = Derivation("dom")
     xr = real.scalar("x")
     real.equal("1", sp.sqrt(xr ** 2), xr)
@@ -437,3 +453,13 @@ def test_empty_inner_sum_is_zero():
     got = results(es, timeout=30)
     assert got["empty"].verdict == "proved", got["empty"].message
     assert got["empty-wrong"].verdict == "refuted", got["empty-wrong"].message
+
+
+def test_latex_says_local_for_a_local_maximiser():
+    from symderive.latex.claims import stationary_rows
+    from symderive.latex.printer import DerivationPrinter
+
+    p = DerivationPrinter(st)
+    local = stationary_rows(STATIONARY_TRUE["c-local"], p)[0]
+    glob = stationary_rows(STATIONARY_TRUE["c-quartic"], p)[0]
+    assert "local" in str(local) and "local" not in str(glob)
