@@ -41,6 +41,13 @@ class Assumption:
         """Candidate replacements for shrinking, simplest first."""
         return [sp.Integer(v) for v in (0, 1, -1, 2, -2) if sp.Integer(v) != value]
 
+    def edge(self, rng: random.Random, side: int) -> sp.Rational:
+        """A value near the low (``side`` 0) or high (1) end of the domain, where the
+        regular draws seldom go: the real line's ends are taken as -9/2 and 9/2 (beyond the
+        regular draws' -3..3, and not integers, so that powers with such exponents leave
+        the principal branch's real axis; moderate enough for the numeric derivatives)."""
+        return sp.Rational(9 if side else -9, 2)
+
     def contains(self, value: sp.Expr) -> bool:
         return bool(value.is_real)
 
@@ -68,6 +75,9 @@ class Positive(Assumption):
     def simpler(self, value: sp.Rational) -> list[sp.Rational]:
         return [v for v in (sp.Integer(1), sp.Integer(2), sp.Rational(1, 2)) if v != value]
 
+    def edge(self, rng: random.Random, side: int) -> sp.Rational:
+        return sp.Integer(5) if side else sp.Rational(1, 10)
+
     def contains(self, value: sp.Expr) -> bool:
         return bool(value.is_positive)
 
@@ -88,6 +98,13 @@ class Interval(Assumption):
         q = rng.choice([2, 3, 4, 5])
         p = rng.randint(0 if self.closed else 1, q if self.closed else q - 1)
         return _as_rational(lo + (hi - lo) * Fraction(p, q))
+
+    def edge(self, rng: random.Random, side: int) -> sp.Rational:
+        """Within 1/1000 of the width of an end (strictly inside), so that behaviour confined to a
+        neighbourhood of an end, such as a saddle for p > 0.995, is sampled."""
+        lo, hi = Fraction(self.lo), Fraction(self.hi)
+        gap = (hi - lo) / 1000
+        return _as_rational(hi - gap if side else lo + gap)
 
     def simpler(self, value: sp.Rational) -> list[sp.Rational]:
         lo, hi = Fraction(self.lo), Fraction(self.hi)
@@ -118,6 +135,9 @@ class Binary(Assumption):
     def simpler(self, value: sp.Rational) -> list[sp.Rational]:
         return []
 
+    def edge(self, rng: random.Random, side: int) -> sp.Rational:
+        return sp.Integer(side)
+
     def contains(self, value: sp.Expr) -> bool:
         return value in (0, 1)
 
@@ -137,6 +157,9 @@ class Counts(Assumption):
 
     def simpler(self, value: sp.Rational) -> list[sp.Rational]:
         return [sp.Integer(v) for v in (self.low, self.low + 1) if v != value]
+
+    def edge(self, rng: random.Random, side: int) -> sp.Rational:
+        return sp.Integer(self.high if side else self.low)
 
     def contains(self, value: sp.Expr) -> bool:
         return bool(value.is_integer and value >= self.low)

@@ -149,6 +149,8 @@ class StationaryClaim(Claim):
     point: Mapping[sp.Basic, sp.Expr] = field(default_factory=dict)
     maximum: bool = True
     domain: Mapping[sp.Basic, Assumption] = field(default_factory=dict)
+    #: a maximiser is global on the feasible set unless ``local`` (a local maximiser)
+    local: bool = False
 
     kind = "stationary"
 
@@ -301,15 +303,17 @@ class Derivation:
                    point: Mapping[sp.Basic, sp.Expr], *, constraints: Sequence[sp.Expr] = (),
                    maximum: bool = True, domain: Mapping[sp.Basic, Assumption] | None = None,
                    erratum: str | None = None, note: str | None = None,
-                   equation: str | None = None, sizes: list[dict] | None = None
-                   ) -> StationaryClaim:
+                   equation: str | None = None, sizes: list[dict] | None = None,
+                   local: bool = False) -> StationaryClaim:
         """Claim that ``point`` is a stationary point of ``f`` subject to
-        ``constraints == 0`` (a maximiser when ``maximum``).  The truth comes from
-        solving the Lagrangian conditions; the second-order condition is checked too."""
+        ``constraints == 0`` (a maximiser when ``maximum``: the global maximiser on the
+        feasible set, or a local one with ``local=True``).  The point is checked by
+        substitution into the Lagrange conditions; a local maximiser by the second-order
+        test, a global one by concavity or by a better feasible point (a refutation)."""
         claim = StationaryClaim(id, sp.S.Zero, sp.S.Zero, equation, erratum, note, (), (),
                                 sizes, f=sp.sympify(f), variables=tuple(variables),
                                 constraints=tuple(constraints), point=dict(point),
-                                maximum=maximum, domain=dict(domain or {}))
+                                maximum=maximum, domain=dict(domain or {}), local=local)
         return self._add(claim)
 
     # -- sizes -------------------------------------------------------------------------

@@ -142,7 +142,7 @@ class Instantiator(Walker):
 
     scalar_Product = scalar_Sum
 
-    def scalar_Integral(self, e, env: Env, cuts: frozenset) -> sp.Expr:
+    def integral(self, e, env: Env, cuts: frozenset) -> sp.Expr:
         inner = {k: v for k, v in env.items() if k not in e.variables}
         limits = [(lim[0], *(self.scalar(x, env, cuts) for x in lim[1:])) for lim in e.limits]
         return sp.Integral(self.scalar(e.function, inner, cuts), *limits)
@@ -168,6 +168,9 @@ class Instantiator(Walker):
         if not e.args:
             return e
         return e.func(*(self.scalar(a, env, cuts) for a in e.args))
+
+    def index(self, e: sp.Basic, env: Env, cuts: frozenset) -> int:
+        return self.integer_in(e, env, cuts)
 
     def integer_in(self, e: sp.Basic, env: Env, cuts: frozenset) -> int:
         value = self.scalar(sp.sympify(e), env, cuts)
@@ -249,12 +252,6 @@ class Instantiator(Walker):
         z = self.matrix(e.arg, env, cuts).applyfunc(sp.exp)
         total = sp.Add(*z)
         return z.applyfunc(lambda t: t / total)
-
-    def matrix_BatchSum(self, e, env: Env, cuts: frozenset) -> sp.Matrix:
-        var, lo, hi = e.limits
-        lo, hi = self.integer_in(lo, env, cuts), self.integer_in(hi, env, cuts)
-        return self.matrix_sum([self.matrix(e.summand, {**env, var: v}, cuts)
-                                for v in range(lo, hi + 1)])
 
     def matrix_OneMatrix(self, e, env: Env, cuts: frozenset) -> sp.Matrix:
         return sp.ones(*(self.integer(s, env) for s in e.shape))

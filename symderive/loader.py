@@ -106,4 +106,24 @@ def load(directory: str | Path | None = None) -> tuple[list[Derivation], list[Lo
         for deriv in found:
             deriv.file = str(path)
             derivations.append(deriv)
-    return derivations, errors
+    return _unique_names(derivations, errors)
+
+
+def _unique_names(derivations: list[Derivation], errors: list[LoadError]
+                  ) -> tuple[list[Derivation], list[LoadError]]:
+    """Two derivations with one name are a usage error (exit 2), naming both files: a
+    name selects derivations on the command line and labels a report, so it must say
+    which one is meant.  The first (by file) is still checked, the other is not."""
+    seen: dict[str, Derivation] = {}
+    kept = []
+    for deriv in derivations:
+        first = seen.get(deriv.name)
+        if first is None:
+            seen[deriv.name] = deriv
+            kept.append(deriv)
+            continue
+        errors.append(LoadError(str(deriv.file), None,
+                                f"the derivation name {deriv.name!r} is also used by "
+                                f"{first.file}; rename one of them (only {first.file} "
+                                "is checked)"))
+    return kept, errors

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import mpmath
 import sympy as sp
 
-from .assumptions import REAL, Assumption
+from .assumptions import REAL, Assumption, Binary, Counts, Interval
 from .derivation import Derivation
 
 DIGITS = 50
@@ -131,6 +131,53 @@ class Sampler:
             else:
                 point[leaf] = a.draw(self.rng, 1)[0]
         return point
+
+    def draw_one(self, leaf) -> sp.Rational:
+        """One value from ``leaf``'s domain (an ungrouped draw)."""
+        a = assumption_of(self.d, leaf, self.extra)
+        return sp.Rational(1, self.rng.randint(2, 5)) if a.grouped else a.draw(self.rng, 1)[0]
+
+    def special_points(self) -> list[dict]:
+        """Points regular draws seldom reach, tried before them, in this order: the
+        simplest point, then the edge points (see both)."""
+        return [self.simplest_point(), *self.edge_points()]
+
+    def _movable(self) -> list:
+        """The leaves a special point sets, with their domains.  A grouped domain (the
+        simplex) is drawn as usual, and so are the entries of vectors, matrices and
+        tensors on an unbounded domain: all of them at +-5 at once drive exp(w.x) beyond
+        what the numeric derivatives resolve."""
+        out = []
+        for leaf in self.leaves:
+            a = assumption_of(self.d, leaf, self.extra)
+            var = self.d.vars.get(leaf_base(leaf))
+            bounded = isinstance(a, (Interval, Binary, Counts))
+            if not (a.grouped or (not bounded and var is not None and var.kind != "scalar")):
+                out.append((leaf, a))
+        return out
+
+    def simplest_point(self) -> dict:
+        """A regular draw with every movable leaf at its simplest value (0 on the real
+        line: a parameter that vanishes, where a solution set may degenerate)."""
+        point = self.draw()
+        for leaf, a in self._movable():
+            options = a.simpler(sp.nan)
+            if options:
+                point[leaf] = options[0]
+        return point
+
+    def edge_points(self) -> list[dict]:
+        """Two regular draws with every movable leaf near the low, then the high end of
+        its domain (:meth:`Assumption.edge`: within 1/1000 of the width of an interval),
+        where behaviour confined to a neighbourhood of an end, such as a saddle for
+        p > 0.999, is found."""
+        out = []
+        for side in (0, 1):
+            point = self.draw()
+            for leaf, a in self._movable():
+                point[leaf] = a.edge(self.rng, side)
+            out.append(point)
+        return out
 
     def simpler(self, leaf, value) -> list:
         a = assumption_of(self.d, leaf, self.extra)

@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from multiprocessing.connection import wait
 
+import sympy as sp
+
 from .atomic import atomic_write_text
 from .check import Evidence, Outcome, Verdict, check_claim
 from .config import DEFAULT_TIMEOUT, cache_dir
@@ -38,6 +40,9 @@ class ClaimResult:
     erratum: str | None = None
     #: the ``evidence`` object of the JSON contract (see :meth:`Evidence.to_json`)
     evidence: dict = dataclasses.field(default_factory=lambda: Evidence().to_json())
+    #: sampled points that decided nothing (both sides non-real, or one undefined); the
+    #: message states the count, and the JSON contract does not carry it
+    skipped: int = 0
 
     @property
     def ok(self) -> bool:
@@ -79,23 +84,49 @@ def _result(claim: Claim, data: dict, seconds: float) -> ClaimResult:
         derivation=claim.derivation.name, id=claim.id, equation=claim.equation,
         verdict=Verdict(data["verdict"]), expected=claim.expected, method=data["method"],
         seconds=seconds, counterexample=data.get("counterexample"),
-        message=data.get("message"), erratum=claim.erratum, evidence=evidence.to_json())
+        message=data.get("message"), erratum=claim.erratum, evidence=evidence.to_json(),
+        skipped=int(data.get("skipped") or 0))
 
 
 def fingerprint(claim: Claim) -> tuple:
     """What a claim states; two claims with the same fingerprint are checked once.
 
     The document restates its results ("In conclusion"), and those restatements are the
-    very same expressions, so checking them again would only repeat the evidence.
+    very same expressions, so checking them again would only repeat the evidence.  The key
+    is the full content, never a name: the claim's expressions, every definition in scope
+    (body and parameters), every variable's kind, shape and domain, the dimensions' sizes
+    and the indices' ranges.  Two derivations that happen to share a name, or a symbol
+    name with another meaning, never share a verdict.
     """
     extra = ()
+    exprs = [claim.lhs, claim.rhs, *claim.given, *claim.unknowns]
     if isinstance(claim, StationaryClaim):
         extra = (claim.f, claim.variables, claim.constraints, tuple(claim.point.items()),
-                 claim.maximum, tuple(claim.domain.items()))
+                 claim.maximum, claim.local, tuple(claim.domain.items()))
+        exprs += [claim.f, *claim.variables, *claim.constraints, *claim.point.keys(),
+                  *claim.point.values()]
     sizes = tuple(tuple(sorted(s.items(), key=str)) for s in claim.sizes or ())
-    name = claim.derivation.name if claim.derivation else ""
-    return (name, type(claim).__name__, claim.lhs, claim.rhs, claim.given, claim.unknowns,
-            sizes, extra)
+    return (type(claim).__name__, claim.lhs, claim.rhs, claim.given, claim.unknowns,
+            sizes, extra, _scope(claim, exprs))
+
+
+def _scope(claim: Claim, exprs: list) -> tuple:
+    """Everything the claim's expressions mean, through the derivation they live in."""
+    d = claim.derivation
+    if d is None:
+        return ()
+    names = sorted(d.var_names(*exprs))
+    out = []
+    for n in names:
+        if n in d.vars:
+            v = d.vars[n]
+            out.append(("var", n, v.kind, tuple(v.shape), repr(v.assume)))
+        elif sp.Symbol(n) in d.defs:
+            defn = d.defs[sp.Symbol(n)]
+            out.append(("def", n, defn.body, defn.params))
+    dims = tuple(sorted(((str(k), v) for k, v in d.dims.items()), key=str))
+    indices = tuple(sorted(((str(k), v) for k, v in d.indices.items()), key=str))
+    return (tuple(out), dims, indices, d.proof_sizes)
 
 
 def run_claims(claims: Sequence[Claim], timeout: float = DEFAULT_TIMEOUT,

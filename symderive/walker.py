@@ -109,8 +109,48 @@ class Walker:
     def matrix_default(self, e, env, cuts):
         raise InstantiationError(f"cannot make {type(e).__name__} explicit: {e}")
 
+    # -- binders: one rule for both backends ---------------------------------------------
+    def scalar_Integral(self, e: sp.Integral, env: Mapping, cuts: frozenset):
+        """A definite integral, its bound variables renamed away from the definitions
+        in the integrand first (:meth:`unclash`), then integrated by the backend."""
+        return self.integral(self.unclash(e), env, cuts)
+
+    def unclash(self, e: sp.Integral) -> sp.Integral:
+        """Substitution without capture: an integration variable that a definition in
+        the integrand depends on (as a declared variable) is renamed, so that the
+        definition keeps meaning its own variable, not the bound one.  ``g := x**2``
+        under ``Integral(g, (x, 0, 1))`` is the constant ``x**2``, as written."""
+        bound = {str(v) for v in e.variables}
+        used = self.d.var_names(e.function) - bound
+        deps = set().union(*(self.d.depends(sp.Symbol(n)) for n in used
+                             if sp.Symbol(n) in self.d.defs))
+        clash = [v for v in e.variables if str(v) in deps]
+        if not clash:
+            return e
+        fresh = {v: sp.Dummy(f"{v}_", dummy_index=hash((str(v), "bound")) & 0xFFFFFF,
+                             **v.assumptions0) for v in clash}
+        return e.xreplace(fresh)
+
+    def matrix_BatchSum(self, e, env: Mapping, cuts: frozenset):
+        """A sum of matrices over an index range; an empty range (upper bound one below
+        the lower) is the zero matrix of the summand's shape, as in SymPy."""
+        var, lo, hi = e.limits
+        lo, hi = self.index(lo, env, cuts), self.index(hi, env, cuts)
+        terms = [self.matrix(e.summand, {**env, var: v}, cuts) for v in range(lo, hi + 1)]
+        if not terms:
+            return self.matrix(sp.ZeroMatrix(*e.shape), env, cuts)
+        return self.matrix_sum(terms)
+
     # -- what the backends share ---------------------------------------------------------
     def one_by_one(self, value):
+        raise NotImplementedError
+
+    def index(self, e: sp.Basic, env: Mapping, cuts: frozenset) -> int:
+        """The integer value of an index expression (a bound of a sum)."""
+        raise NotImplementedError
+
+    def integral(self, e: sp.Integral, env: Mapping, cuts: frozenset):
+        """A definite integral whose bound variables do not clash (see :meth:`unclash`)."""
         raise NotImplementedError
 
     def relevant_cuts(self, token: sp.Symbol, cuts: frozenset) -> frozenset:

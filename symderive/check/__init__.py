@@ -6,8 +6,13 @@ One job per module:
 - ``plan``: sizes, points per size and the per-claim random seed;
 - ``instances``: a claim made explicit at fixed sizes (exact entries, or numbers);
 - ``equality``: equalities and derivatives (sample, then prove size by size);
+- ``conditions``: claims under ``given`` conditions (reduction modulo a Groebner basis;
+  solutions sampled beyond what ``solve`` lists);
 - ``stationary``: constrained stationary points and maximisers (Lagrange conditions);
-- ``counterexample`` and ``shrink``: what a refutation shows, made simple;
+- ``maxima``: multipliers by a linear solve, and the global against local maximiser
+  arguments (concavity, a better feasible point);
+- ``counterexample`` and ``shrink``: which entries fail (a complex side included, confirmed
+  at higher precision), what a refutation shows, made simple;
 - ``prove``: the symbolic zero test;
 - ``dispatch``: :func:`check_claim`, which sends each claim to its check.
 """

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import mpmath
+
+from ..evaluate import raised_precision
 from ..numeric import agree, fmt_value, leaf_name, valid
 from .instances import ShapeMismatch
 from .verdict import Outcome, Verdict, jsonable_sizes, sizes_text
@@ -15,6 +18,60 @@ def disagreements(vals) -> list[int]:
 
 def all_valid(vals) -> bool:
     return vals is not None and all(valid(v) for v in vals)
+
+
+def is_complex(v) -> bool:
+    """A finite value with a non-negligible imaginary part (a real formula left the reals)."""
+    return isinstance(v, mpmath.mpc) and mpmath.isfinite(v) and not valid(v)
+
+
+def failures(vals) -> list[int]:
+    """Entries that refute the claim at this point: both sides real and different, or
+    exactly one side non-real (for real arguments the two sides are then different
+    numbers).  Entries where both sides are non-real, or either is undefined, decide
+    nothing (they are skipped, and counted)."""
+    if vals is None:
+        return []
+    m = len(vals) // 2
+    out = []
+    for k in range(m):
+        a, b = vals[k], vals[m + k]
+        if valid(a) and valid(b):
+            if not agree(a, b):
+                out.append(k)
+        elif (valid(a) and is_complex(b)) or (is_complex(a) and valid(b)):
+            out.append(k)
+    return out
+
+
+def confirmed_failures(evaluate, point: dict) -> list[int]:
+    """The failing entries at ``point``, confirmed at two and at four times the working
+    precision (:func:`symderive.evaluate.raised_precision`): a real disagreement stays, a
+    rounding artefact of the finite differences goes."""
+    if not failures(evaluate(point)):
+        return []
+    with raised_precision(2):
+        if not failures(evaluate(point)):
+            return []
+    with raised_precision(4):
+        return failures(evaluate(point))
+
+
+def complex_note(vals, bad: list[int]) -> str:
+    """Which side is complex at the first failing entry, if one is ("" otherwise)."""
+    m = len(vals) // 2
+    a, b = vals[bad[0]], vals[m + bad[0]]
+    if is_complex(a):
+        return "; the left side is complex there, the right side real"
+    if is_complex(b):
+        return "; the right side is complex there, the left side real"
+    return ""
+
+
+def skipped_text(skipped: int) -> str:
+    """The note a report adds for points that decided nothing."""
+    return (f"; {skipped} point(s) skipped where a side is complex or undefined"
+            if skipped else "")
 
 
 def entry_text(label) -> str:

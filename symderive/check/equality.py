@@ -8,6 +8,7 @@ runs out of time, the evidence gathered by sampling is not lost: the claim is th
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import sympy as sp
@@ -17,7 +18,16 @@ from ..derivation import Claim, Derivation
 from ..instantiate import InstantiationError
 from ..nodes import BatchElement, Component, DefRef, Hess, MatD, ScalarD
 from ..numeric import DIGITS, Sampler, assumption_of, to_mp
-from .counterexample import all_valid, counterexample, disagreements, shape_refutation
+from .conditions import degenerate_points, follows_from, solutions_at
+from .counterexample import (
+    all_valid,
+    complex_note,
+    confirmed_failures,
+    counterexample,
+    failures,
+    shape_refutation,
+    skipped_text,
+)
 from .instances import Evaluator, Instance, ShapeMismatch, instantiate
 from .plan import MAX_TRIES, POINTS_NUMERIC, POINTS_SYMBOLIC, claim_rng, claim_seed, numeric_configs
 from .prove import is_zero
@@ -26,95 +36,136 @@ from .verdict import Emit, Evidence, Outcome, Verdict, sizes_text
 
 
 # -- numeric phase -----------------------------------------------------------------------
-def _solve_given(inst: Instance, point: dict) -> list[dict] | None:
-    """Solutions of the ``given`` conditions for the unknowns at ``point``."""
-    eqs = [sp.nsimplify(g.xreplace(point)) for g in inst.given]
-    try:
-        sols = sp.solve(eqs, inst.unknowns, dict=True)
-    except (NotImplementedError, ValueError):
-        return None
-    return [s for s in sols if all(sp.sympify(v).is_real is not False for v in s.values())]
+def _solve_given(inst: Instance, point: dict, sampler: Sampler | None = None
+                 ) -> list[dict] | None:
+    """Real solutions of the ``given`` conditions for the unknowns at ``point``: those
+    ``solve`` finds, unknowns left free drawn from their domains, and for a system that
+    is not polynomial in the unknowns, further roots found numerically (never assumed
+    complete: see :mod:`symderive.check.conditions`)."""
+    eqs = [sp.sympify(g).xreplace(point) for g in inst.given]
+    rng = sampler.rng if sampler is not None else random.Random(0)
+
+    def draw_free(u):
+        return sampler.draw_one(u) if sampler is not None else sp.Integer(2)
+
+    sols = solutions_at(eqs, inst.unknowns, draw_free, rng, DIGITS)
+    if sols is None or sampler is None:
+        return sols
+    # the claim speaks of solutions in the unknowns' declared domains
+    return [s for s in sols if all(assumption_of(sampler.d, u).contains(sp.N(v, DIGITS))
+                                   for u, v in s.items())]
 
 
-def _eval_conditional(inst: Instance, point: dict) -> list[tuple] | None:
-    sols = _solve_given(inst, point)
+def _eval_conditional(inst: Instance, point: dict, sampler: Sampler | None = None
+                      ) -> list[tuple] | None:
+    sols = _solve_given(inst, point, sampler)
     if not sols:
         return None
     return [(sol, [to_mp(sp.sympify(e).xreplace({**point, **sol})) for e in inst.lhs + inst.rhs])
             for sol in sols]
 
 
-def _numeric_one(claim: Claim, sizes: dict, wanted: int, rng: random.Random
-                 ) -> Outcome | int:
-    """Sample one size: an Outcome when the claim fails there, else the points used."""
-    d = claim.derivation
-    if claim.given:
-        inst = instantiate(claim, sizes)
-        sampler = Sampler(d, inst.leaves, sizes, rng)
-        good = 0
-        unknowns = set(inst.unknowns)
+def _numeric_conditional(claim: Claim, sizes: dict, wanted: int, rng: random.Random,
+                         special: bool) -> Outcome | tuple[int, int]:
+    """Sample one size of a claim under conditions, at solutions of the conditions."""
+    inst = instantiate(claim, sizes)
+    unknowns = set(inst.unknowns)
+    sampler = Sampler(claim.derivation, inst.leaves, sizes, rng)
+
+    def points():
+        # special values first (a vanishing parameter, the ends of the domains), and the
+        # parameter values where a coefficient of the conditions vanishes; then random
+        # draws.  A simplex group is drawn whole: the entries that are unknowns are
+        # dropped, or the conditions would be evaluated, not solved for them.
+        for n, p in enumerate(sampler.special_points() if inst.leaves and special else []):
+            p = {x: v for x, v in p.items() if x not in unknowns}
+            yield p
+            if n == 1:  # at a generic point (the low ends), not at the all-zero one
+                yield from degenerate_points(inst.given, inst.unknowns, p)
         for _ in range(MAX_TRIES if inst.leaves else 1):
-            # a simplex group is drawn whole: drop the entries that are unknowns, or the
-            # conditions would be evaluated, not solved for them
-            point = {x: v for x, v in sampler.draw().items() if x not in unknowns}
-            for sol, vals in _eval_conditional(inst, point) or []:
-                if not all_valid(vals):
-                    continue
-                bad = disagreements(vals)
-                if bad:
-                    return Outcome(Verdict.REFUTED, "sampling at solutions of the conditions",
-                                   "false at a point satisfying the stated conditions",
-                                   counterexample(inst.labels, sizes, point, vals, bad, sol))
-                good += 1
-            if good >= wanted:
-                break
-        return good
+            yield {x: v for x, v in sampler.draw().items() if x not in unknowns}
+
+    good = skipped = tried = 0
+    for point in points():
+        tried += 1
+        for sol, vals in _eval_conditional(inst, point, sampler) or []:
+            bad = failures(vals)
+            if bad:
+                return Outcome(Verdict.REFUTED, "sampling at solutions of the conditions",
+                               "false at a point satisfying the stated conditions"
+                               + complex_note(vals, bad),
+                               counterexample(inst.labels, sizes, point, vals, bad, sol))
+            if not all_valid(vals):
+                skipped += 1
+                continue
+            good += 1
+        if good >= wanted and tried > 3:
+            break
+    return good, skipped
+
+
+def _numeric_one(claim: Claim, sizes: dict, wanted: int, rng: random.Random,
+                 special: bool = True) -> Outcome | tuple[int, int]:
+    """Sample one size: an Outcome when the claim fails there, else the points used and
+    the points skipped (both sides non-real, or one undefined).  ``special``: try the
+    sampler's special points first."""
+    if claim.given:
+        return _numeric_conditional(claim, sizes, wanted, rng, special)
     evaluate = Evaluator(claim, sizes)
-    sampler = Sampler(d, evaluate.leaves, sizes, rng)
-    good = 0
-    for _ in range(MAX_TRIES if evaluate.leaves else 1):
-        point = sampler.draw()
+    sampler = Sampler(claim.derivation, evaluate.leaves, sizes, rng)
+    good = skipped = regular = 0
+    firsts = sampler.special_points() if evaluate.leaves and special else []
+    for k in range(len(firsts) + (MAX_TRIES if evaluate.leaves else 1)):
+        point = firsts[k] if k < len(firsts) else sampler.draw()
         vals = evaluate(point)
-        if not all_valid(vals):
-            continue
-        bad = disagreements(vals)
-        if bad:
+        if failures(vals) and confirmed_failures(evaluate, point):
             point = shrink(evaluate, sampler, point)
             vals = evaluate(point)
-            bad = disagreements(vals)
+            bad = failures(vals)
             return Outcome(Verdict.REFUTED, f"exact point, {DIGITS} digits",
                            f"{len(bad)} of {len(vals) // 2} entries differ at "
-                           f"{sizes_text(sizes)}",
+                           f"{sizes_text(sizes)}" + complex_note(vals, bad),
                            counterexample(evaluate.labels, sizes, point, vals, bad))
-        good += 1
-        if good >= wanted:
+        if not all_valid(vals):
+            skipped += 1
+            continue
+        good += 1  # agrees (a disagreement not confirmed at higher precision is rounding)
+        regular += k >= len(firsts)
+        if regular >= wanted:
             break
-    return good
+    return good, skipped
 
 
 def numeric_phase(claim: Claim, configs: list[tuple[dict, int]],
                   rng: random.Random) -> Outcome:
-    points = 0
+    points = skipped = 0
     seed = claim_seed(claim)
     for k, (sizes, wanted) in enumerate(configs):
-        got = _numeric_one(claim, sizes, wanted, rng)
+        # the special points (a vanishing parameter, the ends of the domains) at the
+        # smallest size only: they are about the values, not the sizes
+        got = _numeric_one(claim, sizes, wanted, rng, special=k == 0)
         if isinstance(got, Outcome):
             got.evidence.sampled_sizes = [s for s, _ in configs[:k + 1]]
             got.evidence.points, got.evidence.seed = points, seed
+            got.skipped = skipped
             return got
-        if got == 0:
+        skipped += got[1]
+        if got[0] == 0:
             return Outcome(Verdict.UNDECIDED, "sampling",
                            f"no point found where both sides are defined at "
-                           f"{sizes_text(sizes)}",
+                           f"{sizes_text(sizes)}" + skipped_text(skipped),
                            evidence=Evidence("sampling", sampled_sizes=[
-                               s for s, _ in configs[:k + 1]], points=points, seed=seed))
-        points += got
+                               s for s, _ in configs[:k + 1]], points=points, seed=seed),
+                           skipped=skipped)
+        points += got[0]
     text = "; ".join(sizes_text(s) for s, _ in configs)
     method = f"sampling: {points} points, {DIGITS} digits"
     return Outcome(Verdict.VERIFIED, method,
-                   f"agrees at {points} random points ({text}), {DIGITS}-digit arithmetic",
+                   f"agrees at {points} random points ({text}), {DIGITS}-digit arithmetic"
+                   + skipped_text(skipped),
                    evidence=Evidence("sampling", sampled_sizes=[dict(s) for s, _ in configs],
-                                     points=points, seed=seed))
+                                     points=points, seed=seed),
+                   skipped=skipped)
 
 
 # -- symbolic phase ----------------------------------------------------------------------
@@ -155,13 +206,11 @@ def symbolic_phase(claim: Claim, instances: list[Instance],
     for inst in instances:
         diffs = [sp.sympify(a - b) for a, b in zip(inst.lhs, inst.rhs)]
         if inst.given:
-            try:
-                sols = sp.solve(inst.given, inst.unknowns, dict=True)
-            except (NotImplementedError, ValueError):
+            # proved from the conditions themselves, never from solve's (possibly
+            # incomplete) list of solutions: see symderive/check/conditions.py
+            if not _follows_on_cases(d, inst, diffs):
                 return None
-            if not sols:
-                return None
-            diffs = [e.xreplace(s) for s in sols for e in diffs]
+            continue
         binaries = _binaries(d, diffs)
         simplex = _simplex_substitution(d, inst)
         for e in diffs:
@@ -172,6 +221,23 @@ def symbolic_phase(claim: Claim, instances: list[Instance],
     sizes = "; ".join(sizes_text(i.sizes) for i in instances)
     return Outcome(Verdict.PROVED, "symbolic", f"identity holds exactly at {sizes}",
                    evidence=Evidence("symbolic", proved_sizes=[i.sizes for i in instances]))
+
+
+def _follows_on_cases(d: Derivation, inst: Instance, diffs: list) -> bool:
+    """Ideal membership of the claim modulo the conditions, on every case of the binary
+    symbols and with each simplex group's last entry eliminated (both exact rewrites)."""
+    simplex = _simplex_substitution(d, inst)
+    exprs = [e.xreplace(simplex) for e in diffs]
+    given = [sp.sympify(g).xreplace(simplex) for g in inst.given]
+    present = sorted(_binaries(d, exprs + given), key=str)
+    if len(present) > 6:
+        return False
+    for case in itertools.product((0, 1), repeat=len(present)):
+        sub = dict(zip(present, map(sp.Integer, case)))
+        if not follows_from([e.xreplace(sub) for e in exprs],
+                            [g.xreplace(sub) for g in given], inst.unknowns):
+            return False
+    return True
 
 
 # -- driver ------------------------------------------------------------------------------
@@ -267,4 +333,5 @@ def _proved(sizes: list[dict], sampled: Outcome) -> Outcome:
                    f"{sampled.message}",
                    evidence=Evidence("symbolic", proved_sizes=list(sizes),
                                      sampled_sizes=ev.sampled_sizes, points=ev.points,
-                                     digits=ev.digits, seed=ev.seed))
+                                     digits=ev.digits, seed=ev.seed),
+                   skipped=sampled.skipped)

@@ -9,7 +9,7 @@ import mpmath
 import sympy as sp
 
 from ..derivation import Claim, Derivation
-from ..evaluate import WORK_DIGITS, KinkError, NumericInstantiator, key_of
+from ..evaluate import KinkError, NumericInstantiator, key_of, working_precision
 from ..instantiate import Instantiator
 
 
@@ -125,7 +125,7 @@ class Evaluator:
         self.labels: list = []
 
     def __call__(self, point: dict) -> list | None:
-        with mpmath.workdps(WORK_DIGITS):
+        with working_precision():
             values = {key_of(k): mpmath.mpf(int(v.p)) / int(v.q) for k, v in point.items()}
             inst = NumericInstantiator(self.claim.derivation, self.sizes, values)
             labels, lhs, rhs = [], [], []

@@ -134,7 +134,10 @@ def _zero(expr: sp.Expr, use_simplify: bool) -> bool:
     simple = sp.simplify(expr)
     if simple == 0:
         return True
-    return _rational_zero(sp.expand_log(sp.powsimp(sp.expand(simple), force=True), force=True))
+    # no force=True: powsimp and expand_log then combine powers and split logarithms only
+    # where the symbols' assumptions (taken from the declared domains) license it, so
+    # (x**2)**y, log(x*y) and sqrt(x)*sqrt(y) stay as they are for real x and y
+    return _rational_zero(sp.expand_log(sp.powsimp(sp.expand(simple))))
 
 
 def is_zero(expr: sp.Expr, binaries: set | frozenset = frozenset(),

@@ -7,7 +7,7 @@ import time
 import sympy as sp
 
 from ..numeric import Sampler
-from .counterexample import all_valid, disagreements
+from .counterexample import confirmed_failures
 
 SHRINK_SECONDS = 2.0
 
@@ -18,8 +18,7 @@ def shrink(evaluate, sampler: Sampler, point: dict) -> dict:
     deadline = time.perf_counter() + SHRINK_SECONDS
 
     def fails(trial) -> bool:
-        vals = evaluate(trial)
-        return all_valid(vals) and bool(disagreements(vals))
+        return bool(confirmed_failures(evaluate, trial))
 
     groups: dict = {}
     for leaf in point:

@@ -1,19 +1,26 @@
 """Check a claimed constrained stationary point or maximiser through its Lagrangian.
 
-The truth is computed, not assumed: the Lagrange conditions grad f = sum lambda_j grad g_j,
-g = 0 are solved for the variables and multipliers, and the claimed point must be one of
-the solutions.  For a maximiser the Hessian of the Lagrangian, restricted to the tangent
-space of the constraints, must be negative definite there.
+The truth is computed, not assumed, and never depends on ``solve`` finding every
+solution: the claimed point is substituted, the constraints must hold there, and the
+Lagrange conditions grad f = sum lambda_j grad g_j must hold for some multipliers, found by
+a linear solve.  A maximiser is global unless the claim says ``local=True``: a local one
+is proved by the second-order test (the Hessian of the Lagrangian negative definite on the
+constraints' tangent space), a global one only by a global argument (concavity on a convex
+feasible set, symderive/check/maxima.py), and refuted by a feasible point with a larger value.
+A singular Hessian on the tangent space leaves the second-order test inconclusive: the
+verdict is then ``undecided`` unless a global argument settles it, never ``refuted``.
 """
 
 from __future__ import annotations
 
 import itertools
+import random
 from dataclasses import dataclass
 
 import mpmath
 import sympy as sp
 
+from ..assumptions import Interval, Positive, Simplex
 from ..derivation import StationaryClaim
 from ..instantiate import InstantiationError, Instantiator
 from ..numeric import (
@@ -28,6 +35,7 @@ from ..numeric import (
     valid,
 )
 from .instances import expand_family, free_indices, leaves_of
+from .maxima import better_point, concave_everywhere, linear_multipliers, nonvanishing, number
 from .plan import MAX_TRIES, POINTS_NUMERIC, POINTS_SYMBOLIC, claim_rng, claim_seed, numeric_configs
 from .prove import is_zero
 from .verdict import Emit, Evidence, Outcome, Verdict, jsonable_sizes, sizes_text
@@ -87,39 +95,13 @@ def _tangent_hessian(system: System, subs: dict) -> sp.Matrix:
     return Z.T * H * Z
 
 
-def solve_system(eqs: list, unknowns: list) -> list[dict] | None:
-    """All solutions of ``eqs == 0`` (denominators cleared), or None when SymPy cannot.
-
-    Unknowns are renamed to plain symbols first: ``solve`` mishandles indexed ones.
-    """
-    if any(sp.sympify(e).has(sp.Integral) for e in eqs):
-        return None  # solve cannot see inside an integral: it would wrongly find nothing
-    plain = [sp.Symbol(f"_u{k}") for k in range(len(unknowns))]
-    forward, back = dict(zip(unknowns, plain)), dict(zip(plain, unknowns))
-    nums, dens = [], []
-    for e in eqs:
-        num, den = sp.fraction(sp.together(sp.sympify(e).xreplace(forward)))
-        nums.append(num)
-        dens.append(den)
-    try:
-        sols = sp.solve(nums, plain, dict=True)
-    except (NotImplementedError, ValueError, IndexError, TypeError):
-        return None
-    out = []
-    for sol in sols:
-        if any(sp.simplify(den.xreplace(sol)) == 0 for den in dens):
-            continue
-        out.append({back[k]: v for k, v in sol.items()})
-    return out
-
-
 def _solve_multipliers(system: System, subs: dict) -> dict | None:
-    """Solve the (linear) stationarity equations for the multipliers at the point."""
+    """Solve the stationarity equations, linear in the multipliers, at the point: a
+    linear solve decides exactly whether multipliers exist (see symderive/check/maxima.py)."""
     if not system.multipliers:
         return {}
     grads = [sp.diff(system.lagrangian, v).xreplace(subs) for v in system.variables]
-    sols = solve_system(grads, system.multipliers)
-    return sols[0] if sols else None
+    return linear_multipliers(grads, system.multipliers)
 
 
 def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
@@ -136,37 +118,21 @@ def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
         if dom is not None and not dom.contains(value):
             cx["message"] = f"{leaf_name(var)} = {value} lies outside {dom.describe()}"
             return Outcome(Verdict.REFUTED, "domain", cx["message"], cx)
-    L = system.lagrangian.xreplace(point)
-    eqs = [sp.diff(L, v) for v in system.variables] + [g.xreplace(point)
-                                                        for g in system.constraints]
-    truth = solve_system(eqs, system.variables + system.multipliers)
-    matched = None
-    if truth is not None:
-        for sol in truth:
-            if all(sp.simplify(sol.get(v, v) - subs[v]) == 0 for v in system.variables):
-                matched = sol
-                break
-        if matched is None:
-            cx["solutions"] = [{leaf_name(k): str(v) for k, v in sol.items()
-                                if k in system.variables} for sol in truth[:3]]
-            cx["message"] = ("not a solution of the Lagrange conditions"
-                             if truth else "the Lagrange conditions have no solution here")
-            return Outcome(Verdict.REFUTED, "Lagrange conditions", cx["message"], cx)
-    else:  # the solver gave up: check the point itself, solving for the multipliers
-        full = {**point, **subs}
-        for g in system.constraints:
-            r = sp.nsimplify(g.xreplace(full))
-            if r != 0:
-                cx["message"] = f"the constraint {g} = 0 fails: it is {r}"
-                return Outcome(Verdict.REFUTED, "constraints", cx["message"], cx)
-        lam = _solve_multipliers(system, full)
-        matched = {**subs, **(lam or {})}
-        if lam is None or any(not _vanishes(sp.diff(system.lagrangian, v).xreplace(
-                {**full, **lam})) for v in system.variables):
-            cx["message"] = "not a stationary point of the Lagrangian"
-            return Outcome(Verdict.REFUTED, "Lagrange conditions", cx["message"], cx)
-    fpoint = {**point, **subs, **{k: v for k, v in matched.items()
-                                  if k in system.multipliers}}
+    # the claimed point itself, substituted: the constraints hold, and multipliers exist
+    # (a linear solve); never "is it among the solutions solve found"
+    full = {**point, **subs}
+    for g in system.constraints:
+        if not _vanishes(g.xreplace(full)):
+            cx["message"] = f"the constraint {g} = 0 fails at the claimed point"
+            return Outcome(Verdict.REFUTED, "constraints", cx["message"], cx)
+    lam = _solve_multipliers(system, full)
+    if lam is None or any(not _vanishes(sp.diff(system.lagrangian, v).xreplace(
+            {**full, **lam})) for v in system.variables):
+        cx["message"] = ("not a stationary point: no multipliers satisfy the Lagrange "
+                         "conditions" if system.multipliers else "not a stationary point: "
+                         "the gradient does not vanish")
+        return Outcome(Verdict.REFUTED, "Lagrange conditions", cx["message"], cx)
+    fpoint = {**full, **lam}
     if claim.maximum:
         M = _tangent_hessian(system, fpoint)
         if M.shape[0]:
@@ -176,12 +142,45 @@ def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
                                      for x in row] for row in M.tolist()])
                 eig = mpmath.eigsy(Mn)[0]
                 top = max(eig[k] for k in range(M.shape[0]))
-            if top >= 0:
+                scale = max(1, *(abs(eig[k]) for k in range(M.shape[0])))
+            if top > TOLERANCE * scale:  # a direction of increase: not even a local max
                 cx["message"] = (f"stationary, but not a maximum: the Hessian of the Lagrangian "
-                                 f"has eigenvalue {fmt_value(top)} >= 0 on the tangent space")
+                                 f"has eigenvalue {fmt_value(top)} > 0 on the tangent space")
                 cx["eigenvalue"] = fmt_value(top)
                 return Outcome(Verdict.REFUTED, "second-order condition", cx["message"], cx)
+        if not claim.local:
+            found = _better_point(claim, system, full)
+            if found is not None:
+                trial, got, base = found
+                cx["message"] = (f"not a global maximiser: f = {fmt_value(got)} at "
+                                 + ", ".join(f"{leaf_name(k)} = {v}" for k, v in trial.items())
+                                 + f", greater than f = {fmt_value(base)} at the claimed point")
+                cx["better"] = {leaf_name(k): str(v) for k, v in trial.items()}
+                return Outcome(Verdict.REFUTED, "global maximum", cx["message"], cx)
+        if M.shape[0] and abs(top) <= TOLERANCE * scale:
+            cx["message"] = ("the second-order test is inconclusive: the Hessian of the "
+                             "Lagrangian is singular on the tangent space")
+            return Outcome(Verdict.UNDECIDED, SINGULAR, cx["message"], cx)
     return None
+
+
+SINGULAR = "second-order test inconclusive"
+
+
+def _better_point(claim, system: System, full: dict):
+    """A feasible point with a larger f (see symderive/check/maxima.py), all numbers."""
+    f = system.f.xreplace({k: v for k, v in full.items() if k not in system.variables})
+
+    def admissible(var, value) -> bool:
+        dom = claim.domain.get(var) or assumption_of(claim.derivation, var)
+        return bool(dom.contains(sp.nsimplify(value)))
+
+    point = {v: full[v] for v in system.variables}
+    return better_point(f, system.variables, [g.xreplace({k: v for k, v in full.items()
+                                                          if k not in system.variables})
+                                              for g in system.constraints],
+                        point, admissible, lambda e: number(e, DIGITS),
+                        random.Random(len(system.variables)), TOLERANCE)
 
 
 def _vanishes(e: sp.Expr) -> bool:
@@ -204,25 +203,32 @@ def _domain_for(claim, var):
 def _numeric_phase(claim, systems: list[tuple[System, int]], rng) -> Outcome:
     points = 0
     seed = claim_seed(claim)
+    singular = None
     for k, (system, wanted) in enumerate(systems):
         sampled = [s.sizes for s, _ in systems[:k + 1]]
         params = system.params
         sampler = Sampler(claim.derivation, params, system.sizes, rng)
-        good = 0
-        for _ in range(MAX_TRIES if params else 1):
-            point = sampler.draw()
+        good = regular = 0
+        # the special points first (a vanishing parameter; the ends of the domains, where
+        # a saddle may hide), at the first size only
+        firsts = sampler.special_points() if params and k == 0 else []
+        for n in range(len(firsts) + (MAX_TRIES if params else 1)):
+            point = firsts[n] if n < len(firsts) else sampler.draw()
             try:
                 bad = _numeric_check(claim, system, point)
             except (ZeroDivisionError, ValueError, TypeError):
                 continue
-            if bad is not None and bad.verdict == Verdict.UNDECIDED:
+            if bad is not None and bad.method == SINGULAR:
+                singular = singular or bad
+            elif bad is not None and bad.verdict == Verdict.UNDECIDED:
                 continue
-            if bad is not None:
+            elif bad is not None:
                 bad.evidence = Evidence(bad.method, sampled_sizes=sampled, points=points + good,
                                         seed=seed)
                 return bad
             good += 1
-            if good >= wanted:
+            regular += n >= len(firsts)
+            if regular >= wanted:
                 break
         if good == 0:
             return Outcome(Verdict.UNDECIDED, "sampling",
@@ -231,11 +237,15 @@ def _numeric_phase(claim, systems: list[tuple[System, int]], rng) -> Outcome:
                                              seed=seed))
         points += good
     sizes = [s.sizes for s, _ in systems]
+    if singular is not None:
+        singular.evidence = Evidence(singular.method, sampled_sizes=sizes, points=points,
+                                     seed=seed)
+        return singular
     text = "; ".join(sizes_text(s) for s in sizes)
-    what = "maximiser" if claim.maximum else "stationary point"
     method = f"Lagrange conditions at {points} points"
     return Outcome(Verdict.VERIFIED, method,
-                   f"a {what} at {points} random parameter points ({text}), exact arithmetic",
+                   f"a {_what(claim)} at {points} random parameter points ({text}), "
+                   "exact arithmetic",
                    evidence=Evidence("Lagrange conditions", sampled_sizes=sizes, points=points,
                                      seed=seed))
 
@@ -245,31 +255,103 @@ def _symbolic_phase(claim, systems: list[System]) -> Outcome | None:
     Lagrange conditions (multipliers solved for), and the second-order condition."""
     for system in systems:
         subs = dict(system.point)
+        if not _point_admissible(claim, system):
+            return None
         for g in system.constraints:
             if is_zero(g.xreplace(subs)) is not True:
                 return None
         lam = _solve_multipliers(system, subs)
-        if lam is None:
+        # a multiplier with a denominator that may vanish (a parameter) exists only
+        # where it does not: not a proof for all parameters
+        if lam is None or not all(nonvanishing(sp.fraction(sp.together(v))[1])
+                                  for v in lam.values()):
             return None
         full = {**subs, **lam}
         for v in system.variables:
             if is_zero(sp.diff(system.lagrangian, v).xreplace(full)) is not True:
                 return None
-        if claim.maximum:
-            H = sp.hessian(system.lagrangian, system.variables).xreplace(full)
-            if H.is_diagonal() and all(_negative(h) for h in H.diagonal()):
-                continue  # negative definite everywhere, so on the tangent space too
-            M = _tangent_hessian(system, full)
-            if M.shape[0] > 4:
-                return None  # leading minors of a large symbolic matrix: not affordable
-            for k in range(1, M.shape[0] + 1):
-                minor = sp.factor(sp.simplify(M[:k, :k].det() * (-1) ** k))
-                if minor.is_positive is not True:
-                    return None
+        if claim.maximum and claim.local and not _second_order(system, full):
+            return None
+        if claim.maximum and not claim.local and not concave_everywhere(
+                system.f, system.variables, system.constraints,
+                [claim.domain.get(v) or assumption_of(claim.derivation, v)
+                 for v in system.variables]):
+            return None
     text = "; ".join(sizes_text(s.sizes) for s in systems)
-    what = "maximiser (second-order condition included)" if claim.maximum else "stationary point"
     return Outcome(Verdict.PROVED, "symbolic (Lagrange conditions)",
-                   f"a {what} for all admissible parameters at {text}")
+                   f"{_proof_what(claim)} for all admissible parameters at {text}")
+
+
+def _what(claim) -> str:
+    if not claim.maximum:
+        return "stationary point"
+    return "local maximiser" if claim.local else "maximiser (local test; no better " \
+        "feasible point found)"
+
+
+def _proof_what(claim) -> str:
+    if not claim.maximum:
+        return "a stationary point"
+    if claim.local:
+        return "a local maximiser (second-order test: the Hessian of the Lagrangian is " \
+            "negative definite on the tangent space)"
+    return "the global maximiser (f is concave on the convex feasible set, and the point " \
+        "satisfies the Lagrange conditions)"
+
+
+def _second_order(system: System, full: dict) -> bool:
+    """Negative definiteness of the Hessian of the Lagrangian on the tangent space, for
+    all parameters: a strict local maximum (sufficient, not necessary)."""
+    H = sp.hessian(system.lagrangian, system.variables).xreplace(full)
+    if H.is_diagonal() and all(_negative(h) for h in H.diagonal()):
+        return True  # negative definite everywhere, so on the tangent space too
+    M = _tangent_hessian(system, full)
+    if M.shape[0] > 4:
+        return False  # leading minors of a large symbolic matrix: not affordable
+    for k in range(1, M.shape[0] + 1):
+        minor = sp.factor(sp.simplify(M[:k, :k].det() * (-1) ** k))
+        if minor.is_positive is not True:
+            return False
+    return True
+
+
+def _point_admissible(claim, system: System) -> bool:
+    """The claimed point lies in the declared domains for all parameters."""
+    for var, value in system.point.items():
+        dom = claim.domain.get(var) or _domain_for(claim, var)
+        if dom is None:
+            if sp.sympify(value).is_real is not True:
+                return False
+            continue
+        if isinstance(dom, Interval):
+            lo = sp.Rational(dom.lo.numerator, dom.lo.denominator)
+            hi = sp.Rational(dom.hi.numerator, dom.hi.denominator)
+            ok = (_sign_ok(value - lo, dom.closed) and _sign_ok(hi - value, dom.closed))
+        elif isinstance(dom, (Positive, Simplex)):
+            ok = _sign_ok(value, False)
+        else:
+            try:
+                ok = dom.contains(value)
+            except TypeError:  # a symbolic comparison SymPy cannot decide
+                ok = False
+        if not ok:
+            return False
+    return True
+
+
+def _sign_ok(e: sp.Expr, closed: bool) -> bool:
+    t = sp.factor(sp.together(e))
+    test = (lambda x: x.is_nonnegative) if closed else (lambda x: x.is_positive)
+    if test(t):
+        return True
+    num, den = sp.fraction(t)
+    return bool(test(num) and den.is_positive)
+
+
+def _local_proof(claim, system: System) -> bool:
+    subs = dict(system.point)
+    lam = _solve_multipliers(system, subs)
+    return lam is not None and _second_order(system, {**subs, **lam})
 
 
 def _negative(h: sp.Expr) -> bool:
@@ -291,12 +373,17 @@ def check_stationary(claim: StationaryClaim, emit: Emit) -> Outcome:
         return Outcome(Verdict.ERROR, "build", f"{type(exc).__name__}: {exc}")
     outcome = _numeric_phase(claim, [(s, POINTS_SYMBOLIC) for s in systems]
                              + [(s, POINTS_NUMERIC) for s in num_systems], rng)
-    if outcome.verdict != Verdict.VERIFIED:
+    if outcome.verdict != Verdict.VERIFIED and outcome.method != SINGULAR:
         return outcome
     emit("numeric", outcome)
     proof = _symbolic_phase(claim, systems)
     if proof is None:
-        outcome.message += "; no symbolic proof found"
+        if claim.maximum and not claim.local and outcome.verdict == Verdict.VERIFIED and all(
+                _local_proof(claim, s) for s in systems):
+            outcome.message += ("; proved a local maximiser (second-order test), but no "
+                                "global argument (concavity) was found")
+        else:
+            outcome.message += "; no symbolic proof found"
         return outcome
     proof.message = f"{proof.message}; also {outcome.message}"
     ev = outcome.evidence

@@ -85,6 +85,9 @@ class Outcome:
     message: str | None = None
     counterexample: dict | None = None
     evidence: Evidence = field(default_factory=Evidence)
+    #: sampled points that decided nothing (both sides non-real, or one undefined); the
+    #: message states it, and it is kept here as data, outside the evidence contract
+    skipped: int = 0
 
     def __post_init__(self) -> None:
         self.verdict = Verdict(self.verdict)

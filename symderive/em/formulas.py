@@ -46,7 +46,8 @@ _NAMES = ("derivation", "D", "K", "W", "d", "k", "w", "j", "T", "pi", "mu", "gam
           *FORMULAS, "ENGINE_CLAIMS")
 _CHECKER_FILES = ("check/equality.py", "check/prove.py", "numeric.py", "instantiate.py",
                   "check/stationary.py", "nodes.py", "ops.py", "assumptions.py",
-                  "derivation.py", "runner.py")
+                  "derivation.py", "runner.py", "check/conditions.py", "check/maxima.py",
+                  "evaluate.py", "walker.py")
 
 
 class UnverifiedFormulasError(RuntimeError):

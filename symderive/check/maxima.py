@@ -1,0 +1,186 @@
+"""Local against global maxima: the arguments a stationary-point check may use.
+
+* **Multipliers** come from a *linear* solve: at a fixed point the Lagrange conditions
+  ``grad f = J^T lambda`` are linear in lambda, so existence of multipliers is decided
+  exactly (Gaussian elimination), with no appeal to a nonlinear ``solve`` finding every
+  solution.
+* **Global** maximum: concavity on a convex feasible set.  The constraints must be affine
+  (the feasible set is then an affine subspace cut by the declared domains, which are
+  intervals, half-lines or the line: convex), ``f`` must be finite on the open feasible set
+  and its Hessian negative semidefinite there (checked as: diagonal, each entry provably
+  <= 0).  Then for any feasible y, ``f(y) <= f(x) + grad f(x).(y - x) = f(x) +
+  lambda^T J (y - x) = f(x)``.
+* **Refutation** of a global claim: a feasible point with a larger value of ``f``, found by
+  stepping from the claimed point along the constraints' tangent space.
+"""
+
+from __future__ import annotations
+
+import random
+from fractions import Fraction
+
+import mpmath
+import sympy as sp
+
+from ..assumptions import Interval, Positive, Real, Simplex
+from ..numeric import quad_integrals, to_mp, valid
+
+__all__ = ["linear_multipliers", "concave_everywhere", "better_point", "nonvanishing"]
+
+
+def linear_multipliers(grads: list, multipliers: list) -> dict | None:
+    """Multipliers solving the linear equations ``grads == 0``, or None if inconsistent.
+    Free multipliers (dependent constraints) are set to 0."""
+    if not multipliers:
+        return {} if all(sp.simplify(g) == 0 for g in grads) else None
+    A, b = sp.linear_eq_to_matrix([sp.together(g) for g in grads], multipliers)
+    try:
+        sol, params = A.gauss_jordan_solve(b)
+    except ValueError:  # inconsistent: no multipliers exist
+        return None
+    sol = sol.xreplace({p: 0 for p in params})
+    return {lam: sp.together(v) for lam, v in zip(multipliers, sol)}
+
+
+def nonvanishing(e: sp.Expr) -> bool:
+    """Whether the domains' assumptions show ``e`` nonzero (each factor of a sign)."""
+    e = sp.factor(sp.together(e))
+    num, den = sp.fraction(e)
+    for f in sp.Mul.make_args(num) + sp.Mul.make_args(den):
+        base = f.base if f.is_Pow and f.exp.is_Integer else f
+        if base.is_number:
+            if base == 0:
+                return False
+            continue
+        if not (base.is_positive or base.is_negative):
+            return False
+    return True
+
+
+def _interior(domain, var) -> tuple[sp.Expr, sp.Symbol | None]:
+    """``var`` written through a positive symbol s so that it sweeps the open domain:
+    lo + (hi - lo) s/(1 + s) for an interval; itself otherwise (a real or positive
+    symbol already carries its assumption)."""
+    if isinstance(domain, Interval):
+        s = sp.Dummy("s", positive=True)
+        lo, hi = (sp.Rational(Fraction(v).numerator, Fraction(v).denominator)
+                  for v in (domain.lo, domain.hi))
+        return lo + (hi - lo) * s / (1 + s), s
+    return var, None
+
+
+def _convex_domain(domain) -> bool:
+    return isinstance(domain, (Interval, Positive, Real, Simplex))
+
+
+def _nonpositive(h: sp.Expr) -> bool:
+    if h.is_nonpositive:
+        return True
+    if isinstance(h, sp.Integral):
+        return _integral_nonpositive(h)
+    t = sp.factor(sp.together(h))
+    if t.is_nonpositive:
+        return True
+    num, den = sp.fraction(t)
+    return bool((num.is_nonpositive and den.is_positive)
+                or (num.is_nonnegative and den.is_negative))
+
+
+def _integral_nonpositive(h: sp.Integral) -> bool:
+    """An integral over an increasing range of an integrand <= 0 is <= 0."""
+    if len(h.limits) != 1 or len(h.limits[0]) != 3:
+        return False
+    x, lo, hi = h.limits[0]
+    if not (lo.is_number and hi.is_number and (hi - lo).is_nonnegative):
+        return False
+    if lo.is_finite and hi.is_finite:
+        s = sp.Dummy("s", positive=True)
+        inner = h.function.xreplace({x: lo + (hi - lo) * s / (1 + s)})
+    elif lo == 0 and hi is sp.oo:
+        s = sp.Dummy("s", positive=True)
+        inner = h.function.xreplace({x: s})
+    elif lo is -sp.oo and hi is sp.oo:
+        inner = h.function.xreplace({x: sp.Dummy("s", real=True)})
+    else:
+        return False
+    return _nonpositive(inner)
+
+
+def concave_everywhere(f: sp.Expr, variables: list, constraints: list, domains: list) -> bool:
+    """The global argument (see the module doc): affine constraints, convex domains, f
+    finite on the open feasible set and its Hessian diagonal with entries <= 0 there."""
+    if not all(_convex_domain(dm) for dm in domains):
+        return False
+    for g in constraints:
+        for a in variables:
+            for b in variables:
+                if sp.simplify(sp.diff(g, a, b)) != 0:
+                    return False  # a curved constraint: the feasible set may not be convex
+    sub = {}
+    for v, dm in zip(variables, domains):
+        expr, _ = _interior(dm, v)
+        if expr is not v:
+            sub[v] = expr
+    H = sp.hessian(f, variables)
+    for a in range(len(variables)):
+        for b in range(len(variables)):
+            if a != b and sp.simplify(H[a, b]) != 0:
+                return False
+    if not _finite(f.xreplace(sub)):
+        return False
+    return all(_nonpositive(sp.simplify(H[a, a].xreplace(sub)))
+               for a in range(len(variables)))
+
+
+def _finite(f: sp.Expr) -> bool:
+    if f.is_finite:
+        return True
+    if isinstance(f, sp.Integral) or f.has(sp.Integral):
+        return False
+    return all(_finite(a) for a in sp.Add.make_args(sp.expand(f))) if f.is_Add else \
+        bool(f.is_Mul and all(a.is_finite for a in f.args))
+
+
+def better_point(f: sp.Expr, variables: list, constraints: list, point: dict,
+                 admissible, value, rng: random.Random, tolerance) -> tuple | None:
+    """A feasible point where ``f`` is larger than at ``point`` (all numbers), found by
+    steps along the tangent space of affine constraints; None when none is found or the
+    constraints are curved (a step would leave the feasible set)."""
+    if f.has(sp.Integral):
+        return None  # a functional: each value is a quadrature, beyond the time budget
+    for g in constraints:
+        if any(sp.diff(g, a, b) != 0 for a in variables for b in variables):
+            return None
+    if constraints:
+        J = sp.Matrix([[sp.diff(g, v) for v in variables] for g in constraints])
+        Z = J.xreplace(point).nullspace()
+    else:
+        Z = [sp.eye(len(variables))[:, k] for k in range(len(variables))]
+    if not Z:
+        return None
+    base = value(f.xreplace(point))
+    if base is None:
+        return None
+    for step in (sp.Rational(1, 10), -sp.Rational(1, 10), 1, -1, 3, -3, 10, -10):
+        weights = [sp.Rational(rng.randint(-3, 3)) for _ in Z] if len(Z) > 1 else [1]
+        if all(w == 0 for w in weights):
+            weights[0] = sp.Integer(1)
+        direction = sum((w * z for w, z in zip(weights, Z)), sp.zeros(len(variables), 1))
+        trial = {v: point[v] + step * direction[k] for k, v in enumerate(variables)}
+        if not all(admissible(v, trial[v]) for v in variables):
+            continue
+        got = value(f.xreplace(trial))
+        if got is not None and got > base + tolerance * max(1, abs(base)):
+            return trial, got, base
+    return None
+
+
+def number(e: sp.Expr, digits: int):
+    """A real mpmath number for ``e``, or None when it is not a finite real."""
+    e = quad_integrals(e)
+    if e.has(sp.Integral):  # quadrature failed (say, a complex integrand): no value
+        return None
+    v = to_mp(e)
+    if not valid(v):
+        return None
+    return v.real if isinstance(v, mpmath.mpc) else v
