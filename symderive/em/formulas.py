@@ -118,7 +118,7 @@ def _claim_text(c: Claim) -> str:
              sp.srepr(sp.Tuple(*c.given)), sp.srepr(sp.Tuple(*c.unknowns)), repr(c.sizes)]
     if isinstance(c, StationaryClaim):
         parts += [sp.srepr(c.f), sp.srepr(sp.Tuple(*c.variables)),
-                  sp.srepr(sp.Tuple(*c.constraints)), repr(c.maximum),
+                  sp.srepr(sp.Tuple(*c.constraints)), repr(c.maximum), repr(c.local),
                   sp.srepr(sp.Dict(dict(c.point))), repr(sorted(map(repr, c.domain.items())))]
     return "\n".join(parts)
 
