@@ -10,12 +10,6 @@ from .instances import ShapeMismatch
 from .verdict import Outcome, Verdict, jsonable_sizes, sizes_text
 
 
-def disagreements(vals) -> list[int]:
-    """Positions k where the left side ``vals[k]`` and right side ``vals[m + k]`` differ."""
-    m = len(vals) // 2
-    return [k for k in range(m) if not agree(vals[k], vals[m + k])]
-
-
 def all_valid(vals) -> bool:
     return vals is not None and all(valid(v) for v in vals)
 
@@ -26,10 +20,10 @@ def is_complex(v) -> bool:
 
 
 def failures(vals) -> list[int]:
-    """Entries that refute the claim at this point: both sides real and different, or
-    exactly one side non-real (for real arguments the two sides are then different
-    numbers).  Entries where both sides are non-real, or either is undefined, decide
-    nothing (they are skipped, and counted)."""
+    """Positions k where the left side ``vals[k]`` and the right side ``vals[m + k]``
+    refute the claim at this point: both sides real and different, or exactly one side
+    non-real (then the two sides are different numbers).  Entries where both sides are
+    non-real, or either is undefined, decide nothing (they are skipped, and counted)."""
     if vals is None:
         return []
     m = len(vals) // 2
