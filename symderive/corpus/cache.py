@@ -1,9 +1,10 @@
 """A small on-disk cache of count matrices, so the corpus is tokenised only once.
 
 Location: :func:`symderive.config.cache_dir` (``$SYMDERIVE_CACHE`` if set); corpus files
-go in its ``corpus/`` subfolder. Files are ``.npz`` (no pickles) written to a temporary file and moved into place with ``os.replace``, so a
-crash never leaves a half-written cache entry. Any problem with the cache (not
-writable, corrupt, stale) makes the caller recompute instead of failing.
+go in its ``corpus/`` subfolder. Files are ``.npz`` (no pickles) written to a temporary
+file and moved into place with ``os.replace``, so a crash never leaves a half-written
+cache entry. Any problem with the cache (not writable, corrupt, stale) makes the caller
+recompute instead of failing.
 """
 
 from __future__ import annotations

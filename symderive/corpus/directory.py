@@ -65,9 +65,7 @@ def load_directory(
     """
     root = Path(path)
     if not root.is_dir():
-        if root.exists():
-            raise NotADirectoryError(f"not a directory: {root}")
-        raise FileNotFoundError(f"no such directory: {root}")
+        raise CorpusError("not a directory" if root.exists() else "no such directory", root)
     label_names = sorted(
         entry.name for entry in root.iterdir() if entry.is_dir() and not entry.name.startswith(".")
     )
@@ -83,6 +81,9 @@ def load_directory(
     for label, name in enumerate(label_names):
         documents.extend((p, label) for p in _files_below(root / name, root))
 
+    if not documents:
+        raise CorpusError("no documents: the folder has no files (hidden files are skipped)",
+                          root)
     options = TextOptions(
         strip_headers=bool(strip_headers),
         strip_quotes=bool(strip_quotes),
@@ -93,7 +94,10 @@ def load_directory(
 
     def tokens(relative: Path) -> list[str]:
         full = root / relative
-        raw = full.read_bytes()
+        try:
+            raw = full.read_bytes()
+        except OSError as exc:
+            raise CorpusError(f"cannot read: {exc.strerror or exc}", full) from None
         try:
             text = raw.decode(encoding)
         except UnicodeDecodeError as exc:
@@ -102,6 +106,9 @@ def load_directory(
         return tokenize(text, options)
 
     counts, words = count_tokens(tokens(p) for p, _ in documents)
+    if counts.nnz == 0:
+        raise CorpusError(f"no readable documents: none of its {len(documents)} file(s) "
+                          "has a word", root)
     counts, kept = select_vocabulary(
         counts,
         words,
@@ -119,4 +126,5 @@ def load_directory(
         label_names=label_names,
         split=np.full(len(documents), "", dtype="<U5"),
         doc_ids=[p.as_posix() for p, _ in documents],
+        text_options=options,
     )

@@ -210,7 +210,7 @@ def load_20newsgroups(
         raise ValueError(f"subset={subset!r}: expected 'all', 'train' or 'test'")
     archive_path = Path(archive) if archive is not None else ARCHIVE_PATH
     if not archive_path.is_file():
-        raise FileNotFoundError(f"20 Newsgroups archive not found: {archive_path}")
+        raise CorpusError("20 Newsgroups archive not found", archive_path)
 
     def log(message: str) -> None:
         if verbose:
@@ -249,6 +249,7 @@ def load_20newsgroups(
         label_names=label_names,
         split=split,
         doc_ids=doc_ids,
+        text_options=options,
     )
     log(f"selected the vocabulary in {time.perf_counter() - start:.2f} s: {corpus!r}")
     return corpus

@@ -18,7 +18,9 @@ _EXPORTS = {
     "EMFormulas": "formulas", "UnverifiedFormulasError": "formulas", "certify": "formulas",
     "load_formulas": "formulas", "normalized_mutual_info": "metrics",
     "LikelihoodDecreaseError": "model", "MultinomialMixture": "model",
-    "NotFittedError": "model", "Progress": "model",
+    "NotFittedError": "model", "Progress": "model", "ConvergenceWarning": "model",
+    "PreconditionError": "formulas", "top_words": "table", "EngineSpec": "spec",
+    "EngineFormula": "spec",
 }
 
 __all__ = sorted(_EXPORTS)

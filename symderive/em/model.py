@@ -33,6 +33,7 @@ import numpy as np
 
 from ..atomic import atomic_write
 from ..config import CERTIFY_TIMEOUT, validate_timeout
+from .defaults import DEFAULT_ANNEAL, DEFAULT_SMOOTHING
 from .formulas import EMFormulas, PreconditionError, check_preconditions, load_formulas
 from .kernels import SparseData
 
@@ -43,8 +44,6 @@ STOP_RULES = ("loglik", "pi-norm")
 DEFAULT_TOL = {"loglik": 1e-6, "pi-norm": 1e-3}
 #: a decrease of the objective larger than this fraction of sum_d |log P(d)| is an error
 MONOTONE_RTOL = 1e-10
-#: ``anneal=True``: inverse temperatures before the final stage at beta = 1
-DEFAULT_ANNEAL = (0.1, 0.2, 0.4, 0.7)
 #: iterations at most per annealing stage (beta < 1), and its relative tolerance
 STAGE_MAX_ITER = 20
 STAGE_TOL = 1e-5
@@ -119,12 +118,12 @@ class MultinomialMixture:
         ``"pi-norm"``: the document's rule, ||pi_old - pi_new||_2 < tol.
     smoothing:
         alpha of the symmetric Dirichlet(1 + alpha) prior on each mu_k: the MAP M-step
-        (0 = maximum likelihood, as the document).
+        (0 = maximum likelihood, as the document; default ``DEFAULT_SMOOTHING`` = 1).
     smoothing_pi:
         The same for pi (0 = maximum likelihood).
     anneal:
-        Deterministic annealing: ``False``/``None`` (off), ``True`` (the inverse
-        temperatures ``DEFAULT_ANNEAL``), or an increasing sequence of betas in (0, 1);
+        Deterministic annealing: ``False``/``None`` (off), ``True`` (the default: the
+        inverse temperatures ``DEFAULT_ANNEAL``), or an increasing sequence of betas in (0, 1);
         a final stage at beta = 1 always follows.
     init:
         ``"random"`` (random responsibilities, rows normalised) or an array of initial
@@ -150,7 +149,8 @@ class MultinomialMixture:
     def __init__(self, n_components: int = 10, *, tol: float | None = None,
                  max_iter: int = 100, n_init: int = 1,
                  random_state: int | np.random.Generator | None = None,
-                 stop: str = "loglik", smoothing: float = 1.0, smoothing_pi: float = 0.0,
+                 stop: str = "loglik", smoothing: float = DEFAULT_SMOOTHING,
+                 smoothing_pi: float = 0.0,
                  anneal: bool | Sequence[float] | None = True,
                  init: str | np.ndarray = "random", warm_start: bool = False,
                  formulas: EMFormulas | None = None, check_timeout: float = CERTIFY_TIMEOUT,
