@@ -256,7 +256,8 @@ class MultinomialMixture:
         self.n_features_in_ = W
         vocab = getattr(X, "vocabulary", None)
         self.vocabulary_ = list(vocab) if vocab is not None else None
-        self._vectorize = getattr(X, "vectorize", None)
+        options = getattr(X, "text_options", None)
+        self._text_options = None if options is None else options.as_dict()
         self.fit_seconds_ = time.perf_counter() - start
         self._mu_t = best.mu_t
         if not best.converged:
@@ -372,14 +373,16 @@ class MultinomialMixture:
 
     def _texts(self, texts: Sequence[str]):
         """Raw texts as counts over the training vocabulary (see ``Corpus.vectorize``)."""
-        if getattr(self, "_vectorize", None) is not None:
-            return self._vectorize(texts)
-        if self.vocabulary_ is None:
+        if getattr(self, "vocabulary_", None) is None:
             raise ValueError("this model was not fitted on a Corpus: it has no vocabulary to "
                              "turn texts into counts")
+        from ..corpus.text import TextOptions
         from ..corpus.vectorize import vectorize
 
-        return vectorize(texts, self.vocabulary_)
+        saved = getattr(self, "_text_options", None)
+        options = TextOptions(**saved) if saved else TextOptions(
+            strip_headers=False, strip_quotes=False, strip_signatures=False)
+        return vectorize(texts, self.vocabulary_, options)
 
     def _e_step(self, X) -> tuple[np.ndarray, np.ndarray]:
         data = self._check_fitted(X)
@@ -409,14 +412,16 @@ class MultinomialMixture:
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the fitted model to ``path`` (a ``.npz``: ``weights`` (K), ``components``
         (K x W), ``vocabulary`` (W strings, or empty), ``log_likelihood``, and ``meta``, a
-        JSON string with the format version and the parameters)."""
+        JSON string with the format version, the parameters and the text options that
+        turn new texts into counts)."""
         if not hasattr(self, "weights_"):
             raise NotFittedError("this MultinomialMixture is not fitted yet; call fit first")
         import io
 
         meta = {"format": SAVE_FORMAT, "params": {n: getattr(self, n)
                                                   for n in self._SAVED_PARAMS},
-                "n_iter": int(self.n_iter_), "converged": bool(self.converged_)}
+                "n_iter": int(self.n_iter_), "converged": bool(self.converged_),
+                "text_options": getattr(self, "_text_options", None)}
         buf = io.BytesIO()
         np.savez_compressed(buf, weights=self.weights_, components=self.components_,
                             vocabulary=np.array(self.vocabulary_ or [], dtype=str),
@@ -438,7 +443,7 @@ class MultinomialMixture:
             vocab = [str(w) for w in f["vocabulary"]]
             model.log_likelihood_ = np.array(f["log_likelihood"])
         model.vocabulary_ = vocab or None
-        model._vectorize = None
+        model._text_options = meta.get("text_options")
         model._mu_t = np.ascontiguousarray(model.components_.T)
         model.n_features_in_ = model.components_.shape[1]
         model.n_iter_, model.converged_ = meta["n_iter"], meta["converged"]
