@@ -225,6 +225,7 @@ def table_subprocess(ks) -> dict:
 
 
 def main() -> int:
+    warnings.simplefilter("ignore")  # ConvergenceWarning: the timed runs stop at max_iter
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--ks", type=int, nargs="+", default=list(TABLE_KS))
     ap.add_argument("--iters", type=int, default=10, help="iterations per timed run")

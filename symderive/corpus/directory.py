@@ -46,6 +46,7 @@ def load_directory(
     strip_headers: bool = False,
     strip_quotes: bool = False,
     strip_signatures: bool = False,
+    strip_encoded: bool = False,
     lowercase: bool = True,
     stop_words: str | Iterable[str] | None = "english",
     min_word_length: int = 2,
@@ -57,11 +58,11 @@ def load_directory(
     """Bag of words of every text file under ``path`` (layout in the module docstring).
 
     The options mean the same as in :func:`symderive.corpus.load_20newsgroups`, but
-    the defaults suit ordinary text files: no header / quote / signature stripping
-    (turn them on for saved e-mail or news messages) and ``min_df=1`` (keep every
-    word). ``encoding`` defaults to latin-1, which never fails; use ``"utf-8"`` for
-    UTF-8 files (an undecodable byte then raises :class:`CorpusError` naming the file
-    and line). ``doc_ids`` are the file paths relative to ``path``, with ``/``.
+    the defaults suit ordinary text files: no header / quote / signature /
+    encoded-content stripping (turn them on for saved e-mail or news messages) and
+    ``min_df=1`` (keep every word). ``encoding`` defaults to latin-1, which never fails;
+    use ``"utf-8"`` for UTF-8 files (an undecodable byte then raises :class:`CorpusError`
+    naming the file and line). ``doc_ids`` are the file paths relative to ``path``, with ``/``.
     """
     root = Path(path)
     if not root.is_dir():
@@ -88,6 +89,7 @@ def load_directory(
         strip_headers=bool(strip_headers),
         strip_quotes=bool(strip_quotes),
         strip_signatures=bool(strip_signatures),
+        strip_encoded=bool(strip_encoded),
         lowercase=bool(lowercase),
         encoding=encoding,
     )
