@@ -1,4 +1,5 @@
-"""Normalized mutual information between two labelings (scikit-learn's default NMI).
+"""Scores of a clustering: normalized mutual information between two labelings
+(scikit-learn's default NMI), and the perplexity of held-out documents.
 
 Written here because scikit-learn is not a dependency.  NMI = MI / mean(H(U), H(V)), the
 arithmetic mean, with natural logarithms; 1.0 when both labelings have one class, 0.0
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["normalized_mutual_info", "mutual_info", "entropy"]
+__all__ = ["normalized_mutual_info", "mutual_info", "entropy", "per_word_log_likelihood"]
 
 
 def _codes(labels) -> tuple[np.ndarray, int]:
@@ -58,3 +59,17 @@ def normalized_mutual_info(labels_true, labels_pred) -> float:
         return 0.0
     denom = (entropy(u) + entropy(v)) / 2.0
     return float(mi / max(denom, np.finfo(np.float64).eps))
+
+
+def per_word_log_likelihood(log_pd, counts) -> float:
+    """Held-out log-likelihood per word of the word sequences: sum_d log P(d) minus the
+    multinomial coefficients log(n_d! / prod_w T_dw!) (which count the orderings of a
+    bag of words, not how well the model predicts them), over the number of tokens.
+    exp(-x) is the perplexity, as in the topic-model literature."""
+    import scipy.sparse as sps
+    from scipy.special import gammaln
+
+    X = sps.csr_matrix(counts, dtype=np.float64)
+    lengths = np.asarray(X.sum(axis=1)).ravel()
+    log_coef = float(np.sum(gammaln(lengths + 1.0)) - np.sum(gammaln(X.data + 1.0)))
+    return (float(np.sum(log_pd)) - log_coef) / max(float(lengths.sum()), 1.0)

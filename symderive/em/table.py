@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .metrics import normalized_mutual_info
+from .metrics import normalized_mutual_info, per_word_log_likelihood
 from .model import MultinomialMixture
 
 __all__ = ["RunResult", "Topic", "summarize", "render", "to_json", "top_words", "HeldOut"]
@@ -48,17 +48,13 @@ class HeldOut:
 
     n_documents: int
     n_tokens: int
-    log_likelihood: float
+    log_likelihood: float   # sum_d log P(d), multinomial coefficient included
+    per_word: float         # per token, coefficient excluded: exp(-x) is the perplexity
     nmi: float | None
 
     @property
     def per_document(self) -> float:
         return self.log_likelihood / max(self.n_documents, 1)
-
-    @property
-    def per_word(self) -> float:
-        """Held-out log-likelihood per token (its exp(-x) is the perplexity)."""
-        return self.log_likelihood / max(self.n_tokens, 1)
 
 
 def top_words(model: MultinomialMixture, vocabulary: Sequence[str], n: int = 10
@@ -73,7 +69,8 @@ def held_out(model: MultinomialMixture, counts, labels: np.ndarray | None) -> He
     """Log-likelihood and NMI of ``model`` on other counts (same columns)."""
     resp, ll = model._e_step(counts)  # noqa: SLF001 - one E-step gives both
     nmi = _nmi(labels, np.argmax(resp, axis=1))
-    return HeldOut(int(resp.shape[0]), int(counts.sum()), float(np.sum(ll)), nmi)
+    return HeldOut(int(resp.shape[0]), int(counts.sum()), float(np.sum(ll)),
+                   per_word_log_likelihood(ll, counts), nmi)
 
 
 def _nmi(labels: np.ndarray | None, predicted: np.ndarray) -> float | None:
@@ -144,7 +141,8 @@ def render(results: Sequence[RunResult], topics: int | None = None, top: int = 5
     if any(r.held_out is not None for r in results):
         lines.append("")
         lines.append(f"held-out: {'K':>4}  {'documents':>9}  {'log-likelihood':>16}  "
-                     f"{'per doc':>9}  {'per word':>9}  {'NMI':>6}")
+                     f"{'per doc':>9}  {'per word':>9}  {'NMI':>6}   (per word: coefficient "
+                     "excluded, exp(-x) = perplexity)")
         for r in results:
             h = r.held_out
             if h is None:
