@@ -259,7 +259,10 @@ def check_preconditions(formulas: EMFormulas, data: SparseData, names: Sequence[
         if f is None or not f.precondition:
             continue
         if name == "m_step_mu":
-            empty = np.flatnonzero(data.col_sums() <= 0)
+            empty = data.cache.get("_words_never_seen")
+            if empty is None:  # a property of the counts alone: once per matrix
+                empty = data.cache["_words_never_seen"] = np.flatnonzero(
+                    np.bincount(data.csr.indices, minlength=data.shape[1]) == 0)
             if empty.size:
                 raise PreconditionError(
                     f"{empty.size} word(s) occur in no document (column {int(empty[0])} "
