@@ -102,6 +102,26 @@ def test_plots(tiny_corpus, tmp_path, capsys):
     assert (folder / "pi.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_pi_plot_has_integer_topic_ticks(tiny_corpus, tmp_path, capsys, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from symderive.em import plot
+
+    ticks = {}
+    real = plot._save
+
+    def spy(fig, path):
+        fig.canvas.draw()
+        ticks[path.name] = [list(ax.get_xticks()) for ax in fig.axes]
+        return real(fig, path)
+
+    monkeypatch.setattr(plot, "_save", spy)
+    code, _, err = run(["--k", "2", "3", "--corpus", str(tiny_corpus), "--plot",
+                        str(tmp_path / "p")], capsys)
+    assert code == 0, err
+    shown = [t for axis in ticks["pi.png"] for t in axis]
+    assert shown and all(float(t).is_integer() for t in shown), ticks["pi.png"]
+
+
 def test_plot_without_matplotlib_says_how_to_install(tiny_corpus, tmp_path, capsys,
                                                      monkeypatch):
     real_import = builtins.__import__
