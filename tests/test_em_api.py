@@ -128,6 +128,13 @@ def test_convergence_warning_fit_predict_and_warm_start(formulas):
         first = warm.log_likelihood_[-1]
         warm.fit(X)  # continues from the previous parameters: never worse
     assert warm.log_likelihood_[0] >= first - 1e-9 * abs(first)
+    betas = []
+    annealed = MultinomialMixture(3, random_state=0, warm_start=True, formulas=formulas,
+                                  callback=lambda p: betas.append(p.beta)).fit(X)
+    assert betas[0] < 1.0
+    betas.clear()
+    annealed.fit(X)  # the second, warm fit does not anneal again
+    assert set(betas) == {1.0}
     assert cold.log_likelihood_[-1] >= warm.log_likelihood_[-1] - 1e-6 * abs(first)
 
 

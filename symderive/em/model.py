@@ -129,7 +129,8 @@ class MultinomialMixture:
         ``"random"`` (random responsibilities, rows normalised) or an array of initial
         responsibilities (documents x K).
     warm_start:
-        Start ``fit`` from the previous fit's parameters (one run, as scikit-learn).
+        Start ``fit`` from the previous fit's parameters (one run, as scikit-learn; no
+        annealing stages, the previous fit had them).
     formulas:
         Compiled formulas to use (default: the certified ``em_multinomial`` ones).
     check_timeout:
@@ -242,7 +243,8 @@ class MultinomialMixture:
                 resp0 = formulas.e_step(data, self.weights_, self._mu_t)[0]
             else:
                 resp0 = self._initial_resp(rng, D)
-            run = self._em(formulas, data, resp0, tol, init)
+            # a warm start continues the previous fit, which was annealed already
+            run = self._em(formulas, data, resp0, tol, init, [1.0] if warm else None)
             if best is None or run.objective[-1] > best.objective[-1]:
                 best = run
         assert best is not None
@@ -303,11 +305,11 @@ class MultinomialMixture:
         return resp, ll_d, objective
 
     def _em(self, formulas: EMFormulas, data: SparseData, resp: np.ndarray, tol: float,
-            init: int) -> _Run:
+            init: int, schedule: list[float] | None = None) -> _Run:
         start = time.perf_counter()
         run = _Run(None, None, resp)
         t = 0
-        for beta in self._schedule():
+        for beta in self._schedule() if schedule is None else schedule:
             final = beta == 1.0
             limit = self.max_iter if final else STAGE_MAX_ITER
             stage: list[float] = []
