@@ -486,6 +486,16 @@ def test_bundled_corpus_shape_and_labels(news: Corpus) -> None:
     assert len(set(news.doc_ids)) == 18846
 
 
+def test_bundled_corpus_has_no_encoded_debris(news: Corpus) -> None:
+    """The words of the old junk topics ("ax, max, pl, ei, di", "cx, hz, ww, qs, uw")
+    came from uuencoded and base64 posts; with those dropped they are gone or rare
+    (before: ax 62,363 occurrences, max 4,781, giz 445, bhj 483, ei 780, chz 270)."""
+    totals = dict(zip(news.vocabulary, news.word_totals.tolist(), strict=True))
+    for word in ("giz", "bhj", "ei", "chz"):
+        assert word not in totals, word
+    assert totals["ax"] < 100 and totals["max"] < 500 and totals["qs"] < 50
+
+
 def test_bundled_corpus_vocabulary_and_statistics(news: Corpus) -> None:
     words = news.vocabulary
     assert words == sorted(words) and len(set(words)) == len(words)
