@@ -29,7 +29,7 @@ from symderive.corpus import (
     tokenize,
 )
 from symderive.corpus.cache import load_bundle, save_bundle
-from symderive.corpus.vectorize import align
+from symderive.corpus.vectorize import align, vectorize
 
 NEWS_GROUPS = [
     "alt.atheism",
@@ -312,6 +312,9 @@ def test_vectorize_and_align_use_the_training_vocabulary(tmp_path: Path) -> None
     X = corpus.vectorize(["apple apple kiwi", "the motor motor engine"])
     assert corpus.vocabulary == ["apple", "banana", "engine", "motor"]
     assert X.toarray().tolist() == [[2, 0, 0, 0], [0, 0, 1, 2]]  # kiwi unseen, "the" a stop word
+    news = vectorize(["From: a@b\nSubject: motor\n\napple engine", "apple engine motor"],
+                     corpus.vocabulary, TextOptions())  # a header only where there is one
+    assert news.toarray().tolist() == [[1, 0, 1, 0], [1, 0, 1, 1]]
     write(tmp_path / "other" / "c" / "3.txt", "kiwi kiwi apple lemon")
     other = load_directory(tmp_path / "other")
     aligned, dropped_tokens, dropped_words = align(other, corpus.vocabulary)

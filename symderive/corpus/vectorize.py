@@ -6,6 +6,8 @@ here drop what the vocabulary does not have, and say how much they dropped.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -21,12 +23,29 @@ def vectorize(texts: Iterable[str | bytes], vocabulary: Sequence[str],
               options: TextOptions | None = None) -> sp.csr_matrix:
     """Counts (documents x ``vocabulary``, int64 CSR) of raw ``texts``, tokenised with
     ``options`` (default: :class:`TextOptions` ()); words outside the vocabulary are
-    dropped, and with them the stop words and short words it never had."""
+    dropped, and with them the stop words and short words it never had.  The header is
+    stripped only from texts that have one (see ``_has_header``)."""
     if isinstance(texts, (str, bytes)):
         raise TypeError("texts must be a list of documents, not one string")
     opts = TextOptions() if options is None else options
-    counts, words = count_tokens(tokenize(t, opts) for t in texts)
+    plain = dataclasses.replace(opts, strip_headers=False)
+    counts, words = count_tokens(
+        tokenize(t, opts if opts.strip_headers and _has_header(t, opts) else plain)
+        for t in texts)
     return select_vocabulary(counts, words, vocabulary=vocabulary)[0]
+
+
+_HEADER_FIELD = re.compile(r"[A-Za-z][A-Za-z0-9-]*:")
+
+
+def _has_header(text: str | bytes, options: TextOptions) -> bool:
+    """Whether a new text starts with a message header (``Field: value`` lines, then an
+    empty line).  Header stripping drops everything up to the first empty line, which
+    for a plain sentence would be all of it, so it applies only to texts that have one."""
+    if isinstance(text, bytes):
+        text = text.decode(options.encoding)
+    text = text.replace("\r\n", "\n")
+    return bool(_HEADER_FIELD.match(text)) and "\n\n" in text
 
 
 def align(corpus, vocabulary: Sequence[str]):
