@@ -292,6 +292,12 @@ def test_cli_on_a_local_cluster_prints_the_in_process_table(tmp_path, capsys):
     where = [line for line in remote.splitlines() if line.startswith("ran on:")]
     assert where and "dask local cluster, 2 worker processes; dashboard http" in where[0]
     assert "5 blocks of up to 16 documents" in where[0]
+    quality = [*args, "--smoothing", "1", "--anneal", "0.2,0.5"]  # issue 14's options
+    assert main(quality) == 0
+    local = capsys.readouterr().out
+    assert main([*quality, "--dask", "local:2", "--blocks", "16"]) == 0
+    assert _table(capsys.readouterr().out) == _table(local)
+    assert "annealing beta = 0.2, 0.5, 1" in local
 
 
 @pytest.mark.parametrize("extra, message", [
