@@ -202,7 +202,7 @@ def test_quality_options_and_header(tiny_corpus, capsys):
                           "--anneal", "--max-df", "0.9", "--json"], capsys)
     assert code == 0, err
     doc = json.loads(out)
-    assert doc["smoothing"] == 1.0 and doc["anneal"] == [0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.7]
+    assert doc["smoothing"] == 1.0 and doc["anneal"] == [0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7]
     assert doc["settings"].startswith("changed from the document's Table 1: smoothing 1")
     code, _, err = run(["--k", "2", "--corpus", str(tiny_corpus), "--anneal", "0.5,0.2"],
                        capsys)

@@ -8,4 +8,4 @@ above 0.50, against about 0.30 for plain maximum likelihood; see the README's ta
 #: alpha of the Dirichlet(1 + alpha) prior on each mu_k (the MAP M-step)
 DEFAULT_SMOOTHING = 1.0
 #: ``anneal=True``: inverse temperatures before the final stage at beta = 1
-DEFAULT_ANNEAL = (0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.7)
+DEFAULT_ANNEAL = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7)
