@@ -51,13 +51,9 @@ def _has_header(text: str | bytes, options: TextOptions) -> bool:
 def align(corpus, vocabulary: Sequence[str]):
     """``corpus`` with exactly the columns ``vocabulary`` (matched by word), and the
     number of tokens and of distinct words it had that the vocabulary lacks (dropped)."""
-    from .bag import Corpus
-
     wanted = set(vocabulary)
     unseen = np.array([w not in wanted for w in corpus.vocabulary], dtype=bool)
     dropped_tokens = int(corpus.word_totals[unseen].sum()) if unseen.size else 0
     counts, words = select_vocabulary(corpus.counts, corpus.vocabulary, vocabulary=vocabulary)
-    aligned = Corpus(counts=counts, vocabulary=words, labels=corpus.labels,
-                     label_names=corpus.label_names, split=corpus.split,
-                     doc_ids=corpus.doc_ids, text_options=corpus.text_options)
+    aligned = dataclasses.replace(corpus, counts=counts, vocabulary=words)  # a new Corpus
     return aligned, dropped_tokens, int(unseen.sum())
