@@ -53,7 +53,7 @@ from symderive.corpus import load_20newsgroups  # noqa: E402
 from symderive.em import MultinomialMixture, load_formulas  # noqa: E402
 from symderive.em.cli import TABLE_KS, run_table  # noqa: E402
 from symderive.em.kernels import SparseData, default_threads  # noqa: E402
-from symderive.em.model import initial_responsibilities  # noqa: E402
+from symderive.em.steps import initial_responsibilities  # noqa: E402
 
 
 def initial_resp(seed: int, D: int, K: int) -> np.ndarray:

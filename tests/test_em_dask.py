@@ -13,7 +13,8 @@ from symderive.em import MultinomialMixture, load_formulas
 from symderive.em import distributed as dd
 from symderive.em.formulas import PreconditionError
 from symderive.em.metrics import contingency, nmi_from_contingency, normalized_mutual_info
-from symderive.em.model import INIT_CHUNK, ConvergenceWarning, initial_responsibilities
+from symderive.em.model import ConvergenceWarning
+from symderive.em.steps import INIT_CHUNK, initial_responsibilities
 
 dask = pytest.importorskip("dask", reason="pip install 'symderive[dask]'")
 distributed = pytest.importorskip("distributed")

@@ -26,7 +26,7 @@ loop's beta), the stop rules, ``n_init`` and ``warm_start`` are the same code.
 
 The client never holds per-document data: it holds pi, mu and the reduced statistics.
 Random initial responsibilities are drawn per document
-(:func:`~symderive.em.model.initial_responsibilities`), so the blocks do not change the
+(:func:`~symderive.em.steps.initial_responsibilities`), so the blocks do not change the
 start, and the fit equals the in-process fit for any block size.
 
 Inputs: a ``dask.array`` of scipy.sparse row blocks, a list of ``dask.delayed`` (or
@@ -48,7 +48,7 @@ import scipy.sparse as sps
 
 from .formulas import check_preconditions
 from .kernels import SparseData, as_counts
-from .model import EStep, MultinomialMixture, _Run, initial_responsibilities
+from .steps import EStep, Estimator, Run, initial_responsibilities
 
 __all__ = ["fit_dask", "require_dask", "LibsvmBlocks", "Blocks", "scatter_blocks",
            "DaskSteps", "DaskUnavailable", "DEFAULT_BLOCK_ROWS", "connect", "describe"]
@@ -426,7 +426,7 @@ def _module_name(formulas) -> str:
     return name
 
 
-def m_step_from_stats(model: MultinomialMixture, formulas, stats: _Stats,
+def m_step_from_stats(model: Estimator, formulas, stats: _Stats,
                       mu_prev: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """The in-process M-step (ML or MAP) applied to K pseudo-documents with the same sums
     (module docstring, step 4)."""
@@ -453,7 +453,7 @@ class DaskSteps:
                                      if block_rows is None else block_rows)
         self.blocks, self.shape = self.placed.futures, self.placed.shape
 
-    def prepare(self, model: MultinomialMixture, formulas) -> None:
+    def prepare(self, model: Estimator, formulas) -> None:
         self.model, self.formulas = model, formulas
         self.module, self.cert = _module_name(formulas), formulas.certificate
         self.resp0 = [None] * len(self.blocks)
@@ -484,7 +484,7 @@ class DaskSteps:
             for b in self.blocks])
         return EStep(stats, stats.ll, stats.fe, stats.abs_ll)
 
-    def finish(self, model: MultinomialMixture, run: _Run) -> None:
+    def finish(self, model: Estimator, run: Run) -> None:
         model.contingency_ = run.stats.table
         model.n_documents_ = self.shape[0]
         model.blocks_ = len(self.blocks)
@@ -494,8 +494,8 @@ class DaskSteps:
                                      params)
 
 
-def fit_dask(model: MultinomialMixture, X, y=None, *, block_rows: int | None = None
-             ) -> MultinomialMixture:
+def fit_dask(model: Estimator, X, y=None, *, block_rows: int | None = None
+             ) -> Estimator:
     """``model.fit(X, y)`` with the E-step on the workers of the current Dask client, in
     blocks of ``block_rows`` documents (see :class:`DaskSteps`).
 

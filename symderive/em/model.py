@@ -34,7 +34,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -43,10 +43,11 @@ from ..config import CERTIFY_TIMEOUT, validate_timeout
 from .defaults import DEFAULT_ANNEAL, DEFAULT_SMOOTHING
 from .formulas import EMFormulas, PreconditionError, check_preconditions, load_formulas
 from .kernels import SparseData
+from .steps import EStep, Run, initial_responsibilities, seed_entropy
 
 __all__ = ["MultinomialMixture", "LikelihoodDecreaseError", "NotFittedError", "Progress",
            "ConvergenceWarning", "PreconditionError", "DEFAULT_ANNEAL",
-           "initial_responsibilities", "BACKENDS"]
+           "BACKENDS"]
 
 STOP_RULES = ("loglik", "pi-norm")
 DEFAULT_TOL = {"loglik": 1e-6, "pi-norm": 1e-3}
@@ -57,8 +58,6 @@ STAGE_MAX_ITER = 20
 STAGE_TOL = 1e-5
 SAVE_FORMAT = 1
 BACKENDS = ("local", "dask")
-#: documents per draw of random initial responsibilities (see initial_responsibilities)
-INIT_CHUNK = 4096
 
 
 class LikelihoodDecreaseError(RuntimeError):
@@ -74,38 +73,6 @@ class ConvergenceWarning(UserWarning):
     """EM stopped at ``max_iter`` before its stop rule was met."""
 
 
-def seed_entropy(random_state: int | np.random.Generator | None) -> int:
-    """The one integer that seeds every initialisation of a fit."""
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(2**63))
-    if random_state is None:
-        return int(np.random.SeedSequence().entropy)
-    if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)) \
-            or random_state < 0:
-        raise ValueError(f"random_state must be a non-negative integer, a numpy Generator or "
-                         f"None, got {random_state!r}")
-    return int(random_state)
-
-
-def initial_responsibilities(entropy: int, init: int, start: int, stop: int, K: int
-                             ) -> np.ndarray:
-    """Random initial responsibilities of documents ``start .. stop-1`` (rows normalised).
-
-    Document d's row depends only on (entropy, init, d): rows are drawn in fixed chunks of
-    ``INIT_CHUNK`` documents, chunk c from the stream seeded by (entropy, init, c).  So a
-    fit that sees the documents in blocks of any size (the Dask backend) starts from the
-    same responsibilities as the in-process fit.
-    """
-    out = np.empty((stop - start, K))
-    for c in range(start // INIT_CHUNK, (stop - 1) // INIT_CHUNK + 1 if stop > start else 0):
-        lo, hi = max(start, c * INIT_CHUNK), min(stop, (c + 1) * INIT_CHUNK)
-        # a stream fills rows in order: the first rows of a chunk do not depend on its end
-        draw = np.random.default_rng([entropy, init, c]).random((hi - c * INIT_CHUNK, K))
-        out[lo - start:hi - start] = 1.0 - draw[lo - c * INIT_CHUNK:]  # in (0, 1]
-    out /= out.sum(axis=1, keepdims=True)
-    return out
-
-
 @dataclass
 class Progress:
     """What a progress callback receives after every iteration."""
@@ -116,17 +83,6 @@ class Progress:
     change: float  # the quantity the stop rule compares with tol
     seconds: float
     beta: float = 1.0
-
-
-@dataclass
-class EStep:
-    """What one E-step gives the loop, whichever backend computed it."""
-
-    stats: object        # what the M-step reads: the responsibilities (in process) or
-                         # their block sums (Dask)
-    log_likelihood: float  # sum_d log P(d)
-    free_energy: float   # sum_d of the free energy at beta (= log_likelihood at beta 1)
-    abs_ll: float        # sum_d |log P(d)|, the scale of the rounding allowance
 
 
 class _LocalSteps:
@@ -158,20 +114,8 @@ class _LocalSteps:
         return EStep(resp, float(np.sum(ll_d)), float(np.sum(fe_d)),
                      float(np.sum(np.abs(ll_d))))
 
-    def finish(self, model: MultinomialMixture, run: _Run) -> None:
+    def finish(self, model: MultinomialMixture, run: Run) -> None:
         model.labels_ = np.argmax(run.stats, axis=1)
-
-
-@dataclass
-class _Run:
-    pi: np.ndarray | None
-    mu_t: np.ndarray | None   # mu transposed (W x K), the layout of the sparse products
-    stats: object             # the last E-step's statistics (EStep.stats)
-    history: list[float] = field(default_factory=list)
-    objective: list[float] = field(default_factory=list)
-    n_iter: int = 0
-    converged: bool = False
-    seconds: float = 0.0
 
 
 def _positive_int(v: object) -> bool:
@@ -342,7 +286,7 @@ class MultinomialMixture:
         start += time.perf_counter() - loading  # a first certification is not the fit
         steps.prepare(self, formulas)
         entropy = seed_entropy(self.random_state)
-        best: _Run | None = None
+        best: Run | None = None
         for init in range(1 if warm else self.n_init):
             if warm:  # continues the previous fit, which was annealed already: beta = 1
                 stats0 = steps.e_step(self.weights_, self._mu_t, 1.0, 0).stats
@@ -407,11 +351,11 @@ class MultinomialMixture:
         return objective
 
     def _em(self, steps, stats, tol: float, init: int,
-            schedule: list[float] | None = None) -> _Run:
+            schedule: list[float] | None = None) -> Run:
         """EM from the statistics of initial responsibilities, through the annealing
         stages, for either backend (``steps``: :class:`_LocalSteps` or ``DaskSteps``)."""
         start = time.perf_counter()
-        run = _Run(None, None, stats)
+        run = Run(None, None, stats)
         t = 0
         for beta in self._schedule() if schedule is None else schedule:
             final = beta == 1.0
