@@ -29,6 +29,7 @@ import os
 import statistics
 import threading
 import time
+import warnings
 
 import numpy as np
 
@@ -135,13 +136,16 @@ def main() -> None:
 
     from symderive.em import MultinomialMixture, load_formulas
     from symderive.em.distributed import scatter_blocks
+    from symderive.em.model import ConvergenceWarning
 
     MB = 2**20
     formulas = load_formulas()
     print(f"load average {os.getloadavg()[0]:.2f}; K = {args.k}, {args.iters} iterations, "
           f"{args.workers} workers x 1 thread, blocks of {args.blocks} documents")
+    # the plain settings (as bench/em_bench.py): every iteration at beta = 1, comparable
     options = dict(n_components=args.k, random_state=SEED, stop="loglik", tol=1e-300,
-                   max_iter=args.iters, formulas=formulas)
+                   max_iter=args.iters, formulas=formulas, smoothing=0.0, anneal=False)
+    warnings.simplefilter("ignore", ConvergenceWarning)  # a fixed number of iterations
     rows = []
     with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
                       dashboard_address=":0") as cluster, Client(cluster) as client:

@@ -55,19 +55,26 @@ How the displays are encoded:
   solved for pi_K (mu_kW), with the derivative taken of (43) by the checker.
 * The convergence rule ||(pi, mu)_old - (pi, mu)_new|| < eps is not an equation: skipped.
 
-Domains and sizes: T is ``Counts(low=1)``.  The M-step maximiser is interior only when
-every word occurs (sum_d gamma_dk T_dw > 0); for a word that never occurs the claimed
-mu_kw is 0, on the boundary of the simplex, where log mu_kw and the Lagrange conditions
-break down.  The E-step and likelihood identities are proved symbolically (T as symbols),
-so they hold for zero counts too.  Sizes are small (D <= 2, K <= 3, W <= 3; numerically
+Domains and sizes: T is ``Counts(low=0)``, the domain the engine runs on (a sparse count
+matrix is mostly zeros).  The maximum-likelihood M-step (45.2), (47.2) is interior only
+when every word occurs (sum_d gamma_dk T_dw > 0); for a word that never occurs the
+claimed mu_kw is 0, on the boundary of the simplex, where log mu_kw and the Lagrange
+conditions break down.  Those claims carry that precondition (``PRECONDITION``): sampled
+counts that violate it are skipped, and the engine checks it on its data.  The MAP M-step
+(smoothing, claims MAP.1, MAP.2) needs no precondition.
+
+Beyond the document, for the engine: MAP.1, MAP.2 (the M-step under Dirichlet priors) and
+DA.1, DA.2 (the annealed E-step and its free energy); ``ENGINE`` names every formula the
+engine runs and the claim that certifies it.  Sizes are small (D <= 2, K <= 3, W <= 3; numerically
 also D=2, K=3, W=3) to keep ``symderive check em_multinomial`` within a few seconds.
 """
 
 import sympy as sp
 from sympy.stats.joint_rv_types import MultinomialDistribution
 
-from symderive import SIMPLEX, Counts, Derivation
+from symderive import POSITIVE, SIMPLEX, Counts, Derivation, Simplex
 from symderive import D as deriv
+from symderive.em.spec import EngineFormula, EngineSpec
 
 derivation = Derivation("em_multinomial", source="hw2.md §5, Problem 4",
                         title="EM for a mixture of multinomials", doc=__doc__)
@@ -82,12 +89,15 @@ w = dv.index("w", W)
 j = dv.index("j", K)
 v = dv.index("v", W)  # the word index summed over in the mu denominator
 
-T = dv.tensor("T", (D, W), Counts(low=1))
+T = dv.tensor("T", (D, W), Counts(low=0))
 pi = dv.tensor("pi", (K,), SIMPLEX, latex=r"\pi")
 mu = dv.tensor("mu", (K, W), SIMPLEX, latex=r"\mu")
 gamma = dv.tensor("gamma", (D, K), SIMPLEX, latex=r"\gamma")
 lam0 = dv.scalar("lambda_0", latex=r"\lambda_0")
 lam = dv.tensor("lambda", (K,), latex=r"\lambda")
+alpha = dv.scalar("alpha", POSITIVE, latex=r"\alpha")          # Dirichlet(1 + alpha) on mu_k
+alpha_pi = dv.scalar("alpha_pi", POSITIVE, latex=r"\alpha_\pi")  # Dirichlet(1 + alpha_pi) on pi
+beta = dv.scalar("beta", POSITIVE, latex=r"\beta")             # inverse temperature
 
 
 # -- the model (39): P(d | c_d = k) from sympy.stats --------------------------------------
@@ -287,10 +297,87 @@ dv.equal("44.4", sp.Sum(mu[k, w], (w, 1, W)), 1, given=[deriv(LAGRANGIAN, lam[k]
 # -- (45), (47): the M-step ----------------------------------------------------------------
 _pi_sum = sp.Sum(pi[k], (k, 1, K)) - 1
 _mu_sum = sp.Sum(mu[k, w], (w, 1, W)) - 1
+class OccurringWords(Simplex):
+    """The probability simplex, for a maximiser that is interior only under a precondition.
+
+    The maximum-likelihood mu_kw of (45), (47) is 0 -- on the boundary of the simplex,
+    where log mu_kw and the Lagrange conditions break down -- exactly when the column sum
+    sum_d gamma_dk T_dw is 0, i.e. (gamma > 0) when word w occurs in no document.  The
+    claim is made under the precondition that every word occurs (``PRECONDITION``): a
+    sampled count matrix that violates it is outside the claim and is skipped, not
+    counted as agreement.  The engine checks the same precondition on its data.
+    """
+
+    def contains(self, value: sp.Expr) -> bool:
+        if value == 0:
+            raise ValueError("precondition violated: a word that occurs in no document")
+        return super().contains(value)
+
+
+PRECONDITION = "every word occurs in some document: sum_d T_dw > 0 for every w"
+_occurring = {mu[a, b]: OccurringWords() for a in range(1, 4) for b in range(1, 4)}
 for _eq in ("45", "47"):
     dv.stationary(f"{_eq}.1", L_EXPECTED, [pi[k]], {pi[k]: M_STEP_PI}, constraints=[_pi_sum],
                   sizes=PI_SIZES)
     dv.stationary(f"{_eq}.2", L_EXPECTED, [mu[k, w]], {mu[k, w]: M_STEP_MU},
-                  constraints=[_mu_sum], sizes=MU_SIZES)
+                  constraints=[_mu_sum], sizes=MU_SIZES, domain=_occurring,
+                  note="precondition: " + PRECONDITION)
 
-ENGINE_CLAIMS = ("46", "47.1", "47.2")
+# -- beyond the document: the MAP M-step (smoothing) and the annealed E-step ------------
+# A symmetric Dirichlet(1 + alpha) prior on every mu_k (and Dirichlet(1 + alpha_pi) on pi)
+# adds alpha sum_kw log mu_kw (+ alpha_pi sum_k log pi_k) to the objective (up to a
+# constant): the M-step maximises the expected log posterior instead.  This is what the
+# engine's ``smoothing`` means.  Its maximiser is interior for every count matrix,
+# zero columns included (each numerator is at least alpha > 0).
+LOG_PRIOR = (alpha_pi * sp.Sum(sp.log(pi[k]), (k, 1, K))
+             + alpha * sp.Sum(sp.Sum(sp.log(mu[k, w]), (w, 1, W)), (k, 1, K)))
+L_POSTERIOR = L_EXPECTED + LOG_PRIOR
+M_STEP_PI_MAP = ((sp.Sum(gamma[d, k], (d, 1, D)) + alpha_pi)
+                 / (sp.Sum(sp.Sum(gamma[d, j], (j, 1, K)), (d, 1, D)) + K * alpha_pi))
+M_STEP_MU_MAP = ((sp.Sum(gamma[d, k] * T[d, w], (d, 1, D)) + alpha)
+                 / (sp.Sum(sp.Sum(gamma[d, k] * T[d, v], (v, 1, W)), (d, 1, D)) + W * alpha))
+dv.stationary("MAP.1", L_POSTERIOR, [pi[k]], {pi[k]: M_STEP_PI_MAP}, constraints=[_pi_sum],
+              sizes=PI_SIZES, note="MAP M-step for pi under a Dirichlet(1 + alpha_pi) prior")
+dv.stationary("MAP.2", L_POSTERIOR, [mu[k, w]], {mu[k, w]: M_STEP_MU_MAP},
+              constraints=[_mu_sum], sizes=MU_SIZES,
+              note="MAP M-step for mu under a Dirichlet(1 + alpha) prior (smoothing)")
+
+# Deterministic annealing (Ueda & Nakano): at inverse temperature beta the E-step maximises
+# the free energy F_beta(gamma) = E_gamma[log P(D, C)] + H(gamma) / beta over the
+# responsibilities; its maximiser is gamma ∝ (pi_k P(d | mu_k))^beta.  At the maximiser
+# F_beta is (1/beta) sum_d log sum_k (pi_k P(d | mu_k))^beta, the quantity that EM at a
+# fixed beta never decreases (at beta = 1: the log-likelihood).
+ENTROPY = -sum_dk(gamma[d, k] * sp.log(gamma[d, k]))
+F_BETA = L_EXPECTED + ENTROPY / beta
+E_STEP_ANNEALED = (pi[k] * words(k)) ** beta / sp.Sum((pi[j] * words(j)) ** beta, (j, 1, K))
+FREE_ENERGY = sp.log(sp.Sum((pi[k] * COEF * words(k)) ** beta, (k, 1, K))) / beta
+ANNEAL_SIZES = [{D: 1, K: 2, W: 2}, {D: 2, K: 2, W: 2}]
+_gamma_sum = sp.Sum(gamma[d, k], (k, 1, K)) - 1
+dv.stationary("DA.1", F_BETA, [gamma[d, k]], {gamma[d, k]: E_STEP_ANNEALED},
+              constraints=[_gamma_sum], sizes=ANNEAL_SIZES,
+              note="annealed E-step: the maximiser of the free energy at inverse temperature beta")
+_f_doc = sp.Sum(log_joint(d, k) * gamma[d, k] - gamma[d, k] * sp.log(gamma[d, k]) / beta,
+                (k, 1, K))
+dv.equal("DA.2", FREE_ENERGY, _f_doc.xreplace({gamma[d, k]: E_STEP_ANNEALED}),
+         sizes=ANNEAL_SIZES, note="the free energy of document d at the annealed E-step")
+
+# -- what the EM engine runs (symderive.em): each formula with the claim that certifies it --
+_F = EngineFormula
+ENGINE = EngineSpec(
+    derivation=dv,
+    dims={"D": D, "K": K, "W": W},
+    indices={"d": d, "k": k, "w": w},
+    tensors={"T": T, "pi": pi, "mu": mu, "gamma": gamma},
+    scalars={"alpha": alpha, "alpha_pi": alpha_pi, "beta": beta},
+    formulas={
+        "e_step": _F(E_STEP, "46"),
+        "log_likelihood": _F(LOG_LIKELIHOOD, "40.2"),
+        "m_step_pi": _F(M_STEP_PI, "47.1"),
+        "m_step_mu": _F(M_STEP_MU, "47.2", precondition=PRECONDITION),
+        "m_step_pi_map": _F(M_STEP_PI_MAP, "MAP.1"),
+        "m_step_mu_map": _F(M_STEP_MU_MAP, "MAP.2"),
+        "log_prior": _F(LOG_PRIOR, "MAP.2"),
+        "e_step_annealed": _F(E_STEP_ANNEALED, "DA.1"),
+        "free_energy": _F(FREE_ENERGY, "DA.2"),
+    },
+)

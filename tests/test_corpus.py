@@ -25,9 +25,11 @@ from symderive.corpus import (
     english_stop_words,
     load_20newsgroups,
     load_directory,
+    load_uci,
     tokenize,
 )
 from symderive.corpus.cache import load_bundle, save_bundle
+from symderive.corpus.vectorize import align, vectorize
 
 NEWS_GROUPS = [
     "alt.atheism",
@@ -236,8 +238,89 @@ def test_load_directory_decoding_error_names_file_and_line(tmp_path: Path) -> No
         f"{tmp_path / 'bad.txt'}:2: cannot decode as utf-8: invalid start byte"
     )
     assert isinstance(err.value, ValueError)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(CorpusError, match=re.escape(f"{tmp_path / 'missing'}: no such directory")):
         load_directory(tmp_path / "missing")
+
+
+def test_missing_empty_and_unreadable_corpora_raise_corpus_error(tmp_path: Path) -> None:
+    """Every loader names the path, with CorpusError (exit 2 on the command line)."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(CorpusError, match=re.escape(f"{empty}: no documents")):
+        load_directory(empty)
+    blank = tmp_path / "blank"
+    write(blank / "a.txt", "  1234 !!\n")
+    write(blank / "b.txt", "")
+    with pytest.raises(CorpusError, match=re.escape(f"{blank}: no readable documents")):
+        load_directory(blank)
+    write(tmp_path / "plain.txt", "words")
+    with pytest.raises(CorpusError, match="not a directory"):
+        load_directory(tmp_path / "plain.txt")
+    with pytest.raises(CorpusError, match=re.escape(f"{tmp_path / 'none.tar.xz'}: 20 Newsgroups "
+                                                    "archive not found")):
+        load_20newsgroups(archive=tmp_path / "none.tar.xz")
+    with pytest.raises(CorpusError, match=re.escape(f"{tmp_path / 'vocab.txt'}: no such file")):
+        load_uci(tmp_path / "no.txt", tmp_path / "vocab.txt")
+
+
+# -- encoded binary content (uuencode, base64, non-word runs) ---------------------------
+UUENCODED = (
+    "Here is the picture\n"
+    "begin 644 pic.gif\n"
+    "M1V7&.#EA0`!``(``(````/___RP`````0`!```(#A(\\!0H`(;6%X/B=A>#XG\n"
+    "M83X_:7)Q=VAE>F5N9&ES;&%N9&%X<&QE:61I8W@N8V]M\n"
+    "`\n"
+    "end\n"
+    "hope it helps\n"
+)
+
+
+def test_encoded_content_is_dropped() -> None:
+    assert tokenize(UUENCODED, TextOptions(strip_headers=False)) == \
+        ["here", "is", "the", "picture", "hope", "it", "helps"]
+    base64 = "see attachment\n" + "TWFueSBoYW5kcyBtYWtlIGxpZ2h0IHdvcmsuIE1hbnk=\n" * 3 + "bye\n"
+    assert tokenize(base64, TextOptions(strip_headers=False)) == ["see", "attachment", "bye"]
+    junk = "real words here\nmax>'ax>'ax>'ax>'ax>'ax>'\n"
+    assert tokenize(junk, TextOptions(strip_headers=False)) == ["real", "words", "here"]
+    # a begin line without its end: the rest of the message is the block
+    assert tokenize("text\nbegin 600 x.zip\nM123\nmore", TextOptions(strip_headers=False)) \
+        == ["text"]
+    # ordinary prose, short runs and a line of a few long words are kept
+    prose = "internationalization is long but fine\n(see page 12-14)\n"
+    assert tokenize(prose, TextOptions(strip_headers=False)) == \
+        ["internationalization", "is", "long", "but", "fine", "see", "page"]
+    off = TextOptions(strip_headers=False, strip_encoded=False)
+    assert "ax" in tokenize(junk, off)
+
+
+def test_preprocessing_steps_are_a_documented_list() -> None:
+    """The module docstring lists every step, and each option is one of them."""
+    from symderive.corpus import text
+
+    doc = text.__doc__
+    for option in ("strip_headers", "strip_signatures", "strip_quotes", "strip_encoded",
+                   "lowercase"):
+        assert f"``{option}``" in doc, option
+        assert hasattr(TextOptions(), option)
+    assert [int(n) for n in re.findall(r"^(\d)\. ", doc, re.MULTILINE)] == list(range(1, 10))
+
+
+def test_vectorize_and_align_use_the_training_vocabulary(tmp_path: Path) -> None:
+    write(tmp_path / "a" / "1.txt", "apple banana apple")
+    write(tmp_path / "b" / "2.txt", "engine motor")
+    corpus = load_directory(tmp_path)
+    X = corpus.vectorize(["apple apple kiwi", "the motor motor engine"])
+    assert corpus.vocabulary == ["apple", "banana", "engine", "motor"]
+    assert X.toarray().tolist() == [[2, 0, 0, 0], [0, 0, 1, 2]]  # kiwi unseen, "the" a stop word
+    news = vectorize(["From: a@b\nSubject: motor\n\napple engine", "apple engine motor"],
+                     corpus.vocabulary, TextOptions())  # a header only where there is one
+    assert news.toarray().tolist() == [[1, 0, 1, 0], [1, 0, 1, 1]]
+    write(tmp_path / "other" / "c" / "3.txt", "kiwi kiwi apple lemon")
+    other = load_directory(tmp_path / "other")
+    aligned, dropped_tokens, dropped_words = align(other, corpus.vocabulary)
+    assert aligned.vocabulary == corpus.vocabulary
+    assert aligned.counts.toarray().tolist() == [[1, 0, 0, 0]]
+    assert (dropped_tokens, dropped_words) == (3, 2)
 
 
 # -- 20 Newsgroups archive handling on a tiny archive ---------------------------------
@@ -404,6 +487,16 @@ def test_bundled_corpus_shape_and_labels(news: Corpus) -> None:
     assert (per_group["train"][10], per_group["test"][10]) == (600, 399)  # rec.sport.hockey
     assert news.doc_ids[0] == "20news-bydate-train/alt.atheism/49960"
     assert len(set(news.doc_ids)) == 18846
+
+
+def test_bundled_corpus_has_no_encoded_debris(news: Corpus) -> None:
+    """The words of the old junk topics ("ax, max, pl, ei, di", "cx, hz, ww, qs, uw")
+    came from uuencoded and base64 posts; with those dropped they are gone or rare
+    (before: ax 62,363 occurrences, max 4,781, giz 445, bhj 483, ei 780, chz 270)."""
+    totals = dict(zip(news.vocabulary, news.word_totals.tolist(), strict=True))
+    for word in ("giz", "bhj", "ei", "chz"):
+        assert word not in totals, word
+    assert totals["ax"] < 100 and totals["max"] < 500 and totals["qs"] < 50
 
 
 def test_bundled_corpus_vocabulary_and_statistics(news: Corpus) -> None:

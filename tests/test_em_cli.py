@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -101,6 +102,26 @@ def test_plots(tiny_corpus, tmp_path, capsys):
     assert (folder / "pi.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_pi_plot_has_integer_topic_ticks(tiny_corpus, tmp_path, capsys, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from symderive.em import plot
+
+    ticks = {}
+    real = plot._save
+
+    def spy(fig, path):
+        fig.canvas.draw()
+        ticks[path.name] = [list(ax.get_xticks()) for ax in fig.axes]
+        return real(fig, path)
+
+    monkeypatch.setattr(plot, "_save", spy)
+    code, _, err = run(["--k", "2", "3", "--corpus", str(tiny_corpus), "--plot",
+                        str(tmp_path / "p")], capsys)
+    assert code == 0, err
+    shown = [t for axis in ticks["pi.png"] for t in axis]
+    assert shown and all(float(t).is_integer() for t in shown), ticks["pi.png"]
+
+
 def test_plot_without_matplotlib_says_how_to_install(tiny_corpus, tmp_path, capsys,
                                                      monkeypatch):
     real_import = builtins.__import__
@@ -123,14 +144,89 @@ def test_unverified_formulas_exit_1(tiny_corpus, tmp_path, capsys):
     folder = tmp_path / "derivs"
     folder.mkdir()
     (folder / "em_multinomial.py").write_text(
+        "import dataclasses\n"
         "from symderive.derivations.em_multinomial import *  # noqa\n"
-        "from symderive.derivations.em_multinomial import derivation, ENGINE_CLAIMS  # noqa\n"
-        "E_STEP = pi[k] ** 2 * E_STEP / pi[k]  # noqa: F405 - a planted change\n",
+        "from symderive.derivations.em_multinomial import ENGINE, derivation  # noqa\n"
+        "from symderive.em.spec import EngineFormula\n"
+        "_bad = EngineFormula(pi[k] ** 2 * E_STEP / pi[k], '46')  # noqa: F405 - planted\n"
+        "ENGINE = dataclasses.replace(ENGINE, formulas={**ENGINE.formulas, 'e_step': _bad})\n",
         encoding="utf-8")
     code, _, err = run(["--dir", str(folder), "--k", "2", "--corpus", str(tiny_corpus)],
                        capsys)
     assert code == 1
-    assert "E_STEP is not a side of any claim" in err
+    assert "e_step is not a part of claim 46" in err
+
+
+def test_guards_refuse_fast_with_exit_2(tiny_corpus, tmp_path, capsys):
+    """More topics than documents, a run larger than the memory, an empty or missing
+    folder: exit 2 with a message naming the cause, before any fit."""
+    code, out, err = run(["--k", "13", "--corpus", str(tiny_corpus)], capsys)
+    assert code == 2 and "--k 13: more topics than the 12 documents" in err and not out
+    code, _, err = run(["--k", "2", "--corpus", str(tiny_corpus), "--max-memory", "1k"],
+                       capsys)
+    assert code == 2 and "more than the --max-memory (1.0 kB)" in err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = run(["--k", "2", "--corpus", f"dir:{empty}"], capsys)
+    assert code == 2 and f"{empty}: no documents" in err
+    code, _, err = run(["--k", "2", "--corpus", f"dir:{tmp_path / 'gone'}"], capsys)
+    assert code == 2 and f"{tmp_path / 'gone'}: no such directory" in err
+    code, _, err = run(["--k", "2", "--corpus", f"uci:{tmp_path / 'd.txt'},{tmp_path / 'v'}"],
+                       capsys)
+    assert code == 2 and f"{tmp_path / 'd.txt'}: no such file" in err
+
+
+def test_memory_estimate_and_available_memory(tmp_path):
+    from symderive.em import guards
+
+    assert guards.estimate_bytes(1000, 10, 500, 2000) == \
+        8 * (guards.DK_ARRAYS * 10_000 + guards.KW_ARRAYS * 5000) + guards.NNZ_BYTES * 2000
+    assert guards.parse_size("2G") == 2 << 30 and guards.parse_size("512m") == 512 << 20
+    with pytest.raises(ValueError):
+        guards.parse_size("lots")
+    (tmp_path / "memory.max").write_text("1000000\n")
+    (tmp_path / "memory.current").write_text("400000\n")
+    assert guards._cgroup_available(tmp_path) == 600000
+    (tmp_path / "memory.max").write_text("max\n")
+    assert guards._cgroup_available(tmp_path) is None
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal: 100 kB\nMemAvailable:   2048 kB\n")
+    assert guards._meminfo_available(meminfo) == 2048 * 1024
+
+
+def test_quality_options_and_header(tiny_corpus, capsys):
+    code, out, err = run(["--k", "2", "--corpus", str(tiny_corpus)], capsys)
+    assert code == 0, err
+    assert "settings: the document's (Table 1): maximum likelihood, no annealing" in out
+    code, out, err = run(["--k", "2", "--corpus", str(tiny_corpus), "--smoothing", "1",
+                          "--anneal", "--max-df", "0.9", "--json"], capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["smoothing"] == 1.0 and doc["anneal"] == [0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7]
+    assert doc["settings"].startswith("changed from the document's Table 1: smoothing 1")
+    code, _, err = run(["--k", "2", "--corpus", str(tiny_corpus), "--anneal", "0.5,0.2"],
+                       capsys)
+    assert code == 2 and "--anneal 0.5,0.2" in err
+
+
+def test_held_out_evaluation_with_the_training_vocabulary(tiny_corpus, tmp_path, capsys):
+    other = tmp_path / "other"
+    for label, text in (("fruit", "apple banana kiwi kiwi"), ("cars", "engine motor zebra")):
+        (other / label).mkdir(parents=True)
+        (other / label / "1.txt").write_text(text, encoding="utf-8")
+    code, out, err = run(["--k", "2", "--corpus", str(tiny_corpus), "--eval-corpus",
+                          str(other), "--json"], capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    ev = doc["eval_corpus"]
+    assert ev["documents"] == 2 and ev["tokens"] == 4
+    assert (ev["dropped_tokens"], ev["dropped_words"]) == (3, 2)  # kiwi x2, zebra
+    h = doc["runs"][0]["held_out"]
+    assert h["documents"] == 2 and h["nmi"] == pytest.approx(1.0)
+    # per word: the coefficients log(2!/(1! 1!)) of both documents removed, over 4 tokens
+    assert h["log_likelihood_per_word"] == pytest.approx(
+        (h["log_likelihood"] - 2 * math.log(2)) / 4)
+    assert h["log_likelihood"] < 0
 
 
 def test_help_documents_the_corpus_syntax(capsys):

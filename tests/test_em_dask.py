@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -10,8 +11,10 @@ import scipy.sparse as sps
 
 from symderive.em import MultinomialMixture, load_formulas
 from symderive.em import distributed as dd
+from symderive.em.formulas import PreconditionError
 from symderive.em.metrics import contingency, nmi_from_contingency, normalized_mutual_info
-from symderive.em.model import INIT_CHUNK, initial_responsibilities
+from symderive.em.model import ConvergenceWarning
+from symderive.em.steps import INIT_CHUNK, initial_responsibilities
 
 dask = pytest.importorskip("dask", reason="pip install 'symderive[dask]'")
 distributed = pytest.importorskip("distributed")
@@ -80,9 +83,43 @@ def test_the_dask_fit_is_the_in_process_fit_for_any_block_size(client, formulas,
 def test_n_init_smoothing_and_the_documents_stop_rule(client, formulas):
     X, y = corpus(1)
     local, remote = fit_both(formulas, X, y, 100, n_components=4, random_state=5, n_init=3,
-                             smoothing=0.5, stop="pi-norm", tol=1e-4, max_iter=100)
+                             smoothing=0.5, smoothing_pi=0.25, anneal=False, stop="pi-norm",
+                             tol=1e-4, max_iter=100)
     assert_same_fit(local, remote)
     np.testing.assert_allclose(remote.objective_, local.objective_, rtol=1e-9)
+
+
+@pytest.mark.parametrize("block_rows", [600, 53])
+def test_annealing_and_smoothing_run_the_same_on_dask(client, formulas, block_rows):
+    X, y = corpus(5)
+    schedule = (0.3, 0.6)
+    local, remote = fit_both(formulas, X, y, block_rows, n_components=5, random_state=2,
+                             smoothing=1.0, anneal=schedule, stop="loglik", tol=1e-8,
+                             max_iter=60)
+    assert_same_fit(local, remote)
+    np.testing.assert_allclose(remote.objective_, local.objective_, rtol=1e-9)
+    betas = []
+    remote.callback = lambda p: betas.append(p.beta)
+    remote.fit(X, y)
+    assert betas[0] == 0.3 and 0.6 in betas and betas[-1] == 1.0  # the stages ran there
+    assert len(betas) == remote.n_iter_ == local.n_iter_
+
+
+def test_warm_start_continues_on_dask_as_in_process(client, formulas):
+    X, y = corpus(6)
+    options = dict(n_components=4, random_state=1, max_iter=4, stop="loglik", tol=1e-12,
+                   warm_start=True)
+    local = MultinomialMixture(formulas=formulas, **options)
+    remote = MultinomialMixture(formulas=formulas, backend="dask", **options)
+    with warnings.catch_warnings():  # 4 iterations: not converged
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        local.fit(X), remote.fit(X, y)
+        first = remote.log_likelihood_[-1]
+        assert len(remote.log_likelihood_) > 4  # the first fit annealed
+        local.fit(X), remote.fit(X, y)
+    assert_same_fit(local, remote)
+    assert len(remote.log_likelihood_) <= 4  # the second did not: one stage at beta = 1
+    assert remote.log_likelihood_[0] >= first  # continued, not restarted
 
 
 def test_dask_array_delayed_blocks_and_a_libsvm_file(client, formulas, tmp_path):
@@ -136,23 +173,24 @@ def test_initial_responsibilities_depend_on_the_document_only():
     assert not np.allclose(initial_responsibilities(12, 0, 0, D, K), whole)  # next seed
     X, _ = corpus()
     m = MultinomialMixture(5, random_state=11, max_iter=3, stop="loglik", tol=1e-300,
-                           formulas=None)
+                           anneal=False, formulas=None)
     start = MultinomialMixture(5, init=initial_responsibilities(11, 0, 0, 600, 5),
-                               max_iter=3, stop="loglik", tol=1e-300)
+                               max_iter=3, stop="loglik", tol=1e-300, anneal=False)
     # the same start (the array is normalised once more: equal to the last bits)
-    np.testing.assert_allclose(m.fit(X).log_likelihood_, start.fit(X).log_likelihood_,
-                               rtol=1e-13)
+    with pytest.warns(ConvergenceWarning):
+        np.testing.assert_allclose(m.fit(X).log_likelihood_, start.fit(X).log_likelihood_,
+                                   rtol=1e-13)
 
 
 def test_the_m_step_on_reduced_statistics_is_the_in_process_m_step(formulas):
     X, _ = corpus(4)
     K = 4
     resp = initial_responsibilities(1, 0, 0, X.shape[0], K)
-    model = MultinomialMixture(K, smoothing=0.25)
+    model = MultinomialMixture(K, smoothing=0.25, smoothing_pi=0.5)
     from symderive.em.kernels import SparseData
 
     data = SparseData.from_counts(X)
-    pi, mu_t = model._m_step(formulas, data, model._augment(data), resp, None)
+    pi, mu_t = model._m_step(formulas, data, resp, None)  # the MAP M-step, on all documents
     halves = [dd._stats(dd._load_block(a, X[a:b], None), resp[a:b], None)
               for a, b in ((0, 250), (250, 600))]
     stats = dd._add(*halves)
@@ -179,16 +217,15 @@ def test_a_worker_with_other_formulas_refuses_to_run(formulas, monkeypatch, tmp_
     assert ok.certificate.key == formulas.certificate.key
 
 
-def test_options_the_dask_loop_does_not_run_are_refused(client, formulas):
+def test_bad_dask_options_are_refused(client, formulas):
     X, _ = corpus()
-    model = MultinomialMixture(3, formulas=formulas, backend="dask")
-    model.anneal = True  # issue 14's tempered E-step: not in the Dask loop yet
-    with pytest.raises(ValueError, match=r"anneal=True is not supported with backend='dask'"):
-        model.fit(X)
-    model = MultinomialMixture(3, formulas=formulas, backend="dask")
-    model.warm_start = True
-    with pytest.raises(ValueError, match=r"warm_start=True is not supported"):
-        model.fit(X)
+    never = np.flatnonzero(np.asarray(X.sum(axis=0)).ravel() == 0)
+    assert never.size  # words that occur in no document: the ML M-step is not certified
+    message = rf"{never.size} word\(s\) occur in no document \(column {never[0]} first\)"
+    with pytest.raises(PreconditionError, match=message):
+        MultinomialMixture(3, formulas=formulas, smoothing=0).fit(X)
+    with pytest.raises(PreconditionError, match=message):
+        MultinomialMixture(3, formulas=formulas, backend="dask", smoothing=0).fit(X)
     with pytest.raises(ValueError, match=r"backend must be one of \('local', 'dask'\)"):
         MultinomialMixture(3, backend="spark").fit(X)
     with pytest.raises(ValueError, match="block_rows must be a positive integer"):
@@ -256,6 +293,12 @@ def test_cli_on_a_local_cluster_prints_the_in_process_table(tmp_path, capsys):
     where = [line for line in remote.splitlines() if line.startswith("ran on:")]
     assert where and "dask local cluster, 2 worker processes; dashboard http" in where[0]
     assert "5 blocks of up to 16 documents" in where[0]
+    quality = [*args, "--smoothing", "1", "--anneal", "0.2,0.5"]  # issue 14's options
+    assert main(quality) == 0
+    local = capsys.readouterr().out
+    assert main([*quality, "--dask", "local:2", "--blocks", "16"]) == 0
+    assert _table(capsys.readouterr().out) == _table(local)
+    assert "annealing beta = 0.2, 0.5, 1" in local
 
 
 @pytest.mark.parametrize("extra, message", [

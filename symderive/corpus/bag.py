@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .text import TextOptions
+
 __all__ = ["Corpus", "CorpusError"]
 
 
@@ -63,6 +65,9 @@ class Corpus:
     doc_ids:
         ``list[str]``, an identifier per document (file path inside the archive or
         directory, the id written in the file, ...).
+    text_options:
+        How raw text was turned into tokens (:class:`TextOptions`), for
+        :meth:`vectorize`; ``None`` for corpora read as counts (plain tokenising then).
 
     The constructor checks and canonicalises its inputs (raising :class:`CorpusError`);
     :func:`symderive.corpus.from_sparse` is the friendlier way to build one by hand.
@@ -74,6 +79,7 @@ class Corpus:
     label_names: list[str]
     split: np.ndarray
     doc_ids: list[str]
+    text_options: TextOptions | None = None
 
     def __post_init__(self) -> None:
         counts = _canonical_counts(self.counts)
@@ -168,7 +174,18 @@ class Corpus:
             label_names=list(self.label_names),
             split=self.split[index],
             doc_ids=[self.doc_ids[i] for i in index],
+            text_options=self.text_options,
         )
+
+    def vectorize(self, texts) -> sp.csr_matrix:
+        """Counts of new raw ``texts`` over this corpus's vocabulary, with its
+        preprocessing (its text options; its stop words and short words are not in the
+        vocabulary, so they drop out).  Words it never saw are dropped."""
+        from .vectorize import vectorize
+
+        options = self.text_options or TextOptions(
+            strip_headers=False, strip_quotes=False, strip_signatures=False)
+        return vectorize(texts, self.vocabulary, options)
 
     def __repr__(self) -> str:
         parts = [

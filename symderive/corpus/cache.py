@@ -1,10 +1,10 @@
 """A small on-disk cache of count matrices, so the corpus is tokenised only once.
 
-Location: ``$SYMDERIVE_CACHE`` if set, else ``$XDG_CACHE_HOME/symderive``, else
-``~/.cache/symderive``; corpus files go in its ``corpus/`` subfolder. Files are ``.npz``
-(no pickles) written to a temporary file and moved into place with ``os.replace``, so a
-crash never leaves a half-written cache entry. Any problem with the cache (not
-writable, corrupt, stale) makes the caller recompute instead of failing.
+Location: :func:`symderive.config.cache_dir` (``$SYMDERIVE_CACHE`` if set); corpus files
+go in its ``corpus/`` subfolder. Files are ``.npz`` (no pickles) written to a temporary
+file and moved into place with ``os.replace``, so a crash never leaves a half-written
+cache entry. Any problem with the cache (not writable, corrupt, stale) makes the caller
+recompute instead of failing.
 """
 
 from __future__ import annotations
@@ -18,23 +18,19 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..atomic import atomic_write
+from ..config import cache_dir
 
 __all__ = ["default_cache_dir", "file_sha256", "load_bundle", "save_bundle", "cache_key"]
 
 #: Bump when tokenisation or the file layout changes, to invalidate old entries.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: encoded binary content dropped (text.strip_encoded)
 
 
 def default_cache_dir() -> Path | None:
-    """The symderive cache folder (see module docstring); ``None`` if no home is known."""
-    env = os.environ.get("SYMDERIVE_CACHE")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    if xdg:
-        return Path(xdg).expanduser() / "symderive"
+    """The symderive cache folder (:func:`symderive.config.cache_dir`, the one home of
+    that rule); ``None`` if no home folder is known."""
     try:
-        return Path.home() / ".cache" / "symderive"
+        return cache_dir()
     except (RuntimeError, KeyError):  # no HOME and no passwd entry
         return None
 

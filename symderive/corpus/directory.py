@@ -46,6 +46,7 @@ def load_directory(
     strip_headers: bool = False,
     strip_quotes: bool = False,
     strip_signatures: bool = False,
+    strip_encoded: bool = False,
     lowercase: bool = True,
     stop_words: str | Iterable[str] | None = "english",
     min_word_length: int = 2,
@@ -57,17 +58,15 @@ def load_directory(
     """Bag of words of every text file under ``path`` (layout in the module docstring).
 
     The options mean the same as in :func:`symderive.corpus.load_20newsgroups`, but
-    the defaults suit ordinary text files: no header / quote / signature stripping
-    (turn them on for saved e-mail or news messages) and ``min_df=1`` (keep every
-    word). ``encoding`` defaults to latin-1, which never fails; use ``"utf-8"`` for
-    UTF-8 files (an undecodable byte then raises :class:`CorpusError` naming the file
-    and line). ``doc_ids`` are the file paths relative to ``path``, with ``/``.
+    the defaults suit ordinary text files: no header / quote / signature /
+    encoded-content stripping (turn them on for saved e-mail or news messages) and
+    ``min_df=1`` (keep every word). ``encoding`` defaults to latin-1, which never fails;
+    use ``"utf-8"`` for UTF-8 files (an undecodable byte then raises :class:`CorpusError`
+    naming the file and line). ``doc_ids`` are the file paths relative to ``path``, with ``/``.
     """
     root = Path(path)
     if not root.is_dir():
-        if root.exists():
-            raise NotADirectoryError(f"not a directory: {root}")
-        raise FileNotFoundError(f"no such directory: {root}")
+        raise CorpusError("not a directory" if root.exists() else "no such directory", root)
     label_names = sorted(
         entry.name for entry in root.iterdir() if entry.is_dir() and not entry.name.startswith(".")
     )
@@ -83,17 +82,24 @@ def load_directory(
     for label, name in enumerate(label_names):
         documents.extend((p, label) for p in _files_below(root / name, root))
 
+    if not documents:
+        raise CorpusError("no documents: the folder has no files (hidden files are skipped)",
+                          root)
     options = TextOptions(
         strip_headers=bool(strip_headers),
         strip_quotes=bool(strip_quotes),
         strip_signatures=bool(strip_signatures),
+        strip_encoded=bool(strip_encoded),
         lowercase=bool(lowercase),
         encoding=encoding,
     )
 
     def tokens(relative: Path) -> list[str]:
         full = root / relative
-        raw = full.read_bytes()
+        try:
+            raw = full.read_bytes()
+        except OSError as exc:
+            raise CorpusError(f"cannot read: {exc.strerror or exc}", full) from None
         try:
             text = raw.decode(encoding)
         except UnicodeDecodeError as exc:
@@ -102,6 +108,9 @@ def load_directory(
         return tokenize(text, options)
 
     counts, words = count_tokens(tokens(p) for p, _ in documents)
+    if counts.nnz == 0:
+        raise CorpusError(f"no readable documents: none of its {len(documents)} file(s) "
+                          "has a word", root)
     counts, kept = select_vocabulary(
         counts,
         words,
@@ -119,4 +128,5 @@ def load_directory(
         label_names=label_names,
         split=np.full(len(documents), "", dtype="<U5"),
         doc_ids=[p.as_posix() for p, _ in documents],
+        text_options=options,
     )

@@ -44,11 +44,16 @@ PathLike = str | os.PathLike[str]
 # -- reading files ---------------------------------------------------------------------
 def _read_bytes(path: PathLike) -> bytes:
     name = os.fspath(path)
-    if name.endswith(".gz"):
-        with gzip.open(name, "rb") as handle:
+    try:
+        if name.endswith(".gz"):
+            with gzip.open(name, "rb") as handle:
+                return handle.read()
+        with open(name, "rb") as handle:
             return handle.read()
-    with open(name, "rb") as handle:
-        return handle.read()
+    except FileNotFoundError:
+        raise CorpusError("no such file", path) from None
+    except OSError as exc:
+        raise CorpusError(f"cannot read: {exc.strerror or exc}", path) from None
 
 
 def _decode(raw: bytes, path: PathLike, encoding: str) -> str:

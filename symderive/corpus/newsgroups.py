@@ -142,6 +142,7 @@ def load_20newsgroups(
     strip_headers: bool = True,
     strip_quotes: bool = True,
     strip_signatures: bool = True,
+    strip_encoded: bool = True,
     lowercase: bool = True,
     stop_words: str | Iterable[str] | None = "english",
     min_word_length: int = 2,
@@ -170,6 +171,9 @@ def load_20newsgroups(
         writes:`` attributions, so a reply is not counted with the text it answers.
     strip_signatures [True]:
         Drop everything from a line that is exactly ``--`` or ``-- `` onwards.
+    strip_encoded [True]:
+        Drop encoded binary content (uuencode blocks, base64 attachments, long runs
+        without spaces), which would otherwise become junk topics ("ax", "max", "qs").
     lowercase [True]:
         Lower-case before tokenising. Tokens are maximal runs of ``[a-z]+`` (letters
         only, after removing apostrophes so "doesn't" gives "doesnt"; bytes are decoded
@@ -210,7 +214,7 @@ def load_20newsgroups(
         raise ValueError(f"subset={subset!r}: expected 'all', 'train' or 'test'")
     archive_path = Path(archive) if archive is not None else ARCHIVE_PATH
     if not archive_path.is_file():
-        raise FileNotFoundError(f"20 Newsgroups archive not found: {archive_path}")
+        raise CorpusError("20 Newsgroups archive not found", archive_path)
 
     def log(message: str) -> None:
         if verbose:
@@ -220,6 +224,7 @@ def load_20newsgroups(
         strip_headers=bool(strip_headers),
         strip_quotes=bool(strip_quotes),
         strip_signatures=bool(strip_signatures),
+        strip_encoded=bool(strip_encoded),
         lowercase=bool(lowercase),
     )
     counts, words, labels, label_names, split, doc_ids = _tokenised_archive(
@@ -249,6 +254,7 @@ def load_20newsgroups(
         label_names=label_names,
         split=split,
         doc_ids=doc_ids,
+        text_options=options,
     )
     log(f"selected the vocabulary in {time.perf_counter() - start:.2f} s: {corpus!r}")
     return corpus

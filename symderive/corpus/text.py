@@ -13,10 +13,16 @@ content rather than about e-mail addresses, quoted replies and signatures:
    attribution lines, i.e. lines starting with ``In article`` or ending with
    ``writes:`` / ``wrote:`` (these cover the two-line form
    ``In article <id> user@host (Name)`` + ``writes:`` too);
-6. ``lowercase``;
-7. remove apostrophes (``'``, U+2019 and the cp1252 byte 0x92) so "doesn't" becomes
+6. ``strip_encoded``: drop encoded binary content, which survives a letters-only
+   tokenizer as junk words ("ax", "max", "qs", ...): uuencode blocks (from a line
+   ``begin NNN name`` to the line ``end``, or to the end of the message), and every line
+   that is one long run without spaces (40 characters or more, or 20 or more with a
+   character that is not a letter): base64 attachments, uuencoded lines without their
+   ``begin``, and runs of non-words such as ``max>'ax>'ax>'ax``;
+7. ``lowercase``;
+8. remove apostrophes (``'``, U+2019 and the cp1252 byte 0x92) so "doesn't" becomes
    "doesnt" rather than "doesn" + "t";
-8. tokens are the maximal runs of letters ``[a-z]+`` (``[A-Za-z]+`` if not lowercasing).
+9. tokens are the maximal runs of letters ``[a-z]+`` (``[A-Za-z]+`` if not lowercasing).
 
 Stop words and the minimum word length are applied afterwards to the vocabulary
 (see :mod:`symderive.corpus.vocab`), which gives the same counts and lets one cached
@@ -32,6 +38,7 @@ __all__ = [
     "TextOptions",
     "clean_message",
     "strip_header",
+    "strip_encoded",
     "strip_quoted_lines",
     "strip_signature",
     "tokenize",
@@ -41,6 +48,10 @@ _SIGNATURE = re.compile(r"^-- ?$", re.MULTILINE)
 _QUOTED_LINE = re.compile(
     r"^(?:[>|].*|In article\b.*|.*\b(?:writes|wrote):[ \t]*)(?:\n|\Z)", re.MULTILINE
 )
+_UUENCODE_BLOCK = re.compile(r"^begin [0-7]{3,4} [^\n]*\n(?:.*?^end[ \t]*$|.*\Z)",
+                             re.MULTILINE | re.DOTALL)
+_ENCODED_LINE = re.compile(
+    r"^[ \t]*(?:\S{40,}|(?=\S*[^A-Za-z\s])\S{20,})[ \t]*(?:\n|\Z)", re.MULTILINE)
 _LOWER_WORD = re.compile(r"[a-z]+")
 _ANY_CASE_WORD = re.compile(r"[A-Za-z]+")
 _APOSTROPHES = ("'", "\u2019", "\x92")
@@ -53,6 +64,7 @@ class TextOptions:
     strip_headers: bool = True
     strip_quotes: bool = True
     strip_signatures: bool = True
+    strip_encoded: bool = True
     lowercase: bool = True
     encoding: str = "latin-1"
 
@@ -78,8 +90,16 @@ def strip_quoted_lines(text: str) -> str:
     return _QUOTED_LINE.sub("", text)
 
 
+def strip_encoded(text: str) -> str:
+    """Drop uuencode blocks and lines that are one long run without spaces (step 6)."""
+    if "begin " in text:
+        text = _UUENCODE_BLOCK.sub("", text)
+    return _ENCODED_LINE.sub("", text)
+
+
 def clean_message(text: str, options: TextOptions = TextOptions()) -> str:  # noqa: B008
-    """Apply steps 2-5 (line ends, header, signature, quotes) to one decoded message."""
+    """Apply steps 2-6 (line ends, header, signature, quotes, encoded content) to one
+    decoded message."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if options.strip_headers:
@@ -88,6 +108,8 @@ def clean_message(text: str, options: TextOptions = TextOptions()) -> str:  # no
         text = strip_signature(text)
     if options.strip_quotes:
         text = strip_quoted_lines(text)
+    if options.strip_encoded:
+        text = strip_encoded(text)
     return text
 
 

@@ -6,12 +6,14 @@ import argparse
 import json
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..config import CERTIFY_TIMEOUT
 from ..loader import import_file
 from ..targets import timeout_arg
+from .defaults import DEFAULT_ANNEAL
 
 __all__ = ["register", "cmd_em", "run_table"]
 
@@ -24,9 +26,13 @@ iterations until convergence and the topics sorted by pi_k, each with its top wo
 then the log-likelihood (multinomial coefficient included), the NMI against the corpus
 labels and the time of each run.
 
-The E-step, M-step and log-likelihood are compiled from the em_multinomial derivation,
-and run only once the checker has proved or verified the claims behind them (checked on
-the first run, then cached).
+By default the run uses the document's settings for Table 1 (maximum likelihood, no
+annealing, one initialisation, the pi-norm stop rule); --smoothing, --anneal and --n-init
+turn on what clusters better (see the README's quality table).
+
+The E-step, M-step and log-likelihood (and their MAP and annealed forms) are compiled
+from the em_multinomial derivation, and run only once the checker has proved or verified
+the claims behind them (checked on the first run, then cached).
 """
 
 EPILOG = """\
@@ -40,7 +46,8 @@ stop rules (--stop):
 exit status:
   0  every run finished (converged or not)
   1  the formulas are not certified, or a run failed (e.g. the log-likelihood decreased)
-  2  a usage error or a corpus that cannot be read (the message names file and line)
+  2  a usage error, a corpus that cannot be read (the message names file and line), K
+     larger than the number of documents, or a run that would not fit in memory
 
 examples:
   symderive em                                  Table 1 on the bundled 20 Newsgroups
@@ -49,6 +56,8 @@ examples:
   symderive em --plot plots/                    also write plots/loglik.png, plots/pi.png
   symderive em --k 20 --dask local:2            the same on a local Dask cluster of 2 workers
   symderive em --dask tcp://HOST:8786 --blocks 20000   on a running Dask scheduler
+  symderive em --k 20 --smoothing 1 --anneal    the engine's quality settings
+  symderive em --corpus 20news:train --eval-corpus 20news:test   held-out scores
 """
 
 
@@ -82,6 +91,40 @@ def _nonnegative_float(text: str) -> float:
     return value
 
 
+def _document_share(text: str) -> int | float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value.is_integer() and value > 1:
+        return int(value)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a fraction in (0, 1] or a number of "
+                                         f"documents > 1, got {text}")
+    return value
+
+
+def _size(text: str) -> int:
+    from .guards import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _anneal(text: str | None):
+    if text is None:
+        return False
+    if text == "default":
+        return True
+    try:
+        return [float(b) for b in text.split(",")]
+    except ValueError:
+        raise _Usage(f"--anneal {text}: expected inverse temperatures such as 0.1,0.3,0.6"
+                     ) from None
+
+
 def register(subparsers, common: argparse.ArgumentParser) -> None:
     """Add the ``em`` subcommand (called by :func:`symderive.cli.build_parser`)."""
     from .sources import SYNTAX
@@ -104,7 +147,23 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
                    help="initialisations per K, the best is kept (default: 1)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--smoothing", type=_nonnegative_float, default=0.0, metavar="A",
-                   help="pseudo-count per word and topic in the mu-update (default: 0)")
+                   help="MAP M-step: a Dirichlet(1 + A) prior on each mu_k (default: 0, "
+                        "maximum likelihood as the document)")
+    p.add_argument("--smoothing-pi", type=_nonnegative_float, default=0.0, metavar="A",
+                   help="a Dirichlet(1 + A) prior on pi (default: 0)")
+    p.add_argument("--anneal", nargs="?", const="default", default=None, metavar="B,B,...",
+                   help="deterministic annealing: inverse temperatures < 1 before the "
+                        "final stage at 1 (no value: the default schedule "
+                        f"{','.join(map(str, DEFAULT_ANNEAL))}; default: off)")
+    p.add_argument("--max-df", type=_document_share, default=None, metavar="X",
+                   help="drop words in more than X documents (an integer) or a fraction X "
+                        "of them (a number in (0, 1]); default: keep all")
+    p.add_argument("--eval-corpus", default=None, metavar="SPEC",
+                   help="also score each fit on this corpus (vectorised with the training "
+                        "vocabulary; unseen words dropped and counted)")
+    p.add_argument("--max-memory", type=_size, default=None, metavar="SIZE",
+                   help="memory a run may use, e.g. 4G (default: the smaller of "
+                        "MemAvailable and the cgroup's limit)")
     p.add_argument("--top", type=_positive_int, default=5, metavar="N",
                    help="words shown per topic (default: 5)")
     p.add_argument("--topics", type=_positive_int, default=None, metavar="N",
@@ -156,14 +215,15 @@ class _Progress:
 # -- running ----------------------------------------------------------------------------
 def run_table(corpus, ks: Sequence[int], *, stop: str = "pi-norm", tol: float | None = None,
               max_iter: int = 200, n_init: int = 1, seed: int = 0, smoothing: float = 0.0,
-              top: int = 5, formulas=None, progress: Callable | None = None,
-              blocks=None) -> list:
+              smoothing_pi: float = 0.0, anneal=False, top: int = 5, formulas=None,
+              progress: Callable | None = None, evaluate=None, blocks=None) -> list:
     """Fit one model per K on ``corpus`` and summarise each (Table 1 rows); with
+    ``evaluate`` (a corpus with the same columns), score each fit on it too; with
     ``blocks`` (the corpus on Dask workers, :func:`~symderive.em.distributed.scatter_blocks`)
     on the cluster."""
     from .kernels import SparseData
-    from .model import MultinomialMixture
-    from .table import summarize
+    from .model import ConvergenceWarning, MultinomialMixture
+    from .table import held_out, summarize
 
     data = SparseData.from_counts(corpus.counts) if blocks is None else blocks
     results = []
@@ -171,12 +231,41 @@ def run_table(corpus, ks: Sequence[int], *, stop: str = "pi-norm", tol: float | 
         if progress is not None:
             progress.K, progress.n_init = K, n_init
         model = MultinomialMixture(K, stop=stop, tol=tol, max_iter=max_iter, n_init=n_init,
-                                   random_state=seed, smoothing=smoothing, formulas=formulas,
-                                   callback=progress,
+                                   random_state=seed, smoothing=smoothing,
+                                   smoothing_pi=smoothing_pi, anneal=anneal,
+                                   formulas=formulas, callback=progress,
                                    backend="local" if blocks is None else "dask")
-        model.fit(data)
-        results.append(summarize(model, corpus.vocabulary, corpus.labels, top))
+        with warnings.catch_warnings():  # the table says "converged: no" itself
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(data)
+        result = summarize(model, corpus.vocabulary, corpus.labels, top)
+        if evaluate is not None:
+            result.held_out = held_out(model, evaluate.counts, evaluate.labels)
+        results.append(result)
     return results
+
+
+def check_resources(corpus, ks: Sequence[int], max_memory: int | None) -> str | None:
+    """Why the runs cannot be done (K > documents, or not enough memory), or None.
+    Computed from the sizes alone: nothing is allocated."""
+    from .guards import available_bytes, estimate_bytes, format_size
+
+    D, W = corpus.counts.shape
+    nnz = int(corpus.counts.nnz)
+    for K in ks:
+        if K > D:
+            return f"--k {K}: more topics than the {D} documents of the corpus"
+    limit = max_memory if max_memory is not None else available_bytes()
+    if limit is None:
+        return None
+    for K in ks:
+        need = estimate_bytes(D, K, W, nnz)
+        if need > limit:
+            where = "--max-memory" if max_memory is not None else "available memory"
+            return (f"--k {K}: a run needs about {format_size(need)} ({D} documents x {K} "
+                    f"topics, {K} x {W} words), more than the {where} "
+                    f"({format_size(limit)}); lower K or raise --max-memory")
+    return None
 
 
 def _load_module(folder: str | None):
@@ -186,6 +275,32 @@ def _load_module(folder: str | None):
     if not path.is_file():
         raise FileNotFoundError(f"no em_multinomial.py in {folder}")
     return import_file(path, "_symderive_em_multinomial")
+
+
+def _anneal_json(anneal):
+    if anneal is True:
+        return list(DEFAULT_ANNEAL)
+    return anneal or None
+
+
+def _settings_text(args, anneal) -> str:
+    """The header line: the document's Table 1 settings, or what differs from them."""
+    changed = []
+    if args.smoothing:
+        changed.append(f"smoothing {args.smoothing:g} (Dirichlet prior on mu)")
+    if args.smoothing_pi:
+        changed.append(f"smoothing on pi {args.smoothing_pi:g}")
+    if anneal:
+        changed.append("annealing beta = " + ", ".join(f"{b:g}" for b in _anneal_json(anneal))
+                       + ", 1")
+    if args.n_init > 1:
+        changed.append(f"{args.n_init} initialisations")
+    if args.max_df is not None:
+        changed.append(f"max_df {args.max_df:g}")
+    if not changed:
+        return ("the document's (Table 1): maximum likelihood, no annealing, one "
+                "initialisation")
+    return "changed from the document's Table 1: " + "; ".join(changed)
 
 
 class _Usage(ValueError):
@@ -200,7 +315,7 @@ def cmd_em(args) -> int:
     """Validate the options, certify the formulas, load the corpus, run, report."""
     from ..corpus import CorpusError
     from .compile import CompileError
-    from .formulas import UnverifiedFormulasError, load_formulas
+    from .formulas import PreconditionError, UnverifiedFormulasError, load_formulas
     from .model import LikelihoodDecreaseError
     from .plot import PlotUnavailable, require_matplotlib
     from .sources import CorpusSpecError, parse_corpus
@@ -216,6 +331,12 @@ def cmd_em(args) -> int:
 
     try:
         source = parse_corpus(args.corpus)
+        eval_source = None if args.eval_corpus is None else parse_corpus(args.eval_corpus)
+        anneal = _anneal(args.anneal)
+        if anneal not in (True, False):
+            from .model import MultinomialMixture
+
+            MultinomialMixture(anneal=anneal)._schedule()  # noqa: SLF001 - validate early
         if args.plot is not None:
             require_matplotlib()
             if Path(args.plot).exists() and not Path(args.plot).is_dir():
@@ -231,7 +352,27 @@ def cmd_em(args) -> int:
                              "import it); --dir is not supported with --dask")
     except (CorpusSpecError, PlotUnavailable, _Usage) as exc:
         return fail(EXIT_USAGE, str(exc))
-    # the formulas first: the checker's worker processes then stay small
+    except ValueError as exc:  # an --anneal schedule out of range
+        return fail(EXIT_USAGE, f"--anneal {args.anneal}: {exc}")
+    try:
+        progress.say(f"  loading {source.label} ...")
+        corpus = source.load(max_df=args.max_df)
+        evaluation = None
+        if eval_source is not None:
+            from ..corpus.vectorize import align
+
+            progress.say(f"  loading {eval_source.label} ...")
+            raw = eval_source.load(all_words=True)
+            evaluation = align(raw, corpus.vocabulary)  # (corpus, tokens, words) dropped
+    except (CorpusError, OSError) as exc:
+        return fail(EXIT_USAGE, str(exc))
+    if corpus.counts.shape[0] == 0 or corpus.counts.shape[1] == 0:
+        return fail(EXIT_USAGE, f"the corpus is empty ({corpus.counts.shape[0]} documents, "
+                                f"{corpus.counts.shape[1]} words)")
+    refused = check_resources(corpus, args.k, args.max_memory)
+    if refused is not None:
+        return fail(EXIT_USAGE, refused)
+    # the formulas after the guards: a run that is refused costs no certification
     try:
         module = _load_module(args.dir)
     except Exception as exc:  # a broken derivation file is bad input, as in `check`
@@ -243,14 +384,6 @@ def cmd_em(args) -> int:
                                           "(first run only) ..."))
     except (UnverifiedFormulasError, CompileError) as exc:
         return fail(EXIT_FAILED, str(exc))
-    try:
-        progress.say(f"  loading {source.label} ...")
-        corpus = source.load()
-    except (CorpusError, OSError) as exc:
-        return fail(EXIT_USAGE, str(exc))
-    if corpus.counts.shape[0] == 0 or corpus.counts.shape[1] == 0:
-        return fail(EXIT_USAGE, f"the corpus is empty ({corpus.counts.shape[0]} documents, "
-                                f"{corpus.counts.shape[1]} words)")
     cluster = None
     try:
         if args.dask is not None:
@@ -261,9 +394,12 @@ def cmd_em(args) -> int:
                 return fail(EXIT_USAGE, f"--dask {args.dask}: {exc}")
         results = run_table(corpus, args.k, stop=args.stop, tol=args.tol,
                             max_iter=args.max_iter, n_init=args.n_init, seed=args.seed,
-                            smoothing=args.smoothing, top=args.top, formulas=formulas,
-                            progress=progress, blocks=cluster and cluster.blocks)
-    except (LikelihoodDecreaseError, FloatingPointError) as exc:
+                            smoothing=args.smoothing, smoothing_pi=args.smoothing_pi,
+                            anneal=anneal, top=args.top, formulas=formulas,
+                            progress=progress,
+                            evaluate=None if evaluation is None else evaluation[0],
+                            blocks=cluster and cluster.blocks)
+    except (LikelihoodDecreaseError, FloatingPointError, PreconditionError) as exc:
         return fail(EXIT_FAILED, str(exc))
     finally:
         if cluster is not None:
@@ -277,6 +413,7 @@ def cmd_em(args) -> int:
 
         plots = [str(p) for p in write_plots(results, args.plot)]
     tol = args.tol if args.tol is not None else (1e-3 if args.stop == "pi-norm" else 1e-6)
+    settings = _settings_text(args, anneal)
     if args.json:
         doc = {
             "corpus": {"source": source.label, "documents": corpus.counts.shape[0],
@@ -284,6 +421,12 @@ def cmd_em(args) -> int:
             "formulas": cert.to_json() if cert else None,
             "stop": args.stop, "tol": tol, "max_iter": args.max_iter, "n_init": args.n_init,
             "seed": args.seed, "smoothing": args.smoothing,
+            "smoothing_pi": args.smoothing_pi, "anneal": _anneal_json(anneal),
+            "max_df": args.max_df, "settings": settings,
+            "eval_corpus": None if evaluation is None else {
+                "source": eval_source.label, "documents": evaluation[0].counts.shape[0],
+                "tokens": int(evaluation[0].counts.sum()),
+                "dropped_tokens": evaluation[1], "dropped_words": evaluation[2]},
             "runs": [to_json(r) for r in results], "plots": plots,
             "seconds": round(seconds, 3),
         }
@@ -308,11 +451,16 @@ def cmd_em(args) -> int:
     if cert is not None:
         verdicts = ", ".join(f"{cid} {v}" for cid, v in cert.verdicts.items())
         print(f"formulas: {cert.derivation} ({verdicts}; {cert.source})")
-    print(f"stop rule: {rule}; seed {args.seed}"
-          + (f"; smoothing {args.smoothing:g}" if args.smoothing else ""))
+    print(f"settings: {settings}")
+    print(f"stop rule: {rule}; seed {args.seed}")
     if cluster is not None:
         print(f"ran on: {cluster.where}; {len(cluster.blocks.sizes)} blocks of up to "
               f"{cluster.block_rows} documents")
+    if evaluation is not None:
+        print(f"held-out corpus: {eval_source.label}: {evaluation[0].counts.shape[0]} "
+              f"documents, {int(evaluation[0].counts.sum())} tokens over the training "
+              f"vocabulary ({evaluation[1]} tokens of {evaluation[2]} words it never saw "
+              "dropped)")
     print()
     print(render(results, topics=args.topics, top=args.top))
     for p in plots:

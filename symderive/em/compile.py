@@ -725,6 +725,9 @@ class Program:
         if isinstance(e, sp.Symbol):
             if e in self.dims:
                 return Size(e)
+            spec = self.tensors.get(str(e))
+            if spec is not None and not spec.dims:  # a scalar parameter (alpha, beta)
+                return Input(spec.name, ())
             raise CompileError(f"unknown symbol {e} (not a dimension or a tensor entry)")
         if isinstance(e, LogSumExp):
             i = self._check_limit(e.limit)

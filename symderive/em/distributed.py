@@ -11,16 +11,22 @@ EM for a mixture of multinomials splits over documents.  Each iteration of
    rounding allowance of the monotonicity check), and a K x C contingency table of the
    block's labels against its most probable topics;
 3. sums the blocks' statistics by a tree reduction on the workers;
-4. runs the in-process M-step (``MultinomialMixture._m_step``, the certified formulas)
-   on the client.  It is applied to K pseudo-documents: pseudo-document k has counts
-   S[:, k] / N_k and responsibility N_k for topic k only.  Every M-step of a mixture of
-   multinomials depends on the data only through sum_d gamma_dk and sum_d gamma_dk T_d,
-   and these K pseudo-documents have exactly those sums, so the M-step gives the same
-   pi and mu as on the whole corpus (up to the order of the sums).
+4. runs the in-process M-step (``MultinomialMixture._m_step``, the certified formulas,
+   maximum likelihood or MAP) on the client.  It is applied to K pseudo-documents:
+   pseudo-document k has counts S[:, k] / N_k and responsibility N_k for topic k only.
+   Every M-step of a mixture of multinomials, the MAP one included, depends on the data
+   only through sum_d gamma_dk and sum_d gamma_dk T_d, and these K pseudo-documents have
+   exactly those sums, so the M-step gives the same pi and mu as on the whole corpus (up
+   to the order of the sums).
+
+The loop itself is the in-process engine's (:meth:`MultinomialMixture._em`): this module
+only supplies :class:`DaskSteps`, how an E-step's statistics are computed.  So the
+free-energy guard, the annealing schedule (the workers run the annealed E-step at the
+loop's beta), the stop rules, ``n_init`` and ``warm_start`` are the same code.
 
 The client never holds per-document data: it holds pi, mu and the reduced statistics.
 Random initial responsibilities are drawn per document
-(:func:`~symderive.em.model.initial_responsibilities`), so the blocks do not change the
+(:func:`~symderive.em.steps.initial_responsibilities`), so the blocks do not change the
 start, and the fit equals the in-process fit for any block size.
 
 Inputs: a ``dask.array`` of scipy.sparse row blocks, a list of ``dask.delayed`` (or
@@ -34,25 +40,20 @@ from __future__ import annotations
 import importlib
 import math
 import os
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sps
 
+from .formulas import check_preconditions
 from .kernels import SparseData, as_counts
-from .model import MultinomialMixture, Progress, _Run, initial_responsibilities, seed_entropy
+from .steps import EStep, Estimator, Run, initial_responsibilities
 
 __all__ = ["fit_dask", "require_dask", "LibsvmBlocks", "Blocks", "scatter_blocks",
-           "DaskUnavailable", "SUPPORTED_OPTIONS", "DEFAULT_BLOCK_ROWS", "connect", "describe"]
+           "DaskSteps", "DaskUnavailable", "DEFAULT_BLOCK_ROWS", "connect", "describe"]
 
 INSTALL_HINT = "pip install 'symderive[dask]'"
-#: options of MultinomialMixture that backend="dask" runs (the README lists them)
-SUPPORTED_OPTIONS = ("n_components", "tol", "max_iter", "n_init", "random_state", "stop",
-                     "smoothing", "init", "formulas", "check_timeout", "callback")
-#: options the in-process engine may have that the Dask loop does not run yet
-UNSUPPORTED_OPTIONS = ("anneal", "warm_start")
 #: documents per block: large enough that the per-block work on K x W (log mu, T^T gamma)
 #: stays small beside the per-document work
 DEFAULT_BLOCK_ROWS = 16384
@@ -92,6 +93,7 @@ class _Stats:
     tg: np.ndarray           # (W, K) T^T gamma
     ll: float = 0.0          # sum_d log P(d)
     abs_ll: float = 0.0      # sum_d |log P(d)|
+    fe: float = 0.0          # sum_d free energy at the E-step's beta
     table: np.ndarray | None = None  # (K, C) documents of class c whose argmax topic is k
 
 
@@ -104,13 +106,16 @@ def _add(*parts: _Stats) -> _Stats:
         for t in tables:
             table[:, :t.shape[1]] += t
     return _Stats(sum(p.n for p in parts), sum(p.nk for p in parts), sum(p.tg for p in parts),
-                  math.fsum(p.ll for p in parts), math.fsum(p.abs_ll for p in parts), table)
+                  math.fsum(p.ll for p in parts), math.fsum(p.abs_ll for p in parts),
+                  math.fsum(p.fe for p in parts), table)
 
 
-def _stats(block: _Block, resp: np.ndarray, ll_d: np.ndarray | None) -> _Stats:
+def _stats(block: _Block, resp: np.ndarray, ll_d: np.ndarray | None,
+           fe_d: np.ndarray | None = None) -> _Stats:
     out = _Stats(block.data.shape[0], resp.sum(axis=0), block.data.transposed @ resp)
     if ll_d is not None:
         out.ll, out.abs_ll = float(np.sum(ll_d)), float(np.sum(np.abs(ll_d)))
+        out.fe = out.ll if fe_d is None else float(np.sum(fe_d))
         if block.labels is not None:
             out.table = _contingency(np.argmax(resp, axis=1), block.labels, resp.shape[1])
     return out
@@ -129,25 +134,23 @@ _WORKER_FORMULAS: dict = {}
 def _worker_formulas(module: str, certificate):
     """The certified formulas, compiled once per worker process from the same derivation.
 
-    The client certified them; its certificate is handed to this process's cache under
-    its key.  The key hashes the derivation and the checker's source, so a worker whose
-    code differs computes another key and is refused instead of running unchecked code.
+    The client certified them.  Its certificate applies here only if this process computes
+    the same key for them: the key hashes the derivation and the checker's source, so a
+    worker whose code differs is refused instead of running unchecked code.
     """
     hit = _WORKER_FORMULAS.get(module)
     if hit is not None:
         return hit
     from . import formulas as fm
 
+    out = fm.load_formulas(module, verify=False)  # compiled; the certificate is the client's
     if certificate is not None:
-        fm._PROCESS_CACHE.setdefault(certificate.key, certificate)
-
-    def differs() -> None:
-        raise fm.UnverifiedFormulasError(
-            f"worker {os.getpid()}: the formulas of {module} here are not the ones the client "
-            "certified (different derivation or checker source); install the same symderive "
-            "on the client and the workers")
-
-    out = fm.load_formulas(module, verify=certificate is not None, on_check=differs)
+        if fm._claims_and_key(out.spec)[2] != certificate.key:
+            raise fm.UnverifiedFormulasError(
+                f"worker {os.getpid()}: the formulas of {module} here are not the ones the "
+                "client certified (different derivation or checker source); install the same "
+                "symderive on the client and the workers")
+        out = fm.EMFormulas(out.spec, out.program, certificate, out.module)
     _WORKER_FORMULAS[module] = out
     return out
 
@@ -171,20 +174,26 @@ def _initial_stats(block: _Block, entropy: int, init: int, K: int, resp0) -> _St
     return _stats(block, resp, None)
 
 
-def _e_stats(block: _Block, module: str, certificate, params, t: int) -> _Stats:
-    """The engine's E-step on one block, reduced to its sufficient statistics."""
+def _seen(block: _Block) -> np.ndarray:
+    """In how many of the block's documents each word occurs."""
+    return np.bincount(block.data.csr.indices, minlength=block.data.shape[1])
+
+
+def _e_stats(block: _Block, module: str, certificate, params, beta: float, t: int) -> _Stats:
+    """The engine's E-step (at inverse temperature ``beta``) on one block, reduced to its
+    sufficient statistics."""
     pi, mu_t = params
-    resp, ll_d = _worker_formulas(module, certificate).e_step(block.data, pi, mu_t)
+    resp, ll_d, fe_d = _worker_formulas(module, certificate).e_step(block.data, pi, mu_t, beta)
     if not np.all(np.isfinite(ll_d)):
         bad = int(np.flatnonzero(~np.isfinite(ll_d))[0])
         raise FloatingPointError(
             f"document {block.start + bad} has log-likelihood {ll_d[bad]} at iteration {t}: it "
             "is impossible under every cluster (a word with mu_kw = 0 everywhere)")
-    return _stats(block, resp, ll_d)
+    return _stats(block, resp, ll_d, fe_d)
 
 
 def _predict(block: _Block, module: str, certificate, params) -> np.ndarray:
-    resp, _ = _worker_formulas(module, certificate).e_step(block.data, *params)
+    resp = _worker_formulas(module, certificate).e_step(block.data, *params)[0]
     return np.argmax(resp, axis=1)
 
 
@@ -381,6 +390,10 @@ def _blocks(client, X, y, block_rows: int):
     return futures, (int(sum(sizes)), widths.pop()), sizes
 
 
+def _add_arrays(*parts: np.ndarray) -> np.ndarray:
+    return sum(parts)
+
+
 def _is_delayed(x) -> bool:
     return hasattr(x, "dask") and hasattr(x, "key") and not sps.issparse(x)
 
@@ -395,25 +408,16 @@ def _restart(block: _Block, start: int, labels) -> _Block:
     return _load_block(start, block.data.csr, labels)
 
 
-def _tree_sum(client, futures: list, fan_in: int = 8):
+def _tree_sum(client, futures: list, add=_add, fan_in: int = 8):
     """Sum statistics on the workers, ``fan_in`` at a time, until one is left."""
     while len(futures) > 1:
-        futures = [client.submit(_add, *futures[i:i + fan_in], pure=False)
+        futures = [client.submit(add, *futures[i:i + fan_in], pure=False)
                    for i in range(0, len(futures), fan_in)]
     return futures[0].result()
 
 
-def _check_options(model: MultinomialMixture) -> None:
-    for name in UNSUPPORTED_OPTIONS:
-        value = getattr(model, name, None)
-        if value not in (None, False, 0):
-            raise ValueError(f"{name}={value!r} is not supported with backend='dask' (it runs "
-                             f"{', '.join(SUPPORTED_OPTIONS)}); fit in process "
-                             "(backend='local') to use it")
-
-
 def _module_name(formulas) -> str:
-    name = getattr(formulas.spec.module, "__name__", None)
+    name = formulas.module
     try:
         importlib.import_module(name)
     except (ImportError, TypeError, ValueError):
@@ -422,10 +426,10 @@ def _module_name(formulas) -> str:
     return name
 
 
-def m_step_from_stats(model: MultinomialMixture, formulas, stats: _Stats,
+def m_step_from_stats(model: Estimator, formulas, stats: _Stats,
                       mu_prev: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """The in-process M-step applied to K pseudo-documents with the same sums (module
-    docstring, step 4)."""
+    """The in-process M-step (ML or MAP) applied to K pseudo-documents with the same sums
+    (module docstring, step 4)."""
     nk = stats.nk
     W, K = stats.tg.shape
     scale = np.divide(1.0, nk, out=np.zeros_like(nk), where=nk > 0)
@@ -434,98 +438,80 @@ def m_step_from_stats(model: MultinomialMixture, formulas, stats: _Stats,
     pseudo = SparseData(sps.csr_matrix(
         ((stats.tg * scale).T.ravel(), np.tile(np.arange(W, dtype=np.int32), K),
          np.arange(K + 1, dtype=np.int64) * W), shape=(K, W)))
-    augmented = model._augment(pseudo) if model.smoothing > 0 else None
-    return model._m_step(formulas, pseudo, augmented, np.diag(nk), mu_prev)
+    return model._m_step(formulas, pseudo, np.diag(nk), mu_prev)
 
 
-def _em(model, client, formulas, blocks, tol: float, init: int, entropy: int,
-        resp0_blocks) -> tuple[_Run, _Stats]:
-    start = time.perf_counter()
-    module, cert, K = _module_name(formulas), formulas.certificate, model.n_components
-    stats = _tree_sum(client, [client.submit(_initial_stats, b, entropy, init, K, r0,
-                                             pure=False)
-                               for b, r0 in zip(blocks, resp0_blocks)])
-    run = _Run(None, None, None)
-    pi_old = None
-    for t in range(1, model.max_iter + 1):
-        pi, mu_t = m_step_from_stats(model, formulas, stats, run.mu_t)
-        [params] = client.scatter([(pi, mu_t)], broadcast=True)
-        stats = _tree_sum(client, [client.submit(_e_stats, b, module, cert, params, t,
-                                                 pure=False) for b in blocks])
-        ll = stats.ll
-        objective = ll
-        if model.smoothing > 0:
-            with np.errstate(divide="ignore"):
-                objective += model.smoothing * float(np.sum(np.log(mu_t)))
-        if run.objective:
-            model._check_monotone(run.objective[-1], objective, np.array([stats.abs_ll]), t)
-        change = model._change(pi, pi_old, ll, run.history)
-        run.history.append(ll)
-        run.objective.append(objective)
-        run.pi, run.mu_t, run.resp, run.n_iter = pi, mu_t, params, t
-        if model.callback is not None:
-            model.callback(Progress(init, t, ll, change, time.perf_counter() - start))
-        if model._stops(change, tol):
-            run.converged = True
-            break
-        pi_old = pi
-    run.seconds = time.perf_counter() - start
-    return run, stats
+class DaskSteps:
+    """The E-step on the blocks held by Dask workers, reduced to sufficient statistics;
+    the M-step on the client from those statistics.  What :meth:`MultinomialMixture._em`
+    needs of a backend (the in-process one is ``model._LocalSteps``)."""
+
+    def __init__(self, X, y=None, block_rows: int | None = None):
+        require_dask()
+        self.client = _client()
+        self.placed = scatter_blocks(X, y, client=self.client, block_rows=DEFAULT_BLOCK_ROWS
+                                     if block_rows is None else block_rows)
+        self.blocks, self.shape = self.placed.futures, self.placed.shape
+
+    def prepare(self, model: Estimator, formulas) -> None:
+        self.model, self.formulas = model, formulas
+        self.module, self.cert = _module_name(formulas), formulas.certificate
+        self.resp0 = [None] * len(self.blocks)
+        if not isinstance(model.init, str):
+            full = model._initial_resp(0, 0, self.shape[0])  # validates the user's array
+            edges = np.concatenate([[0], np.cumsum(self.placed.sizes)])
+            self.resp0 = [full[a:b] for a, b in zip(edges[:-1], edges[1:])]
+        if model.smoothing == 0:  # the ML M-step's precondition: the in-process check
+            seen = _tree_sum(self.client, [self.client.submit(_seen, b) for b in self.blocks],
+                             _add_arrays)
+            check_preconditions(formulas, SparseData(sps.csr_matrix(seen[None, :])),
+                                ["m_step_mu"])
+
+    def initial(self, entropy: int, init: int) -> _Stats:
+        K = self.model.n_components
+        return _tree_sum(self.client, [
+            self.client.submit(_initial_stats, b, entropy, init, K, r0, pure=False)
+            for b, r0 in zip(self.blocks, self.resp0)])
+
+    def m_step(self, stats: _Stats, mu_prev: np.ndarray | None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        return m_step_from_stats(self.model, self.formulas, stats, mu_prev)
+
+    def e_step(self, pi: np.ndarray, mu_t: np.ndarray, beta: float, t: int) -> EStep:
+        [params] = self.client.scatter([(pi, mu_t)], broadcast=True, hash=False)
+        stats = _tree_sum(self.client, [
+            self.client.submit(_e_stats, b, self.module, self.cert, params, beta, t, pure=False)
+            for b in self.blocks])
+        return EStep(stats, stats.ll, stats.fe, stats.abs_ll)
+
+    def finish(self, model: Estimator, run: Run) -> None:
+        model.contingency_ = run.stats.table
+        model.n_documents_ = self.shape[0]
+        model.blocks_ = len(self.blocks)
+        [params] = self.client.scatter([(run.pi, run.mu_t)], broadcast=True,
+                                       hash=False)
+        model.labels_ = _lazy_labels(self.blocks, self.placed.sizes, self.module, self.cert,
+                                     params)
 
 
-def fit_dask(model: MultinomialMixture, X, y=None, *, block_rows: int | None = None
-             ) -> MultinomialMixture:
-    """``model.fit(X, y)`` with the E-step on the workers of the current Dask client.
+def fit_dask(model: Estimator, X, y=None, *, block_rows: int | None = None
+             ) -> Estimator:
+    """``model.fit(X, y)`` with the E-step on the workers of the current Dask client, in
+    blocks of ``block_rows`` documents (see :class:`DaskSteps`).
 
     ``y`` (optional): the class of each document (numpy or dask array, -1 unknown), for
     the K x C contingency table ``contingency_`` reduced on the workers.
     Sets the in-process attributes, except that ``labels_`` is a lazy dask array.
     """
-    require_dask()
-    tol = model._validate()
-    _check_options(model)
-    formulas = model._formulas()
-    client = _client()
-    begin = time.perf_counter()
-    placed = scatter_blocks(X, y, client=client,
-                            block_rows=DEFAULT_BLOCK_ROWS if block_rows is None else block_rows)
-    blocks, (D, W), sizes = placed.futures, placed.shape, placed.sizes
-    if D == 0 or W == 0:
-        raise ValueError(f"need at least one document and one word, got shape {(D, W)}")
-    entropy = seed_entropy(model.random_state)
-    resp0 = [None] * len(blocks)
-    if not isinstance(model.init, str):
-        full = model._initial_resp(entropy, 0, D)  # validates the user's array
-        edges = np.concatenate([[0], np.cumsum(sizes)])
-        resp0 = [full[a:b] for a, b in zip(edges[:-1], edges[1:])]
-    best = best_stats = None
-    for init in range(model.n_init):
-        run, stats = _em(model, client, formulas, blocks, tol, init, entropy, resp0)
-        if best is None or run.history[-1] > best.history[-1]:
-            best, best_stats = run, stats
-    model.weights_ = best.pi
-    model.components_ = np.ascontiguousarray(best.mu_t.T)
-    model.n_iter_ = best.n_iter
-    model.converged_ = best.converged
-    model.log_likelihood_ = np.asarray(best.history)
-    model.objective_ = np.asarray(best.objective)
-    model.contingency_ = best_stats.table
-    model.n_features_in_ = W
-    model.n_documents_ = D
-    model._mu_t = best.mu_t
-    model.labels_ = _lazy_labels(client, blocks, sizes, formulas, best.resp)
-    model.blocks_ = len(blocks)
-    model.fit_seconds_ = time.perf_counter() - begin
-    return model
+    return model._fit(X, lambda: DaskSteps(X, y, block_rows))
 
 
-def _lazy_labels(client, blocks, sizes, formulas, params):
+def _lazy_labels(blocks, sizes, module: str, cert, params):
     """The most probable topic of every document, as a dask array computed on demand
     from the blocks still held on the workers."""
     import dask
     import dask.array as da
 
-    module, cert = _module_name(formulas), formulas.certificate
     parts = [da.from_delayed(dask.delayed(_predict)(b, module, cert, params), (n,), dtype=np.intp)
              for b, n in zip(blocks, sizes)]
     return da.concatenate(parts)

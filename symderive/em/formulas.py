@@ -1,17 +1,24 @@
 """The EM formulas the engine runs: read from the derivation, certified, then compiled.
 
-The engine has no formula of its own.  It takes ``E_STEP``, ``M_STEP_PI``, ``M_STEP_MU``
-and ``LOG_LIKELIHOOD`` from the ``em_multinomial`` derivation and runs them only if
+The engine has no formula of its own.  The derivation module exports ``ENGINE``, an
+:class:`~symderive.em.spec.EngineSpec` naming each formula it offers (E-step, M-step,
+log-likelihood; the MAP M-step, the annealed E-step and the free energy) together with
+the id of the claim that certifies it.  The engine runs a formula only if
 
-1. each formula is, verbatim, a side of a claim of that derivation (``E_STEP`` the
-   right-hand side of (46), the M-step formulas the claimed maximisers of (47), ...), so
-   the checker has looked at exactly what runs; and
-2. those claims -- the derivation's ``ENGINE_CLAIMS`` plus any claim found in step 1 --
-   come back ``proved`` or ``verified`` from the checker.
+1. it is, verbatim, a part of its claim (a side of an equality, the claimed point of a
+   maximiser, or a term of a maximiser's objective), so the checker has looked at
+   exactly what runs; and
+2. those claims come back ``proved`` or ``verified`` from the checker.
+
+A formula whose claim holds only under a precondition on the data (the
+maximum-likelihood mu-update: every word occurs) carries it in the spec and in the
+certificate; the engine checks it on the data before running (:func:`check_preconditions`).
 
 A positive result is cached per process and on disk (``<cache>/em/<key>.json``), keyed by
 a hash of everything the verdicts depend on: the claims and definitions of the derivation
-(as ``srepr``), and the source of the checker itself.  Editing a formula or a claim
+(as ``srepr``), and the source of every module of the checker (all of ``symderive/``
+except the engine, the corpus readers and the LaTeX report, found by walking the package,
+so moved or new checker modules are covered).  Editing a formula, a claim or the checker
 changes the key, so the claims are checked again.
 """
 
@@ -20,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,86 +38,74 @@ import sympy as sp
 from .. import __version__
 from ..atomic import atomic_write_text
 from ..check.verdict import HOLDS
-from ..config import CERTIFY_TIMEOUT
+from ..config import CERTIFY_TIMEOUT, cache_dir
 from ..derivation import Claim, StationaryClaim
 from ..loader import load_module
 from .compile import CompileError, Program, TensorSpec
 from .kernels import SparseData
+from .spec import EngineSpec
 
-__all__ = ["EMFormulas", "Spec", "UnverifiedFormulasError", "load_formulas", "certify",
-           "ACCEPTED", "DEFAULT_MODULE"]
+__all__ = ["EMFormulas", "UnverifiedFormulasError", "PreconditionError", "load_formulas",
+           "certify", "check_preconditions", "ACCEPTED", "DEFAULT_MODULE"]
 
 DEFAULT_MODULE = "symderive.derivations.em_multinomial"
 ACCEPTED = HOLDS
-FORMULAS = ("E_STEP", "M_STEP_PI", "M_STEP_MU", "LOG_LIKELIHOOD")
-_NAMES = ("derivation", "D", "K", "W", "d", "k", "w", "j", "T", "pi", "mu", "gamma",
-          *FORMULAS, "ENGINE_CLAIMS")
-_CHECKER_FILES = ("check/equality.py", "check/prove.py", "numeric.py", "instantiate.py",
-                  "check/stationary.py", "nodes.py", "ops.py", "assumptions.py",
-                  "derivation.py", "runner.py", "check/conditions.py", "check/maxima.py",
-                  "evaluate.py", "walker.py")
+#: sub-packages of symderive that are not the checker (their source does not affect verdicts)
+_NOT_CHECKER = ("em", "corpus", "latex", "data")
 
 
 class UnverifiedFormulasError(RuntimeError):
     """The derivation's formulas are not certified by the checker: the engine refuses."""
 
 
-@dataclass(frozen=True)
-class Spec:
-    """What the engine reads from the derivation module (see the module docstring)."""
+class PreconditionError(ValueError):
+    """The data violate a precondition under which a formula is certified."""
 
-    module: object
 
-    def __post_init__(self) -> None:
-        missing = [n for n in _NAMES if not hasattr(self.module, n)]
-        if missing:
-            name = getattr(self.module, "__name__", "the derivation module")
-            raise UnverifiedFormulasError(f"{name} does not export {', '.join(missing)}; the "
-                                          "EM engine needs all of " + ", ".join(_NAMES))
-
-    def __getattr__(self, name: str):
-        if name in _NAMES:
-            return getattr(self.module, name)
-        raise AttributeError(name)
-
-    @property
-    def formulas(self) -> dict[str, sp.Expr]:
-        return {n: sp.sympify(getattr(self.module, n)) for n in FORMULAS}
+def _spec_of(module: object) -> EngineSpec:
+    spec = getattr(module, "ENGINE", None)
+    if not isinstance(spec, EngineSpec):
+        name = getattr(module, "__name__", "the derivation module")
+        raise UnverifiedFormulasError(
+            f"{name} does not export ENGINE (a symderive.em.spec.EngineSpec naming the "
+            "formulas the engine runs and the claims that certify them)")
+    return spec
 
 
 # -- which claims certify which formula -------------------------------------------------
-def _sides(claim: Claim, spec: Spec, formula: str) -> list[sp.Basic]:
-    """The parts of a claim that may *be* the formula."""
+def _parts(claim: Claim) -> list[sp.Basic]:
+    """The parts of a claim that may *be* a formula (a sum of terms of a maximiser's
+    objective is matched in ``_covering``)."""
     if isinstance(claim, StationaryClaim):
-        target = {"M_STEP_PI": spec.pi[spec.k], "M_STEP_MU": spec.mu[spec.k, spec.w]}
-        var = target.get(formula)
-        return [v for key, v in claim.point.items() if key == var]
+        return list(claim.point.values())
     if claim.given:
         return []
     return [claim.lhs, claim.rhs]
 
 
-def _covering(spec: Spec) -> dict[str, Claim]:
-    """For each formula, a non-erratum claim that has it verbatim as a side.
-
-    ``log(x)`` is also covered by a claim with ``x`` as a side: taking the logarithm of
-    both sides of a proved equality of positive quantities keeps it proved.
-    """
-    engine = [spec.derivation.claim(cid) for cid in spec.ENGINE_CLAIMS]
-    others = [c for c in spec.derivation.claims if c not in engine]
+def _covering(spec: EngineSpec) -> dict[str, Claim]:
+    """For each formula, its claim, after checking that the formula is verbatim a part
+    of it.  ``log(x)`` is also covered by a claim with ``x`` as a side: taking the
+    logarithm of both sides of an equality of positive quantities keeps it."""
+    d = spec.derivation
     out: dict[str, Claim] = {}
-    for name, expr in spec.formulas.items():
+    for name, f in spec.formulas.items():
+        try:
+            claim = d.claim(f.claim)
+        except KeyError:
+            raise UnverifiedFormulasError(f"{name}: ENGINE names claim {f.claim!r}, which "
+                                          f"{d.name} does not have") from None
+        expr = sp.sympify(f.expr)
         wanted = [expr] + ([expr.args[0]] if isinstance(expr, sp.log) else [])
-        for claim in [*engine, *others]:
-            if claim.erratum:
-                continue
-            if any(side == e for side in _sides(claim, spec, name) for e in wanted):
-                out[name] = claim
-                break
-        else:
+        terms = set(sp.Add.make_args(expr))
+        part = any(p == e for p in _parts(claim) for e in wanted) or (
+            isinstance(claim, StationaryClaim) and terms <= set(sp.Add.make_args(claim.f)))
+        if claim.erratum or not part:
             raise UnverifiedFormulasError(
-                f"{name} is not a side of any claim of {spec.derivation.name}: the checker "
-                "never looked at it, so the engine will not run it")
+                f"{name} is not a part of claim {f.claim} of {d.name}"
+                + (" (a marked erratum)" if claim.erratum else "")
+                + ": the checker never looked at it, so the engine will not run it")
+        out[name] = claim
     return out
 
 
@@ -123,15 +119,25 @@ def _claim_text(c: Claim) -> str:
     return "\n".join(parts)
 
 
-def _key(spec: Spec, claims: Sequence[Claim]) -> str:
+def checker_sources() -> list[Path]:
+    """Every Python file of the checker: all of ``symderive/`` but the engine, the corpus
+    readers and the LaTeX report, found by walking the package (so a module that moves
+    into a sub-package, or a new one, is covered without a list to update)."""
+    root = Path(__file__).resolve().parent.parent
+    return sorted(p for p in root.rglob("*.py")
+                  if p.relative_to(root).parts[0] not in _NOT_CHECKER)
+
+
+def _key(spec: EngineSpec, claims: Sequence[Claim]) -> str:
     """A hash of everything the verdicts depend on."""
     d = spec.derivation
     h = hashlib.sha256()
     h.update(f"symderive {__version__}\n".encode())
     root = Path(__file__).resolve().parent.parent
-    for name in _CHECKER_FILES:
+    for path in checker_sources():
+        h.update(str(path.relative_to(root).as_posix()).encode() + b"\0")
         with contextlib.suppress(OSError):
-            h.update((root / name).read_bytes())
+            h.update(path.read_bytes())
     h.update(repr(sorted((str(k), v) for k, v in d.dims.items())).encode())
     h.update(repr(sorted((n, v.kind, tuple(map(str, v.shape)), repr(v.assume))
                          for n, v in d.vars.items())).encode())
@@ -154,31 +160,30 @@ class Certificate:
     source: str = "checked"  # checked | disk cache | process cache
     seconds: float = 0.0
     messages: dict[str, str] = field(default_factory=dict)
+    preconditions: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {"derivation": self.derivation, "verdicts": self.verdicts,
-                "covers": self.covers, "source": self.source,
-                "seconds": round(self.seconds, 3)}
+                "covers": self.covers, "preconditions": self.preconditions,
+                "source": self.source, "seconds": round(self.seconds, 3)}
 
 
 _PROCESS_CACHE: dict[str, Certificate] = {}
 
 
-def _cache_file(key: str) -> Path | None:
-    from ..corpus.cache import default_cache_dir
-
-    base = default_cache_dir()
-    return None if base is None else base / "em" / f"{key}.json"
+def _cache_file(key: str) -> Path:
+    return cache_dir() / "em" / f"{key}.json"
 
 
 def _load_cached(key: str) -> Certificate | None:
     path = _cache_file(key)
-    if path is None or not path.is_file():
+    if not path.is_file():
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         cert = Certificate(data["derivation"], dict(data["verdicts"]), dict(data["covers"]),
-                           key, "disk cache", 0.0)
+                           key, "disk cache", 0.0,
+                           preconditions=dict(data.get("preconditions", {})))
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if data.get("key") != key or any(v not in ACCEPTED for v in cert.verdicts.values()):
@@ -188,8 +193,6 @@ def _load_cached(key: str) -> Certificate | None:
 
 def _save_cached(cert: Certificate) -> None:
     path = _cache_file(cert.key)
-    if path is None:
-        return
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, json.dumps({**cert.to_json(), "key": cert.key}, indent=1))
@@ -201,25 +204,27 @@ def _run_claims(claims: Sequence[Claim], timeout: float, jobs: int | None):
     return run_claims(claims, timeout=timeout, jobs=jobs)
 
 
-def certify(spec: Spec, *, timeout: float = CERTIFY_TIMEOUT, jobs: int | None = None,
+def _claims_and_key(spec: EngineSpec) -> tuple[list[Claim], dict[str, Claim], str]:
+    covers = _covering(spec)
+    claims: list[Claim] = []
+    for c in covers.values():
+        if c not in claims:
+            claims.append(c)
+    return claims, covers, _key(spec, claims)
+
+
+def certify(spec: EngineSpec, *, timeout: float = CERTIFY_TIMEOUT, jobs: int | None = None,
             cache: bool = True) -> Certificate:
     """Check the claims behind the formulas; raise :class:`UnverifiedFormulasError`
     unless every one is proved or verified."""
-    import time
-
-    covers = _covering(spec)
-    try:
-        claims = [spec.derivation.claim(cid) for cid in spec.ENGINE_CLAIMS]
-    except KeyError as exc:
-        raise UnverifiedFormulasError(f"ENGINE_CLAIMS names {exc}, which "
-                                      f"{spec.derivation.name} does not have") from None
-    claims += [c for c in covers.values() if c not in claims]
-    key = _key(spec, claims)
+    claims, covers, key = _claims_and_key(spec)
     cover_ids = {name: c.id for name, c in covers.items()}
+    pre = {name: f.precondition for name, f in spec.formulas.items() if f.precondition}
     if cache:
         hit = _PROCESS_CACHE.get(key)
         if hit is not None:
-            return Certificate(hit.derivation, hit.verdicts, hit.covers, key, "process cache")
+            return Certificate(hit.derivation, hit.verdicts, hit.covers, key, "process cache",
+                               preconditions=hit.preconditions)
         hit = _load_cached(key)
         if hit is not None:
             _PROCESS_CACHE[key] = hit
@@ -228,7 +233,7 @@ def certify(spec: Spec, *, timeout: float = CERTIFY_TIMEOUT, jobs: int | None = 
     results = _run_claims(claims, timeout, jobs)
     cert = Certificate(spec.derivation.name, {r.id: r.verdict for r in results}, cover_ids,
                        key, "checked", time.perf_counter() - start,
-                       {r.id: r.message or "" for r in results})
+                       {r.id: r.message or "" for r in results}, pre)
     bad = {cid: v for cid, v in cert.verdicts.items() if v not in ACCEPTED}
     if bad:
         lines = [f"  {cid}: {v}" + (f" ({cert.messages[cid]})" if cert.messages[cid] else "")
@@ -243,95 +248,140 @@ def certify(spec: Spec, *, timeout: float = CERTIFY_TIMEOUT, jobs: int | None = 
     return cert
 
 
+def check_preconditions(formulas: EMFormulas, data: SparseData, names: Sequence[str]) -> None:
+    """Refuse data outside the domain on which the formulas ``names`` are certified.
+
+    The one precondition today is that of the maximum-likelihood mu-update: every word
+    occurs in some document (positive column sums), so that with responsibilities > 0
+    every sum_d gamma_dk T_dw is positive and the maximiser is interior."""
+    spec = formulas.spec
+    for name in names:
+        f = spec.formulas.get(name)
+        if f is None or not f.precondition:
+            continue
+        if name == "m_step_mu":
+            empty = data.cache.get("_words_never_seen")
+            if empty is None:  # a property of the counts alone: once per matrix
+                empty = data.cache["_words_never_seen"] = np.flatnonzero(
+                    np.bincount(data.csr.indices, minlength=data.shape[1]) == 0)
+            if empty.size:
+                raise PreconditionError(
+                    f"{empty.size} word(s) occur in no document (column {int(empty[0])} "
+                    f"first); the maximum-likelihood M-step is certified only when "
+                    f"{f.precondition} (claim {f.claim}). Drop those words (min_df >= 1) "
+                    "or use smoothing > 0")
+        else:  # pragma: no cover - a precondition this engine does not know how to test
+            raise PreconditionError(f"{name}: the engine cannot check the precondition "
+                                    f"{f.precondition!r}, so it will not run the formula")
+
+
 # -- the compiled formulas ----------------------------------------------------------------
 class EMFormulas:
-    """The certified, compiled E-step, M-step and log-likelihood."""
+    """The certified, compiled formulas of an :class:`EngineSpec`."""
 
-    def __init__(self, spec: Spec, program: Program, certificate: Certificate | None):
+    def __init__(self, spec: EngineSpec, program: Program, certificate: Certificate | None,
+                 module: str | None = None):
         self.spec, self.program, self.certificate = spec, program, certificate
+        #: the derivation module's name (Dask workers import and compile it themselves)
+        self.module = module
+        t = spec.tensors
+        self._t, self._p, self._m, self._g = (str(t[r].label) for r in ("T", "pi", "mu",
+                                                                           "gamma"))
+        self._scalar = {r: str(s) for r, s in spec.scalars.items()}
 
     @classmethod
-    def compile(cls, spec: Spec) -> Program:
-        d = spec.derivation
-        dims = {name: tuple(d.vars[str(getattr(spec, name).label)].shape)
-                for name in ("T", "pi", "mu", "gamma")}
-        tensors = [TensorSpec(str(spec.T.label), dims["T"], sparse=True),
-                   TensorSpec(str(spec.pi.label), dims["pi"]),
-                   TensorSpec(str(spec.mu.label), dims["mu"]),
-                   TensorSpec(str(spec.gamma.label), dims["gamma"])]
-        if dims["T"] != (spec.D, spec.W) or dims["mu"] != (spec.K, spec.W) or \
-                dims["pi"] != (spec.K,) or dims["gamma"] != (spec.D, spec.K):
+    def compile(cls, spec: EngineSpec) -> Program:
+        d, D, K, W = spec.derivation, spec.dims["D"], spec.dims["K"], spec.dims["W"]
+        dims = {r: tuple(d.vars[str(spec.tensors[r].label)].shape) for r in ("T", "pi", "mu",
+                                                                             "gamma")}
+        if dims != {"T": (D, W), "pi": (K,), "mu": (K, W), "gamma": (D, K)}:
             raise CompileError(f"unexpected tensor shapes {dims}: the engine needs T (D x W), "
                                "pi (K), mu (K x W), gamma (D x K)")
+        tensors = [TensorSpec(str(spec.tensors[r].label), dims[r], sparse=(r == "T"))
+                   for r in ("T", "pi", "mu", "gamma")]
+        tensors += [TensorSpec(str(s), ()) for s in spec.scalars.values()]
         prog = Program(d.indices, tensors)
-        f = spec.formulas
-        prog.add("gamma", f["E_STEP"], (spec.d, spec.k))
-        prog.add("loglik", f["LOG_LIKELIHOOD"], (spec.d,))
-        prog.add("pi", f["M_STEP_PI"], (spec.k,))
-        prog.add("mu", f["M_STEP_MU"], (spec.w, spec.k))
+        for name, f in spec.formulas.items():
+            prog.add(name, f.expr, spec.axes(name))
         return prog
 
-    def _names(self) -> tuple[str, str, str, str]:
-        """The tensor names (printing SymPy labels at every step would cost more than
-        the small programs it names)."""
-        names = self.__dict__.get("_tensor_names")
-        if names is None:
-            s = self.spec
-            names = self.__dict__["_tensor_names"] = (
-                str(s.T.label), str(s.pi.label), str(s.mu.label), str(s.gamma.label))
-        return names
+    @property
+    def D(self) -> sp.Symbol:
+        return self.spec.dims["D"]
 
-    def e_step(self, data: SparseData, pi: np.ndarray, mu_t: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray]:
-        """(responsibilities D x K, log P(d) per document) from pi (K) and mu^T (W x K)."""
-        t, p, m, _ = self._names()
-        out = self.program.run(["gamma", "loglik"], {t: data, p: pi, m: mu_t.T},
-                               split=self.spec.D)
-        return out["gamma"], out["loglik"]
+    def _scalars(self, **values: float) -> dict:
+        return {self._scalar[r]: np.float64(v) for r, v in values.items()}
 
-    def m_pi(self, resp: np.ndarray) -> np.ndarray:
-        _, _, _, g = self._names()
-        return self.program.run(["pi"], {g: resp})["pi"]
+    def e_step(self, data: SparseData, pi: np.ndarray, mu_t: np.ndarray, beta: float = 1.0
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(responsibilities D x K, log P(d), free energy per document) from pi (K) and
+        mu^T (W x K); at inverse temperature ``beta`` (1: the plain E-step, whose free
+        energy is the log-likelihood)."""
+        inputs = {self._t: data, self._p: pi, self._m: mu_t.T}
+        if beta == 1.0:
+            out = self.program.run(["e_step", "log_likelihood"], inputs, split=self.D)
+            return out["e_step"], out["log_likelihood"], out["log_likelihood"]
+        inputs.update(self._scalars(beta=beta))
+        out = self.program.run(["e_step_annealed", "log_likelihood", "free_energy"], inputs,
+                               split=self.D)
+        return out["e_step_annealed"], out["log_likelihood"], out["free_energy"]
 
-    def m_step(self, data: SparseData, resp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(pi, mu^T) from the same responsibilities, in one blockwise run: pi is
-        computed beside the blocks of mu."""
-        t, _, _, g = self._names()
-        out = self.program.run(["pi", "mu"], {t: data, g: resp}, split=self.spec.W)
-        return out["pi"], out["mu"]
+    def m_step(self, data: SparseData, resp: np.ndarray, alpha: float = 0.0,
+               alpha_pi: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """(pi, mu^T) from the responsibilities: maximum likelihood, or MAP under
+        Dirichlet(1 + alpha) on mu and Dirichlet(1 + alpha_pi) on pi."""
+        names = ["m_step_pi_map" if alpha_pi > 0 else "m_step_pi",
+                 "m_step_mu_map" if alpha > 0 else "m_step_mu"]
+        inputs = {self._t: data, self._g: resp}
+        inputs.update(self._scalars(**{r: v for r, v in (("alpha", alpha),
+                                                          ("alpha_pi", alpha_pi)) if v > 0}))
+        out = self.program.run(names, inputs, split=self.spec.dims["W"])
+        return out[names[0]], out[names[1]]
 
-    def m_mu(self, data: SparseData, resp: np.ndarray) -> np.ndarray:
-        """mu^T (W x K); a cluster with no words at all gives a NaN column (0 / 0)."""
-        t, _, _, g = self._names()
-        return self.program.run(["mu"], {t: data, g: resp}, split=self.spec.W)["mu"]
+    def log_prior(self, pi: np.ndarray, mu_t: np.ndarray, alpha: float, alpha_pi: float
+                  ) -> float:
+        """alpha sum_kw log mu_kw + alpha_pi sum_k log pi_k (the MAP objective's prior)."""
+        out = self.program.run(["log_prior"], {self._p: pi, self._m: mu_t.T,
+                                               **self._scalars(alpha=alpha,
+                                                               alpha_pi=alpha_pi)})
+        return float(out["log_prior"])
+
+
+#: per process: spec id -> (spec, program, certificate or None); the spec is kept alive
+#: with its entry, so an id is never reused while its entry exists
+_LOADED: dict[int, tuple[EngineSpec, Program, Certificate | None]] = {}
 
 
 def load_formulas(module: object | str | None = None, *, verify: bool = True,
-                  timeout: float = CERTIFY_TIMEOUT, jobs: int | None = None, cache: bool = True,
-                  on_check: Callable[[], None] | None = None) -> EMFormulas:
+                  timeout: float = CERTIFY_TIMEOUT, jobs: int | None = None,
+                  cache: bool = True, on_check: Callable[[], None] | None = None
+                  ) -> EMFormulas:
     """The compiled formulas of ``module`` (default: the packaged em_multinomial).
 
     With ``verify`` (the default) the claims behind them are checked first (see the
     module docstring); ``on_check`` is called just before a check that is not cached.
+    The compiled program is kept per process: a second estimator does not compile again.
     """
     if module is None or isinstance(module, str):
         module = load_module(module or DEFAULT_MODULE)
-    spec = Spec(module)
-    program = EMFormulas.compile(spec)
+    spec = _spec_of(module)
+    name = getattr(module, "__name__", None)
+    hit = _LOADED.get(id(spec))
+    if hit is not None and hit[0] is spec and (hit[2] is not None or not verify) and cache:
+        return EMFormulas(spec, hit[1], hit[2] if verify else None, name)
+    program = hit[1] if hit is not None and hit[0] is spec else EMFormulas.compile(spec)
     cert = None
     if verify:
         if on_check is not None and not (cache and _is_cached(spec)):
             on_check()
         cert = certify(spec, timeout=timeout, jobs=jobs, cache=cache)
-    return EMFormulas(spec, program, cert)
+    _LOADED[id(spec)] = (spec, program, cert)
+    return EMFormulas(spec, program, cert, name)
 
 
-def _is_cached(spec: Spec) -> bool:
+def _is_cached(spec: EngineSpec) -> bool:
     try:
-        covers = _covering(spec)
-        claims = [spec.derivation.claim(cid) for cid in spec.ENGINE_CLAIMS]
-    except (UnverifiedFormulasError, KeyError):
+        key = _claims_and_key(spec)[2]
+    except UnverifiedFormulasError:
         return False
-    claims += [c for c in covers.values() if c not in claims]
-    key = _key(spec, claims)
     return key in _PROCESS_CACHE or _load_cached(key) is not None

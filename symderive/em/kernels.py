@@ -6,12 +6,13 @@ of columns that threads work on).  Only sums over stored entries are ever formed
 0 * log 0 never happens: a zero count contributes nothing, which is the convention
 0^0 = 1 of the multinomial likelihood.
 
-The products are scipy's own kernel ``csc_matvecs``, called directly into preallocated
-outputs (T G from the CSC form of T, T^T G from its CSR form: both read G row after
-row); it releases the GIL, so threads that each take a block of rows (or of columns)
-run it on several cores.  ``exp``, ``log`` and ``logsumexp`` give numpy's values bit
-for bit, avoiding its slow paths for the arguments EM produces (very negative
-log-probabilities, probabilities that are 0).
+The products are scipy's CSC-times-dense kernel, through the public API: ``A.T @ G``
+with ``A`` in CSR is a CSC matrix times G (T G from the CSR form of T^T, T^T G from the
+CSR form of T: both read G row after row).  The CSC views are built once per matrix
+(building one checks its index arrays).  The kernel releases the GIL, so threads that
+each take a block of rows (or of columns) run it on several cores.  ``exp``, ``log`` and
+``logsumexp`` give numpy's values bit for bit, avoiding its slow paths for the arguments
+EM produces (very negative log-probabilities, probabilities that are 0).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import itertools
 import os
 import threading
+import weakref
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 
@@ -79,10 +81,29 @@ class SparseData:
         self._t: sps.csr_matrix | None = None
         self._rows: np.ndarray | None = None
         self._blocks: dict = {}
+        self._views: dict = {}
 
     @classmethod
     def from_counts(cls, X) -> SparseData:
-        return X if isinstance(X, SparseData) else cls(as_counts(X))
+        """The prepared form of counts.  For a symderive Corpus it is kept (weakly, per
+        count matrix) and reused, so a second fit of the same corpus skips the copy,
+        the checks and the caches of the first (a Corpus is immutable)."""
+        if isinstance(X, SparseData):
+            return X
+        counts = getattr(X, "counts", None) if hasattr(X, "vocabulary") else None
+        if counts is None:
+            return cls(as_counts(X))
+        entry = _PREPARED.get(id(counts))
+        if entry is not None and entry[0]() is counts:
+            return entry[1]
+        data = cls(as_counts(counts))
+        key = id(counts)
+        try:
+            ref = weakref.ref(counts, lambda _, key=key: _PREPARED.pop(key, None))
+        except TypeError:  # not weakly referable: not kept
+            return data
+        _PREPARED[key] = (ref, data)
+        return data
 
     def with_data(self, data: np.ndarray) -> SparseData:
         """The same sparsity pattern with other stored values (an elementwise map)."""
@@ -146,18 +167,18 @@ class SparseData:
         output rows of a block of documents stay in cache (10-20% faster than the
         gather).  Threads take blocks of rows (disjoint output rows)."""
         G = np.ascontiguousarray(G, dtype=np.float64)
-        if G.ndim != 2 or _csc_matvecs is None:
+        if G.ndim != 2:
             return np.asarray(self.csr @ G)
-        out = np.zeros((self.shape[0], G.shape[1]))
         if self.threads > 1 and self.csr.nnz * G.shape[1] >= _PARALLEL_WORK:
+            out = np.empty((self.shape[0], G.shape[1]))
+
             def part(item):
                 a, b, block = item
-                _scatter(block.transposed, G, out[a:b])
+                out[a:b] = block.csc_view("dot") @ G
 
             parallel_map(part, self.blocks(0), self.threads)
-        else:
-            _scatter(self.transposed, G, out)
-        return out
+            return out
+        return self.csc_view("dot") @ G
 
     def tdot(self, G: np.ndarray) -> np.ndarray:
         """sum_d T[d, w] G[d, ...]: (W x D) @ (D x E).
@@ -168,18 +189,33 @@ class SparseData:
         after row and T^T is not needed.  Threads take column blocks of T (disjoint
         output rows)."""
         G = np.ascontiguousarray(G, dtype=np.float64)
-        if G.ndim != 2 or _csc_matvecs is None:
+        if G.ndim != 2:
             return np.asarray(self.transposed @ G)
-        out = np.zeros((self.shape[1], G.shape[1]))
         if self.threads > 1 and self.csr.nnz * G.shape[1] >= _PARALLEL_WORK:
+            out = np.empty((self.shape[1], G.shape[1]))
+
             def part(item):
                 a, b, block = item
-                _scatter(block.csr, G, out[a:b])
+                out[a:b] = block.csc_view("tdot") @ G
 
             parallel_map(part, self.blocks(1), self.threads)
-        else:
-            _scatter(self.csr, G, out)
-        return out
+            return out
+        return self.csc_view("tdot") @ G
+
+    def csc_view(self, which: str) -> sps.csc_matrix:
+        """The CSC matrix whose product with G is T G (``"dot"``: the transpose of the
+        CSR form of T^T) or T^T G (``"tdot"``: the transpose of the CSR form of T); no
+        data is copied, and each view is built once."""
+        view = self._views.get(which)
+        if view is None:
+            view = self._views[which] = (self.transposed if which == "dot" else self.csr).T
+        return view
+
+
+#: id of the count matrix of a Corpus -> (weak reference to it, its SparseData); the
+#: SparseData holds its own copy of the counts, never the matrix, and the entry goes
+#: when the matrix is freed (sparse matrices are not hashable: keyed by id)
+_PREPARED: dict[int, tuple] = {}
 
 
 def _balanced_bounds(indptr: np.ndarray, n: int) -> list[tuple[int, int]]:
@@ -209,12 +245,6 @@ def _canonical(M: sps.csr_matrix) -> sps.csr_matrix:
 
 #: a product with fewer multiply-adds than this is not worth waking threads for
 _PARALLEL_WORK = 1 << 20
-
-
-def _scatter(A: sps.csr_matrix, G: np.ndarray, out: np.ndarray) -> None:
-    """out += A^T @ G, for C-ordered G and out (each row summed in row order of A)."""
-    _csc_matvecs(A.shape[1], A.shape[0], G.shape[1], A.indptr, A.indices, A.data,
-                 G.reshape(-1), out.reshape(-1))
 
 
 def default_threads() -> int:
@@ -299,12 +329,6 @@ def parallel_map(fn, items: Sequence, threads: int) -> list:
     for h in helpers:
         h.result()  # re-raise a helper's error
     return results
-
-
-try:  # scipy's own kernel, accumulating y += A^T @ X without a temporary
-    from scipy.sparse._sparsetools import csc_matvecs as _csc_matvecs
-except ImportError:  # pragma: no cover - a scipy without it: plain products
-    _csc_matvecs = None
 
 
 #: np.exp is fast (SIMD) only where every result is a normal number: from -707.7 (-1021

@@ -1,4 +1,5 @@
-"""Normalized mutual information between two labelings (scikit-learn's default NMI).
+"""Scores of a clustering: normalized mutual information between two labelings
+(scikit-learn's default NMI), and the perplexity of held-out documents.
 
 Written here because scikit-learn is not a dependency.  NMI = MI / mean(H(U), H(V)), the
 arithmetic mean, with natural logarithms; 1.0 when both labelings have one class, 0.0
@@ -10,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["normalized_mutual_info", "mutual_info", "entropy", "contingency",
-           "nmi_from_contingency"]
+           "nmi_from_contingency", "per_word_log_likelihood"]
 
 
 def _codes(labels) -> tuple[np.ndarray, int]:
@@ -76,3 +77,17 @@ def nmi_from_contingency(table) -> float:
 def normalized_mutual_info(labels_true, labels_pred) -> float:
     """NMI with arithmetic-mean normalisation (scikit-learn's default)."""
     return nmi_from_contingency(contingency(labels_true, labels_pred))
+
+
+def per_word_log_likelihood(log_pd, counts) -> float:
+    """Held-out log-likelihood per word of the word sequences: sum_d log P(d) minus the
+    multinomial coefficients log(n_d! / prod_w T_dw!) (which count the orderings of a
+    bag of words, not how well the model predicts them), over the number of tokens.
+    exp(-x) is the perplexity, as in the topic-model literature."""
+    import scipy.sparse as sps
+    from scipy.special import gammaln
+
+    X = sps.csr_matrix(counts, dtype=np.float64)
+    lengths = np.asarray(X.sum(axis=1)).ravel()
+    log_coef = float(np.sum(gammaln(lengths + 1.0)) - np.sum(gammaln(X.data + 1.0)))
+    return (float(np.sum(log_pd)) - log_coef) / max(float(lengths.sum()), 1.0)

@@ -1,84 +1,76 @@
 """``MultinomialMixture``: EM for a mixture of multinomials, in the scikit-learn style.
 
 The loop is the only thing written here: every formula it evaluates (E-step, M-step,
-log-likelihood) is compiled from the ``em_multinomial`` derivation and runs only once the
-checker has certified it (:mod:`symderive.em.formulas`).  What the loop adds is
-bookkeeping and safety:
+log-likelihood, their MAP and annealed forms, the free energy) is compiled from the
+``em_multinomial`` derivation and runs only once the checker has certified it
+(:mod:`symderive.em.formulas`).  What the loop adds is bookkeeping and safety:
 
-* the log-likelihood is checked at every iteration and must never decrease by more than
-  rounding (:class:`LikelihoodDecreaseError` otherwise -- EM guarantees it);
+* ``smoothing = a > 0`` is the MAP M-step under a symmetric Dirichlet(1 + a) prior on
+  every mu_k (claim MAP.2), ``smoothing_pi`` the same on pi (MAP.1);
+* ``anneal`` runs deterministic annealing (claim DA.1): the E-step at inverse
+  temperatures beta < 1 first, then at beta = 1;
+* the objective -- the free energy at the current beta plus the log prior (at beta = 1
+  and no smoothing: the log-likelihood) -- is checked at every iteration and must never
+  decrease by more than rounding while beta is fixed (:class:`LikelihoodDecreaseError`
+  otherwise; EM guarantees it).  The log-likelihood itself may dip when beta changes;
+* the maximum-likelihood M-step is certified only when every word occurs in some
+  document: the data are checked before fitting (:class:`PreconditionError`);
 * a cluster whose responsibilities are all zero keeps pi_k = 0 and its previous mu_k
-  (the M-step is 0 / 0 there, and any mu_k maximises the expected log-likelihood);
-* ``smoothing = a > 0`` adds, in the mu-update, one pseudo-document per cluster with ``a``
-  counts of every word (a Dirichlet(1 + a) prior): the derivation's own M-step formula
-  is applied to the augmented counts.  The quantity that must not decrease is then the
-  log posterior, log-likelihood + a * sum_kw log mu_kw.
+  (the ML M-step is 0 / 0 there, and any mu_k maximises the expected log-likelihood).
+
+One loop (:meth:`MultinomialMixture._em`) drives both backends.  They differ only in how
+an E-step's statistics are computed: in this process (:class:`_LocalSteps`: the
+responsibilities themselves) or on Dask workers, block by block, reduced to sum_d gamma_dk
+and T^T gamma (:class:`symderive.em.distributed.DaskSteps`).  Every M-step depends on the
+data only through those two sums, so the guard, the annealing schedule, the stop rules,
+n_init and warm_start are the same code for both.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sps
 
+from ..atomic import atomic_write
 from ..config import CERTIFY_TIMEOUT, validate_timeout
-from .formulas import EMFormulas, load_formulas
+from .defaults import DEFAULT_ANNEAL, DEFAULT_SMOOTHING
+from .formulas import EMFormulas, PreconditionError, check_preconditions, load_formulas
 from .kernels import SparseData
+from .steps import EStep, Run, initial_responsibilities, seed_entropy
 
 __all__ = ["MultinomialMixture", "LikelihoodDecreaseError", "NotFittedError", "Progress",
-           "initial_responsibilities", "BACKENDS"]
+           "ConvergenceWarning", "PreconditionError", "DEFAULT_ANNEAL",
+           "BACKENDS"]
 
 STOP_RULES = ("loglik", "pi-norm")
 DEFAULT_TOL = {"loglik": 1e-6, "pi-norm": 1e-3}
 #: a decrease of the objective larger than this fraction of sum_d |log P(d)| is an error
 MONOTONE_RTOL = 1e-10
+#: iterations at most per annealing stage (beta < 1), and its relative tolerance
+STAGE_MAX_ITER = 20
+STAGE_TOL = 1e-5
+SAVE_FORMAT = 1
 BACKENDS = ("local", "dask")
-#: documents per draw of random initial responsibilities (see initial_responsibilities)
-INIT_CHUNK = 4096
 
 
 class LikelihoodDecreaseError(RuntimeError):
-    """The log-likelihood went down between two EM iterations (more than rounding)."""
+    """The objective went down between two EM iterations at a fixed beta (more than
+    rounding)."""
 
 
 class NotFittedError(RuntimeError):
     """The estimator is used before ``fit``."""
 
 
-def seed_entropy(random_state: int | np.random.Generator | None) -> int:
-    """The one integer that seeds every initialisation of a fit."""
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(2**63))
-    if random_state is None:
-        return int(np.random.SeedSequence().entropy)
-    if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)) \
-            or random_state < 0:
-        raise ValueError(f"random_state must be a non-negative integer, a numpy Generator or "
-                         f"None, got {random_state!r}")
-    return int(random_state)
-
-
-def initial_responsibilities(entropy: int, init: int, start: int, stop: int, K: int
-                             ) -> np.ndarray:
-    """Random initial responsibilities of documents ``start .. stop-1`` (rows normalised).
-
-    Document d's row depends only on (entropy, init, d): rows are drawn in fixed chunks of
-    ``INIT_CHUNK`` documents, chunk c from the stream seeded by (entropy, init, c).  So a
-    fit that sees the documents in blocks of any size (the Dask backend) starts from the
-    same responsibilities as the in-process fit.
-    """
-    out = np.empty((stop - start, K))
-    for c in range(start // INIT_CHUNK, (stop - 1) // INIT_CHUNK + 1 if stop > start else 0):
-        lo, hi = max(start, c * INIT_CHUNK), min(stop, (c + 1) * INIT_CHUNK)
-        # a stream fills rows in order: the first rows of a chunk do not depend on its end
-        draw = np.random.default_rng([entropy, init, c]).random((hi - c * INIT_CHUNK, K))
-        out[lo - start:hi - start] = 1.0 - draw[lo - c * INIT_CHUNK:]  # in (0, 1]
-    out /= out.sum(axis=1, keepdims=True)
-    return out
+class ConvergenceWarning(UserWarning):
+    """EM stopped at ``max_iter`` before its stop rule was met."""
 
 
 @dataclass
@@ -90,18 +82,49 @@ class Progress:
     log_likelihood: float
     change: float  # the quantity the stop rule compares with tol
     seconds: float
+    beta: float = 1.0
 
 
-@dataclass
-class _Run:
-    pi: np.ndarray | None
-    mu_t: np.ndarray | None   # mu transposed (W x K), the layout of the sparse products
-    resp: np.ndarray
-    history: list[float] = field(default_factory=list)
-    objective: list[float] = field(default_factory=list)
-    n_iter: int = 0
-    converged: bool = False
-    seconds: float = 0.0
+class _LocalSteps:
+    """The E- and M-steps in this process, on the whole count matrix."""
+
+    def __init__(self, X):
+        self.data = SparseData.from_counts(X)
+        self.shape = self.data.shape
+
+    def prepare(self, model: MultinomialMixture, formulas: EMFormulas) -> None:
+        self.model, self.formulas = model, formulas
+        if model.smoothing == 0:
+            check_preconditions(formulas, self.data, ["m_step_mu"])
+
+    def initial(self, entropy: int, init: int) -> np.ndarray:
+        return self.model._initial_resp(entropy, init, self.shape[0])
+
+    def m_step(self, resp: np.ndarray, mu_prev: np.ndarray | None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        return self.model._m_step(self.formulas, self.data, resp, mu_prev)
+
+    def e_step(self, pi: np.ndarray, mu_t: np.ndarray, beta: float, t: int) -> EStep:
+        resp, ll_d, fe_d = self.formulas.e_step(self.data, pi, mu_t, beta)
+        if not np.all(np.isfinite(ll_d)):
+            bad = int(np.flatnonzero(~np.isfinite(ll_d))[0])
+            raise FloatingPointError(
+                f"document {bad} has log-likelihood {ll_d[bad]} at iteration {t}: it is "
+                "impossible under every cluster (a word with mu_kw = 0 everywhere)")
+        return EStep(resp, float(np.sum(ll_d)), float(np.sum(fe_d)),
+                     float(np.sum(np.abs(ll_d))))
+
+    def finish(self, model: MultinomialMixture, run: Run) -> None:
+        model.labels_ = np.argmax(run.stats, axis=1)
+
+
+def _positive_int(v: object) -> bool:
+    return not isinstance(v, bool) and isinstance(v, (int, np.integer)) and v >= 1
+
+
+def _nonnegative(v: object) -> bool:
+    return isinstance(v, (int, float, np.number)) and not isinstance(v, bool) \
+        and math.isfinite(v) and v >= 0
 
 
 class MultinomialMixture:
@@ -110,14 +133,14 @@ class MultinomialMixture:
     Parameters
     ----------
     n_components:
-        K, the number of topics.
+        K, the number of topics (at most the number of documents).
     tol:
         Tolerance of the stop rule (default 1e-6 for ``"loglik"``, 1e-3 for
         ``"pi-norm"``).
     max_iter:
-        Most EM iterations per initialisation.
+        Most EM iterations per initialisation (at beta = 1).
     n_init:
-        Number of initialisations; the one with the highest log-likelihood is kept.
+        Number of initialisations; the one with the highest final objective is kept.
     random_state:
         Seed (or ``numpy.random.Generator``) for the initial responsibilities; the same
         seed gives the same result.  A document's initial row depends only on the seed,
@@ -126,11 +149,20 @@ class MultinomialMixture:
         ``"loglik"``: stop when |L_t - L_{t-1}| <= tol * |L_t| (relative change);
         ``"pi-norm"``: the document's rule, ||pi_old - pi_new||_2 < tol.
     smoothing:
-        Pseudo-count added to every word of every topic in the mu-update (0 = plain
-        maximum likelihood, as the document).
+        alpha of the symmetric Dirichlet(1 + alpha) prior on each mu_k: the MAP M-step
+        (0 = maximum likelihood, as the document; default ``DEFAULT_SMOOTHING`` = 1).
+    smoothing_pi:
+        The same for pi (0 = maximum likelihood).
+    anneal:
+        Deterministic annealing: ``False``/``None`` (off), ``True`` (the default: the
+        inverse temperatures ``DEFAULT_ANNEAL``), or an increasing sequence of betas in (0, 1);
+        a final stage at beta = 1 always follows.
     init:
         ``"random"`` (random responsibilities, rows normalised) or an array of initial
         responsibilities (documents x K).
+    warm_start:
+        Start ``fit`` from the previous fit's parameters (one run, as scikit-learn; no
+        annealing stages, the previous fit had them).
     formulas:
         Compiled formulas to use (default: the certified ``em_multinomial`` ones).
     check_timeout:
@@ -140,19 +172,25 @@ class MultinomialMixture:
     backend:
         ``"local"`` (in process) or ``"dask"``: the E-step and the sufficient statistics
         run on the workers of the current ``dask.distributed`` client, block by block
-        (:mod:`symderive.em.distributed`; needs ``pip install 'symderive[dask]'``).
+        (:mod:`symderive.em.distributed`; needs ``pip install 'symderive[dask]'``).  The
+        loop, and so every option, is the same.
 
     Attributes (after ``fit``)
     ----------
     weights_ (K,), components_ (K x W), n_iter_, converged_, log_likelihood_ (one value
-    per iteration: sum_d log P(d), multinomial coefficient included), labels_ (argmax of
-    the final responsibilities), n_features_in_, fit_seconds_.
+    per iteration: sum_d log P(d), multinomial coefficient included), objective_ (the
+    monotone quantity: free energy + log prior), labels_ (argmax of the final
+    responsibilities), n_features_in_, vocabulary_ (when fitted on a Corpus),
+    fit_seconds_.
     """
 
     def __init__(self, n_components: int = 10, *, tol: float | None = None,
                  max_iter: int = 100, n_init: int = 1,
                  random_state: int | np.random.Generator | None = None,
-                 stop: str = "loglik", smoothing: float = 0.0, init: str | np.ndarray = "random",
+                 stop: str = "loglik", smoothing: float = DEFAULT_SMOOTHING,
+                 smoothing_pi: float = 0.0,
+                 anneal: bool | Sequence[float] | None = True,
+                 init: str | np.ndarray = "random", warm_start: bool = False,
                  formulas: EMFormulas | None = None, check_timeout: float = CERTIFY_TIMEOUT,
                  callback: Callable[[Progress], None] | None = None, backend: str = "local"):
         self.n_components = n_components
@@ -162,7 +200,10 @@ class MultinomialMixture:
         self.random_state = random_state
         self.stop = stop
         self.smoothing = smoothing
+        self.smoothing_pi = smoothing_pi
+        self.anneal = anneal
         self.init = init
+        self.warm_start = warm_start
         self.formulas = formulas
         self.check_timeout = check_timeout
         self.callback = callback
@@ -171,7 +212,7 @@ class MultinomialMixture:
     # -- parameters ----------------------------------------------------------------------
     def _validate(self) -> float:
         K = self.n_components
-        if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 1:
+        if not _positive_int(K):
             raise ValueError(f"n_components must be a positive integer, got {K!r}")
         if self.stop not in STOP_RULES:
             raise ValueError(f"stop must be one of {STOP_RULES}, got {self.stop!r}")
@@ -180,44 +221,79 @@ class MultinomialMixture:
             raise ValueError(f"tol must be positive, got {self.tol!r}")
         for name in ("max_iter", "n_init"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            if not _positive_int(v):
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        if not (self.smoothing >= 0 and math.isfinite(self.smoothing)):
-            raise ValueError(f"smoothing must be >= 0, got {self.smoothing!r}")
+        for name in ("smoothing", "smoothing_pi"):
+            if not _nonnegative(getattr(self, name)):
+                raise ValueError(f"{name} must be a number >= 0, got {getattr(self, name)!r}")
         if isinstance(self.init, str) and self.init != "random":
             raise ValueError(f"init must be 'random' or an array, got {self.init!r}")
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+        self._schedule()
+        validate_timeout(self.check_timeout, "check_timeout")
         return tol
+
+    def _schedule(self) -> list[float]:
+        """The inverse temperatures of the run, ending with 1.0."""
+        a = self.anneal
+        if a is None or a is False:
+            return [1.0]
+        if a is True:
+            return [*DEFAULT_ANNEAL, 1.0]
+        try:
+            betas = [float(b) for b in a]
+        except (TypeError, ValueError):
+            raise ValueError(f"anneal must be True, False or a sequence of inverse "
+                             f"temperatures, got {a!r}") from None
+        if any(not (0 < b <= 1) for b in betas) or any(
+                b2 <= b1 for b1, b2 in zip(betas, betas[1:], strict=False)):
+            raise ValueError(f"anneal: inverse temperatures must increase within (0, 1], "
+                             f"got {a!r}")
+        return betas if betas and betas[-1] == 1.0 else [*betas, 1.0]
 
     def _formulas(self) -> EMFormulas:
         if self.formulas is None:
-            timeout = validate_timeout(self.check_timeout, "check_timeout")
-            self.formulas = load_formulas(timeout=timeout)
+            self.formulas = load_formulas(timeout=self.check_timeout)
         return self.formulas
 
     # -- fitting -------------------------------------------------------------------------
     def fit(self, X, y=None) -> MultinomialMixture:
         """Fit to ``X`` (documents x words counts: a Corpus, sparse matrix or array; with
-        ``backend="dask"`` also blocks on a cluster, see :mod:`symderive.em.distributed`)."""
-        if self.backend == "dask":  # -- the Dask backend hook --
-            from .distributed import fit_dask
+        ``backend="dask"`` also blocks on a cluster, see :mod:`symderive.em.distributed`;
+        there ``y``, the class of each document, gives ``contingency_``)."""
+        if self.backend == "dask":
+            from .distributed import DaskSteps
 
-            return fit_dask(self, X, y)
+            return self._fit(X, lambda: DaskSteps(X, y))
+        return self._fit(X, lambda: _LocalSteps(X))
+
+    def _fit(self, X, make_steps: Callable[[], object]) -> MultinomialMixture:
         tol = self._validate()
-        formulas = self._formulas()
         start = time.perf_counter()
-        data = SparseData.from_counts(X)
-        D, W = data.shape
+        steps = make_steps()
+        D, W = steps.shape
         if D == 0 or W == 0:
-            raise ValueError(f"need at least one document and one word, got shape {data.shape}")
+            raise ValueError(f"need at least one document and one word, got shape {(D, W)}")
+        if self.n_components > D:
+            raise ValueError(f"n_components={self.n_components} must be <= the number of "
+                             f"documents ({D})")
+        warm = self.warm_start and hasattr(self, "weights_")
+        if warm and self.components_.shape != (self.n_components, W):
+            raise ValueError("warm_start: the previous fit has another shape; refit cold")
+        loading = time.perf_counter()
+        formulas = self._formulas()
+        start += time.perf_counter() - loading  # a first certification is not the fit
+        steps.prepare(self, formulas)
         entropy = seed_entropy(self.random_state)
-        augmented = self._augment(data) if self.smoothing > 0 else None
-        best: _Run | None = None
-        for init in range(self.n_init):
-            resp0 = self._initial_resp(entropy, init, D)
-            run = self._em(formulas, data, augmented, resp0, tol, init)
-            if best is None or run.history[-1] > best.history[-1]:
+        best: Run | None = None
+        for init in range(1 if warm else self.n_init):
+            if warm:  # continues the previous fit, which was annealed already: beta = 1
+                stats0 = steps.e_step(self.weights_, self._mu_t, 1.0, 0).stats
+                run = self._em(steps, stats0, tol, init, [1.0])
+            else:
+                run = self._em(steps, steps.initial(entropy, init), tol, init)
+            if best is None or run.objective[-1] > best.objective[-1]:
                 best = run
         assert best is not None
         self.weights_ = best.pi
@@ -226,11 +302,23 @@ class MultinomialMixture:
         self.converged_ = best.converged
         self.log_likelihood_ = np.asarray(best.history)
         self.objective_ = np.asarray(best.objective)
-        self.labels_ = np.argmax(best.resp, axis=1)
         self.n_features_in_ = W
-        self.fit_seconds_ = time.perf_counter() - start
         self._mu_t = best.mu_t
+        steps.finish(self, best)
+        vocab = getattr(X, "vocabulary", None)  # a Corpus's list (LibsvmBlocks: a method)
+        self.vocabulary_ = None if vocab is None or callable(vocab) else list(vocab)
+        options = getattr(X, "text_options", None)
+        self._text_options = None if options is None else options.as_dict()
+        self.fit_seconds_ = time.perf_counter() - start
+        if not best.converged:
+            warnings.warn(f"EM stopped after max_iter={self.max_iter} iterations before "
+                          f"the {self.stop!r} rule was met (tol={tol:g}); raise max_iter",
+                          ConvergenceWarning, stacklevel=3)
         return self
+
+    def fit_predict(self, X, y=None) -> np.ndarray:
+        """Fit, then the most probable topic of each training document."""
+        return self.fit(X).labels_
 
     def _initial_resp(self, entropy: int, init: int, D: int) -> np.ndarray:
         K = self.n_components
@@ -244,99 +332,125 @@ class MultinomialMixture:
         resp /= resp.sum(axis=1, keepdims=True)
         return resp
 
-    def _augment(self, data: SparseData) -> SparseData:
-        """The counts plus one pseudo-document per cluster with ``smoothing`` of each word."""
-        K, W = self.n_components, data.shape[1]
-        pseudo = sps.csr_matrix(np.full((K, W), float(self.smoothing)))
-        return SparseData(sps.vstack([data.csr, pseudo], format="csr"))
-
-    def _m_step(self, formulas: EMFormulas, data: SparseData, augmented: SparseData | None,
-                resp: np.ndarray, mu_prev: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        if augmented is None:
-            pi, mu_t = formulas.m_step(data, resp)
-        else:
-            pi = formulas.m_pi(resp)
-            mu_t = formulas.m_mu(augmented, np.vstack([resp, np.eye(self.n_components)]))
+    def _m_step(self, formulas: EMFormulas, data: SparseData, resp: np.ndarray,
+                mu_prev: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        pi, mu_t = formulas.m_step(data, resp, float(self.smoothing), float(self.smoothing_pi))
         empty = np.isnan(mu_t[0])  # a whole column is 0 / 0 exactly when its sum is 0
         if empty.any():  # no words in the cluster: 0 / 0, any mu_k is a maximiser
             mu_t = np.array(mu_t)
             mu_t[:, empty] = 1.0 / mu_t.shape[0] if mu_prev is None else mu_prev[:, empty]
         return pi, mu_t
 
-    def _em(self, formulas: EMFormulas, data: SparseData, augmented: SparseData | None,
-            resp: np.ndarray, tol: float, init: int) -> _Run:
+    def _objective(self, formulas: EMFormulas, e: EStep, pi: np.ndarray,
+                   mu_t: np.ndarray) -> float:
+        """The monotone quantity: the free energy at the current beta + the log prior."""
+        objective = e.free_energy
+        if self.smoothing > 0 or self.smoothing_pi > 0:
+            objective += formulas.log_prior(pi, mu_t, float(self.smoothing),
+                                            float(self.smoothing_pi))
+        return objective
+
+    def _em(self, steps, stats, tol: float, init: int,
+            schedule: list[float] | None = None) -> Run:
+        """EM from the statistics of initial responsibilities, through the annealing
+        stages, for either backend (``steps``: :class:`_LocalSteps` or ``DaskSteps``)."""
         start = time.perf_counter()
-        run = _Run(None, None, resp)
-        pi_old = None
-        for t in range(1, self.max_iter + 1):
-            pi, mu_t = self._m_step(formulas, data, augmented, resp, run.mu_t)
-            resp, ll_d = formulas.e_step(data, pi, mu_t)
-            if not np.all(np.isfinite(ll_d)):
-                bad = int(np.flatnonzero(~np.isfinite(ll_d))[0])
-                raise FloatingPointError(
-                    f"document {bad} has log-likelihood {ll_d[bad]} at iteration {t}: it is "
-                    "impossible under every cluster (a word with mu_kw = 0 everywhere)")
-            ll = float(np.sum(ll_d))
-            objective = ll
-            if augmented is not None:
-                with np.errstate(divide="ignore"):
-                    objective += self.smoothing * float(np.sum(np.log(mu_t)))
-            if run.objective:
-                self._check_monotone(run.objective[-1], objective, ll_d, t)
-            change = self._change(pi, pi_old, ll, run.history)
-            run.history.append(ll)
-            run.objective.append(objective)
-            run.pi, run.mu_t, run.resp, run.n_iter = pi, mu_t, resp, t
-            if self.callback is not None:
-                self.callback(Progress(init, t, ll, change, time.perf_counter() - start))
-            if self._stops(change, tol):
-                run.converged = True
-                break
-            pi_old = pi
+        run = Run(None, None, stats)
+        t = 0
+        for beta in self._schedule() if schedule is None else schedule:
+            final = beta == 1.0
+            limit = self.max_iter if final else STAGE_MAX_ITER
+            stage: list[float] = []
+            pi_old = None
+            for _ in range(limit):
+                t += 1
+                pi, mu_t = steps.m_step(stats, run.mu_t)
+                e = steps.e_step(pi, mu_t, beta, t)
+                stats, ll = e.stats, e.log_likelihood
+                objective = self._objective(steps.formulas, e, pi, mu_t)
+                if stage:
+                    self._check_monotone(stage[-1], objective, e.abs_ll, t, beta)
+                change = self._change(final, pi, pi_old, ll, objective, run.history, stage)
+                stage.append(objective)
+                run.history.append(ll)
+                run.objective.append(objective)
+                run.pi, run.mu_t, run.stats, run.n_iter = pi, mu_t, stats, t
+                if self.callback is not None:
+                    self.callback(Progress(init, t, ll, change, time.perf_counter() - start,
+                                           beta))
+                if not final:
+                    if change <= STAGE_TOL:
+                        break
+                elif self._stops(change, tol):
+                    run.converged = True
+                    break
+                pi_old = pi
         run.seconds = time.perf_counter() - start
         return run
 
-    def _change(self, pi: np.ndarray, pi_old: np.ndarray | None, ll: float,
-                history: list[float]) -> float:
-        """The quantity the stop rule compares with tol (inf at the first iteration)."""
-        if self.stop == "pi-norm" and pi_old is not None:
-            return float(np.linalg.norm(pi - pi_old))
-        if self.stop == "loglik" and history:
-            return abs(ll - history[-1]) / max(abs(ll), np.finfo(float).tiny)
-        return math.inf
+    def _change(self, final: bool, pi: np.ndarray, pi_old: np.ndarray | None, ll: float,
+                objective: float, history: list[float], stage: list[float]) -> float:
+        """The quantity a stop rule compares with its tolerance (inf at a stage's first
+        iteration): at beta = 1 the rule's own; in an annealing stage the relative change
+        of the free energy."""
+        if final and self.stop == "pi-norm":
+            return math.inf if pi_old is None else float(np.linalg.norm(pi - pi_old))
+        if not stage:
+            return math.inf
+        ref, prev = (ll, history[-1]) if final else (objective, stage[-1])
+        return abs(ref - prev) / max(abs(ref), np.finfo(float).tiny)
 
     def _stops(self, change: float, tol: float) -> bool:
         return (change < tol) if self.stop == "pi-norm" else (change <= tol)
 
     @staticmethod
-    def _check_monotone(before: float, after: float, ll_d: np.ndarray, t: int) -> None:
-        slack = MONOTONE_RTOL * float(np.sum(np.abs(ll_d))) + 1e-12
+    def _check_monotone(before: float, after: float, abs_ll: float, t: int,
+                        beta: float) -> None:
+        """``abs_ll`` = sum_d |log P(d)|: the scale of the rounding allowance."""
+        slack = MONOTONE_RTOL * abs_ll + 1e-12
         if after < before - slack:
+            what = "log-likelihood" if beta == 1.0 else f"free energy at beta = {beta:g}"
             raise LikelihoodDecreaseError(
-                f"the log-likelihood decreased at iteration {t}: {before!r} -> {after!r} "
-                f"(by {before - after:.3g}, more than the rounding allowance {slack:.3g}); "
-                "EM cannot do that, so the formulas or the engine are wrong")
+                f"the {what} (plus log prior) decreased at iteration {t}: {before!r} -> "
+                f"{after!r} (by {before - after:.3g}, more than the rounding allowance "
+                f"{slack:.3g}); EM cannot do that, so the formulas or the engine are wrong")
 
     # -- using the fit -------------------------------------------------------------------
     def _check_fitted(self, X) -> SparseData:
         if not hasattr(self, "weights_"):
             raise NotFittedError("this MultinomialMixture is not fitted yet; call fit first")
+        if isinstance(X, (list, tuple)) and X and all(isinstance(x, str) for x in X):
+            X = self._texts(X)
         data = SparseData.from_counts(X)
         if data.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {data.shape[1]} words, the model was fitted with "
                              f"{self.n_features_in_}")
         return data
 
+    def _texts(self, texts: Sequence[str]):
+        """Raw texts as counts over the training vocabulary (see ``Corpus.vectorize``)."""
+        if getattr(self, "vocabulary_", None) is None:
+            raise ValueError("this model was not fitted on a Corpus: it has no vocabulary to "
+                             "turn texts into counts")
+        from ..corpus.text import TextOptions
+        from ..corpus.vectorize import vectorize
+
+        saved = getattr(self, "_text_options", None)
+        options = TextOptions(**saved) if saved else TextOptions(
+            strip_headers=False, strip_quotes=False, strip_signatures=False)
+        return vectorize(texts, self.vocabulary_, options)
+
     def _e_step(self, X) -> tuple[np.ndarray, np.ndarray]:
         data = self._check_fitted(X)
-        return self._formulas().e_step(data, self.weights_, self._mu_t)
+        resp, ll_d, _ = self._formulas().e_step(data, self.weights_, self._mu_t)
+        return resp, ll_d
 
     def predict_proba(self, X) -> np.ndarray:
-        """gamma_dk = P(c_d = k | d), the E-step (46)."""
+        """gamma_dk = P(c_d = k | d), the E-step (46).  ``X``: counts, or raw texts."""
         return self._e_step(X)[0]
 
     def predict(self, X) -> np.ndarray:
-        """The most probable topic of each document."""
+        """The most probable topic of each document (counts, or a list of raw texts)."""
         return np.argmax(self.predict_proba(X), axis=1)
 
     def score_samples(self, X) -> np.ndarray:
@@ -347,9 +461,54 @@ class MultinomialMixture:
         """Mean log-likelihood per document."""
         return float(np.mean(self.score_samples(X)))
 
+    # -- persistence ---------------------------------------------------------------------
+    _SAVED_PARAMS = ("n_components", "tol", "max_iter", "n_init", "stop", "smoothing",
+                     "smoothing_pi")
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the fitted model to ``path`` (a ``.npz``: ``weights`` (K), ``components``
+        (K x W), ``vocabulary`` (W strings, or empty), ``log_likelihood``, and ``meta``, a
+        JSON string with the format version, the parameters and the text options that
+        turn new texts into counts)."""
+        if not hasattr(self, "weights_"):
+            raise NotFittedError("this MultinomialMixture is not fitted yet; call fit first")
+        import io
+
+        meta = {"format": SAVE_FORMAT, "params": {n: getattr(self, n)
+                                                  for n in self._SAVED_PARAMS},
+                "n_iter": int(self.n_iter_), "converged": bool(self.converged_),
+                "text_options": getattr(self, "_text_options", None)}
+        buf = io.BytesIO()
+        np.savez_compressed(buf, weights=self.weights_, components=self.components_,
+                            vocabulary=np.array(self.vocabulary_ or [], dtype=str),
+                            log_likelihood=self.log_likelihood_,
+                            meta=np.array(json.dumps(meta)))
+        atomic_write(path, lambda f: f.write(buf.getvalue()))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> MultinomialMixture:
+        """A fitted model from a file written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as f:
+            meta = json.loads(str(f["meta"]))
+            if meta.get("format") != SAVE_FORMAT:
+                raise ValueError(f"{os.fspath(path)}: not a symderive model file of format "
+                                 f"{SAVE_FORMAT}")
+            model = cls(**meta["params"])
+            model.weights_ = np.array(f["weights"], dtype=np.float64)
+            model.components_ = np.array(f["components"], dtype=np.float64)
+            vocab = [str(w) for w in f["vocabulary"]]
+            model.log_likelihood_ = np.array(f["log_likelihood"])
+        model.vocabulary_ = vocab or None
+        model._text_options = meta.get("text_options")
+        model._mu_t = np.ascontiguousarray(model.components_.T)
+        model.n_features_in_ = model.components_.shape[1]
+        model.n_iter_, model.converged_ = meta["n_iter"], meta["converged"]
+        return model
+
     def get_params(self, deep: bool = True) -> dict:
         names = ("n_components", "tol", "max_iter", "n_init", "random_state", "stop",
-                 "smoothing", "init", "formulas", "check_timeout", "callback", "backend")
+                 "smoothing", "smoothing_pi", "anneal", "init", "warm_start", "formulas",
+                 "check_timeout", "callback", "backend")
         return {n: getattr(self, n) for n in names}
 
     def set_params(self, **params) -> MultinomialMixture:
@@ -362,4 +521,5 @@ class MultinomialMixture:
     def __repr__(self) -> str:
         return (f"MultinomialMixture(n_components={self.n_components}, stop={self.stop!r}, "
                 f"tol={self.tol}, max_iter={self.max_iter}, n_init={self.n_init}, "
-                f"random_state={self.random_state!r}, smoothing={self.smoothing})")
+                f"random_state={self.random_state!r}, smoothing={self.smoothing}, "
+                f"anneal={self.anneal!r})")

@@ -48,6 +48,8 @@ def _save(fig, path: Path) -> Path:
 def write_plots(results: Sequence[RunResult], folder: str | os.PathLike[str]) -> list[Path]:
     """Write the plots for ``results`` into ``folder`` (created if needed)."""
     plt = require_matplotlib()
+    from matplotlib.ticker import MaxNLocator
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -70,6 +72,7 @@ def write_plots(results: Sequence[RunResult], folder: str | os.PathLike[str]) ->
         ax.set_ylabel("pi_k")
         ax.set_title(f"K = {r.K}: topics sorted by pi_k", fontsize=10)
         ax.set_xlim(0.3, len(r.topics) + 0.7)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # topics are whole numbers
     axes[-1, 0].set_xlabel("topic t_k")
     fig.tight_layout()
     written.append(_save(fig, folder / "pi.png"))

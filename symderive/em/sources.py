@@ -37,20 +37,36 @@ class CorpusSource:
             return f"20 Newsgroups ({self.subset}, bundled)"
         return f"{self.kind}: " + ", ".join(self.paths)
 
-    def load(self) -> Corpus:
-        """Load it; bad files raise ``CorpusError`` (``path:LINE: message``)."""
-        from ..corpus import load_20newsgroups, load_directory, load_libsvm, load_uci
+    def load(self, *, max_df: int | float | None = None, all_words: bool = False) -> Corpus:
+        """Load it; bad files raise ``CorpusError`` (``path:LINE: message``).
+
+        ``max_df`` drops words found in more documents (an int) or a larger share of
+        them (a float); ``all_words`` keeps the bundled corpus's rare words too (min_df
+        1), for a corpus that is only scored with another's vocabulary."""
+        from ..corpus import CorpusError, load_20newsgroups, load_directory, load_libsvm, load_uci
 
         if self.kind == "20news":
-            return load_20newsgroups(self.subset)
-        if self.kind == "dir":
-            return load_directory(self.paths[0])
-        for p in self.paths:
-            if not os.path.isfile(p):
-                raise FileNotFoundError(f"no such file: {p}")
-        if self.kind == "libsvm":
-            return load_libsvm(*self.paths)
-        return load_uci(*self.paths)
+            corpus = load_20newsgroups(self.subset, **({"min_df": 1} if all_words else {}))
+        elif self.kind == "dir":
+            corpus = load_directory(self.paths[0])
+        else:
+            for p in self.paths:
+                if not os.path.isfile(p):
+                    raise CorpusError("no such file", p)
+            corpus = (load_libsvm if self.kind == "libsvm" else load_uci)(*self.paths)
+        return corpus if max_df is None else _limit_df(corpus, max_df)
+
+
+def _limit_df(corpus: Corpus, max_df: int | float) -> Corpus:
+    """The corpus without the words found in more than ``max_df`` documents."""
+    from ..corpus import Corpus
+    from ..corpus.vocab import select_vocabulary
+
+    counts, words = select_vocabulary(corpus.counts, corpus.vocabulary, stop_words=None,
+                                      min_word_length=1, max_df=max_df)
+    return Corpus(counts=counts, vocabulary=words, labels=corpus.labels,
+                  label_names=corpus.label_names, split=corpus.split, doc_ids=corpus.doc_ids,
+                  text_options=corpus.text_options)
 
 
 def parse_corpus(text: str) -> CorpusSource:

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .metrics import nmi_from_contingency, normalized_mutual_info
+from .metrics import nmi_from_contingency, normalized_mutual_info, per_word_log_likelihood
 from .model import MultinomialMixture
 
-__all__ = ["RunResult", "Topic", "summarize", "render", "to_json"]
+__all__ = ["RunResult", "Topic", "summarize", "render", "to_json", "top_words", "HeldOut"]
 
 
 @dataclass
@@ -35,10 +35,50 @@ class RunResult:
     seconds: float
     topics: list[Topic]
     history: list[float] = field(default_factory=list)
+    held_out: HeldOut | None = None
 
     @property
     def per_document(self) -> float:
         return self.log_likelihood / max(self.n_documents, 1)
+
+
+@dataclass
+class HeldOut:
+    """Scores of a fitted model on another corpus (vectorised with its vocabulary)."""
+
+    n_documents: int
+    n_tokens: int
+    log_likelihood: float   # sum_d log P(d), multinomial coefficient included
+    per_word: float         # per token, coefficient excluded: exp(-x) is the perplexity
+    nmi: float | None
+
+    @property
+    def per_document(self) -> float:
+        return self.log_likelihood / max(self.n_documents, 1)
+
+
+def top_words(model: MultinomialMixture, vocabulary: Sequence[str], n: int = 10
+              ) -> list[list[str]]:
+    """For each topic k (in the order of ``components_``), its ``n`` most probable words
+    (ties by column)."""
+    m = min(n, model.components_.shape[1])
+    return [[vocabulary[w] for w in _top(row, m)] for row in model.components_]
+
+
+def held_out(model: MultinomialMixture, counts, labels: np.ndarray | None) -> HeldOut:
+    """Log-likelihood and NMI of ``model`` on other counts (same columns)."""
+    resp, ll = model._e_step(counts)  # noqa: SLF001 - one E-step gives both
+    nmi = _nmi(labels, np.argmax(resp, axis=1))
+    return HeldOut(int(resp.shape[0]), int(counts.sum()), float(np.sum(ll)),
+                   per_word_log_likelihood(ll, counts), nmi)
+
+
+def _nmi(labels: np.ndarray | None, predicted: np.ndarray) -> float | None:
+    if labels is None:
+        return None
+    labels = np.asarray(labels)
+    known = labels >= 0
+    return normalized_mutual_info(labels[known], predicted[known]) if known.any() else None
 
 
 def top_topics(model: MultinomialMixture, vocabulary: Sequence[str], top: int = 5
@@ -66,15 +106,11 @@ def _top(row: np.ndarray, n: int) -> np.ndarray:
 
 def summarize(model: MultinomialMixture, vocabulary: Sequence[str], labels: np.ndarray | None,
               top: int = 5) -> RunResult:
-    nmi = None
     table = getattr(model, "contingency_", None)  # a Dask fit: reduced on the workers
     if table is not None:
         nmi = nmi_from_contingency(table) if table.sum() > 0 else None
-    elif labels is not None:
-        labels = np.asarray(labels)
-        known = labels >= 0
-        if known.any():
-            nmi = normalized_mutual_info(labels[known], model.labels_[known])
+    else:
+        nmi = _nmi(labels, model.labels_)
     return RunResult(
         K=model.n_components, iterations=int(model.n_iter_), converged=bool(model.converged_),
         log_likelihood=float(model.log_likelihood_[-1]),
@@ -107,6 +143,18 @@ def render(results: Sequence[RunResult], topics: int | None = None, top: int = 5
         lines.append(f"{r.K:>4}  {r.iterations:>5}  {'yes' if r.converged else 'no':>9}  "
                      f"{r.log_likelihood:>16.4f}  {r.per_document:>9.3f}  {nmi:>6}  "
                      f"{r.seconds:>6.2f} s")
+    if any(r.held_out is not None for r in results):
+        lines.append("")
+        lines.append(f"held-out: {'K':>4}  {'documents':>9}  {'log-likelihood':>16}  "
+                     f"{'per doc':>9}  {'per word':>9}  {'NMI':>6}   (per word: coefficient "
+                     "excluded, exp(-x) = perplexity)")
+        for r in results:
+            h = r.held_out
+            if h is None:
+                continue
+            nmi = "-" if h.nmi is None else f"{h.nmi:.4f}"
+            lines.append(f"          {r.K:>4}  {h.n_documents:>9}  {h.log_likelihood:>16.4f}  "
+                         f"{h.per_document:>9.3f}  {h.per_word:>9.4f}  {nmi:>6}")
     return "\n".join(lines)
 
 
@@ -118,4 +166,9 @@ def to_json(r: RunResult) -> dict:
         "seconds": round(r.seconds, 4),
         "topics": [{"rank": t.rank, "k": t.index, "pi": t.pi, "top_words": t.words}
                    for t in r.topics],
+        "held_out": None if r.held_out is None else {
+            "documents": r.held_out.n_documents, "tokens": r.held_out.n_tokens,
+            "log_likelihood": r.held_out.log_likelihood,
+            "log_likelihood_per_document": r.held_out.per_document,
+            "log_likelihood_per_word": r.held_out.per_word, "nmi": r.held_out.nmi},
     }
