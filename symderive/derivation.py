@@ -275,12 +275,13 @@ class Derivation:
     def derivative(self, id: str, f: sp.Basic, wrt: sp.Basic, claimed: sp.Basic, *,
                    holding: Iterable[sp.Basic] = (), **kw) -> Claim:
         """Claim that ``claimed`` is dF/dwrt; the truth comes from differentiating F."""
-        return self.equal(id, D(f, wrt, holding), claimed, **kw)
+        return _kind(self.equal(id, D(f, wrt, holding), claimed, **kw), "derivative")
 
     def hessian(self, id: str, f: sp.Basic, wrt: sp.Basic, claimed: sp.Basic, *,
                 sign: int = 1, **kw) -> Claim:
         """Claim that ``claimed`` is ``sign`` times the Hessian of F."""
-        return self.equal(id, sign * H(f, wrt) if sign != 1 else H(f, wrt), claimed, **kw)
+        return _kind(self.equal(id, sign * H(f, wrt) if sign != 1 else H(f, wrt), claimed,
+                                **kw), "hessian")
 
     def chain(self, id: str, head: sp.Basic, lines: Sequence[sp.Basic], *,
               errata: Mapping[int, str] | None = None, notes: Mapping[int, str] | None = None,
@@ -293,8 +294,9 @@ class Derivation:
         errata, notes = errata or {}, notes or {}
         out = []
         for k, line in enumerate(lines, start=first):
-            out.append(self.equal(f"{id}.{k}", head, line, erratum=errata.get(k),
-                                  note=notes.get(k), equation=f"{id}.{k}", **kw))
+            out.append(_kind(self.equal(f"{id}.{k}", head, line, erratum=errata.get(k),
+                                        note=notes.get(k), equation=f"{id}.{k}", **kw),
+                             "chain"))
         return out
 
     def stationary(self, id: str, f: sp.Expr, variables: Sequence[sp.Basic],
@@ -381,6 +383,12 @@ class Derivation:
             if c.id == claim_id:
                 return c
         raise KeyError(claim_id)
+
+
+def _kind(claim: Claim, kind: str) -> Claim:
+    """Record how a claim was written (``symderive list`` shows it)."""
+    claim.kind = kind
+    return claim
 
 
 def _caller_line() -> int | None:

@@ -149,9 +149,25 @@ def render(derivations: Sequence[Derivation], results: Sequence[ClaimResult],
     return "\n".join(out)
 
 
-def exit_status(results: Sequence[ClaimResult], errors: Sequence[LoadError]) -> int:
-    """0 all as expected, 1 an unexpected refutation / erratum that holds / error,
-    2 a derivation file could not be loaded."""
+#: ``--strict`` levels: the verdicts that still pass (a claim that is not a marked erratum).
+STRICT_PASSING = {None: ("proved", "verified", "undecided"), "verified": ("proved", "verified"),
+                  "proved": ("proved",)}
+
+
+def passes(result: ClaimResult, strict: str | None = None) -> bool:
+    """Whether ``result`` leaves the run green; ``strict`` ("verified" or "proved") also
+    fails a claim that was only decided less firmly.  A marked erratum passes when it is
+    refuted or undecided, whatever ``strict`` says."""
+    if result.expected == "refuted":
+        return result.ok
+    return result.verdict in STRICT_PASSING[strict]
+
+
+def exit_status(results: Sequence[ClaimResult], errors: Sequence[LoadError],
+                strict: str | None = None) -> int:
+    """0 all as expected, 1 an unexpected refutation / erratum that holds / error (and,
+    with ``strict``, a claim decided less firmly than asked), 2 a derivation file could not
+    be loaded."""
     if errors:
         return 2
-    return 0 if all(r.ok for r in results) else 1
+    return 0 if all(passes(r, strict) for r in results) else 1
