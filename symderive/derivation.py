@@ -378,6 +378,28 @@ class Derivation:
             cache[token] = self.var_names(self.defs[token].body)
         return cache[token]
 
+    # -- checking and display ------------------------------------------------------------
+    def check(self, *ids: str, timeout: float | None = None, jobs: int | None = None):
+        """Check the claims ``ids`` (all by default); returns a :class:`~symderive.checked.
+        Report`, which a notebook shows as a table."""
+        from .checked import check
+
+        return check(self, ids, timeout=timeout, jobs=jobs)
+
+    def __repr__(self) -> str:
+        n = len(self.claims)
+        return f"<Derivation {self.name}: {n} claim{'' if n == 1 else 's'}>"
+
+    def _repr_html_(self) -> str:
+        from .notebook import derivation_html
+
+        return derivation_html(self)
+
+    def _repr_latex_(self) -> str:
+        from .notebook import derivation_latex
+
+        return derivation_latex(self)
+
     def claim(self, claim_id: str) -> Claim:
         for c in self.claims:
             if c.id == claim_id:

@@ -194,11 +194,14 @@ class ClaimItem(pytest.Item):
         r = self.result_
         strict = self.config.getoption("symderive_strict")
         if self.claim.erratum:
+            from .markup import plain
+
+            erratum = plain(self.claim.erratum)
             if r.verdict == "refuted":
-                pytest.xfail(f"known erratum: {self.claim.erratum}")
+                pytest.xfail(f"known erratum: {erratum}")
             if r.verdict == "undecided":
                 _skip(f"marked erratum, undecided: {r.message or r.method}")
-            raise ClaimFailed(f"marked as an erratum ({self.claim.erratum}), but it "
+            raise ClaimFailed(f"marked as an erratum ({erratum}), but it "
                               f"{r.verdict}: {r.message or r.method}")
         if r.verdict == "refuted":
             raise ClaimFailed(_refutation(r))
@@ -210,10 +213,12 @@ class ClaimItem(pytest.Item):
             raise ClaimFailed(f"only verified (--symderive-strict=proved): "
                               f"{r.message or r.method}")
 
-    def repr_failure(self, excinfo, style=None) -> str:
+    def _repr_failure_py(self, excinfo, style=None):
+        # pytest formats setup errors (a checker error) and test failures through this
+        # one method; a verdict's text is the whole story, so no traceback
         if isinstance(excinfo.value, (ClaimFailed, ClaimError)):
             return str(excinfo.value)
-        return super().repr_failure(excinfo, style)
+        return super()._repr_failure_py(excinfo, style)
 
     @property
     def derivation_name(self) -> str:

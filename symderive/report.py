@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from .derivation import Derivation
 from .loader import LoadError
+from .markup import plain
 from .runner import ClaimResult
 
 VERDICTS = ("proved", "verified", "refuted", "undecided", "error")
@@ -127,12 +128,13 @@ def render(derivations: Sequence[Derivation], results: Sequence[ClaimResult],
             out.append(line)
             if r.verdict == "refuted" and r.counterexample:
                 if r.erratum:
-                    out.append(f"      erratum: {r.erratum}")
+                    out.append(f"      erratum: {plain(r.erratum)}")
                 out += format_counterexample(r.counterexample)
             elif r.verdict in ("error", "undecided") and r.message:
                 out.append(f"      {r.message}")
             elif r.expected == "refuted" and r.verdict in ("proved", "verified"):
-                out.append(f"      marked as an erratum ({r.erratum}), but it {r.verdict}")
+                out.append(f"      marked as an erratum ({plain(r.erratum)}), "
+                           f"but it {r.verdict}")
     s = summary(results, seconds)
     errata = sum(1 for r in results if r.expected == "refuted" and r.verdict == "refuted")
     parts = []

@@ -93,9 +93,11 @@ def test_ids_and_outcomes(project):
     result.assert_outcomes(passed=3, failed=2, xfailed=1, skipped=2, errors=1)
     text = result.stdout.str()
     # the counterexample is the failure text: x = 0 gives 1 on the left, -1 on the right
-    assert "mixed:2 refuted" in text and "lhs = 1" in text and "rhs = -1" in text
+    assert "refuted (exact point, 50 digits)" in text and "lhs = 1" in text and "rhs = -1" in text
     assert "known erratum: forgot the cross term" in text
     assert "marked as an erratum (wrongly marked), but it proved" in text
+    assert "ERROR derivations/mixed.py::mixed::7 - InstantiationError: no value" in text
+    assert "Traceback" not in text and "ClaimError" not in text
     assert "undecided:" in text and "time budget of 1 s ran out" in text
     # a skip names the claim's line, not the plugin's
     assert "SKIPPED [1] derivations/mixed.py:20: undecided" in text
