@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 
 __all__ = ["blocks", "inline_latex", "inline_html", "plain", "block_latex", "block_html"]
 
@@ -22,7 +23,7 @@ _INLINE_RE = re.compile(
     r"|``(?P<code2>.+?)``|`(?P<code>[^`\n]+)`"
     r"|\*\*(?P<strong>[^*\n]+?)\*\*"
     r"|(?<![\w*])\*(?P<em>[^*\s](?:[^*\n]*[^*\s])?)\*(?![\w*])")
-_ITEM_RE = re.compile(r"(?:^|\n)[ \t]*[*-][ \t]+")
+_ITEM_RE = re.compile(r"[ \t]*[*-][ \t]+")
 
 
 def _spans(text: str):
@@ -40,16 +41,28 @@ def _spans(text: str):
 
 def blocks(text: str) -> list[tuple[str, list[str]]]:
     """Paragraphs of ``text``: ``("p", [text])`` or ``("ul", [item, ...])``, each with
-    its lines joined (a list may follow the sentence that introduces it)."""
+    its lines joined (a list may follow the sentence that introduces it).  A line that
+    starts with ``* `` or ``- `` inside open ``$…$`` math continues the formula."""
     out = []
     for para in re.split(r"\n\s*\n", text.strip()):
-        head, *items = _ITEM_RE.split(para)
-        if head.strip():
-            out.append(("p", [" ".join(head.split())]))
-        items = [" ".join(i.split()) for i in items if i.strip()]
+        pieces: list[list[str]] = [[]]  # the lead text, then one list per item
+        for line in para.splitlines():
+            m = _ITEM_RE.match(line)
+            if m and _balanced(" ".join(pieces[-1])):
+                pieces.append([line[m.end():]])
+            else:
+                pieces[-1].append(line)
+        head, *items = (" ".join(" ".join(p).split()) for p in pieces)
+        if head:
+            out.append(("p", [head]))
         if items:
-            out.append(("ul", items))
+            out.append(("ul", [i for i in items if i]))
     return out
+
+
+def _balanced(text: str) -> bool:
+    """Whether ``text`` leaves no ``$…$`` open."""
+    return len(re.findall(r"(?<!\\)\$", text)) % 2 == 0
 
 
 # -- LaTeX ------------------------------------------------------------------------------
@@ -138,20 +151,38 @@ def _accent(m: re.Match) -> str:
     return body + _ACCENTS[m.group(1)] if len(body) == 1 else f"{body}{_ACCENTS[m.group(1)]}"
 
 
+_PREFIX = set("αβγδεζηθκλμνξπρστφχψωΓΔΘΛΠΣΦΨΩ∑∏∫∂∇√")
+
+
+def _symbol(m: re.Match) -> str:
+    """A command as its symbol; the space after it is LaTeX's separator, kept only after
+    a word (``\\log x``) or an operator (``a \\cdot b``), not after a letter (``\\partial L``)."""
+    sym = _SYMBOLS.get(m.group(1))
+    if sym is None:
+        return m.group(0)
+    return sym + ("" if sym in _PREFIX else m.group(2))
+
+
+def _group(s: str) -> str:
+    """``s`` as an operand: bare when it is one token, else in parentheses."""
+    return s if re.fullmatch(r"\\?\w+", s.strip()) else f"({s})"
+
+
 def math_plain(tex: str) -> str:
     """Simple LaTeX as Unicode text: Greek letters, accents, operators; ``\\frac{a}{b}``
     as ``(a)/(b)``; anything it does not know is left as it is."""
     s = tex
     s = re.sub(r"\\(?:%s)\{([^{}]*)\}" % "|".join(_STYLES), r"\1", s)
     s = re.sub(r"\\(hat|tilde|bar|dot)\s*(?:\{([^{}]*)\}|([A-Za-z]))", _accent, s)
-    s = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"(\1)/(\2)", s)
-    s = re.sub(r"\\(mathbb\{R\}|[A-Za-z]+)",
-               lambda m: _SYMBOLS.get(m.group(1), m.group(0)), s)
+    s = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}",
+               lambda m: f"{_group(m.group(1))}/{_group(m.group(2))}", s)
+    s = re.sub(r"\\sqrt\{([^{}]*)\}", lambda m: f"√{_group(m.group(1))}", s)
+    s = re.sub(r"\\(mathbb\{R\}|[A-Za-z]+)( ?)", _symbol, s)
     s = re.sub(r"\\[,;:!]|~", " ", s)
     s = s.replace(r"\{", "{").replace(r"\}", "}").replace(r"\|", "‖")
     s = re.sub(r"\^\{?T\}?(?![A-Za-z])", "ᵀ", s)
     s = s.replace("\\left", "").replace("\\right", "")
-    return s
+    return unicodedata.normalize("NFC", s)  # h + combining hat is ĥ
 
 
 def plain(text: str) -> str:

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 import sympy as sp
 
 from ..derivation import Claim, StationaryClaim
+from ..markup import inline_latex
 from ..runner import ClaimResult
 from .display import TEXT_EM, Row, align, aligned, fits
 from .printer import DerivationPrinter
-from .text import escape, rich, value
+from .text import escape, value
 
 HOLDS = ("proved", "verified")
 SIDE_BY_SIDE_LINES = 3  # longer formulas are shown one above the other, at full width
@@ -90,12 +91,13 @@ def claim_rows(e: Entry, p: DerivationPrinter, head: bool = True) -> list[Row]:
         rows = stationary_rows(c, p)
     else:
         rows = [Row(p.doprint(c.lhs) if head else "", p.doprint(c.rhs))]
-        if c.given:
-            cond = r",\quad ".join(f"{p.doprint(g)} = 0" for g in c.given)
-            if c.unknowns:
-                solved = ", ".join(p.doprint(u) for u in c.unknowns)
-                cond += r"\quad \text{(solved for } %s\text{)}" % solved
-            rows.append(Row(r"\text{where}", cond, rel=r"\;"))
+        # one condition per line, so that a line never breaks inside a condition
+        for k, g in enumerate(c.given):
+            word = r"\text{where}" if k == 0 else r"\text{and}"
+            rows.append(Row(word, _constraint(g, p), rel=r"\;"))
+        if c.given and c.unknowns:
+            solved = ", ".join(p.doprint(u) for u in c.unknowns)
+            rows[-1].rhs += r"\quad \text{(solved for } %s\text{)}" % solved
     last = rows[-1]
     last.tag, last.label = escape(e.tag), e.label
     last.colour = "refuted" if e.result.verdict == "refuted" else None
@@ -143,27 +145,40 @@ def evidence_text(r: ClaimResult, p: DerivationPrinter) -> str:
         text = r.message.split("; ")[-1] if ev else r.message
         if not (ev and _STATES_EVIDENCE.search(text)):
             out[-1] = out[-1].rstrip(".") + " (%s)." % escape(text.rstrip("."))
-    out.append(f"Time {r.seconds:.2f}\\,s.")
+    out.append(_time_text(r))
     return " ".join(out)
+
+
+_ALIAS_RE = re.compile(r"^same statement as claim (\S+), checked once")
+
+
+def _time_text(r: ClaimResult) -> str:
+    """The time taken; a restatement checked once with an earlier claim took none, and
+    says where its time (and its budget) went rather than "0.00 s"."""
+    m = _ALIAS_RE.match(r.message or "")
+    if m:
+        return r"The same statement as claim \texttt{%s}: checked once, with it." % escape(
+            m.group(1))
+    return f"Time {r.seconds:.2f}\\,s."
 
 
 def status_line(e: Entry, p: DerivationPrinter) -> str:
     r, c = e.result, e.claim
     head = (r"\noindent\verdict{%s}\enspace\textbf{(%s)}" % (r.verdict, escape(e.tag)))
     if c.id != e.tag:
-        head += r"\enspace claim \texttt{%s}" % escape(c.id)
+        head += r"\enspace claim \texttt{%s}." % escape(c.id)
     parts = [head + r"\enspace " + evidence_text(r, p)]
     if c.erratum:
         if r.verdict == "refuted":
-            parts.append(r"\textbf{Known erratum:} " + rich(c.erratum) + ".")
+            parts.append(r"\textbf{Known erratum:} " + inline_latex(c.erratum) + ".")
         else:
             parts.append(r"\textbf{Marked as an erratum} (%s), \textbf{but it is %s}."
-                         % (rich(c.erratum), r.verdict))
+                         % (inline_latex(c.erratum), r.verdict))
     elif r.verdict == "refuted":
         parts.append(r"\textbf{Not marked as an erratum:} the document's formula is wrong, "
                      r"or the derivation file states it wrongly.")
     if c.note:
-        parts.append(r"\emph{Note:} " + rich(c.note))
+        parts.append(r"\emph{Note:} " + inline_latex(c.note))
     return " ".join(parts) + "\n"
 
 
