@@ -61,7 +61,8 @@ How the displays are encoded:
   $\sum_k \pi_k = 1$ ($\sum_w \mu_{kw} = 1$) wherever
   $\partial L / \partial \lambda_0 = 0$ ($\partial L / \partial \lambda_k = 0$), solved
   for $\pi_K$ ($\mu_{kW}$), with the derivative taken of (43) by the checker.
-* The convergence rule $\|(\pi, \mu)_{old} - (\pi, \mu)_{new}\| < \epsilon$ is not an
+* The convergence rule
+  $\|(\pi, \mu)_{\mathrm{old}} - (\pi, \mu)_{\mathrm{new}}\| < \epsilon$ is not an
   equation: skipped.
 
 Domains and sizes: $T$ is `Counts(low=1)`. The M-step maximiser is interior only when every

@@ -3,28 +3,28 @@ r"""HW2 §4, Problem 3: the optimal GAN discriminator.
 The proof has three steps, each encoded here.
 
 (37), the change of variables $x = G(z)$ inside the GAN value function. A general $G$,
-$p(z)$, $p_{data}$ and $D$ cannot be integrated, so the display is written once
+$p(z)$, $p_{\mathrm{data}}$ and $D$ cannot be integrated, so the display is written once
 (`display_37`) and checked on concrete instances. The head is the two expectations
-written as integrals against the given densities. The density $p_{model}$ is computed by
+written as integrals against the given densities. The density $p_{\mathrm{model}}$ is computed by
 the change-of-variables formula
-$p_{model}(x) = p(G^{-1}(x)) \, |\mathrm{d}G^{-1} / \mathrm{d}x|$ ($G^{-1}$ by
+$p_{\mathrm{model}}(x) = p(G^{-1}(x)) \, |\mathrm{d}G^{-1} / \mathrm{d}x|$ ($G^{-1}$ by
 `sympy.solve`, its derivative by `diff`), and its support as the image under $G$ of the
 support of $p(z)$. Every integral is computed by the checker: by quadrature at 50 digits
 when sampling, then by `integrate` for the proof. The discriminator has a free parameter
 $c > 0$, so each claim is sampled at several random points.
 
 * Primary instance (claims `37.1` to `37.4`): $z \sim \mathrm{Beta}(2, 1)$ (density $2z$
-  on $(0, 1)$), $G(z) = z^2$, which makes $x$ uniform on $(0, 1)$; $p_{data}(x) = 2x$;
+  on $(0, 1)$), $G(z) = z^2$, which makes $x$ uniform on $(0, 1)$; $p_{\mathrm{data}}(x) = 2x$;
   $D(x) = x / (x + c)$.
 * Decreasing generator (`37.3-dec`, `37.4-dec`): $z \sim \mathrm{Uniform}(0, 1)$ and
-  $G(z) = 1 / (1 + z)$ onto $(1/2, 1)$, so $p_{model}(x) = 1/x^2$, which needs the
-  absolute value of the Jacobian; $p_{data} = 2$ on $(1/2, 1)$; $D(x) = 1 / (1 + c x)$.
+  $G(z) = 1 / (1 + z)$ onto $(1/2, 1)$, so $p_{\mathrm{model}}(x) = 1/x^2$, which needs the
+  absolute value of the Jacobian; $p_{\mathrm{data}} = 2$ on $(1/2, 1)$; $D(x) = 1 / (1 + c x)$.
   The two discriminators differ only because SymPy integrates these combinations
   fastest. Line 1 is the head itself and line 2 is the definition of the expectations,
   so they hold by construction and are checked for the primary instance only.
 
-The unnumbered $p(z) \, \mathrm{d}z = p_{model}(x) \, \mathrm{d}x$ is encoded pointwise as
-$p(z) = p_{model}(G(z)) \, |\mathrm{d}G / \mathrm{d}z|$ (claims `cov` and `cov-dec`), the
+The unnumbered $p(z) \, \mathrm{d}z = p_{\mathrm{model}}(x) \, \mathrm{d}x$ is encoded pointwise as
+$p(z) = p_{\mathrm{model}}(G(z)) \, |\mathrm{d}G / \mathrm{d}z|$ (claims `cov` and `cov-dec`), the
 derivative by differentiation.
 
 The unnumbered claim that $y = a \log x + b \log(1 - x)$ reaches its maximum on
@@ -37,16 +37,17 @@ at an end point, where $y$ is not stationary (or $\log 0$ is undefined), so the 
 claim `max-ab-corrected` takes $a, b > 0$; it is proved.
 
 (38), the optimal discriminator, is checked as the pointwise maximiser of
-$p_{data} \log D + p_{model} \log(1 - D)$ over the value $D \in (0, 1)$, for positive
-densities (claim `38`; the integrand of the last line of (37) is maximised point by
-point). The functional form is checked on the primary instance too (`38-functional`):
-along $D^* + t \, x (1 - x)$ the value function of (37) has a maximum at $t = 0$.
+$p_{\mathrm{data}} \log D + p_{\mathrm{model}} \log(1 - D)$ over the value
+$D \in (0, 1)$, for positive densities (claim `38`; the integrand of the last line of
+(37) is maximised point by point). The functional form is checked on the primary
+instance too (`38-functional`): along $D^* + t \, x (1 - x)$ the value function of (37)
+has a maximum at $t = 0$.
 
 Normalisations (the mathematics is unaffected):
 
 * $\int_x$ is read as the integral over
-  $\mathrm{Supp}(p_{data}) \cup \mathrm{Supp}(p_{model})$ (the integrand vanishes outside
-  it); in both instances the two supports coincide.
+  $\mathrm{Supp}(p_{\mathrm{data}}) \cup \mathrm{Supp}(p_{\mathrm{model}})$ (the integrand
+  vanishes outside it); in both instances the two supports coincide.
 * "achieves its maximum in $[0, 1]$" is checked as: the point is in $[0, 1]$, is
   stationary, and satisfies the second-order condition there.
 """
@@ -170,8 +171,8 @@ d.stationary("max-ab-corrected", ap * sp.log(xs) + bp * sp.log(1 - xs), [xs],
 
 # (38): the optimal discriminator, pointwise over the value D = D(x) in (0, 1).
 Dv = d.scalar("D", interval(0, 1), latex="D(x)")
-pd = d.scalar("p_data", POSITIVE, latex=r"p_{data}(x)")
-pm = d.scalar("p_model", POSITIVE, latex=r"p_{model}(x)")
+pd = d.scalar("p_data", POSITIVE, latex=r"p_{\mathrm{data}}(x)")
+pm = d.scalar("p_model", POSITIVE, latex=r"p_{\mathrm{model}}(x)")
 d.stationary("38", value_integrand(pd, pm, Dv), [Dv], {Dv: optimal_D(pd, pm)}, maximum=True)
 
 # (38) as a functional, on the primary instance: along D* + t h with h(x) = x (1 - x)

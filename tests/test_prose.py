@@ -13,7 +13,7 @@ from symderive.latex.compile import find_engine
 from symderive.latex.document import build
 from symderive.latex.results import not_checked
 from symderive.loader import load
-from symderive.markup import blocks, block_latex, inline_html, inline_latex, plain
+from symderive.markup import block_latex, blocks, inline_html, inline_latex, plain
 
 _EXEMPT = re.compile(r"(?<!\\)\$[^$]+?(?<!\\)\$|``.+?``|`[^`\n]+`", re.S)
 

@@ -178,7 +178,8 @@ def status_line(e: Entry, p: DerivationPrinter) -> str:
         parts.append(r"\textbf{Not marked as an erratum:} the document's formula is wrong, "
                      r"or the derivation file states it wrongly.")
     if c.note:
-        parts.append(r"\emph{Note:} " + inline_latex(c.note))
+        note = c.note.rstrip()
+        parts.append(r"\emph{Note:} " + inline_latex(note) + ("" if note[-1:] in ".!?" else "."))
     return " ".join(parts) + "\n"
 
 
