@@ -87,7 +87,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_LOADED] = {}
     config.addinivalue_line("markers", "symderive: a claim of a derivation")
     # with no paths on the command line, the folders are collected beside the usual tests
-    if config.args_source != pytest.Config.ArgsSource.ARGS:
+    source = getattr(config, "args_source", None)  # pytest >= 7.2
+    if source is not None and source != pytest.Config.ArgsSource.ARGS:
         config.args.extend(str(d) for d in dirs if str(d) not in config.args)
 
 

@@ -141,10 +141,11 @@ def render(derivations: Sequence[Derivation], results: Sequence[ClaimResult],
     for v in VERDICTS:
         text = f"{s[v]} {v}"
         if v == "refuted" and errata:
-            text += f" ({errata} known errata)"
+            text += f" ({errata} known {'erratum' if errata == 1 else 'errata'})"
         parts.append(st(text, v) if s[v] else text)
     if errors:
-        parts.append(st(f"{len(errors)} file(s) not loaded", "error"))
+        files = "1 file" if len(errors) == 1 else f"{len(errors)} files"
+        parts.append(st(f"{files} not loaded", "error"))
     line = ", ".join(parts) + f" in {seconds:.2f}s"
     out.append("")
     out.append(f"{'=' * 8} {line} {'=' * 8}")

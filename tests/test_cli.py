@@ -59,7 +59,7 @@ def test_all_good_exits_0(tmp_path, capsys):
     folder = write(tmp_path, good=GOOD, errata=ERRATUM)
     code, out, _ = run(capsys, "check", "all", "--dir", folder)
     assert code == 0
-    assert "3 proved" in out and "1 refuted (1 known errata)" in out
+    assert "3 proved" in out and "1 refuted (1 known erratum)" in out
     assert "forgot the cross term" in out
     assert "\x1b[" not in out  # no colour when not a terminal
 
