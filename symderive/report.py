@@ -54,6 +54,14 @@ def dumps(doc: dict) -> str:
     return json.dumps(doc, indent=2)
 
 
+def entries_differ(differing: int, total: int) -> str:
+    """``2 of 4 entries differ``; one entry of one is ``the value differs``."""
+    if total == 1:
+        return "the value differs"
+    return f"{differing} of {total} entries differ" if differing != 1 else \
+        f"1 of {total} entries differs"
+
+
 def format_counterexample(cx: dict, indent: str = "      ") -> list[str]:
     lines = []
     if cx.get("message"):
@@ -87,7 +95,7 @@ def format_counterexample(cx: dict, indent: str = "      ") -> list[str]:
     entries = cx.get("entries") or []
     if entries:
         total = cx.get("total")
-        head = f"{cx.get('differing', len(entries))} of {total} entries differ" if total else ""
+        head = entries_differ(cx.get("differing", len(entries)), total) if total else ""
         if head:
             lines.append(f"{indent}{head}:")
         for e in entries:

@@ -15,6 +15,7 @@ import sympy as sp
 
 from ..derivation import Claim, StationaryClaim
 from ..markup import inline_latex
+from ..report import entries_differ
 from ..runner import ClaimResult
 from .display import TEXT_EM, Row, align, aligned, fits
 from .printer import DerivationPrinter
@@ -232,7 +233,7 @@ def counterexample(cx: dict, p: DerivationPrinter) -> str:
     entries = cx.get("entries") or []
     if entries:
         total, diff = cx.get("total"), cx.get("differing", len(entries))
-        head = f"{diff} of {total} entries differ" if total else "Differing entries"
+        head = entries_differ(diff, total).capitalize() if total else "Differing entries"
         shown = "" if len(entries) >= int(diff or 0) else f" (first {len(entries)} shown)"
         rows = "\n".join(r"%s & %s & %s \\" % (r"\texttt{%s}" % escape(str(x.get("entry"))),
                                                 value(x.get("lhs")), value(x.get("rhs")))
