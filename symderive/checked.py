@@ -14,7 +14,14 @@ from dataclasses import dataclass, field, fields
 from .derivation import Claim, Derivation
 from .runner import ClaimResult
 
-__all__ = ["Report", "CheckedClaim", "check"]
+__all__ = ["Report", "CheckedClaim", "check", "repair_hint"]
+
+
+def repair_hint(result: ClaimResult) -> str | None:
+    """A suggested fix for a refuted claim, once the checker offers one (as an attribute
+    of the result or an entry of its evidence); None until then."""
+    hint = getattr(result, "repair", None) or (result.evidence or {}).get("repair")
+    return str(hint) if hint else None
 
 
 @dataclass

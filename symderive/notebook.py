@@ -15,6 +15,7 @@ import html
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from .checked import repair_hint
 from .derivation import Claim, Derivation, StationaryClaim
 from .markup import block_html, inline_html, mathjax
 
@@ -69,11 +70,6 @@ def _counterexample_html(r: CheckedClaim) -> str:
         "</pre>"
 
 
-def _repair(r: CheckedClaim) -> str | None:
-    """A suggested fix, once the checker offers one (the result or its evidence says)."""
-    return getattr(r, "repair", None) or (r.evidence or {}).get("repair")
-
-
 def _evidence_html(r: CheckedClaim) -> str:
     parts = [html.escape(r.method)]
     if r.message and not r.counterexample:
@@ -92,10 +88,10 @@ def results_html(results: Sequence[CheckedClaim]) -> str:
     for r in results:
         formula = f"${html.escape(mathjax(claim_tex(r.claim)))}$" if r.claim else ""
         tag = html.escape(_tag(r.claim)) if r.claim else ""
-        repair = _repair(r)
+        repair = repair_hint(r)
         cells = [f"<code>{html.escape(r.id)}</code> {tag}", formula,
                  _verdict_html(r.verdict, bool(r.erratum)), _evidence_html(r),
-                 _counterexample_html(r), html.escape(str(repair)) if repair else ""]
+                 _counterexample_html(r), html.escape(repair) if repair else ""]
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return (f'{_STYLE}<table class="symderive"><thead><tr>{head}</tr></thead><tbody>'
             + "".join(rows) + "</tbody></table>")

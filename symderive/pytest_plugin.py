@@ -236,6 +236,7 @@ def _skip(reason: str) -> None:
 
 
 def _refutation(r: ClaimResult) -> str:
+    from .checked import repair_hint
     from .report import format_counterexample
 
     lines = [f"refuted ({r.method})"]
@@ -243,4 +244,7 @@ def _refutation(r: ClaimResult) -> str:
         lines += format_counterexample(r.counterexample, indent="  ")
     elif r.message:
         lines.append(f"  {r.message}")
+    hint = repair_hint(r)
+    if hint:
+        lines.append(f"  repair: {hint}")
     return "\n".join(lines)

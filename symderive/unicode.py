@@ -7,6 +7,8 @@ for documents; this one only has to be readable in a terminal line.
 
 from __future__ import annotations
 
+import unicodedata
+
 import sympy as sp
 from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
@@ -130,8 +132,8 @@ class UnicodePrinter(StrPrinter):
 
 
 def unicode(expr: sp.Basic) -> str:
-    """``expr`` on one line, in Unicode."""
-    return UnicodePrinter().doprint(expr)
+    """``expr`` on one line, in Unicode (composed: ĥ is one character, as typed)."""
+    return unicodedata.normalize("NFC", UnicodePrinter().doprint(expr))
 
 
 def formula(claim: Claim) -> str:

@@ -110,3 +110,18 @@ def test_quickstart_notebook_executes(tmp_path, monkeypatch):
     assert values[0]["text"] == "refuted {'x': '1'}\n"
     assert values[1]["data"]["text/plain"] == "False"
     assert "3  refuted" in text[0]["text"] and "3 proved, 0 verified, 1 refuted" in text[0]["text"]
+
+
+def test_a_repair_hint_is_shown_once_the_checker_offers_one():
+    from symderive.checked import repair_hint
+    from symderive.notebook import results_html
+
+    d = Derivation("rep")
+    x = d.scalar("x")
+    d.equal("1", 2 * x, x)
+    plain = CheckedClaim("rep", "1", None, "refuted", None, "m", 0.0, {"values": {"x": "1"}},
+                         None, claim=d.claims[0])
+    assert repair_hint(plain) is None and "<td></td></tr>" in results_html([plain])
+    fixed = CheckedClaim("rep", "1", None, "refuted", None, "m", 0.0, {"values": {"x": "1"}},
+                         None, evidence={"repair": "rhs 2*x"}, claim=d.claims[0])
+    assert repair_hint(fixed) == "rhs 2*x" and "<td>rhs 2*x</td>" in results_html([fixed])
