@@ -13,6 +13,7 @@ from .config import DEFAULT_TIMEOUT
 from .em.cli import register as register_em
 from .latex.cli import register as register_latex
 from .progress import Progress
+from .report import plural
 from .targets import UsageError, load_derivations, select_targets, timeout_arg
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -34,7 +35,8 @@ targets:
 
 exit status:
   0  no claim refuted other than marked errata, and nothing errored
-  1  a claim refuted unexpectedly, a marked erratum that holds, or an error
+  1  a claim refuted unexpectedly, a marked erratum that holds, or an error;
+     with --strict also a claim that is undecided (--strict=proved: or only verified)
   2  a usage error, or a derivation file that cannot be loaded
 """
 
@@ -62,24 +64,30 @@ def cmd_check(args) -> int:
     if args.json:
         print(dumps(to_json(chosen, results, seconds)))
     else:
-        header = (f"symderive {__version__}: {len(claims)} claims in {len(chosen)} "
-                  f"derivation(s), budget {args.timeout:g} s per claim")
+        header = (f"symderive {__version__}: {plural(len(claims), 'claim')} in "
+                  f"{plural(len(chosen), 'derivation')}, budget {args.timeout:g} s per claim")
         print(render(chosen, results, errors, seconds, colour=colour, header=header))
-    return exit_status(results, errors)
+    return exit_status(results, errors, strict=args.strict)
 
 
 def cmd_list(args) -> int:
     derivations, errors = load_derivations(args)
-    chosen, _ = select_targets(derivations, args.targets)
+    chosen, claims = select_targets(derivations, args.targets)
     for err in errors:
         print(f"symderive: error: {err}", file=sys.stderr)
+    if args.formulas:
+        from .unicode import formula
     for d in chosen:
         print(f"{d.name}  ({d.source})" if d.source else d.name)
-        for c in d.claims:
-            flags = "  [erratum]" if c.erratum else ""
-            kind = "stationary" if c.kind == "stationary" else "equal"
+        rows = [c for c in d.claims if c in claims]
+        width = max((len(c.id) for c in rows), default=0)
+        for c in rows:
             eq = f"({c.equation})" if c.equation else ""
-            print(f"  {c.id:<16} {eq:<8} {kind}{flags}")
+            line = f"  {c.id:<{width}}  {eq:<8} {c.kind:<10}{'  [erratum]' if c.erratum else ''}"
+            print(line.rstrip())
+            if args.formulas:
+                print(f"      {formula(c)}")
+    print(f"{plural(len(claims), 'claim')} in {plural(len(chosen), 'derivation')}")
     return EXIT_USAGE if errors else EXIT_OK
 
 
@@ -104,13 +112,20 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"time budget per claim in seconds (default: {DEFAULT_TIMEOUT:g})")
     check.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
                        help="claims checked in parallel (default: number of CPUs)")
+    check.add_argument("--strict", nargs="?", const="verified", default=None,
+                       choices=("verified", "proved"), metavar="LEVEL",
+                       help="fail the run on an undecided claim; --strict=proved also on a "
+                            "claim that is only verified")
     check.add_argument("--json", action="store_true", help="write a JSON document to stdout")
     check.add_argument("--no-color", action="store_true", help="never use colour")
     check.set_defaults(func=cmd_check)
 
     lst = sub.add_parser("list", parents=[common], help="list derivations and their claims",
                          description="List the derivations and their claims.")
-    lst.add_argument("targets", nargs="*", metavar="NAME", help="derivations to list")
+    lst.add_argument("targets", nargs="*", metavar="TARGET",
+                     help="all (default), NAME or NAME:ID")
+    lst.add_argument("--formulas", action="store_true",
+                     help="show each claim's formula (in Unicode)")
     lst.set_defaults(func=cmd_list)
 
     register_latex(sub, common)

@@ -10,9 +10,10 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 
-from .check.verdict import HOLDS, VERDICTS, Verdict
+from .check.verdict import HOLDS, VERDICTS, Evidence, Verdict
 from .derivation import Derivation
 from .loader import LoadError
+from .markup import plain
 from .runner import ClaimResult
 
 #: Version of the ``check --json`` document; 2 added the ``evidence`` of each claim.
@@ -52,22 +53,35 @@ def to_json(derivations: Sequence[Derivation], results: Sequence[ClaimResult],
     }
 
 
+def plural(count: int, word: str) -> str:
+    """``1 claim``, ``2 claims``: no more ``derivation(s)``."""
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
 def dumps(doc: dict) -> str:
     return json.dumps(doc, indent=2)
 
 
-def evidence_summary(evidence: dict) -> str:
-    """The evidence object in a few words: ``symbolic, proved at 2 sizes, 5 points``."""
-    parts = [evidence["method"]]
-    proved = evidence["proved_sizes"]
-    if evidence["scope"] == "all sizes":
+def evidence_summary(evidence: dict, method: str = "") -> str:
+    """The evidence object in a few words: ``symbolic, proved at 2 sizes, 5 points``
+    (``method`` stands in for an evidence object that names none)."""
+    ev = Evidence.from_json(evidence, method)
+    parts = [ev.method]
+    if ev.scope == "all sizes":
         parts.append("proved at all sizes")
-    elif proved:
-        parts.append(f"proved at {len(proved)} size{'s' if len(proved) > 1 else ''}")
-    points = evidence["sampled"]["points"]
-    if points:
-        parts.append(f"{points} point{'s' if points > 1 else ''}")
+    elif ev.proved_sizes:
+        parts.append(f"proved at {plural(len(ev.proved_sizes), 'size')}")
+    if ev.points:
+        parts.append(plural(ev.points, "point"))
     return ", ".join(parts)
+
+
+def entries_differ(differing: int, total: int) -> str:
+    """``2 of 4 entries differ``; one entry of one is ``the value differs``."""
+    if total == 1:
+        return "the value differs"
+    return f"{differing} of {total} entries differ" if differing != 1 else \
+        f"1 of {total} entries differs"
 
 
 def format_counterexample(cx: dict, indent: str = "      ") -> list[str]:
@@ -103,7 +117,7 @@ def format_counterexample(cx: dict, indent: str = "      ") -> list[str]:
     entries = cx.get("entries") or []
     if entries:
         total = cx.get("total")
-        head = f"{cx.get('differing', len(entries))} of {total} entries differ" if total else ""
+        head = entries_differ(cx.get("differing", len(entries)), total) if total else ""
         if head:
             lines.append(f"{indent}{head}:")
         for e in entries:
@@ -136,21 +150,22 @@ def render(derivations: Sequence[Derivation], results: Sequence[ClaimResult],
                 tag = "  [known erratum]" if r.verdict == Verdict.REFUTED else \
                     "  [marked erratum, but it holds]" if r.verdict in HOLDS \
                     else "  [marked erratum]"
-            colour = r.verdict if r.ok or r.verdict != Verdict.REFUTED else "refuted"
+            colour = r.verdict if passes(r) or r.verdict != Verdict.REFUTED else "refuted"
             if r.expected == Verdict.REFUTED and r.verdict == Verdict.REFUTED:
                 colour = "erratum"
             line = (f"  {r.id:<{width}}  {st(f'{r.verdict:<9}', colour)}  "
-                    f"{evidence_summary(r.evidence):<44}  {r.seconds:6.2f}s"
+                    f"{evidence_summary(r.evidence, r.method):<44}  {r.seconds:6.2f}s"
                     f"{st(tag, 'erratum')}")
             out.append(line)
             if r.verdict == Verdict.REFUTED and r.counterexample:
                 if r.erratum:
-                    out.append(f"      erratum: {r.erratum}")
+                    out.append(f"      erratum: {plain(r.erratum)}")
                 out += format_counterexample(r.counterexample)
             elif r.verdict in (Verdict.ERROR, Verdict.UNDECIDED) and r.message:
                 out.append(f"      {r.message}")
             elif r.expected == Verdict.REFUTED and r.verdict in HOLDS:
-                out.append(f"      marked as an erratum ({r.erratum}), but it {r.verdict}")
+                out.append(f"      marked as an erratum ({plain(r.erratum)}), "
+                           f"but it {r.verdict}")
     s = summary(results, seconds)
     errata = sum(1 for r in results
                  if r.expected == Verdict.REFUTED and r.verdict == Verdict.REFUTED)
@@ -158,19 +173,42 @@ def render(derivations: Sequence[Derivation], results: Sequence[ClaimResult],
     for v in VERDICTS:
         text = f"{s[v]} {v}"
         if v == Verdict.REFUTED and errata:
-            text += f" ({errata} known errata)"
+            text += f" ({errata} known {'erratum' if errata == 1 else 'errata'})"
         parts.append(st(text, v) if s[v] else text)
     if errors:
-        parts.append(st(f"{len(errors)} file(s) not loaded", "error"))
+        parts.append(st(f"{plural(len(errors), 'file')} not loaded", "error"))
     line = ", ".join(parts) + f" in {seconds:.2f}s"
     out.append("")
     out.append(f"{'=' * 8} {line} {'=' * 8}")
     return "\n".join(out)
 
 
-def exit_status(results: Sequence[ClaimResult], errors: Sequence[LoadError]) -> int:
-    """0 all as expected, 1 an unexpected refutation / erratum that holds / error,
-    2 a derivation file could not be loaded."""
+#: ``--strict`` levels: the verdicts that still pass (a claim that is not a marked erratum).
+STRICT_PASSING: dict[str | None, tuple[Verdict, ...]] = {
+    None: (Verdict.PROVED, Verdict.VERIFIED, Verdict.UNDECIDED),
+    "verified": (Verdict.PROVED, Verdict.VERIFIED),
+    "proved": (Verdict.PROVED,),
+}
+
+#: The verdicts under which a marked erratum passes: it is refuted, or could not be decided.
+ERRATUM_PASSING: tuple[Verdict, ...] = (Verdict.REFUTED, Verdict.UNDECIDED)
+
+
+def passes(result: ClaimResult, strict: str | None = None) -> bool:
+    """Whether ``result`` leaves the run green; the one rule behind the exit status of
+    ``check`` and the outcomes of the pytest plugin.  ``strict`` ("verified" or "proved")
+    also fails a claim that was only decided less firmly.  A marked erratum passes when it
+    is refuted or undecided, whatever ``strict`` says."""
+    if result.expected == Verdict.REFUTED:
+        return result.verdict in ERRATUM_PASSING
+    return result.verdict in STRICT_PASSING[strict]
+
+
+def exit_status(results: Sequence[ClaimResult], errors: Sequence[LoadError],
+                strict: str | None = None) -> int:
+    """0 all as expected, 1 an unexpected refutation / erratum that holds / error (and,
+    with ``strict``, a claim decided less firmly than asked), 2 a derivation file could not
+    be loaded."""
     if errors:
         return 2
-    return 0 if all(r.ok for r in results) else 1
+    return 0 if all(passes(r, strict) for r in results) else 1

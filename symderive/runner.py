@@ -38,13 +38,8 @@ class ClaimResult:
     erratum: str | None = None
     #: the ``evidence`` object of the JSON contract (see :meth:`Evidence.to_json`)
     evidence: dict = dataclasses.field(default_factory=lambda: Evidence().to_json())
-
-    @property
-    def ok(self) -> bool:
-        """Whether this result leaves the run green."""
-        if self.expected == Verdict.REFUTED:
-            return self.verdict in (Verdict.REFUTED, Verdict.UNDECIDED)
-        return self.verdict not in (Verdict.REFUTED, Verdict.ERROR)
+    #: the id of an earlier claim with the same statement, whose check this result shares
+    same_as: str | None = None
 
     def to_json(self) -> dict:
         """Exactly the fields of the published JSON contract, nothing more."""
@@ -98,22 +93,38 @@ def fingerprint(claim: Claim) -> tuple:
             sizes, extra)
 
 
-def run_claims(claims: Sequence[Claim], timeout: float = DEFAULT_TIMEOUT,
-               jobs: int | None = None,
-               progress: Callable[[ClaimResult], None] | None = None) -> list[ClaimResult]:
-    """Check ``claims`` in parallel; results come back in the order given."""
+def restatements(claims: Sequence[Claim]) -> dict[int, int]:
+    """``{k: j}``: claim ``k`` states what the earlier claim ``j`` states (see
+    :func:`fingerprint`), so it shares ``j``'s check."""
     first: dict[tuple, int] = {}
-    unique, alias = [], {}
+    alias = {}
     for k, claim in enumerate(claims):
         try:
             key = fingerprint(claim)
         except TypeError:  # unhashable content: check it on its own
-            key = ("unique", k)
+            continue
         if key in first:
             alias[k] = first[key]
         else:
             first[key] = k
-            unique.append(k)
+    return alias
+
+
+def restated(src: ClaimResult, claim: Claim) -> ClaimResult:
+    """The result of ``claim``, which restates the claim ``src`` is the result of."""
+    return dataclasses.replace(
+        src, id=claim.id, equation=claim.equation, expected=claim.expected,
+        erratum=claim.erratum, seconds=0.0, same_as=src.id,
+        message=f"same statement as claim {src.id}, checked once; {src.message or ''}"
+        .rstrip("; "))
+
+
+def run_claims(claims: Sequence[Claim], timeout: float = DEFAULT_TIMEOUT,
+               jobs: int | None = None,
+               progress: Callable[[ClaimResult], None] | None = None) -> list[ClaimResult]:
+    """Check ``claims`` in parallel; results come back in the order given."""
+    alias = restatements(claims)
+    unique = [k for k in range(len(claims)) if k not in alias]
     checked = dict(zip(unique, _run_unique([claims[k] for k in unique], timeout, jobs,
                                            progress)))
     out = []
@@ -121,12 +132,7 @@ def run_claims(claims: Sequence[Claim], timeout: float = DEFAULT_TIMEOUT,
         if k in checked:
             out.append(checked[k])
             continue
-        src = checked[alias[k]]
-        same = dataclasses.replace(
-            src, id=claim.id, equation=claim.equation, expected=claim.expected,
-            erratum=claim.erratum, seconds=0.0,
-            message=f"same statement as claim {src.id}, checked once; {src.message or ''}"
-            .rstrip("; "))
+        same = restated(checked[alias[k]], claim)
         out.append(same)
         if progress:
             progress(same)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Sequence
 
 from .config import validate_timeout
@@ -28,7 +29,10 @@ def select_targets(derivations, targets: Sequence[str]):
         d = by_name[name]
         if d not in chosen:
             chosen.append(d)
-        if claim_id:
+        if claim_id or target.endswith(":"):
+            if not claim_id:
+                raise UsageError(f"empty claim id in {target!r}; "
+                                 f"see `symderive list {name}`")
             try:
                 claims.append(d.claim(claim_id))
             except KeyError:
@@ -40,11 +44,25 @@ def select_targets(derivations, targets: Sequence[str]):
 
 
 def load_derivations(args):
-    """The derivations of ``--dir`` (default: the packaged ones), and the load errors."""
+    """The derivations of ``--dir`` (default: the packaged ones) in document order, and
+    the load errors."""
     try:
-        return load(args.dir)
+        derivations, errors = load(args.dir)
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from None
+    return document_order(derivations), errors
+
+
+def _natural(text: str) -> tuple:
+    """``"hw2.md §10"`` after ``"hw2.md §9"``: digit runs compare as numbers."""
+    return tuple((0, int(t), "") if t.isdigit() else (1, 0, t)
+                 for t in re.findall(r"\d+|\D+", text))
+
+
+def document_order(derivations):
+    """In the order of their ``source`` (document order), those without a source last;
+    by name where that does not decide."""
+    return sorted(derivations, key=lambda d: (not d.source, _natural(d.source), d.name))
 
 
 def timeout_arg(text: str) -> float:

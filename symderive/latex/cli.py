@@ -57,6 +57,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def cmd_latex(args) -> int:
+    from ..report import plural
     from .compile import CompileError, NoEngine, compile_pdf
     from .document import build
     from .results import ResultsError, check, load_results
@@ -80,7 +81,8 @@ def cmd_latex(args) -> int:
     else:
         results = check(claims, timeout=args.timeout, jobs=args.jobs)
     write_atomic(out, build(chosen, results, title=args.title))
-    print(f"wrote {out} ({len(claims)} claims in {len(chosen)} derivation(s))")
+    print(f"wrote {out} ({plural(len(claims), 'claim')} in "
+          f"{plural(len(chosen), 'derivation')})")
     if not args.pdf:
         return 0
     try:

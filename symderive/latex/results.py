@@ -14,7 +14,7 @@ from pathlib import Path
 from ..check.verdict import Evidence, Verdict
 from ..derivation import Claim
 from ..progress import Progress
-from ..runner import ClaimResult, run_claims
+from ..runner import ClaimResult, restatements, run_claims
 
 
 class ResultsError(Exception):
@@ -75,4 +75,6 @@ def load_results(path: str | Path, claims: Sequence[Claim]) -> list[ClaimResult]
         data = found.get((claim.derivation.name, claim.id))
         out.append(_from_json(claim.derivation.name, data, claim) if data
                    else not_checked(claim, str(path)))
+    for k, j in restatements(claims).items():
+        out[k].same_as = claims[j].id
     return out
