@@ -26,20 +26,22 @@ import pytest
 
 if TYPE_CHECKING:
     from .derivation import Claim, Derivation
+    from .options import CheckOptions
     from .runner import ClaimResult
 
 DEFAULT_DIR = "derivations"
 
 _DIRS = pytest.StashKey[list]()  # the folders whose modules are derivations
 _LOADED = pytest.StashKey[dict]()  # folder -> (derivations by file, load errors by file)
+_OPTIONS = pytest.StashKey["CheckOptions"]()  # the options of the run
 
 
-def check_claims(claims: Sequence[Claim], timeout: float, jobs: int | None = None
+def check_claims(claims: Sequence[Claim], options: CheckOptions, jobs: int | None = None
                  ) -> list[ClaimResult]:
     """The one call into the checker (so that a rename of its API is a one-line change)."""
     from .runner import run_claims
 
-    return run_claims(claims, timeout=timeout, jobs=jobs)
+    return run_claims(claims, jobs=jobs, options=options)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -49,19 +51,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--symderive-dir", action="append", default=[], metavar="DIR",
                     help=f"a folder of derivation modules (default: {DEFAULT_DIR}/); "
                          "may be given more than once")
-    group.addoption("--symderive-timeout", type=float, default=None, metavar="S",
-                    help="time budget per claim in seconds (default: 5)")
-    group.addoption("--symderive-strict", nargs="?", const="verified", default=None,
-                    choices=("verified", "proved"), metavar="LEVEL",
-                    help="fail an undecided claim instead of skipping it; "
-                         "--symderive-strict=proved also fails a claim that is only verified")
-    group.addoption("--symderive-seed", type=int, default=None, metavar="N",
-                    help="seed of the random points (accepted; the checker's sampling is "
-                         "seeded on its own for now)")
-    group.addoption("--symderive-no-cache", action="store_true", default=False,
-                    help="check every claim again (accepted; there is no result cache yet)")
-    group.addoption("--symderive-no-repair", action="store_true", default=False,
-                    help="do not search for repairs (accepted; there are no repairs yet)")
+    # the options of `symderive check`, with the same meaning and the same validation
+    from .options import add_arguments
+
+    add_arguments(group, prefix="--symderive-")
     parser.addini("symderive_dirs", type="paths", default=[],
                   help="folders of derivation modules to collect (switches the plugin on)")
 
@@ -70,14 +63,13 @@ def pytest_configure(config: pytest.Config) -> None:
     ini = config.getini("symderive_dirs")
     if not (config.getoption("symderive") or ini):
         return
-    from .config import validate_timeout
+    from .options import OptionsError, from_args, project_defaults
 
-    timeout = config.getoption("symderive_timeout")
-    if timeout is not None:
-        try:
-            validate_timeout(timeout, "--symderive-timeout")
-        except ValueError as exc:
-            raise pytest.UsageError(str(exc)) from None
+    try:  # [tool.symderive] of the project's pyproject.toml fills what is not given
+        config.stash[_OPTIONS] = from_args(config.option, project_defaults(config.rootpath),
+                                           prefix="symderive_")
+    except OptionsError as exc:
+        raise pytest.UsageError(f"symderive: {exc}") from None
     given = [Path(d).resolve() for d in config.getoption("symderive_dir")]
     dirs = given or [Path(d).resolve() for d in ini] or [config.rootpath / DEFAULT_DIR]
     for folder in dirs:
@@ -105,15 +97,10 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     dirs = config.stash.get(_DIRS, None)
     if not dirs:
         return None
-    budget = config.getoption("symderive_timeout") or _default_timeout()
+    options = config.stash[_OPTIONS]
     return (f"symderive: derivations in {', '.join(str(d) for d in dirs)}; "
-            f"budget {budget:g} s per claim")
-
-
-def _default_timeout() -> float:
-    from .config import DEFAULT_TIMEOUT
-
-    return DEFAULT_TIMEOUT
+            f"budget {options.timeout:g} s per claim"
+            + ("" if options.cache else "; no cache"))
 
 
 def _load(config: pytest.Config, folder: Path) -> tuple[dict, dict]:
@@ -156,12 +143,12 @@ class DerivationNode(pytest.Collector):
 
     def result(self, item: ClaimItem) -> ClaimResult:
         if item.name not in self.results:
-            timeout = self.config.getoption("symderive_timeout") or _default_timeout()
+            options = self.config.stash[_OPTIONS]
             batch = [item]
             if not hasattr(self.config, "workerinput"):  # under xdist: one claim at a time
                 batch = [i for i in self.session.items if i.parent is self
                          and i.name not in self.results]
-            for it, r in zip(batch, check_claims([i.claim for i in batch], timeout)):
+            for it, r in zip(batch, check_claims([i.claim for i in batch], options)):
                 self.results[it.name] = r
         return self.results[item.name]
 
@@ -198,7 +185,7 @@ class ClaimItem(pytest.Item):
         from .report import passes
 
         r = self.result_
-        strict = self.config.getoption("symderive_strict")
+        strict = self.config.stash[_OPTIONS].strict
         why = r.message or r.method
         if self.claim.erratum:
             from .markup import plain

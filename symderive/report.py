@@ -41,7 +41,9 @@ def summary(results: Sequence[ClaimResult], seconds: float) -> dict:
 
 
 def to_json(derivations: Sequence[Derivation], results: Sequence[ClaimResult],
-            seconds: float) -> dict:
+            seconds: float, interrupted: bool = False) -> dict:
+    """The ``check --json`` document; an interrupted run lists the claims that finished
+    and says ``"interrupted": true`` in its summary."""
     by_name: dict[str, list] = {}
     for r in results:
         by_name.setdefault(r.derivation, []).append(r.to_json())
@@ -49,7 +51,8 @@ def to_json(derivations: Sequence[Derivation], results: Sequence[ClaimResult],
         "schema_version": SCHEMA_VERSION,
         "derivations": [{"name": d.name, "source": d.source, "claims": by_name.get(d.name, [])}
                         for d in derivations if d.name in by_name],
-        "summary": summary(results, seconds),
+        "summary": {**summary(results, seconds), **({"interrupted": True} if interrupted
+                                                       else {})},
     }
 
 
@@ -125,47 +128,40 @@ def format_counterexample(cx: dict, indent: str = "      ") -> list[str]:
     return lines
 
 
-def render(derivations: Sequence[Derivation], results: Sequence[ClaimResult],
-           errors: Sequence[LoadError], seconds: float, colour: bool = False,
-           header: str = "") -> str:
-    st = Style(colour)
-    out = []
-    if header:
-        out.append(st(header, "bold"))
-    for err in errors:
-        out.append(st("ERROR loading ", "error") + str(err))
-    by_name: dict[str, list[ClaimResult]] = {}
-    for r in results:
-        by_name.setdefault(r.derivation, []).append(r)
-    for d in derivations:
-        rows = by_name.get(d.name)
-        if not rows:
-            continue
-        out.append("")
-        out.append(st(d.name, "bold") + (f"  ({d.source})" if d.source else ""))
-        width = max(len(r.id) for r in rows)
-        for r in rows:
-            tag = ""
-            if r.expected == Verdict.REFUTED:
-                tag = "  [known erratum]" if r.verdict == Verdict.REFUTED else \
-                    "  [marked erratum, but it holds]" if r.verdict in HOLDS \
-                    else "  [marked erratum]"
-            colour = r.verdict if passes(r) or r.verdict != Verdict.REFUTED else "refuted"
-            if r.expected == Verdict.REFUTED and r.verdict == Verdict.REFUTED:
-                colour = "erratum"
-            line = (f"  {r.id:<{width}}  {st(f'{r.verdict:<9}', colour)}  "
-                    f"{evidence_summary(r.evidence, r.method):<44}  {r.seconds:6.2f}s"
-                    f"{st(tag, 'erratum')}")
-            out.append(line)
-            if r.verdict == Verdict.REFUTED and r.counterexample:
-                if r.erratum:
-                    out.append(f"      erratum: {plain(r.erratum)}")
-                out += format_counterexample(r.counterexample)
-            elif r.verdict in (Verdict.ERROR, Verdict.UNDECIDED) and r.message:
-                out.append(f"      {r.message}")
-            elif r.expected == Verdict.REFUTED and r.verdict in HOLDS:
-                out.append(f"      marked as an erratum ({plain(r.erratum)}), "
-                           f"but it {r.verdict}")
+def heading(d: Derivation, st: Style) -> list[str]:
+    """The lines that open a derivation's part of the report."""
+    return ["", st(d.name, "bold") + (f"  ({d.source})" if d.source else "")]
+
+
+def claim_lines(r: ClaimResult, width: int, st: Style) -> list[str]:
+    """A claim's line, and the details of a claim that went wrong (evidence from the
+    evidence object, never from the message)."""
+    tag = ""
+    if r.expected == Verdict.REFUTED:
+        tag = "  [known erratum]" if r.verdict == Verdict.REFUTED else \
+            "  [marked erratum, but it holds]" if r.verdict in HOLDS else "  [marked erratum]"
+    colour = r.verdict if passes(r) or r.verdict != Verdict.REFUTED else "refuted"
+    if r.expected == Verdict.REFUTED and r.verdict == Verdict.REFUTED:
+        colour = "erratum"
+    cached = st("  (cached)", "dim") if r.cached else ""
+    out = [f"  {r.id:<{width}}  {st(f'{r.verdict:<9}', colour)}  "
+           f"{evidence_summary(r.evidence, r.method):<44}  {r.seconds:6.2f}s"
+           f"{cached}{st(tag, 'erratum')}"]
+    if r.verdict == Verdict.REFUTED and r.counterexample:
+        if r.erratum:
+            out.append(f"      erratum: {plain(r.erratum)}")
+        out += format_counterexample(r.counterexample)
+    elif r.verdict in (Verdict.ERROR, Verdict.UNDECIDED) and r.message:
+        out.append(f"      {r.message}")
+    elif r.expected == Verdict.REFUTED and r.verdict in HOLDS:
+        out.append(f"      marked as an erratum ({plain(r.erratum)}), but it {r.verdict}")
+    return out
+
+
+def summary_line(results: Sequence[ClaimResult], errors: Sequence[LoadError], seconds: float,
+                 st: Style, interrupted: bool = False) -> list[str]:
+    """The closing line: the count of each verdict, load errors, time; an interrupted run
+    says so (its counts are of the claims that finished)."""
     s = summary(results, seconds)
     errata = sum(1 for r in results
                  if r.expected == Verdict.REFUTED and r.verdict == Verdict.REFUTED)
@@ -175,12 +171,96 @@ def render(derivations: Sequence[Derivation], results: Sequence[ClaimResult],
         if v == Verdict.REFUTED and errata:
             text += f" ({errata} known {'erratum' if errata == 1 else 'errata'})"
         parts.append(st(text, v) if s[v] else text)
+    cached = sum(1 for r in results if r.cached)
+    if cached:
+        parts.append(f"{cached} cached")
     if errors:
         parts.append(st(f"{plural(len(errors), 'file')} not loaded", "error"))
     line = ", ".join(parts) + f" in {seconds:.2f}s"
-    out.append("")
-    out.append(f"{'=' * 8} {line} {'=' * 8}")
+    if interrupted:
+        line = st("interrupted", "error") + f" after {plural(len(results), 'claim')}: {line}"
+    return ["", f"{'=' * 8} {line} {'=' * 8}"]
+
+
+def widths(claims_or_results) -> dict[str, int]:
+    """The width of the id column of each derivation."""
+    out: dict[str, int] = {}
+    for c in claims_or_results:
+        name = c.derivation if isinstance(c.derivation, str) else c.derivation.name
+        out[name] = max(out.get(name, 0), len(c.id))
+    return out
+
+
+def render(derivations: Sequence[Derivation], results: Sequence[ClaimResult],
+           errors: Sequence[LoadError], seconds: float, colour: bool = False,
+           header: str = "", interrupted: bool = False) -> str:
+    """The whole terminal report at once (``check`` prints the same lines as it goes)."""
+    st = Style(colour)
+    out = []
+    if header:
+        out.append(st(header, "bold"))
+    for err in errors:
+        out.append(load_error_line(err, st))
+    width = widths(results)
+    by_name: dict[str, list[ClaimResult]] = {}
+    for r in results:
+        by_name.setdefault(r.derivation, []).append(r)
+    for d in derivations:
+        rows = by_name.get(d.name)
+        if not rows:
+            continue
+        out += heading(d, st)
+        for r in rows:
+            out += claim_lines(r, width[d.name], st)
+    out += summary_line(results, errors, seconds, st, interrupted)
     return "\n".join(out)
+
+
+def load_error_line(err: LoadError, st: Style) -> str:
+    return st("ERROR loading ", "error") + str(err)
+
+
+class StreamingReport:
+    """The terminal report printed as it goes: a claim is printed as soon as it and every
+    claim before it (in document order) are done.  ``write`` prints lines (above the
+    progress line, see :meth:`symderive.progress.Progress.above`)."""
+
+    def __init__(self, claims: Sequence, derivations: Sequence[Derivation], st: Style,
+                 write):
+        self.order = {(c.derivation.name, c.id): k for k, c in enumerate(claims)}
+        self.by_name = {d.name: d for d in derivations}
+        self.width = widths(claims)
+        self.st, self.write = st, write
+        self.results: dict[int, ClaimResult] = {}
+        self.printed = 0
+        self.last: str | None = None  # the derivation whose heading was printed last
+
+    def add(self, result: ClaimResult) -> None:
+        self.results[self.order[(result.derivation, result.id)]] = result
+        lines = []
+        while self.printed in self.results:
+            lines += self._lines(self.results[self.printed])
+            self.printed += 1
+        if lines:
+            self.write("\n".join(lines))
+
+    def _lines(self, r: ClaimResult) -> list[str]:
+        out = []
+        if r.derivation != self.last:
+            self.last = r.derivation
+            out += heading(self.by_name[r.derivation], self.st)
+        return out + claim_lines(r, self.width[r.derivation], self.st)
+
+    def finish(self, errors: Sequence[LoadError], seconds: float,
+               interrupted: bool = False) -> list[ClaimResult]:
+        """Print the finished claims not printed yet (after an interruption, those that
+        finished out of order) and the summary; the finished results, in order."""
+        rest = [self.results[k] for k in sorted(self.results) if k >= self.printed]
+        lines = [line for r in rest for line in self._lines(r)]
+        done = [self.results[k] for k in sorted(self.results)]
+        self.write("\n".join(lines + summary_line(done, errors, seconds, self.st,
+                                                   interrupted)))
+        return done
 
 
 #: ``--strict`` levels: the verdicts that still pass (a claim that is not a marked erratum).

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import argparse
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
-from .config import validate_timeout
-from .loader import load
+from .loader import load, load_files
+from .options import OptionsError, option_type, project_defaults
 
 
 class UsageError(Exception):
@@ -22,6 +22,13 @@ def select_targets(derivations, targets: Sequence[str]):
         return list(derivations), [c for d in derivations for c in d.claims]
     chosen, claims = [], []
     for target in targets:
+        if is_file_target(target):
+            here = Path(target).resolve()
+            for d in derivations:
+                if d.file and Path(d.file).resolve() == here and d not in chosen:
+                    chosen.append(d)
+                    claims.extend(d.claims)
+            continue
         name, _, claim_id = target.partition(":")
         if name not in by_name:
             known = ", ".join(sorted(by_name)) or "none"
@@ -43,14 +50,36 @@ def select_targets(derivations, targets: Sequence[str]):
     return chosen, claims
 
 
-def load_derivations(args):
-    """The derivations of ``--dir`` (default: the packaged ones) in document order, and
-    the load errors."""
+def is_file_target(target: str) -> bool:
+    """``path/to/file.py``: a target that names a derivation file."""
+    return target.endswith(".py")
+
+
+def load_derivations(args, defaults: dict | None = None):
+    """The derivations of ``--dir`` (default: ``dir`` of ``[tool.symderive]``, else the
+    packaged ones) and of the ``FILE.py`` targets, in document order, and the load
+    errors.  Only files are loaded when every target is a file."""
+    targets = list(getattr(args, "targets", None) or [])
+    files = [Path(t) for t in targets if is_file_target(t)]
+    folder = args.dir or (defaults or {}).get("dir")
     try:
-        derivations, errors = load(args.dir)
+        derivations, errors = ([], []) if files and len(files) == len(targets) \
+            else load(folder)
+        more, more_errors = load_files(files)
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from None
-    return document_order(derivations), errors
+    seen = {id(d) for d in derivations}
+    derivations += [d for d in more if id(d) not in seen]
+    return document_order(derivations), errors + more_errors
+
+
+def project_options() -> dict:
+    """The ``[tool.symderive]`` defaults of the nearest pyproject.toml (a bad one is a
+    usage error)."""
+    try:
+        return project_defaults()
+    except OptionsError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _natural(text: str) -> tuple:
@@ -65,9 +94,5 @@ def document_order(derivations):
     return sorted(derivations, key=lambda d: (not d.source, _natural(d.source), d.name))
 
 
-def timeout_arg(text: str) -> float:
-    """``--timeout`` as argparse wants it: the shared validation, as a usage error."""
-    try:
-        return validate_timeout(text, "--timeout")
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+#: ``--timeout`` as argparse wants it: the shared validation, as a usage error.
+timeout_arg = option_type("timeout", float)

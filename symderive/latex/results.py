@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..check.verdict import Evidence, Verdict
 from ..derivation import Claim
+from ..options import CheckOptions
 from ..progress import Progress
 from ..runner import ClaimResult, restatements, run_claims
 
@@ -21,11 +22,11 @@ class ResultsError(Exception):
     """A results file that cannot be read or does not match the derivations."""
 
 
-def check(claims: Sequence[Claim], timeout: float, jobs: int | None = None,
+def check(claims: Sequence[Claim], options: CheckOptions, jobs: int | None = None,
           progress: bool | None = None) -> list[ClaimResult]:
     """Run the checker on ``claims``; progress on stderr when it is a terminal."""
     show = Progress(len(claims), sys.stderr.isatty() if progress is None else progress)
-    results = run_claims(claims, timeout=timeout, jobs=jobs, progress=show)
+    results = run_claims(claims, jobs=jobs, progress=show, options=options)
     show.close()
     return results
 
