@@ -192,14 +192,14 @@ def run_claims(claims: Sequence[Claim], timeout: float | None = None,
             if progress:
                 progress(done[j])
 
-    if store is not None:
-        for k in unique:
-            keys[k] = result_key(claims[k], options)
-            hit = store.get(keys[k])
-            if hit is not None:
-                finished(k, _from_cache(claims[k], hit))
-    todo = [k for k in unique if k not in done]
     try:
+        if store is not None:
+            for k in unique:
+                keys[k] = result_key(claims[k], options)
+                hit = store.get(keys[k])
+                if hit is not None:
+                    finished(k, _from_cache(claims[k], hit))
+        todo = [k for k in unique if k not in done]
         _run_unique([claims[k] for k in todo], options, jobs,
                     lambda i, r, ok: finished(todo[i], r, ok))
     except KeyboardInterrupt:

@@ -47,7 +47,7 @@ def select_targets(derivations, targets: Sequence[str]):
                                  f"see `symderive list {name}`") from None
         else:
             claims.extend(d.claims)
-    return chosen, claims
+    return chosen, list({id(c): c for c in claims}.values())  # a claim named twice runs once
 
 
 def is_file_target(target: str) -> bool:

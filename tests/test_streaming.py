@@ -130,3 +130,46 @@ def test_an_uninterrupted_run_says_nothing_of_interruption(tmp_path):
                            "--dir", str(folder)], capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
     assert "interrupted" not in json.loads(proc.stdout)["summary"]
+
+
+def test_results_print_in_document_order_as_soon_as_the_prefix_is_done():
+    from symderive import Derivation
+    from symderive.report import StreamingReport, Style
+    from symderive.runner import ClaimResult
+
+    d = Derivation("order", source="notes")
+    x = d.scalar("x")
+    claims = [d.equal(str(k), x, x) for k in (1, 2, 3)]
+    printed: list[str] = []
+    stream = StreamingReport(claims, [d], Style(False), printed.append)
+
+    def result(k: int) -> ClaimResult:
+        return ClaimResult("order", str(k), None, "proved", None, "symbolic", 0.1, None, None)
+
+    stream.add(result(2))
+    assert printed == []                       # claim 1 is not done: nothing yet
+    stream.add(result(1))
+    assert [t.split()[0] for t in printed[0].splitlines() if t.startswith("  ")] == ["1", "2"]
+    assert printed[0].splitlines()[1] == "order  (notes)"
+    stream.add(result(3))
+    assert printed[1].split()[0] == "3" and "order" not in printed[1]
+    stream.finish([], 1.0)
+    assert "3 proved" in printed[-1] and "interrupted" not in printed[-1]
+
+
+def test_an_interrupted_stream_prints_what_finished_out_of_order():
+    from symderive import Derivation
+    from symderive.report import StreamingReport, Style
+    from symderive.runner import ClaimResult
+
+    d = Derivation("gap")
+    x = d.scalar("x")
+    claims = [d.equal(str(k), x, x) for k in (1, 2, 3)]
+    printed: list[str] = []
+    stream = StreamingReport(claims, [d], Style(False), printed.append)
+    stream.add(ClaimResult("gap", "3", None, "refuted", None, "exact point", 0.1, None, None))
+    done = stream.finish([], 2.0, interrupted=True)
+    assert [r.id for r in done] == ["3"]
+    text = printed[-1]
+    assert "  3 " in text and "refuted" in text
+    assert "interrupted after 1 claim: 0 proved, 0 verified, 1 refuted" in text
