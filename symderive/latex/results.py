@@ -26,9 +26,10 @@ def check(claims: Sequence[Claim], options: CheckOptions, jobs: int | None = Non
           progress: bool | None = None) -> list[ClaimResult]:
     """Run the checker on ``claims``; progress on stderr when it is a terminal."""
     show = Progress(len(claims), sys.stderr.isatty() if progress is None else progress)
-    results = run_claims(claims, jobs=jobs, progress=show, options=options)
-    show.close()
-    return results
+    try:
+        return run_claims(claims, jobs=jobs, progress=show, options=options)
+    finally:  # also on Ctrl-C, so that "interrupted" starts on a clean line
+        show.close()
 
 
 def _from_json(name: str, data: dict, claim: Claim | None) -> ClaimResult:
