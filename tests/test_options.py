@@ -150,3 +150,13 @@ def test_the_plugin_reads_the_same_pyproject_defaults(pytester, monkeypatch, tmp
     assert "budget 1 s per claim" in result.stdout.str()
     cached = pytester.runpytest("--symderive", "-v", "derivations")
     cached.assert_outcomes(passed=1, failed=1)   # the same verdicts, from the cache
+
+
+def test_latex_strict_fails_like_check_but_still_writes_the_report(tmp_path, capsys):
+    (tmp_path / "wrong.py").write_text(textwrap.dedent(WRONG))
+    out = tmp_path / "report.tex"
+    assert main(["latex", str(tmp_path / "wrong.py"), "-o", str(out)]) == 0
+    out.unlink()
+    assert main(["latex", str(tmp_path / "wrong.py"), "-o", str(out), "--strict"]) == 1
+    assert out.is_file() and "refuted" in out.read_text()
+    assert main(["check", str(tmp_path / "wrong.py"), "--strict"]) == 1
