@@ -19,10 +19,12 @@ another branch, and switches over when that lands (its ``srepr`` keys also need 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import sympy as sp
@@ -74,18 +76,29 @@ def _srepr(expr: sp.Basic) -> str:
                             sp.srepr(expr))
 
 
+#: Fields of a claim that name or annotate it without changing what is checked.
+NOT_STATED = frozenset({"id", "equation", "erratum", "note", "derivation", "line"})
+
+
+def _text(value: object) -> str:
+    """A value as stable text: SymPy objects in ``srepr``, mappings sorted."""
+    if isinstance(value, sp.Basic):
+        return _srepr(value)
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(sorted(f"{_text(k)}: {_text(v)}" for k, v in value.items())) \
+            + "}"
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(_text(v) for v in value) + ")"
+    return repr(value)
+
+
 def statement_text(claim: Claim) -> str:
-    """What a claim states, as text: its kind and every expression, in ``srepr`` (not its
-    id, equation number or erratum text, which do not change what is checked)."""
-    parts = [type(claim).__name__, _srepr(claim.lhs), _srepr(claim.rhs),
-             _srepr(sp.Tuple(*claim.given)), _srepr(sp.Tuple(*claim.unknowns)),
-             repr(claim.sizes)]
-    if isinstance(claim, StationaryClaim):
-        parts += [_srepr(claim.f), _srepr(sp.Tuple(*claim.variables)),
-                  _srepr(sp.Tuple(*claim.constraints)), repr(claim.maximum),
-                  _srepr(sp.Dict(dict(claim.point))),
-                  repr(sorted(map(repr, claim.domain.items())))]
-    return "\n".join(parts)
+    """What a claim states, as text: its kind and every field (found from the dataclass,
+    so that a field added later is covered), but not its id, equation number, erratum or
+    note, which do not change what is checked."""
+    return "\n".join([type(claim).__name__] + [
+        f"{f.name}={_text(getattr(claim, f.name))}" for f in dataclasses.fields(claim)
+        if f.name not in NOT_STATED])
 
 
 def context_text(d: Derivation, claim: Claim) -> str:

@@ -148,3 +148,19 @@ def test_check_shows_cached_results_and_rechecks_only_what_changed(tmp_path, cap
                                                                         re.M)
     assert main(["check", str(path), "--no-cache"]) == 1
     assert "(cached)" not in capsys.readouterr().out
+
+
+def test_every_field_of_a_claim_is_in_its_statement_but_its_names_are_not():
+    import dataclasses
+
+    from symderive.cache import NOT_STATED, statement_text
+
+    d = Derivation("st")
+    x = d.scalar("x", POSITIVE)
+    c = d.stationary("max", -(x - 1) ** 2, [x], point={x: 1})
+    text = statement_text(c)
+    for f in dataclasses.fields(c):
+        assert (f"\n{f.name}=" in text) == (f.name not in NOT_STATED), f.name
+    flipped = dataclasses.replace(c, maximum=not c.maximum)
+    renamed = dataclasses.replace(c, id="other", equation="9", erratum="a note", note="n")
+    assert statement_text(flipped) != text and statement_text(renamed) == text
