@@ -139,8 +139,13 @@ def restated(src: ClaimResult, claim: Claim) -> ClaimResult:
         .rstrip("; "))
 
 
-#: the fields of a result kept in the cache (the rest comes from the claim itself)
-_CACHED_FIELDS = ("verdict", "method", "seconds", "counterexample", "message", "evidence")
+#: the fields of a result that come from the claim (the rest is what the cache keeps,
+#: found from the dataclass, so that a field added later is kept too)
+_FROM_CLAIM = ("derivation", "id", "equation", "expected", "erratum", "same_as", "cached")
+
+
+def _cached_fields() -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(ClaimResult) if f.name not in _FROM_CLAIM)
 
 
 def result_key(claim: Claim, options: CheckOptions) -> str:
@@ -151,13 +156,12 @@ def result_key(claim: Claim, options: CheckOptions) -> str:
 
 
 def _from_cache(claim: Claim, data: dict) -> ClaimResult:
-    return ClaimResult(
-        derivation=claim.derivation.name, id=claim.id, equation=claim.equation,
-        verdict=Verdict(data["verdict"]), expected=claim.expected, method=data["method"],
-        seconds=float(data["seconds"]), counterexample=data.get("counterexample"),
-        message=data.get("message"), erratum=claim.erratum,
-        evidence=Evidence.from_json(data.get("evidence"), data["method"]).to_json(),
-        cached=True)
+    kept = {name: data[name] for name in _cached_fields() if name in data}
+    kept["verdict"] = Verdict(kept["verdict"])
+    kept["evidence"] = Evidence.from_json(kept.get("evidence"), kept["method"]).to_json()
+    return ClaimResult(derivation=claim.derivation.name, id=claim.id,
+                       equation=claim.equation, expected=claim.expected,
+                       erratum=claim.erratum, cached=True, **kept)
 
 
 def run_claims(claims: Sequence[Claim], timeout: float | None = None,
@@ -184,7 +188,7 @@ def run_claims(claims: Sequence[Claim], timeout: float | None = None,
     def finished(k: int, result: ClaimResult, cacheable: bool = True) -> None:
         done[k] = result
         if store is not None and cacheable and not result.cached:
-            store.put(keys[k], {f: getattr(result, f) for f in _CACHED_FIELDS})
+            store.put(keys[k], {f: getattr(result, f) for f in _cached_fields()})
         if progress:
             progress(result)
         for j in [j for j, src in alias.items() if src == k]:
@@ -197,8 +201,12 @@ def run_claims(claims: Sequence[Claim], timeout: float | None = None,
             for k in unique:
                 keys[k] = result_key(claims[k], options)
                 hit = store.get(keys[k])
-                if hit is not None:
-                    finished(k, _from_cache(claims[k], hit))
+                try:
+                    cached = None if hit is None else _from_cache(claims[k], hit)
+                except (KeyError, TypeError, ValueError):  # an entry we cannot read: a miss
+                    cached = None
+                if cached is not None:
+                    finished(k, cached)
         todo = [k for k in unique if k not in done]
         _run_unique([claims[k] for k in todo], options, jobs,
                     lambda i, r, ok: finished(todo[i], r, ok))

@@ -164,3 +164,15 @@ def test_every_field_of_a_claim_is_in_its_statement_but_its_names_are_not():
     flipped = dataclasses.replace(c, maximum=not c.maximum)
     renamed = dataclasses.replace(c, id="other", equation="9", erratum="a note", note="n")
     assert statement_text(flipped) != text and statement_text(renamed) == text
+
+
+def test_an_unreadable_cache_entry_is_a_miss_not_a_crash(fresh_cache):
+    d = Derivation("miss")
+    x = d.scalar("x")
+    c = d.equal("1", x + x, 2 * x)
+    opts = CheckOptions(timeout=20)
+    Store("results").put(result_key(c, opts), {"verdict": "probably"})
+    (r,) = run_claims([c], options=opts)
+    assert r.verdict == "proved" and not r.cached
+    (again,) = run_claims([c], options=opts)
+    assert again.cached and again.verdict == "proved"
