@@ -1,38 +1,49 @@
-"""Backpropagation through ReLU, batch normalisation, softmax and cross-entropy (HW2 §2).
+r"""Backpropagation through ReLU, batch normalisation, softmax and cross-entropy (HW2 §2).
 
-Forward model, reconstructed from the document's "Preparation" chain rule (z_2 depends
-on the normalised activations, which depend on h_1 and the batch statistics):
+The forward model is reconstructed from the document's "Preparation" chain rule
+($\mathbf{z}_2$ depends on the normalised activations, which depend on $\mathbf{h}_1$ and
+on the batch statistics):
 
-    z_{1,i} = W1 x_i + b1,        h_{1,i} = ReLU(z_{1,i}),
-    mu = (1/n) sum_i h_{1,i},     sigma^2 = (1/n) sum_i (h_{1,i} - mu)^2   (biased),
-    hhat_{1,i} = gamma (h_{1,i} - mu) / sqrt(sigma^2 + eps) + beta,        (scalar gamma, beta)
-    z_{2,i} = W2 hhat_{1,i} + b2,  yhat_i = softmax(z_{2,i}),
-    L = f_CE = -(1/n) sum_i y_i^T log yhat_i.
+* $\mathbf{z}_{1,i} = \mathbf{W}^{(1)} \mathbf{x}_i + \mathbf{b}^{(1)}$ and
+  $\mathbf{h}_{1,i} = \operatorname{ReLU}(\mathbf{z}_{1,i})$;
+* $\boldsymbol{\mu} = \frac{1}{n} \sum_i \mathbf{h}_{1,i}$ and
+  $\boldsymbol{\sigma}^2 = \frac{1}{n} \sum_i (\mathbf{h}_{1,i} - \boldsymbol{\mu})^2$
+  (the biased variance);
+* $\hat{\mathbf{h}}_{1,i} = \gamma (\mathbf{h}_{1,i} - \boldsymbol{\mu}) /
+  \sqrt{\boldsymbol{\sigma}^2 + \epsilon} + \beta$, with scalars $\gamma$ and $\beta$;
+* $\mathbf{z}_{2,i} = \mathbf{W}^{(2)} \hat{\mathbf{h}}_{1,i} + \mathbf{b}^{(2)}$,
+  $\hat{\mathbf{y}}_i = \operatorname{softmax}(\mathbf{z}_{2,i})$ and
+  $L = -\frac{1}{n} \sum_i \mathbf{y}_i^T \log \hat{\mathbf{y}}_i$.
 
-The targets y_i are arbitrary reals: the document keeps sum_j y_ij explicitly in (1), so its
-formulas are claimed for any y, not only one-hot ones.
+The targets $\mathbf{y}_i$ are arbitrary reals: the document keeps $\sum_j y_{ij}$
+explicitly in (1), so its formulas are claimed for any $\mathbf{y}$, not only one-hot ones.
 
-Partial derivatives with respect to an intermediate quantity treat it as a variable: in
-(8) sigma^2 is the variable (mu and h held), in (9) mu is the variable with sigma^2 still
-depending on it, exactly as the "Preparation" chain rule reads.  Every derivative is
-evaluated at the actual forward pass, which is why (9) line 3 may drop the term with
-sum_i (h_{1,i} - mu) = 0.
+Partial derivatives with respect to an intermediate quantity treat it as a variable: in (8)
+$\boldsymbol{\sigma}^2$ is the variable ($\boldsymbol{\mu}$ and $\mathbf{h}$ held), in (9)
+$\boldsymbol{\mu}$ is the variable with $\boldsymbol{\sigma}^2$ still depending on it,
+exactly as the "Preparation" chain rule reads. Every derivative is evaluated at the actual
+forward pass, which is why line 3 of (9) may drop the term with
+$\sum_i (\mathbf{h}_{1,i} - \boldsymbol{\mu}) = 0$.
 
 Errata found by the checker:
 
-* (3) and (15): dL/dW2 = sum_i delta_{1,i} h_{1,i}^T uses the *un-normalised* h_{1,i}.
-  z_{2,i} = W2 hhat_{1,i} + b2, so the gradient is sum_i delta_{1,i} hhat_{1,i}^T
-  ("3-corrected", "15-corrected").  The counterexample is telling: with every x_i equal,
-  the batch variance is 0, hhat_{1,i} = beta = 0 and the true gradient vanishes, while
-  the document's formula does not.
+* (3) and (15): $\partial L / \partial \mathbf{W}^{(2)} = \sum_i \boldsymbol{\delta}_{1,i}
+  \mathbf{h}_{1,i}^T$ uses the *un-normalised* $\mathbf{h}_{1,i}$. Since
+  $\mathbf{z}_{2,i} = \mathbf{W}^{(2)} \hat{\mathbf{h}}_{1,i} + \mathbf{b}^{(2)}$, the
+  gradient is $\sum_i \boldsymbol{\delta}_{1,i} \hat{\mathbf{h}}_{1,i}^T$ (claims
+  `3-corrected` and `15-corrected`). The counterexample is telling: with every
+  $\mathbf{x}_i$ equal, the batch variance is 0, $\hat{\mathbf{h}}_{1,i} = \beta = 0$ and
+  the true gradient vanishes, while the document's formula does not.
 
 Normalisations (typos that leave the mathematics unaffected):
 
-* (21) writes 1{z_{1,i} > 0} in plain type; it is the same indicator vector as in (11).
-* The middle members of (3)-(8), (11)-(13) (products with d z/d W, a third-order tensor
-  written informally) are not encoded; each claim compares the derivative with the
-  final closed form.  The chain-rule lines of (1), (9) and (10) are encoded with
-  derivative nodes, each computed by the tool.
+* (21) writes $1\{\mathbf{z}_{1,i} > 0\}$ in plain type; it is the same indicator vector
+  as in (11).
+* The middle members of (3)–(8) and (11)–(13) (products with
+  $\partial \mathbf{z} / \partial \mathbf{W}$, a third-order tensor written informally)
+  are not encoded; each claim compares the derivative with the final closed form. The
+  chain-rule lines of (1), (9) and (10) are encoded with derivative nodes, each computed by
+  the tool.
 """
 
 import sympy as sp
@@ -129,8 +140,9 @@ grad_beta = bsum(ones(n1).T * delta2[i], i, 1, n)
 grad_sigma2 = -(gamma / 2) * bsum(hadamard(ediv(h1[i] - mu, root3), delta2[i]), i, 1, n)
 grad_W1 = bsum(delta4[i] * x[i].T, i, 1, n)
 grad_b1 = bsum(delta4[i], i, 1, n)
-W2_erratum = ("uses h_{1,i}; z_2 = W2 hhat_1 + b2, so the gradient needs the normalised "
-              "hhat_{1,i}")
+W2_erratum = (r"uses $\mathbf{h}_{1,i}$, but $\mathbf{z}_{2,i} = \mathbf{W}^{(2)} "
+              r"\hat{\mathbf{h}}_{1,i} + \mathbf{b}^{(2)}$, so the gradient needs the "
+              r"normalised $\hat{\mathbf{h}}_{1,i}$")
 
 # equation -> (variable, claimed derivative), for the single-line gradients
 GRADIENTS = {

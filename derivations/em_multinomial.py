@@ -1,72 +1,83 @@
-"""EM for a mixture of multinomials (hw2.md §5, Problem 4, equations (39)-(47)).
+r"""EM for a mixture of multinomials (hw2.md §5, Problem 4, equations (39)–(47)).
 
-Model: document d has topic c_d = k with probability pi_k; given its topic, its word counts
-T_d = (T_d1 .. T_dW) follow Mult(n_d, mu_k), n_d = sum_w T_dw.
+Model: document $d$ has topic $c_d = k$ with probability $\pi_k$; given its topic, its word
+counts $T_d = (T_{d1}, \dots, T_{dW})$ follow $\mathrm{Mult}(n_d, \mu_k)$, where
+$n_d = \sum_w T_{dw}$.
 
 Where the truth comes from (never from the document's own formulas):
 
-* P(d | c_d = k) is the multinomial pmf of ``sympy.stats`` (node ``MultinomialPMF``) and
-  P(c_d = k) = pi_k.  Claim 39 checks the document's closed form against that pmf.
-* P(d) (40) is the law of total probability over those; gamma_dk = P(c_d = k | d) (41),
-  (46) is Bayes' rule over them.
-* E_C[log P(D, C)] (42) is a real expectation: the checker enumerates all K^D topic
-  assignments C = (c_1 .. c_D), each weighted by prod_d gamma_{d,c_d} (gamma is fixed in
-  the M-step, as the document says: a leaf, drawn from the simplex).
+* $P(d \mid c_d = k)$ is the multinomial pmf of `sympy.stats` (node `MultinomialPMF`) and
+  $P(c_d = k) = \pi_k$. Claim `39` checks the document's closed form against that pmf.
+* $P(d)$ (40) is the law of total probability over those;
+  $\gamma_{dk} = P(c_d = k \mid d)$ (41), (46) is Bayes' rule over them.
+* $E_C[\log P(D, C)]$ (42) is a real expectation: the checker enumerates all $K^D$ topic
+  assignments $C = (c_1, \dots, c_D)$, each weighted by $\prod_d \gamma_{d, c_d}$
+  ($\gamma$ is fixed in the M-step, as the document says: a leaf, drawn from the simplex).
 * The derivatives (44) come from differentiating the Lagrangian (43), built on that
-  expectation.  The M-step (45), (47) comes from solving the Lagrange conditions
-  (``stationary``, second-order condition included) of line 2 of (42), which claim 42.2
-  proves equal to the expectation on the simplex; solving with the K^D-term enumeration
-  inside costs more and would leave the proof without the constraint sum_k gamma_dk = 1.
+  expectation. The M-step (45), (47) comes from solving the Lagrange conditions
+  (`stationary`, second-order condition included) of line 2 of (42), which claim `42.2`
+  proves equal to the expectation on the simplex; solving with the $K^D$-term enumeration
+  inside costs more and would leave the proof without the constraint
+  $\sum_k \gamma_{dk} = 1$.
 
 Errata (kept as written, marked, each with a corrected claim that is proved):
 
-* (40), middle: P(c_d = K) -- capital K, the last topic -- inside the sum over k, i.e.
-  pi_K for every k.  Counterexample: one document, T_1 = (1, 1, 1), pi = (3/7, 4/7),
-  mu_1 = (2/7, 2/7, 3/7), mu_2 = (1/2, 1/8, 3/8): P(d) = 0.170319658476, the line gives
-  0.200307163682 (= pi_2 sum_k P(d | c_d = k)).  With one topic it would hold (a test
-  checks that).  "40-corrected" has P(c_d = k).
-* (42), line 3: the multinomial coefficient is dropped.  Counterexample: one document,
-  T_1 = (1, 1, 1), gamma_1 = (3/5, 2/5), pi = (1/2, 1/2), mu_1 = (1/5, 1/5, 3/5),
-  mu_2 = (1/3, 1/2, 1/6): E_C[log P] = -2.57261615589, line 3 gives -4.36437562512; the
-  gap is log 6 = log(3!/(1! 1! 1!)), i.e. sum_k gamma_1k log(n_1!/prod_w T_1w!).
-  "42.3-corrected" keeps that term.  It depends on neither pi nor mu, so the maximiser
-  (45), (47) is unaffected (a test maximises line 3 as written and gets the same M-step).
+* (40), middle: $P(c_d = K)$, with a capital $K$ (the last topic), inside the sum over
+  $k$, that is, $\pi_K$ for every $k$. Counterexample: one document,
+  $T_1 = (1, 1, 1)$, $\pi = (3/7, 4/7)$, $\mu_1 = (2/7, 2/7, 3/7)$,
+  $\mu_2 = (1/2, 1/8, 3/8)$: $P(d) = 0.170319658476$, the line gives $0.200307163682$
+  ($= \pi_2 \sum_k P(d \mid c_d = k)$). With one topic it would hold (a test checks
+  that). Claim `40-corrected` has $P(c_d = k)$.
+* (42), line 3: the multinomial coefficient is dropped. Counterexample: one document,
+  $T_1 = (1, 1, 1)$, $\gamma_1 = (3/5, 2/5)$, $\pi = (1/2, 1/2)$,
+  $\mu_1 = (1/5, 1/5, 3/5)$, $\mu_2 = (1/3, 1/2, 1/6)$: $E_C[\log P] = -2.57261615589$,
+  line 3 gives $-4.36437562512$; the gap is $\log 6 = \log(3! / (1!\, 1!\, 1!))$, that
+  is, $\sum_k \gamma_{1k} \log(n_1! / \prod_w T_{1w}!)$. Claim `42.3-corrected` keeps
+  that term. It depends on neither $\pi$ nor $\mu$, so the maximiser (45), (47) is
+  unaffected (a test maximises line 3 as written and gets the same M-step).
 
 Normalised typos (mathematics unchanged; a test checks the literal forms give the same):
 
-* (45), (47), pi_k: the denominator sum_d sum_k gamma_dk reuses the free k as its bound
-  index; written sum_d sum_j gamma_dj.
-* (45), (47), mu_kw: likewise the denominator sum_d sum_w gamma_dk T_dw reuses the free w;
-  written sum_d sum_v gamma_dk T_dv.
+* (45), (47), $\pi_k$: the denominator $\sum_d \sum_k \gamma_{dk}$ reuses the free $k$ as
+  its bound index; written $\sum_d \sum_j \gamma_{dj}$.
+* (45), (47), $\mu_{kw}$: likewise the denominator $\sum_d \sum_w \gamma_{dk} T_{dw}$
+  reuses the free $w$; written $\sum_d \sum_v \gamma_{dk} T_{dv}$.
 
 How the displays are encoded:
 
-* (41): line 1 is "P(d, c_d = k) / P(d)" (the definition of the posterior, so 41.1 is
-  immediate); line 2 keeps the coefficient in numerator and denominator (unevaluated).
-* (41), line 3 and (46) are the same formula, ``E_STEP``; (45) and (47) are the same two
-  formulas, ``M_STEP_PI`` and ``M_STEP_MU``.  Each line is its own claim: the maximiser
-  over pi (resp. mu) with the other block fixed; the objective is a pi-part plus a
-  mu-part, so the joint maximiser is the pair.
-* (42), lines 4-5 (s.t. ...) are constraints, used by the M-step claims, not identities.
-* (43) defines the Lagrangian L(pi, mu); a definition, not a claim.
-* (44), lines 1-2: the derivative claims 44.1, 44.2 (their "= 0" is the condition that
-  the M-step claims solve).  Lines 3-4 are the conditions dL/dlambda = 0: 44.3 (44.4)
-  claims sum_k pi_k = 1 (sum_w mu_kw = 1) wherever dL/dlambda_0 = 0 (dL/dlambda_k = 0),
-  solved for pi_K (mu_kW), with the derivative taken of (43) by the checker.
-* The convergence rule ||(pi, mu)_old - (pi, mu)_new|| < eps is not an equation: skipped.
+* (41): line 1 is $P(d, c_d = k) / P(d)$ (the definition of the posterior, so claim
+  `41.1` is immediate); line 2 keeps the coefficient in numerator and denominator
+  (unevaluated).
+* Line 3 of (41) and (46) are the same formula, `E_STEP`; (45) and (47) are the same two
+  formulas, `M_STEP_PI` and `M_STEP_MU`. Each line is its own claim: the maximiser over
+  $\pi$ (resp. $\mu$) with the other block fixed; the objective is a $\pi$-part plus a
+  $\mu$-part, so the joint maximiser is the pair.
+* Lines 4–5 of (42) ("s.t. …") are constraints, used by the M-step claims, not
+  identities.
+* (43) defines the Lagrangian $L(\pi, \mu)$; a definition, not a claim.
+* (44), lines 1–2: the derivative claims `44.1` and `44.2` (their "= 0" is the condition
+  that the M-step claims solve). Lines 3–4 are the conditions
+  $\partial L / \partial \lambda = 0$: claim `44.3` (`44.4`) states
+  $\sum_k \pi_k = 1$ ($\sum_w \mu_{kw} = 1$) wherever
+  $\partial L / \partial \lambda_0 = 0$ ($\partial L / \partial \lambda_k = 0$), solved
+  for $\pi_K$ ($\mu_{kW}$), with the derivative taken of (43) by the checker.
+* The convergence rule
+  $\|(\pi, \mu)_{\mathrm{old}} - (\pi, \mu)_{\mathrm{new}}\| < \epsilon$ is not an
+  equation: skipped.
 
-Domains and sizes: T is ``Counts(low=0)``, the domain the engine runs on (a sparse count
-matrix is mostly zeros).  The maximum-likelihood M-step (45.2), (47.2) is interior only
-when every word occurs (sum_d gamma_dk T_dw > 0); for a word that never occurs the
-claimed mu_kw is 0, on the boundary of the simplex, where log mu_kw and the Lagrange
-conditions break down.  Those claims carry that precondition (``PRECONDITION``): sampled
-counts that violate it are skipped, and the engine checks it on its data.  The MAP M-step
-(smoothing, claims MAP.1, MAP.2) needs no precondition.
+Domains and sizes: $T$ is `Counts(low=0)`, the domain the engine runs on (a sparse count
+matrix is mostly zeros). The maximum-likelihood M-step (45.2), (47.2) is interior only when
+every word occurs ($\sum_d \gamma_{dk} T_{dw} > 0$); for a word that never occurs the
+claimed $\mu_{kw}$ is 0, on the boundary of the simplex, where $\log \mu_{kw}$ and the
+Lagrange conditions break down. Those claims carry that precondition (`PRECONDITION`):
+sampled counts that violate it are skipped, and the engine checks it on its data. The MAP
+M-step (smoothing, claims `MAP.1` and `MAP.2`) needs no precondition.
 
-Beyond the document, for the engine: MAP.1, MAP.2 (the M-step under Dirichlet priors) and
-DA.1, DA.2 (the annealed E-step and its free energy); ``ENGINE`` names every formula the
-engine runs and the claim that certifies it.  Sizes are small (D <= 2, K <= 3, W <= 3; numerically
-also D=2, K=3, W=3) to keep ``symderive check em_multinomial`` within a few seconds.
+Beyond the document, for the engine: `MAP.1` and `MAP.2` (the M-step under Dirichlet
+priors) and `DA.1` and `DA.2` (the annealed E-step and its free energy); `ENGINE` names
+every formula the engine runs and the claim that certifies it. Sizes are small
+($D \le 2$, $K \le 3$, $W \le 3$; numerically also $D = 2$, $K = 3$, $W = 3$) to keep
+`symderive check em_multinomial` within a few seconds.
 """
 
 import sympy as sp
@@ -195,9 +206,10 @@ dv.equal("39", P_WORDS, COEF * words(k))
 
 # -- (40) ----------------------------------------------------------------------------------
 dv.chain("40", P_DOC, [sp.Sum(P_WORDS * pi[K], (k, 1, K)), P_D_40], errata={
-    1: "P(c_d = K) (capital K, the last topic) inside the sum over k: pi_K for every k"})
+    1: r"$P(c_d = K)$ (capital $K$, the last topic) inside the sum over $k$: $\pi_K$ for "
+       r"every $k$"})
 dv.equal("40-corrected", P_DOC, sp.Sum(P_WORDS * pi[k], (k, 1, K)),
-         note="line 1 of (40) with P(c_d = k)")
+         note="line 1 of (40) with $P(c_d = k)$")
 
 # -- (41), (46) ----------------------------------------------------------------------------
 _num = COEF * pi[k] * words(k)
@@ -266,8 +278,9 @@ dv.chain("42", L_TRUE, [
     sp.Sum(expect(log_joint(d, topic_of(d))), (d, 1, D)),
     L_EXPECTED,
     sum_dk(gamma[d, k] * _bracket),
-], errata={3: "drops the multinomial coefficient: line 2 minus line 3 is "
-              "sum_d sum_k gamma_dk log(n_d!/prod_w T_dw!), a constant in pi, mu"})
+], errata={3: r"drops the multinomial coefficient: line 2 minus line 3 is "
+              r"$\sum_d \sum_k \gamma_{dk} \log(n_d! / \prod_w T_{dw}!)$, a constant in "
+              r"$\pi$ and $\mu$"})
 LOG_COEF = sp.log(sp.factorial(n_d)) - sp.Sum(sp.log(sp.factorial(T[d, w])), (w, 1, W))
 dv.equal("42.3-corrected", L_TRUE, sum_dk(gamma[d, k] * (LOG_COEF + _bracket)),
          note="line 3 with the multinomial coefficient kept")
@@ -289,9 +302,11 @@ dv.derivative("44.1", LAGRANGIAN, pi[k], sp.Sum(gamma[d, k], (d, 1, D)) / pi[k] 
 dv.derivative("44.2", LAGRANGIAN, mu[k, w],
               sp.Sum(gamma[d, k] * T[d, w], (d, 1, D)) / mu[k, w] - lam[k], sizes=MU_SIZES)
 dv.equal("44.3", sp.Sum(pi[k], (k, 1, K)), 1, given=[deriv(LAGRANGIAN, lam0)], unknowns=[pi[K]],
-         note="wherever dL/dlambda_0 = 0 (solved for pi_K)", sizes=PI_SIZES)
+         note=r"wherever $\partial L / \partial \lambda_0 = 0$ (solved for $\pi_K$)",
+         sizes=PI_SIZES)
 dv.equal("44.4", sp.Sum(mu[k, w], (w, 1, W)), 1, given=[deriv(LAGRANGIAN, lam[k])],
-         unknowns=[mu[k, W]], note="wherever dL/dlambda_k = 0 (solved for mu_kW)",
+         unknowns=[mu[k, W]],
+         note=r"wherever $\partial L / \partial \lambda_k = 0$ (solved for $\mu_{kW}$)",
          sizes=MU_SIZES)
 
 # -- (45), (47): the M-step ----------------------------------------------------------------

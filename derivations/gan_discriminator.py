@@ -1,51 +1,55 @@
-"""HW2 §4, Problem 3: the optimal GAN discriminator.
+r"""HW2 §4, Problem 3: the optimal GAN discriminator.
 
 The proof has three steps, each encoded here.
 
-(37), the change of variables ``x = G(z)`` inside the GAN value function.  A general
-``G``, ``p(z)``, ``p_data`` and ``D`` cannot be integrated, so the display is written
-once (``display_37``) and checked on concrete instances.  The head is the two
-expectations written as integrals against the given densities.  ``p_model`` is computed
-by the change-of-variables formula ``p_model(x) = p(G^{-1}(x)) |dG^{-1}/dx|``
-(``G^{-1}`` by ``sympy.solve``, its derivative by ``diff``), and its support as ``G`` of
-the support of ``p(z)``.  Every integral is computed by the checker: by quadrature at 50
-digits when sampling, then by ``integrate`` for the proof.  The discriminator has a free
-parameter ``c > 0``, so each claim is sampled at several random points.
+(37), the change of variables $x = G(z)$ inside the GAN value function. A general $G$,
+$p(z)$, $p_{\mathrm{data}}$ and $D$ cannot be integrated, so the display is written once
+(`display_37`) and checked on concrete instances. The head is the two expectations
+written as integrals against the given densities. The density $p_{\mathrm{model}}$ is computed by
+the change-of-variables formula
+$p_{\mathrm{model}}(x) = p(G^{-1}(x)) \, |\mathrm{d}G^{-1} / \mathrm{d}x|$ ($G^{-1}$ by
+`sympy.solve`, its derivative by `diff`), and its support as the image under $G$ of the
+support of $p(z)$. Every integral is computed by the checker: by quadrature at 50 digits
+when sampling, then by `integrate` for the proof. The discriminator has a free parameter
+$c > 0$, so each claim is sampled at several random points.
 
-* Primary instance (claims "37.1" .. "37.4"): ``z ~ Beta(2, 1)`` (density ``2z`` on
-  (0, 1)), ``G(z) = z^2``, which makes ``x`` uniform on (0, 1); ``p_data(x) = 2x``;
-  ``D(x) = x/(x + c)``.
-* Decreasing generator ("37.3-dec", "37.4-dec"): ``z ~ Uniform(0, 1)``,
-  ``G(z) = 1/(1 + z)`` onto (1/2, 1), so ``p_model(x) = 1/x^2``, which needs the
-  absolute value of the Jacobian; ``p_data = 2`` on (1/2, 1); ``D(x) = 1/(1 + c x)``.
-  The two ``D`` differ only because SymPy integrates these combinations fastest.  Line
-  1 is the head itself and line 2 is the definition of the expectations, so they hold by
-  construction and are checked for the primary instance only.
+* Primary instance (claims `37.1` to `37.4`): $z \sim \mathrm{Beta}(2, 1)$ (density $2z$
+  on $(0, 1)$), $G(z) = z^2$, which makes $x$ uniform on $(0, 1)$; $p_{\mathrm{data}}(x) = 2x$;
+  $D(x) = x / (x + c)$.
+* Decreasing generator (`37.3-dec`, `37.4-dec`): $z \sim \mathrm{Uniform}(0, 1)$ and
+  $G(z) = 1 / (1 + z)$ onto $(1/2, 1)$, so $p_{\mathrm{model}}(x) = 1/x^2$, which needs the
+  absolute value of the Jacobian; $p_{\mathrm{data}} = 2$ on $(1/2, 1)$; $D(x) = 1 / (1 + c x)$.
+  The two discriminators differ only because SymPy integrates these combinations
+  fastest. Line 1 is the head itself and line 2 is the definition of the expectations,
+  so they hold by construction and are checked for the primary instance only.
 
-The unnumbered ``p(z) dz = p_model(x) dx`` is encoded pointwise as
-``p(z) = p_model(G(z)) |dG/dz|`` ("cov", "cov-dec"), ``dG/dz`` by differentiation.
+The unnumbered $p(z) \, \mathrm{d}z = p_{\mathrm{model}}(x) \, \mathrm{d}x$ is encoded pointwise as
+$p(z) = p_{\mathrm{model}}(G(z)) \, |\mathrm{d}G / \mathrm{d}z|$ (claims `cov` and `cov-dec`), the
+derivative by differentiation.
 
-The unnumbered claim that ``y = a log x + b log(1 - x)`` reaches its maximum on [0, 1]
-at ``x = a/(a + b)`` for all ``(a, b) in R^2 \\ (0, 0)`` ("max-ab") is an erratum: it
-needs ``a, b > 0``.  The checker's counterexample is ``a = 1, b = -3/4``: the claimed
-point ``x = 4`` is not in [0, 1].  Likewise for ``a = 2, b = -1`` (``x = 2``); for
-``a = b = -1`` the point ``x = 1/2`` is stationary but a minimum (``y'' = 8 > 0``); for
-``a + b = 0`` it is undefined.  With ``a = 0`` or ``b = 0`` the maximum is at an end
-point, where ``y`` is not stationary (or ``log 0`` is undefined), so the corrected claim
-"max-ab-corrected" takes ``a, b > 0``; it is proved.
+The unnumbered claim that $y = a \log x + b \log(1 - x)$ reaches its maximum on
+$[0, 1]$ at $x = a / (a + b)$ for all $(a, b) \in \mathbb{R}^2 \setminus \{(0, 0)\}$
+(claim `max-ab`) is an erratum: it needs $a, b > 0$. The checker's counterexample is
+$a = 1$, $b = -3/4$: the claimed point $x = 4$ is not in $[0, 1]$. Likewise for $a = 2$,
+$b = -1$ ($x = 2$); for $a = b = -1$ the point $x = 1/2$ is stationary but a minimum
+($y'' = 8 > 0$); for $a + b = 0$ it is undefined. With $a = 0$ or $b = 0$ the maximum is
+at an end point, where $y$ is not stationary (or $\log 0$ is undefined), so the corrected
+claim `max-ab-corrected` takes $a, b > 0$; it is proved.
 
 (38), the optimal discriminator, is checked as the pointwise maximiser of
-``p_data log D + p_model log(1 - D)`` over the value ``D in (0, 1)``, for positive
-densities ("38"; the integrand of the last line of (37) is maximised point by point).
-The functional form is checked on the primary instance too ("38-functional"): along
-``D* + t x(1 - x)`` the value function of (37) has a maximum at ``t = 0``.
+$p_{\mathrm{data}} \log D + p_{\mathrm{model}} \log(1 - D)$ over the value
+$D \in (0, 1)$, for positive densities (claim `38`; the integrand of the last line of
+(37) is maximised point by point). The functional form is checked on the primary
+instance too (`38-functional`): along $D^* + t \, x (1 - x)$ the value function of (37)
+has a maximum at $t = 0$.
 
 Normalisations (the mathematics is unaffected):
 
-* ``\\int_x`` is read as the integral over ``Supp(p_data) ∪ Supp(p_model)`` (the
-  integrand vanishes outside it); in both instances the two supports coincide.
-* "achieves its maximum in [0, 1]" is checked as: the point is in [0, 1], is stationary,
-  and satisfies the second-order condition there.
+* $\int_x$ is read as the integral over
+  $\mathrm{Supp}(p_{\mathrm{data}}) \cup \mathrm{Supp}(p_{\mathrm{model}})$ (the integrand
+  vanishes outside it); in both instances the two supports coincide.
+* "achieves its maximum in $[0, 1]$" is checked as: the point is in $[0, 1]$, is
+  stationary, and satisfies the second-order condition there.
 """
 
 from __future__ import annotations
@@ -158,17 +162,17 @@ xs = d.scalar("x", interval(0, 1, closed=True))
 a, b = d.scalar("a"), d.scalar("b")
 d.stationary("max-ab", a * sp.log(xs) + b * sp.log(1 - xs), [xs], {xs: a / (a + b)},
              maximum=True, domain={xs: interval(0, 1, closed=True)}, equation=None,
-             erratum="needs a, b > 0: for a = b = -1, x = 1/2 is a minimum; for a = 2, "
-                     "b = -1, x = 2 is outside [0, 1]")
+             erratum="needs $a, b > 0$: for $a = b = -1$, $x = 1/2$ is a minimum; for "
+                     "$a = 2$, $b = -1$, $x = 2$ is outside $[0, 1]$")
 ap, bp = d.scalar("a_pos", POSITIVE, latex="a"), d.scalar("b_pos", POSITIVE, latex="b")
 d.stationary("max-ab-corrected", ap * sp.log(xs) + bp * sp.log(1 - xs), [xs],
              {xs: ap / (ap + bp)}, maximum=True, domain={xs: interval(0, 1, closed=True)},
-             equation=None, note="corrected: a, b > 0")
+             equation=None, note="corrected: $a, b > 0$")
 
 # (38): the optimal discriminator, pointwise over the value D = D(x) in (0, 1).
 Dv = d.scalar("D", interval(0, 1), latex="D(x)")
-pd = d.scalar("p_data", POSITIVE, latex=r"p_{data}(x)")
-pm = d.scalar("p_model", POSITIVE, latex=r"p_{model}(x)")
+pd = d.scalar("p_data", POSITIVE, latex=r"p_{\mathrm{data}}(x)")
+pm = d.scalar("p_model", POSITIVE, latex=r"p_{\mathrm{model}}(x)")
 d.stationary("38", value_integrand(pd, pm, Dv), [Dv], {Dv: optimal_D(pd, pm)}, maximum=True)
 
 # (38) as a functional, on the primary instance: along D* + t h with h(x) = x (1 - x)

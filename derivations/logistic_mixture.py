@@ -1,67 +1,77 @@
-"""A mixture of K logistic models (HW2 §3, Problem 2): the pi update, gradient and Hessian.
+r"""A mixture of $K$ logistic models (HW2 §3, Problem 2): the $\pi$ update, gradient and Hessian.
 
-Model, as the document states it: targets t_n in {0, 1}, features phi_n in R^M, weights
-w_k in R^M, mixing proportions pi on the simplex, and
+Model, as the document states it: targets $t_n \in \{0, 1\}$, features
+$\phi_n \in \mathbb{R}^M$, weights $w_k \in \mathbb{R}^M$, mixing proportions $\pi$ on the
+simplex, and
 
-    y_nk = sigma(w_k^T phi_n),   rho_nk = y_nk^{t_n} (1 - y_nk)^{1 - t_n},
-    L = sum_n log(sum_k pi_k rho_nk),   gamma_nk = pi_k rho_nk / sum_j pi_j rho_nj.
+* $y_{nk} = \sigma(w_k^T \phi_n)$ and $\rho_{nk} = y_{nk}^{t_n} (1 - y_{nk})^{1 - t_n}$;
+* $L = \sum_n \log \sum_k \pi_k \rho_{nk}$ and
+  $\gamma_{nk} = \pi_k \rho_{nk} / \sum_j \pi_j \rho_{nj}$.
 
 Ground truths computed by the tool:
 
 * (24) and (28): the log-likelihood and the posterior are written with the Bernoulli pmf
-  in its other form, p_nk = t_n y_nk + (1 - t_n)(1 - y_nk) (equal to rho_nk for binary
-  t_n only), so that the document's y^t (1 - y)^{1-t} is checked, not assumed.
-* (25)-(26): the Lagrangian is L - lambda (sum_k pi_k - 1); its gradient is computed.
-* (27)-(31) hold only at a stationary point.  Each is claimed at the solutions of the
-  tool-computed conditions dL~/dpi_k = 0 (k = 1..K) and sum_k pi_k = 1 (the second and
-  third lines of (25)).  Here rho_nk is generalised to arbitrary positive numbers
-  ("rhotilde"): the steps use nothing about rho but positivity, and a claim that holds
-  for every positive rho holds for the logistic one; with rho built from sigmoids the
-  conditions cannot be solved quickly.  The conditions are solved for pi_K, lambda and
-  rho~_{N,1..K-1}, with the other pi_k drawn from the simplex: this parametrises the
-  same set of stationary points as solving for pi (one rational solution instead of
-  roots of a polynomial of degree N - 1), and every pi it visits is a proper one.
-* (32)-(36): every gradient and the Hessian H_k = -grad grad L (the document's sign)
-  are computed by differentiating the definitions, in index form: D(L, w[k, m]) is the
-  m-th entry of grad_{w_k} L, and (36) is the (m, m2) entry of the M x M block.
+  in its other form, $p_{nk} = t_n y_{nk} + (1 - t_n)(1 - y_{nk})$ (equal to $\rho_{nk}$
+  for binary $t_n$ only), so that the document's $y^t (1 - y)^{1-t}$ is checked, not
+  assumed.
+* (25)–(26): the Lagrangian is $L - \lambda (\sum_k \pi_k - 1)$; its gradient is computed.
+* (27)–(31) hold only at a stationary point. Each is claimed at the solutions of the
+  tool-computed conditions $\partial \tilde L / \partial \pi_k = 0$ ($k = 1, \dots, K$) and
+  $\sum_k \pi_k = 1$ (the second and third lines of (25)). Here $\rho_{nk}$ is generalised
+  to arbitrary positive numbers $\tilde\rho_{nk}$: the steps use nothing about $\rho$ but
+  positivity, and a claim that holds for every positive $\rho$ holds for the logistic one;
+  with $\rho$ built from sigmoids the conditions cannot be solved quickly. The conditions
+  are solved for $\pi_K$, $\lambda$ and $\tilde\rho_{N,1}, \dots, \tilde\rho_{N,K-1}$, with
+  the other $\pi_k$ drawn from the simplex: this parametrises the same set of stationary
+  points as solving for $\pi$ (one rational solution instead of the roots of a polynomial
+  of degree $N - 1$), and every $\pi$ it visits is a proper one.
+* (32)–(36): every gradient and the Hessian $H_k = -\nabla_{w_k} \nabla_{w_k}^T L$ (the
+  document's sign) are computed by differentiating the definitions, in index form:
+  $\partial L / \partial w_{km}$ is entry $m$ of $\nabla_{w_k} L$, and (36) is entry
+  $(m, m')$ of the $M \times M$ block.
 
 Erratum found by the checker:
 
-* (33) line 3 differentiates y^{t_n} as t_n y_nk (the exponent t_n - 1 is lost) and drops
-  pi_k from the second term.  The correct line, "33.3-corrected", is
-  pi_k t_n y^{t_n - 1} (1 - y)^{1 - t_n} dy/dw_k - pi_k (1 - t_n)(1 - y)^{-t_n} y^{t_n} dy/dw_k;
-  it is proved, and lines 4 and 5 are right again.  The checker's counterexample has
-  t_1 = 0, w = 0 (so y = 1/2), phi_1 = (0, 1) and pi = (1/2, 1/2): the true entry m = 2 is
-  -pi_k y(1 - y) phi_12 = -1/8, the document's line gives -1/4, so the missing pi_k shows.
-  At t_n = 1 the lost exponent shows instead: the line gives pi_k y_nk dy/dw where
-  pi_k dy/dw is right.  (Each slip alone is refuted too; see the tests.)
+* Line 3 of (33) differentiates $y^{t_n}$ as $t_n y_{nk}$ (the exponent $t_n - 1$ is
+  lost) and drops $\pi_k$ from the second term. The correct line, claim
+  `33.3-corrected`, is
+  $\pi_k t_n y^{t_n - 1} (1 - y)^{1 - t_n} \, \partial y / \partial w_k
+  - \pi_k (1 - t_n)(1 - y)^{-t_n} y^{t_n} \, \partial y / \partial w_k$;
+  it is proved, and lines 4 and 5 are right again. The checker's counterexample has
+  $t_1 = 0$, $w = 0$ (so $y = 1/2$), $\phi_1 = (0, 1)$ and $\pi = (1/2, 1/2)$: the true
+  entry $m = 2$ is $-\pi_k y (1 - y) \phi_{12} = -1/8$, the document's line gives $-1/4$,
+  so the missing $\pi_k$ shows. At $t_n = 1$ the lost exponent shows instead: the line
+  gives $\pi_k y_{nk} \, \partial y / \partial w$ where $\pi_k \, \partial y / \partial w$
+  is right. (Each slip alone is refuted too; see the tests.)
 
 Sizes (proofs at the first configuration, the others sampled at exact random points):
 
-* (24)-(26): proved at N = 2, K = 2, M = 2; sampled also at N = 1, K = 3, M = 1 and at
-  N = 2, K = 3, M = 2.
-* (28), (32)-(36): proved at N = 1, K = 2, M = 2, sampled at N = 2, K = 3, M = 2.  Each is
-  about one data point n, or (34), (36) a sum over n of one and the same per-point
-  expression on both sides, so the per-point identity proved at N = 1 holds for every n
-  and N; sampling at N = 2 guards the indexing.  (A proof of (36) at N = 2 takes SymPy
-  about 20 s.)
-* (27)-(31): proved at N = 2, K = 2, sampled at N = 3, K = 2.
+* (24)–(26): proved at $N = 2$, $K = 2$, $M = 2$; sampled also at $N = 1$, $K = 3$,
+  $M = 1$ and at $N = 2$, $K = 3$, $M = 2$.
+* (28) and (32)–(36): proved at $N = 1$, $K = 2$, $M = 2$, sampled at $N = 2$, $K = 3$,
+  $M = 2$. Each is about one data point $n$, or, for (34) and (36), a sum over $n$ of one
+  and the same per-point expression on both sides, so the per-point identity proved at
+  $N = 1$ holds for every $n$ and $N$; sampling at $N = 2$ guards the indexing. (A proof
+  of (36) at $N = 2$ takes SymPy about 20 s.)
+* (27)–(31): proved at $N = 2$, $K = 2$, sampled at $N = 3$, $K = 2$.
 
 Normalisations (typos that leave the mathematics unaffected):
 
-* (24), "where" line: pi = (pi_{n1}, ..., pi_{nk})^T is read as (pi_1, ..., pi_K)^T, and
-  rho_n = (rho_{n1}, ..., rho_{nk})^T as ending in rho_{nK}.
-* (33) line 1 and (34) lines 2-3 use k both as the free index of w_k and as the summation
-  index; the summation index is renamed j.
+* The "where" line of (24): $\pi = (\pi_{n1}, \dots, \pi_{nk})^T$ is read as
+  $(\pi_1, \dots, \pi_K)^T$, and $\rho_n = (\rho_{n1}, \dots, \rho_{nk})^T$ as ending in
+  $\rho_{nK}$.
+* Line 1 of (33) and lines 2–3 of (34) use $k$ both as the free index of $w_k$ and as
+  the summation index; the summation index is renamed $j$.
 * (35): the stray "c" at the end of the left-hand side is dropped.
-* (26), "= 0", and (25) lines 2-3 are the stationarity conditions, not identities: they are
-  the conditions (27)-(31) are claimed under.  The unnumbered restatement of gamma_nk
-  after (31) is (28) again.
+* (26), "= 0", and lines 2–3 of (25) are the stationarity conditions, not identities:
+  they are the conditions that (27)–(31) are claimed under. The unnumbered restatement of
+  $\gamma_{nk}$ after (31) is (28) again.
 * A one-line display with several members, (30) and (32), gets one claim per member after
-  the first ("30.1" .. "30.4"); in (28) the first member is the definition of gamma, and
-  both others are checked against the posterior pi_k p_nk / sum_j pi_j p_nj.
-* pi^T rho_n, pi^T 1 and pi^T . lambda 1 are written as sums over k; a gradient with
-  respect to w_k is its entry m (and (36) its entry (m, m2)), as an index.
+  the first (`30.1` to `30.4`); in (28) the first member is the definition of $\gamma$,
+  and both others are checked against the posterior $\pi_k p_{nk} / \sum_j \pi_j p_{nj}$.
+* $\pi^T \rho_n$, $\pi^T \mathbf{1}$ and $\pi^T \lambda \mathbf{1}$ are written as sums
+  over $k$; a gradient with respect to $w_k$ is its entry $m$ (and (36) its entry
+  $(m, m')$), as an index.
 """
 
 import sympy as sp
@@ -175,8 +185,8 @@ d.chain("33", D(piT_rho_explicit, w[k, m]), [
     * D(sigmoid(dot_km), w[k, m]),
     pi[k] * rho_nk * (t[n] - y[n, k]) * phi[n, m],
 ], first=2, sizes=ONE_POINT, errata={
-    3: "y^{t_n} is differentiated as t_n y_nk instead of t_n y_nk^{t_n - 1}, and the "
-       "second term lacks the factor pi_k"})
+    3: r"$y^{t_n}$ is differentiated as $t_n y_{nk}$ instead of $t_n y_{nk}^{t_n - 1}$, "
+       r"and the second term lacks the factor $\pi_k$"})
 d.equal("33.3-corrected", D(piT_rho_explicit, w[k, m]),
         pi[k] * t[n] * y[n, k] ** (t[n] - 1) * (1 - y[n, k]) ** (1 - t[n]) * dy
         - pi[k] * (1 - t[n]) * (1 - y[n, k]) ** (-t[n]) * y[n, k] ** t[n] * dy,

@@ -45,6 +45,9 @@ from .ops import (
 
 __version__ = "0.1.0"
 
+# Derivation.check() and the notebook displays (installed into symderive.derivation.HOOKS)
+from . import checked, notebook  # noqa: E402, F401
+
 __all__ = [
     "Assumption", "Real", "Positive", "Interval", "Binary", "Counts", "Simplex", "interval",
     "REAL", "POSITIVE", "BINARY", "COUNTS", "SIMPLEX", "UNIT_INTERVAL",

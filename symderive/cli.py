@@ -9,13 +9,14 @@ import time
 from collections.abc import Sequence
 
 from . import __version__
-from .config import DEFAULT_TIMEOUT
 from .em.cli import register as register_em
 from .latex.cli import register as register_latex
+from .options import add_arguments, from_args
 from .progress import Progress
-from .targets import UsageError, load_derivations, select_targets, timeout_arg
+from .report import load_error_line, plural
+from .targets import UsageError, load_derivations, project_options, select_targets
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 DESCRIPTION = """\
 Check mathematical derivations the way a test suite checks code.
@@ -31,11 +32,19 @@ targets:
   all            every derivation (the default)
   NAME           one derivation, e.g. bn_backprop
   NAME:ID        one claim, e.g. bn_backprop:15 or logistic_mixture:33.3
+  FILE.py        every derivation of one file, e.g. derivations/bn_backprop.py
+
+Each claim is printed as soon as it and the claims before it are done.  A claim whose
+statement, definitions, domains and options are unchanged since a run with the same
+checker is taken from the cache and marked (cached); --no-cache checks everything.
+Defaults for the options can be set in a [tool.symderive] table of pyproject.toml.
 
 exit status:
   0  no claim refuted other than marked errata, and nothing errored
-  1  a claim refuted unexpectedly, a marked erratum that holds, or an error
+  1  a claim refuted unexpectedly, a marked erratum that holds, or an error;
+     with --strict also a claim that is undecided (--strict=proved: or only verified)
   2  a usage error, or a derivation file that cannot be loaded
+  130  interrupted (Ctrl-C): the claims that finished are reported, nothing else
 """
 
 
@@ -45,41 +54,67 @@ def _colour(stream) -> bool:
 
 
 def cmd_check(args) -> int:
-    from .report import dumps, exit_status, render, to_json
-    from .runner import run_claims
+    from .report import StreamingReport, Style, dumps, exit_status, to_json
+    from .runner import Interrupted, run_claims
 
-    derivations, errors = load_derivations(args)
+    defaults = project_options()
+    options = from_args(args, defaults)
+    derivations, errors = load_derivations(args, defaults)
     chosen, claims = select_targets(derivations, args.targets)
-    colour = _colour(sys.stdout) and not args.no_color
     progress = Progress(len(claims), sys.stderr.isatty() and not args.json)
-
     for err in errors:
         print(f"symderive: error: {err}", file=sys.stderr)
+    stream = None
+    if not args.json:
+        st = Style(_colour(sys.stdout) and not args.no_color)
+        header = (f"symderive {__version__}: {plural(len(claims), 'claim')} in "
+                  f"{plural(len(chosen), 'derivation')}, budget {options.timeout:g} s per "
+                  f"claim")
+        print("\n".join([st(header, "bold"), *(load_error_line(e, st) for e in errors)]),
+              flush=True)
+        stream = StreamingReport(claims, chosen, st, progress.above)
+
+    def done(result) -> None:
+        progress(result)
+        if stream is not None:
+            stream.add(result)
+
     start = time.perf_counter()
-    results = run_claims(claims, timeout=args.timeout, jobs=args.jobs, progress=progress)
+    interrupted = False
+    try:
+        results = run_claims(claims, jobs=args.jobs, progress=done, options=options)
+    except Interrupted as exc:  # Ctrl-C: report what finished, exit 130
+        interrupted = True
+        results = [r for r in exc.results if r is not None]
     seconds = time.perf_counter() - start
     progress.close()
     if args.json:
-        print(dumps(to_json(chosen, results, seconds)))
+        print(dumps(to_json(chosen, results, seconds, interrupted)))
     else:
-        header = (f"symderive {__version__}: {len(claims)} claims in {len(chosen)} "
-                  f"derivation(s), budget {args.timeout:g} s per claim")
-        print(render(chosen, results, errors, seconds, colour=colour, header=header))
-    return exit_status(results, errors)
+        stream.finish(errors, seconds, interrupted)
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return exit_status(results, errors, strict=options.strict)
 
 
 def cmd_list(args) -> int:
-    derivations, errors = load_derivations(args)
-    chosen, _ = select_targets(derivations, args.targets)
+    derivations, errors = load_derivations(args, project_options())
+    chosen, claims = select_targets(derivations, args.targets)
     for err in errors:
         print(f"symderive: error: {err}", file=sys.stderr)
+    if args.formulas:
+        from .unicode import formula
     for d in chosen:
         print(f"{d.name}  ({d.source})" if d.source else d.name)
-        for c in d.claims:
-            flags = "  [erratum]" if c.erratum else ""
-            kind = "stationary" if c.kind == "stationary" else "equal"
+        rows = [c for c in d.claims if c in claims]
+        width = max((len(c.id) for c in rows), default=0)
+        for c in rows:
             eq = f"({c.equation})" if c.equation else ""
-            print(f"  {c.id:<16} {eq:<8} {kind}{flags}")
+            line = f"  {c.id:<{width}}  {eq:<8} {c.kind:<10}{'  [erratum]' if c.erratum else ''}"
+            print(line.rstrip())
+            if args.formulas:
+                print(f"      {formula(c)}")
+    print(f"{plural(len(claims), 'claim')} in {plural(len(chosen), 'derivation')}")
     return EXIT_USAGE if errors else EXIT_OK
 
 
@@ -99,9 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Check every claim of the selected derivations.",
         epilog=CHECK_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     check.add_argument("targets", nargs="*", metavar="TARGET",
-                       help="all (default), NAME or NAME:ID")
-    check.add_argument("--timeout", type=timeout_arg, default=DEFAULT_TIMEOUT, metavar="S",
-                       help=f"time budget per claim in seconds (default: {DEFAULT_TIMEOUT:g})")
+                       help="all (default), NAME, NAME:ID or FILE.py")
+    add_arguments(check)
     check.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
                        help="claims checked in parallel (default: number of CPUs)")
     check.add_argument("--json", action="store_true", help="write a JSON document to stdout")
@@ -110,7 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     lst = sub.add_parser("list", parents=[common], help="list derivations and their claims",
                          description="List the derivations and their claims.")
-    lst.add_argument("targets", nargs="*", metavar="NAME", help="derivations to list")
+    lst.add_argument("targets", nargs="*", metavar="TARGET",
+                     help="all (default), NAME or NAME:ID")
+    lst.add_argument("--formulas", action="store_true",
+                     help="show each claim's formula (in Unicode)")
     lst.set_defaults(func=cmd_list)
 
     register_latex(sub, common)
@@ -131,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("symderive: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -7,11 +7,10 @@ generators read the very same expressions.
 
 from __future__ import annotations
 
-import inspect
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import sympy as sp
 
@@ -277,12 +276,13 @@ class Derivation:
     def derivative(self, id: str, f: sp.Basic, wrt: sp.Basic, claimed: sp.Basic, *,
                    holding: Iterable[sp.Basic] = (), **kw) -> Claim:
         """Claim that ``claimed`` is dF/dwrt; the truth comes from differentiating F."""
-        return self.equal(id, D(f, wrt, holding), claimed, **kw)
+        return _kind(self.equal(id, D(f, wrt, holding), claimed, **kw), "derivative")
 
     def hessian(self, id: str, f: sp.Basic, wrt: sp.Basic, claimed: sp.Basic, *,
                 sign: int = 1, **kw) -> Claim:
         """Claim that ``claimed`` is ``sign`` times the Hessian of F."""
-        return self.equal(id, sign * H(f, wrt) if sign != 1 else H(f, wrt), claimed, **kw)
+        return _kind(self.equal(id, sign * H(f, wrt) if sign != 1 else H(f, wrt), claimed,
+                                **kw), "hessian")
 
     def chain(self, id: str, head: sp.Basic, lines: Sequence[sp.Basic], *,
               errata: Mapping[int, str] | None = None, notes: Mapping[int, str] | None = None,
@@ -295,8 +295,9 @@ class Derivation:
         errata, notes = errata or {}, notes or {}
         out = []
         for k, line in enumerate(lines, start=first):
-            out.append(self.equal(f"{id}.{k}", head, line, erratum=errata.get(k),
-                                  note=notes.get(k), equation=f"{id}.{k}", **kw))
+            out.append(_kind(self.equal(f"{id}.{k}", head, line, erratum=errata.get(k),
+                                        note=notes.get(k), equation=f"{id}.{k}", **kw),
+                             "chain"))
         return out
 
     def stationary(self, id: str, f: sp.Expr, variables: Sequence[sp.Basic],
@@ -380,6 +381,22 @@ class Derivation:
             cache[token] = self.var_names(self.defs[token].body)
         return cache[token]
 
+    # -- checking and display ------------------------------------------------------------
+    def check(self, *ids: str, timeout: float | None = None, jobs: int | None = None):
+        """Check the claims ``ids`` (all by default); returns a :class:`~symderive.checked.
+        Report`, which a notebook shows as a table."""
+        return hook("check")(self, ids, timeout=timeout, jobs=jobs)
+
+    def __repr__(self) -> str:
+        n = len(self.claims)
+        return f"<Derivation {self.name}: {n} claim{'' if n == 1 else 's'}>"
+
+    def _repr_html_(self) -> str:
+        return hook("html")(self)
+
+    def _repr_latex_(self) -> str:
+        return hook("latex")(self)
+
     def claim(self, claim_id: str) -> Claim:
         for c in self.claims:
             if c.id == claim_id:
@@ -387,10 +404,34 @@ class Derivation:
         raise KeyError(claim_id)
 
 
+def _kind(claim: Claim, kind: str) -> Claim:
+    """Record how a claim was written (``symderive list`` shows it)."""
+    claim.kind = kind
+    return claim
+
+
 def _caller_line() -> int | None:
     """The line of the derivation file that made the claim, for error messages."""
-    here = Path(__file__).resolve()
-    for frame in inspect.stack()[2:]:
-        if Path(frame.filename).resolve() != here:
-            return frame.lineno
+    # walking the frames is cheap; inspect.stack() reads the source of every frame
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_filename != __file__:
+            return frame.f_lineno
+        frame = frame.f_back
     return None
+
+
+#: How a derivation is checked, and how it and its results are shown in a notebook.
+#: :mod:`symderive.checked` and :mod:`symderive.notebook` install these when ``symderive``
+#: is imported: they build on this module (and notebook on checked), so it cannot import
+#: them (``tests/test_layout.py`` forbids the cycle).
+HOOKS: dict[str, Callable] = {}
+
+
+def hook(name: str) -> Callable:
+    """The function installed under ``name`` in :data:`HOOKS`."""
+    try:
+        return HOOKS[name]
+    except KeyError:
+        raise RuntimeError(f"{name} is not available while symderive is "
+                           f"still being imported") from None

@@ -91,14 +91,22 @@ def load(directory: str | Path | None = None) -> tuple[list[Derivation], list[Lo
     folder = default_dir() if packaged else Path(directory)
     if not folder.is_dir():
         raise FileNotFoundError(f"no such derivations folder: {folder}")
+    paths = [p for p in sorted(folder.glob("*.py")) if not p.name.startswith("_")]
+    return load_files(paths, packaged)
+
+
+def load_files(paths: list[Path], packaged: bool = False
+               ) -> tuple[list[Derivation], list[LoadError]]:
+    """The derivations of the given files, and an error for each file that cannot be
+    imported or defines none."""
     derivations, errors = [], []
-    for path in sorted(folder.glob("*.py")):
-        if path.name.startswith("_"):
-            continue
+    for path in paths:
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"no such derivation file: {path}")
         try:
-            module = _import(path, packaged)
+            module = _import(Path(path), packaged)
         except Exception as exc:
-            errors.append(_error(path, exc))
+            errors.append(_error(Path(path), exc))
             continue
         found = derivations_in(module)
         if not found:

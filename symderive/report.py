@@ -10,9 +10,10 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 
-from .check.verdict import HOLDS, VERDICTS, Verdict
+from .check.verdict import HOLDS, VERDICTS, Evidence, Verdict
 from .derivation import Derivation
 from .loader import LoadError
+from .markup import plain
 from .runner import ClaimResult
 
 #: Version of the ``check --json`` document; 2 added the ``evidence`` of each claim.
@@ -40,7 +41,9 @@ def summary(results: Sequence[ClaimResult], seconds: float) -> dict:
 
 
 def to_json(derivations: Sequence[Derivation], results: Sequence[ClaimResult],
-            seconds: float) -> dict:
+            seconds: float, interrupted: bool = False) -> dict:
+    """The ``check --json`` document; an interrupted run lists the claims that finished
+    and says ``"interrupted": true`` in its summary."""
     by_name: dict[str, list] = {}
     for r in results:
         by_name.setdefault(r.derivation, []).append(r.to_json())
@@ -48,26 +51,40 @@ def to_json(derivations: Sequence[Derivation], results: Sequence[ClaimResult],
         "schema_version": SCHEMA_VERSION,
         "derivations": [{"name": d.name, "source": d.source, "claims": by_name.get(d.name, [])}
                         for d in derivations if d.name in by_name],
-        "summary": summary(results, seconds),
+        "summary": {**summary(results, seconds), **({"interrupted": True} if interrupted
+                                                       else {})},
     }
+
+
+def plural(count: int, word: str) -> str:
+    """``1 claim``, ``2 claims``: no more ``derivation(s)``."""
+    return f"{count} {word}" + ("" if count == 1 else "s")
 
 
 def dumps(doc: dict) -> str:
     return json.dumps(doc, indent=2)
 
 
-def evidence_summary(evidence: dict) -> str:
-    """The evidence object in a few words: ``symbolic, proved at 2 sizes, 5 points``."""
-    parts = [evidence["method"]]
-    proved = evidence["proved_sizes"]
-    if evidence["scope"] == "all sizes":
+def evidence_summary(evidence: dict, method: str = "") -> str:
+    """The evidence object in a few words: ``symbolic, proved at 2 sizes, 5 points``
+    (``method`` stands in for an evidence object that names none)."""
+    ev = Evidence.from_json(evidence, method)
+    parts = [ev.method]
+    if ev.scope == "all sizes":
         parts.append("proved at all sizes")
-    elif proved:
-        parts.append(f"proved at {len(proved)} size{'s' if len(proved) > 1 else ''}")
-    points = evidence["sampled"]["points"]
-    if points:
-        parts.append(f"{points} point{'s' if points > 1 else ''}")
+    elif ev.proved_sizes:
+        parts.append(f"proved at {plural(len(ev.proved_sizes), 'size')}")
+    if ev.points:
+        parts.append(plural(ev.points, "point"))
     return ", ".join(parts)
+
+
+def entries_differ(differing: int, total: int) -> str:
+    """``2 of 4 entries differ``; one entry of one is ``the value differs``."""
+    if total == 1:
+        return "the value differs"
+    return f"{differing} of {total} entries differ" if differing != 1 else \
+        f"1 of {total} entries differs"
 
 
 def format_counterexample(cx: dict, indent: str = "      ") -> list[str]:
@@ -103,7 +120,7 @@ def format_counterexample(cx: dict, indent: str = "      ") -> list[str]:
     entries = cx.get("entries") or []
     if entries:
         total = cx.get("total")
-        head = f"{cx.get('differing', len(entries))} of {total} entries differ" if total else ""
+        head = entries_differ(cx.get("differing", len(entries)), total) if total else ""
         if head:
             lines.append(f"{indent}{head}:")
         for e in entries:
@@ -111,46 +128,40 @@ def format_counterexample(cx: dict, indent: str = "      ") -> list[str]:
     return lines
 
 
-def render(derivations: Sequence[Derivation], results: Sequence[ClaimResult],
-           errors: Sequence[LoadError], seconds: float, colour: bool = False,
-           header: str = "") -> str:
-    st = Style(colour)
-    out = []
-    if header:
-        out.append(st(header, "bold"))
-    for err in errors:
-        out.append(st("ERROR loading ", "error") + str(err))
-    by_name: dict[str, list[ClaimResult]] = {}
-    for r in results:
-        by_name.setdefault(r.derivation, []).append(r)
-    for d in derivations:
-        rows = by_name.get(d.name)
-        if not rows:
-            continue
-        out.append("")
-        out.append(st(d.name, "bold") + (f"  ({d.source})" if d.source else ""))
-        width = max(len(r.id) for r in rows)
-        for r in rows:
-            tag = ""
-            if r.expected == Verdict.REFUTED:
-                tag = "  [known erratum]" if r.verdict == Verdict.REFUTED else \
-                    "  [marked erratum, but it holds]" if r.verdict in HOLDS \
-                    else "  [marked erratum]"
-            colour = r.verdict if r.ok or r.verdict != Verdict.REFUTED else "refuted"
-            if r.expected == Verdict.REFUTED and r.verdict == Verdict.REFUTED:
-                colour = "erratum"
-            line = (f"  {r.id:<{width}}  {st(f'{r.verdict:<9}', colour)}  "
-                    f"{evidence_summary(r.evidence):<44}  {r.seconds:6.2f}s"
-                    f"{st(tag, 'erratum')}")
-            out.append(line)
-            if r.verdict == Verdict.REFUTED and r.counterexample:
-                if r.erratum:
-                    out.append(f"      erratum: {r.erratum}")
-                out += format_counterexample(r.counterexample)
-            elif r.verdict in (Verdict.ERROR, Verdict.UNDECIDED) and r.message:
-                out.append(f"      {r.message}")
-            elif r.expected == Verdict.REFUTED and r.verdict in HOLDS:
-                out.append(f"      marked as an erratum ({r.erratum}), but it {r.verdict}")
+def heading(d: Derivation, st: Style) -> list[str]:
+    """The lines that open a derivation's part of the report."""
+    return ["", st(d.name, "bold") + (f"  ({d.source})" if d.source else "")]
+
+
+def claim_lines(r: ClaimResult, width: int, st: Style) -> list[str]:
+    """A claim's line, and the details of a claim that went wrong (evidence from the
+    evidence object, never from the message)."""
+    tag = ""
+    if r.expected == Verdict.REFUTED:
+        tag = "  [known erratum]" if r.verdict == Verdict.REFUTED else \
+            "  [marked erratum, but it holds]" if r.verdict in HOLDS else "  [marked erratum]"
+    colour = r.verdict if passes(r) or r.verdict != Verdict.REFUTED else "refuted"
+    if r.expected == Verdict.REFUTED and r.verdict == Verdict.REFUTED:
+        colour = "erratum"
+    cached = st("  (cached)", "dim") if r.cached else ""
+    out = [f"  {r.id:<{width}}  {st(f'{r.verdict:<9}', colour)}  "
+           f"{evidence_summary(r.evidence, r.method):<44}  {r.seconds:6.2f}s"
+           f"{cached}{st(tag, 'erratum')}"]
+    if r.verdict == Verdict.REFUTED and r.counterexample:
+        if r.erratum:
+            out.append(f"      erratum: {plain(r.erratum)}")
+        out += format_counterexample(r.counterexample)
+    elif r.verdict in (Verdict.ERROR, Verdict.UNDECIDED) and r.message:
+        out.append(f"      {r.message}")
+    elif r.expected == Verdict.REFUTED and r.verdict in HOLDS:
+        out.append(f"      marked as an erratum ({plain(r.erratum)}), but it {r.verdict}")
+    return out
+
+
+def summary_line(results: Sequence[ClaimResult], errors: Sequence[LoadError], seconds: float,
+                 st: Style, interrupted: bool = False) -> list[str]:
+    """The closing line: the count of each verdict, load errors, time; an interrupted run
+    says so (its counts are of the claims that finished)."""
     s = summary(results, seconds)
     errata = sum(1 for r in results
                  if r.expected == Verdict.REFUTED and r.verdict == Verdict.REFUTED)
@@ -158,19 +169,126 @@ def render(derivations: Sequence[Derivation], results: Sequence[ClaimResult],
     for v in VERDICTS:
         text = f"{s[v]} {v}"
         if v == Verdict.REFUTED and errata:
-            text += f" ({errata} known errata)"
+            text += f" ({errata} known {'erratum' if errata == 1 else 'errata'})"
         parts.append(st(text, v) if s[v] else text)
+    cached = sum(1 for r in results if r.cached)
+    if cached:
+        parts.append(f"{cached} cached")
     if errors:
-        parts.append(st(f"{len(errors)} file(s) not loaded", "error"))
+        parts.append(st(f"{plural(len(errors), 'file')} not loaded", "error"))
     line = ", ".join(parts) + f" in {seconds:.2f}s"
-    out.append("")
-    out.append(f"{'=' * 8} {line} {'=' * 8}")
+    if interrupted:
+        line = st("interrupted", "error") + f" after {plural(len(results), 'claim')}: {line}"
+    return ["", f"{'=' * 8} {line} {'=' * 8}"]
+
+
+def widths(claims_or_results) -> dict[str, int]:
+    """The width of the id column of each derivation."""
+    out: dict[str, int] = {}
+    for c in claims_or_results:
+        name = c.derivation if isinstance(c.derivation, str) else c.derivation.name
+        out[name] = max(out.get(name, 0), len(c.id))
+    return out
+
+
+def render(derivations: Sequence[Derivation], results: Sequence[ClaimResult],
+           errors: Sequence[LoadError], seconds: float, colour: bool = False,
+           header: str = "", interrupted: bool = False) -> str:
+    """The whole terminal report at once (``check`` prints the same lines as it goes)."""
+    st = Style(colour)
+    out = []
+    if header:
+        out.append(st(header, "bold"))
+    for err in errors:
+        out.append(load_error_line(err, st))
+    width = widths(results)
+    by_name: dict[str, list[ClaimResult]] = {}
+    for r in results:
+        by_name.setdefault(r.derivation, []).append(r)
+    for d in derivations:
+        rows = by_name.get(d.name)
+        if not rows:
+            continue
+        out += heading(d, st)
+        for r in rows:
+            out += claim_lines(r, width[d.name], st)
+    out += summary_line(results, errors, seconds, st, interrupted)
     return "\n".join(out)
 
 
-def exit_status(results: Sequence[ClaimResult], errors: Sequence[LoadError]) -> int:
-    """0 all as expected, 1 an unexpected refutation / erratum that holds / error,
-    2 a derivation file could not be loaded."""
+def load_error_line(err: LoadError, st: Style) -> str:
+    return st("ERROR loading ", "error") + str(err)
+
+
+class StreamingReport:
+    """The terminal report printed as it goes: a claim is printed as soon as it and every
+    claim before it (in document order) are done.  ``write`` prints lines (above the
+    progress line, see :meth:`symderive.progress.Progress.above`)."""
+
+    def __init__(self, claims: Sequence, derivations: Sequence[Derivation], st: Style,
+                 write):
+        self.order = {(c.derivation.name, c.id): k for k, c in enumerate(claims)}
+        self.by_name = {d.name: d for d in derivations}
+        self.width = widths(claims)
+        self.st, self.write = st, write
+        self.results: dict[int, ClaimResult] = {}
+        self.printed = 0
+        self.last: str | None = None  # the derivation whose heading was printed last
+
+    def add(self, result: ClaimResult) -> None:
+        self.results[self.order[(result.derivation, result.id)]] = result
+        lines = []
+        while self.printed in self.results:
+            lines += self._lines(self.results[self.printed])
+            self.printed += 1
+        if lines:
+            self.write("\n".join(lines))
+
+    def _lines(self, r: ClaimResult) -> list[str]:
+        out = []
+        if r.derivation != self.last:
+            self.last = r.derivation
+            out += heading(self.by_name[r.derivation], self.st)
+        return out + claim_lines(r, self.width[r.derivation], self.st)
+
+    def finish(self, errors: Sequence[LoadError], seconds: float,
+               interrupted: bool = False) -> list[ClaimResult]:
+        """Print the finished claims not printed yet (after an interruption, those that
+        finished out of order) and the summary; the finished results, in order."""
+        rest = [self.results[k] for k in sorted(self.results) if k >= self.printed]
+        lines = [line for r in rest for line in self._lines(r)]
+        done = [self.results[k] for k in sorted(self.results)]
+        self.write("\n".join(lines + summary_line(done, errors, seconds, self.st,
+                                                   interrupted)))
+        return done
+
+
+#: ``--strict`` levels: the verdicts that still pass (a claim that is not a marked erratum).
+STRICT_PASSING: dict[str | None, tuple[Verdict, ...]] = {
+    None: (Verdict.PROVED, Verdict.VERIFIED, Verdict.UNDECIDED),
+    "verified": (Verdict.PROVED, Verdict.VERIFIED),
+    "proved": (Verdict.PROVED,),
+}
+
+#: The verdicts under which a marked erratum passes: it is refuted, or could not be decided.
+ERRATUM_PASSING: tuple[Verdict, ...] = (Verdict.REFUTED, Verdict.UNDECIDED)
+
+
+def passes(result: ClaimResult, strict: str | None = None) -> bool:
+    """Whether ``result`` leaves the run green; the one rule behind the exit status of
+    ``check`` and the outcomes of the pytest plugin.  ``strict`` ("verified" or "proved")
+    also fails a claim that was only decided less firmly.  A marked erratum passes when it
+    is refuted or undecided, whatever ``strict`` says."""
+    if result.expected == Verdict.REFUTED:
+        return result.verdict in ERRATUM_PASSING
+    return result.verdict in STRICT_PASSING[strict]
+
+
+def exit_status(results: Sequence[ClaimResult], errors: Sequence[LoadError],
+                strict: str | None = None) -> int:
+    """0 all as expected, 1 an unexpected refutation / erratum that holds / error (and,
+    with ``strict``, a claim decided less firmly than asked), 2 a derivation file could not
+    be loaded."""
     if errors:
         return 2
-    return 0 if all(r.ok for r in results) else 1
+    return 0 if all(passes(r, strict) for r in results) else 1

@@ -12,6 +12,7 @@ import dataclasses
 import json
 import multiprocessing as mp
 import os
+import signal
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -21,9 +22,11 @@ from multiprocessing.connection import wait
 import sympy as sp
 
 from .atomic import atomic_write_text
+from .cache import Store, context_text, key, statement_text
 from .check import Evidence, Outcome, Verdict, check_claim
 from .config import DEFAULT_TIMEOUT, cache_dir
 from .derivation import Claim, StationaryClaim
+from .options import CheckOptions
 
 
 @dataclass
@@ -43,13 +46,10 @@ class ClaimResult:
     #: sampled points that decided nothing (both sides non-real, or one undefined); the
     #: message states the count, and the JSON contract does not carry it
     skipped: int = 0
-
-    @property
-    def ok(self) -> bool:
-        """Whether this result leaves the run green."""
-        if self.expected == Verdict.REFUTED:
-            return self.verdict in (Verdict.REFUTED, Verdict.UNDECIDED)
-        return self.verdict not in (Verdict.REFUTED, Verdict.ERROR)
+    #: the id of an earlier claim with the same statement, whose check this result shares
+    same_as: str | None = None
+    #: taken from the result cache (:mod:`symderive.cache`), not checked in this run
+    cached: bool = False
 
     def to_json(self) -> dict:
         """Exactly the fields of the published JSON contract, nothing more."""
@@ -59,11 +59,26 @@ class ClaimResult:
                 "message": self.message, "evidence": self.evidence}
 
 
-def _worker(claim: Claim, conn) -> None:
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`run_claims`: the workers are stopped; ``results`` holds, in
+    the order of the claims, the result of each claim that finished (None for the rest)."""
+
+    def __init__(self, results: list[ClaimResult | None]):
+        super().__init__()
+        self.results = results
+
+
+def _worker(claim: Claim, options: CheckOptions, conn) -> None:
+    # Ctrl-C is the parent's to handle: it stops the workers and reports what finished
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
     def emit(kind: str, outcome: Outcome) -> None:
         conn.send((kind, asdict(outcome)))
 
     try:
+        # options.seed and the repair settings reach the checker here (branches honest
+        # and repair); they are already part of the cache key
         outcome = check_claim(claim, emit)
         emit("final", outcome)
     except Exception as exc:  # a claim that cannot be built is reported, not raised
@@ -129,54 +144,127 @@ def _scope(claim: Claim, exprs: list) -> tuple:
     return (tuple(out), dims, indices, d.proof_sizes)
 
 
-def run_claims(claims: Sequence[Claim], timeout: float = DEFAULT_TIMEOUT,
-               jobs: int | None = None,
-               progress: Callable[[ClaimResult], None] | None = None) -> list[ClaimResult]:
-    """Check ``claims`` in parallel; results come back in the order given."""
+def restatements(claims: Sequence[Claim]) -> dict[int, int]:
+    """``{k: j}``: claim ``k`` states what the earlier claim ``j`` states (see
+    :func:`fingerprint`), so it shares ``j``'s check."""
     first: dict[tuple, int] = {}
-    unique, alias = [], {}
+    alias = {}
     for k, claim in enumerate(claims):
         try:
             key = fingerprint(claim)
         except TypeError:  # unhashable content: check it on its own
-            key = ("unique", k)
+            continue
         if key in first:
             alias[k] = first[key]
         else:
             first[key] = k
-            unique.append(k)
-    checked = dict(zip(unique, _run_unique([claims[k] for k in unique], timeout, jobs,
-                                           progress)))
-    out = []
-    for k, claim in enumerate(claims):
-        if k in checked:
-            out.append(checked[k])
-            continue
-        src = checked[alias[k]]
-        same = dataclasses.replace(
-            src, id=claim.id, equation=claim.equation, expected=claim.expected,
-            erratum=claim.erratum, seconds=0.0,
-            message=f"same statement as claim {src.id}, checked once; {src.message or ''}"
-            .rstrip("; "))
-        out.append(same)
+    return alias
+
+
+def restated(src: ClaimResult, claim: Claim) -> ClaimResult:
+    """The result of ``claim``, which restates the claim ``src`` is the result of."""
+    return dataclasses.replace(
+        src, id=claim.id, equation=claim.equation, expected=claim.expected,
+        erratum=claim.erratum, seconds=0.0, same_as=src.id,
+        message=f"same statement as claim {src.id}, checked once; {src.message or ''}"
+        .rstrip("; "))
+
+
+#: the fields of a result that come from the claim (the rest is what the cache keeps,
+#: found from the dataclass, so that a field added later is kept too)
+_FROM_CLAIM = ("derivation", "id", "equation", "expected", "erratum", "same_as", "cached")
+
+
+def _cached_fields() -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(ClaimResult) if f.name not in _FROM_CLAIM)
+
+
+def result_key(claim: Claim, options: CheckOptions) -> str:
+    """The cache key of a claim's result: what it states, the part of its derivation it
+    depends on, the options that change a result, and the checker's source."""
+    context = context_text(claim.derivation, claim) if claim.derivation else ""
+    return key("claim-result", statement_text(claim), context, options.key_fields())
+
+
+def _from_cache(claim: Claim, data: dict) -> ClaimResult:
+    kept = {name: data[name] for name in _cached_fields() if name in data}
+    kept["verdict"] = Verdict(kept["verdict"])
+    kept["evidence"] = Evidence.from_json(kept.get("evidence"), kept["method"]).to_json()
+    return ClaimResult(derivation=claim.derivation.name, id=claim.id,
+                       equation=claim.equation, expected=claim.expected,
+                       erratum=claim.erratum, cached=True, **kept)
+
+
+def run_claims(claims: Sequence[Claim], timeout: float | None = None,
+               jobs: int | None = None,
+               progress: Callable[[ClaimResult], None] | None = None, *,
+               options: CheckOptions | None = None) -> list[ClaimResult]:
+    """Check ``claims`` in parallel; results come back in the order given.
+
+    ``options`` (default: the budget ``timeout`` and no result cache) are passed down to
+    every check; with ``options.cache`` a claim whose key (:func:`result_key`) is in the
+    store is not checked again.  ``progress`` is called with each result as it is
+    known.  Ctrl-C stops the workers and raises :class:`Interrupted` with the results
+    that finished.
+    """
+    if options is None:
+        options = CheckOptions(timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+                               cache=False)
+    alias = restatements(claims)
+    unique = [k for k in range(len(claims)) if k not in alias]
+    done: dict[int, ClaimResult] = {}
+    store = Store("results") if options.cache else None
+    keys: dict[int, str] = {}
+
+    def finished(k: int, result: ClaimResult, cacheable: bool = True) -> None:
+        done[k] = result
+        if store is not None and cacheable and not result.cached:
+            store.put(keys[k], {f: getattr(result, f) for f in _cached_fields()})
         if progress:
-            progress(same)
-    return out
+            progress(result)
+        for j in [j for j, src in alias.items() if src == k]:
+            done[j] = restated(result, claims[j])
+            if progress:
+                progress(done[j])
+
+    try:
+        if store is not None:
+            for k in unique:
+                keys[k] = result_key(claims[k], options)
+                hit = store.get(keys[k])
+                try:
+                    cached = None if hit is None else _from_cache(claims[k], hit)
+                except (KeyError, TypeError, ValueError):  # an entry we cannot read: a miss
+                    cached = None
+                if cached is not None:
+                    finished(k, cached)
+        todo = [k for k in unique if k not in done]
+        _run_unique([claims[k] for k in todo], options, jobs,
+                    lambda i, r, ok: finished(todo[i], r, ok))
+    except KeyboardInterrupt:
+        raise Interrupted([done.get(k) for k in range(len(claims))]) from None
+    return [done[k] for k in range(len(claims))]
 
 
-def _run_unique(claims: Sequence[Claim], timeout: float, jobs: int | None,
-                progress: Callable[[ClaimResult], None] | None) -> list[ClaimResult]:
+def _run_unique(claims: Sequence[Claim], options: CheckOptions, jobs: int | None,
+                done: Callable[[int, ClaimResult, bool], None]) -> None:
+    """Check each claim in a worker process of its own; ``done(index, result,
+    cacheable)`` as each finishes (not cacheable: its worker died).  Ctrl-C kills the
+    workers and re-raises."""
+    if not claims:
+        return
+    timeout = options.timeout
     ctx = mp.get_context("fork")
     jobs = max(1, jobs or os.cpu_count() or 1)
     past = _load_timings()
     # longest first (as far as earlier runs tell), so that no long claim starts last
     pending = sorted(enumerate(claims), key=lambda t: -past.get(_timing_key(t[1]), 0.0))
     active: dict = {}  # conn -> (index, claim, process, start, last numeric data)
-    results: dict[int, ClaimResult] = {}
+    seconds: dict[str, float] = {}
 
     def finish(conn, data: dict | None, note: str | None = None) -> None:
         index, claim, proc, start, numeric = active.pop(conn)
-        seconds = time.perf_counter() - start
+        took = time.perf_counter() - start
         if data is None:
             if numeric is not None:  # sampling done (and perhaps some sizes proved)
                 data = dict(numeric)
@@ -187,40 +275,53 @@ def _run_unique(claims: Sequence[Claim], timeout: float, jobs: int | None,
             else:
                 data = {"verdict": Verdict.UNDECIDED, "method": "timeout",
                         "message": note or f"time budget of {timeout:g} s ran out"}
-        if proc.is_alive():
-            proc.kill()
-        proc.join()
+        _stop(proc)
         conn.close()
-        results[index] = _result(claim, data, seconds)
-        if progress:
-            progress(results[index])
+        seconds[_timing_key(claim)] = took
+        done(index, _result(claim, data, took), note is None)
 
-    while pending or active:
-        while pending and len(active) < jobs:
-            index, claim = pending.pop(0)
-            parent, child = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_worker, args=(claim, child), daemon=True)
-            proc.start()
-            child.close()
-            active[parent] = [index, claim, proc, time.perf_counter(), None]
-        now = time.perf_counter()
-        next_deadline = min(entry[3] + timeout for entry in active.values())
-        ready = wait(list(active), timeout=max(0.0, next_deadline - now))
-        for conn in ready:
-            try:
-                kind, data = conn.recv()
-            except (EOFError, OSError):
-                finish(conn, None, "the worker process died")
-                continue
-            if kind in ("numeric", "proof"):
-                active[conn][4] = data
-            else:
-                finish(conn, data)
-        now = time.perf_counter()
-        for conn in [c for c, e in active.items() if now - e[3] >= timeout]:
-            finish(conn, None)
-    _save_timings(past, {_timing_key(c): results[k].seconds for k, c in enumerate(claims)})
-    return [results[k] for k in range(len(claims))]
+    try:
+        while pending or active:
+            while pending and len(active) < jobs:
+                index, claim = pending.pop(0)
+                parent, child = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=_worker, args=(claim, options, child), daemon=True)
+                # the child must not see a Ctrl-C before it has set its handler
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+                try:
+                    proc.start()
+                finally:
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+                child.close()
+                active[parent] = [index, claim, proc, time.perf_counter(), None]
+            now = time.perf_counter()
+            next_deadline = min(entry[3] + timeout for entry in active.values())
+            ready = wait(list(active), timeout=max(0.0, next_deadline - now))
+            for conn in ready:
+                try:
+                    kind, data = conn.recv()
+                except (EOFError, OSError):
+                    finish(conn, None, "the worker process died")
+                    continue
+                if kind in ("numeric", "proof"):
+                    active[conn][4] = data
+                else:
+                    finish(conn, data)
+            now = time.perf_counter()
+            for conn in [c for c, e in active.items() if now - e[3] >= timeout]:
+                finish(conn, None)
+    except KeyboardInterrupt:
+        for conn, entry in active.items():
+            _stop(entry[2])
+            conn.close()
+        raise
+    _save_timings(past, seconds)
+
+
+def _stop(proc) -> None:
+    if proc.is_alive():
+        proc.kill()
+    proc.join()
 
 
 def _timing_key(claim: Claim) -> str:

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-import argparse
+import re
 from collections.abc import Sequence
+from pathlib import Path
 
-from .config import validate_timeout
-from .loader import load
+from .loader import load, load_files
+from .options import OptionsError, option_type, project_defaults
 
 
 class UsageError(Exception):
@@ -21,6 +22,13 @@ def select_targets(derivations, targets: Sequence[str]):
         return list(derivations), [c for d in derivations for c in d.claims]
     chosen, claims = [], []
     for target in targets:
+        if is_file_target(target):
+            here = Path(target).resolve()
+            for d in derivations:
+                if d.file and Path(d.file).resolve() == here and d not in chosen:
+                    chosen.append(d)
+                    claims.extend(d.claims)
+            continue
         name, _, claim_id = target.partition(":")
         if name not in by_name:
             known = ", ".join(sorted(by_name)) or "none"
@@ -28,7 +36,10 @@ def select_targets(derivations, targets: Sequence[str]):
         d = by_name[name]
         if d not in chosen:
             chosen.append(d)
-        if claim_id:
+        if claim_id or target.endswith(":"):
+            if not claim_id:
+                raise UsageError(f"empty claim id in {target!r}; "
+                                 f"see `symderive list {name}`")
             try:
                 claims.append(d.claim(claim_id))
             except KeyError:
@@ -36,20 +47,52 @@ def select_targets(derivations, targets: Sequence[str]):
                                  f"see `symderive list {name}`") from None
         else:
             claims.extend(d.claims)
-    return chosen, claims
+    return chosen, list({id(c): c for c in claims}.values())  # a claim named twice runs once
 
 
-def load_derivations(args):
-    """The derivations of ``--dir`` (default: the packaged ones), and the load errors."""
+def is_file_target(target: str) -> bool:
+    """``path/to/file.py``: a target that names a derivation file."""
+    return target.endswith(".py")
+
+
+def load_derivations(args, defaults: dict | None = None):
+    """The derivations of ``--dir`` (default: ``dir`` of ``[tool.symderive]``, else the
+    packaged ones) and of the ``FILE.py`` targets, in document order, and the load
+    errors.  Only files are loaded when every target is a file."""
+    targets = list(getattr(args, "targets", None) or [])
+    files = [Path(t) for t in targets if is_file_target(t)]
+    folder = args.dir or (defaults or {}).get("dir")
     try:
-        return load(args.dir)
+        derivations, errors = ([], []) if files and len(files) == len(targets) \
+            else load(folder)
+        more, more_errors = load_files(files)
     except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    seen = {id(d) for d in derivations}
+    derivations += [d for d in more if id(d) not in seen]
+    return document_order(derivations), errors + more_errors
+
+
+def project_options() -> dict:
+    """The ``[tool.symderive]`` defaults of the nearest pyproject.toml (a bad one is a
+    usage error)."""
+    try:
+        return project_defaults()
+    except OptionsError as exc:
         raise UsageError(str(exc)) from None
 
 
-def timeout_arg(text: str) -> float:
-    """``--timeout`` as argparse wants it: the shared validation, as a usage error."""
-    try:
-        return validate_timeout(text, "--timeout")
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+def _natural(text: str) -> tuple:
+    """``"hw2.md §10"`` after ``"hw2.md §9"``: digit runs compare as numbers."""
+    return tuple((0, int(t), "") if t.isdigit() else (1, 0, t)
+                 for t in re.findall(r"\d+|\D+", text))
+
+
+def document_order(derivations):
+    """In the order of their ``source`` (document order), those without a source last;
+    by name where that does not decide."""
+    return sorted(derivations, key=lambda d: (not d.source, _natural(d.source), d.name))
+
+
+#: ``--timeout`` as argparse wants it: the shared validation, as a usage error.
+timeout_arg = option_type("timeout", float)

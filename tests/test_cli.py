@@ -69,7 +69,7 @@ def test_all_good_exits_0(tmp_path, capsys):
     folder = write(tmp_path, good=GOOD, errata=ERRATUM)
     code, out, _ = run(capsys, "check", "all", "--dir", folder)
     assert code == 0
-    assert "3 proved" in out and "1 refuted (1 known errata)" in out
+    assert "3 proved" in out and "1 refuted (1 known erratum)" in out
     assert "forgot the cross term" in out
     assert "\x1b[" not in out  # no colour when not a terminal
 
@@ -187,3 +187,97 @@ def test_bad_timeout_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["check", "--timeout", "-1"])
     assert exc.value.code == 2
+
+
+KINDS = '''
+from symderive import Derivation
+
+derivation = Derivation("kinds", source="notes §2")
+x = derivation.scalar("x")
+derivation.derivative("1", x ** 3, x, 3 * x ** 2)
+derivation.chain("2", (x + 1) ** 2, [x ** 2 + 2 * x + 1, (x + 1) * (x + 1)])
+derivation.equal("3", (x - 1) ** 2, x ** 2 - 1, erratum="forgot the cross term")
+'''
+
+FIRST = '''
+from symderive import Derivation
+
+derivation = Derivation("zeta_first", source="notes §1")
+x = derivation.scalar("x")
+derivation.equal("1", x + x, 2 * x)
+'''
+
+
+def test_list_shows_kinds_formulas_and_document_order(tmp_path, capsys):
+    folder = write(tmp_path, kinds=KINDS, first=FIRST)
+    code, out, _ = run(capsys, "list", "--dir", folder, "--formulas")
+    assert code == 0
+    lines = out.splitlines()
+    # "notes §1" comes before "notes §2" although "kinds" < "zeta_first"
+    assert lines[0].startswith("zeta_first") and lines[3].startswith("kinds")
+    assert "  1    (1)      derivative" in out
+    assert "  2.1  (2.1)    chain" in out and "  3    (3)      equal       [erratum]" in out
+    assert "∂(x^3)/∂x = 3·x^2" in out
+    assert "(x - 1)^2 = x^2 - 1" in out
+    assert lines[-1] == "5 claims in 2 derivations"
+
+
+def test_list_counts_in_the_singular(tmp_path, capsys):
+    folder = write(tmp_path, first=FIRST)
+    _, out, _ = run(capsys, "list", "--dir", folder)
+    assert out.splitlines()[-1] == "1 claim in 1 derivation"
+
+
+@pytest.mark.parametrize("command", ["check", "list"])
+def test_empty_claim_id_is_a_usage_error(tmp_path, capsys, command):
+    folder = write(tmp_path, good=GOOD)
+    code, out, err = run(capsys, command, "good:", "--dir", folder)
+    assert code == 2
+    assert "empty claim id in 'good:'" in err and out == ""
+
+
+SLOW = '''
+import time
+import sympy as sp
+from symderive import Derivation
+
+
+class slow(sp.Function):
+    """Takes far longer to evaluate than the budget allows."""
+
+    def _eval_evalf(self, prec):
+        time.sleep(30)
+
+
+derivation = Derivation("slow")
+x = derivation.scalar("x")
+derivation.equal("1", slow(x), slow(x) + 0 * x)
+'''
+
+
+def test_strict_fails_an_undecided_claim(tmp_path, capsys):
+    folder = write(tmp_path, slow=SLOW)
+    code, out, _ = run(capsys, "check", "--dir", folder, "--timeout", "0.5", "--json")
+    assert json.loads(out)["derivations"][0]["claims"][0]["verdict"] == "undecided"
+    assert code == 0
+    code, _, _ = run(capsys, "check", "--dir", folder, "--timeout", "0.5", "--strict")
+    assert code == 1
+
+
+def test_strict_levels():
+    from symderive.report import exit_status
+    from symderive.runner import ClaimResult
+
+    def result(verdict, expected=None):
+        return ClaimResult("d", "1", None, verdict, expected, "m", 0.0, None, None,
+                           erratum="why" if expected else None)
+
+    verified, undecided = [result("verified")], [result("undecided")]
+    assert exit_status(verified, []) == 0 and exit_status(undecided, []) == 0
+    assert exit_status(verified, [], strict="verified") == 0
+    assert exit_status(undecided, [], strict="verified") == 1
+    assert exit_status(verified, [], strict="proved") == 1
+    assert exit_status([result("proved")], [], strict="proved") == 0
+    # a marked erratum that is undecided never fails the run; one that holds always does
+    assert exit_status([result("undecided", "refuted")], [], strict="proved") == 0
+    assert exit_status([result("proved", "refuted")], []) == 1

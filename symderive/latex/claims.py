@@ -15,10 +15,12 @@ import sympy as sp
 
 from ..check.verdict import HOLDS, Evidence, Verdict
 from ..derivation import Claim, StationaryClaim
+from ..markup import inline_latex
+from ..report import entries_differ
 from ..runner import ClaimResult
 from .display import TEXT_EM, Row, align, aligned, fits
 from .printer import DerivationPrinter
-from .text import escape, rich, value
+from .text import escape, value
 
 SIDE_BY_SIDE_LINES = 3  # longer formulas are shown one above the other, at full width
 _CHAIN_RE = re.compile(r"^(.+)\.(\d+)$")
@@ -91,12 +93,13 @@ def claim_rows(e: Entry, p: DerivationPrinter, head: bool = True) -> list[Row]:
         rows = stationary_rows(c, p)
     else:
         rows = [Row(p.doprint(c.lhs) if head else "", p.doprint(c.rhs))]
-        if c.given:
-            cond = r",\quad ".join(f"{p.doprint(g)} = 0" for g in c.given)
-            if c.unknowns:
-                solved = ", ".join(p.doprint(u) for u in c.unknowns)
-                cond += r"\quad \text{(solved for } %s\text{)}" % solved
-            rows.append(Row(r"\text{where}", cond, rel=r"\;"))
+        # one condition per line, so that a line never breaks inside a condition
+        for k, g in enumerate(c.given):
+            word = r"\text{where}" if k == 0 else r"\text{and}"
+            rows.append(Row(word, _constraint(g, p), rel=r"\;"))
+        if c.given and c.unknowns:
+            solved = ", ".join(p.doprint(u) for u in c.unknowns)
+            rows[-1].rhs += r"\quad \text{(solved for } %s\text{)}" % solved
     last = rows[-1]
     last.tag, last.label = escape(e.tag), e.label
     last.colour = "refuted" if e.result.verdict == Verdict.REFUTED else None
@@ -142,29 +145,39 @@ def evidence_text(r: ClaimResult, p: DerivationPrinter) -> str:
                    f"{_at_sizes(ev.sampled_sizes, p)} ({ev.digits}-digit arithmetic).")
     if r.verdict == Verdict.VERIFIED:
         out.append("Not proved symbolically within the time budget.")
-    elif r.verdict in (Verdict.UNDECIDED, Verdict.ERROR) and r.message:
+    elif r.verdict in (Verdict.UNDECIDED, Verdict.ERROR) and r.message and not r.same_as:
         out[-1] = out[-1].rstrip(".") + " (%s)." % escape(r.message.rstrip("."))
-    out.append(f"Time {r.seconds:.2f}\\,s.")
+    out.append(_time_text(r))
     return " ".join(out)
+
+
+def _time_text(r: ClaimResult) -> str:
+    """The time taken; a restatement checked once with an earlier claim took none, and
+    says where its time (and its budget) went rather than "0.00 s"."""
+    if r.same_as:
+        return r"The same statement as claim \texttt{%s}: checked once, with it." % escape(
+            r.same_as)
+    return f"Time {r.seconds:.2f}\\,s."
 
 
 def status_line(e: Entry, p: DerivationPrinter) -> str:
     r, c = e.result, e.claim
     head = (r"\noindent\verdict{%s}\enspace\textbf{(%s)}" % (r.verdict, escape(e.tag)))
     if c.id != e.tag:
-        head += r"\enspace claim \texttt{%s}" % escape(c.id)
+        head += r"\enspace claim \texttt{%s}." % escape(c.id)
     parts = [head + r"\enspace " + evidence_text(r, p)]
     if c.erratum:
         if r.verdict == Verdict.REFUTED:
-            parts.append(r"\textbf{Known erratum:} " + rich(c.erratum) + ".")
+            parts.append(r"\textbf{Known erratum:} " + inline_latex(c.erratum) + ".")
         else:
             parts.append(r"\textbf{Marked as an erratum} (%s), \textbf{but it is %s}."
-                         % (rich(c.erratum), r.verdict))
+                         % (inline_latex(c.erratum), r.verdict))
     elif r.verdict == Verdict.REFUTED:
         parts.append(r"\textbf{Not marked as an erratum:} the document's formula is wrong, "
                      r"or the derivation file states it wrongly.")
     if c.note:
-        parts.append(r"\emph{Note:} " + rich(c.note))
+        note = c.note.rstrip()
+        parts.append(r"\emph{Note:} " + inline_latex(note) + ("" if note[-1:] in ".!?" else "."))
     return " ".join(parts) + "\n"
 
 
@@ -217,7 +230,7 @@ def counterexample(cx: dict, p: DerivationPrinter) -> str:
     entries = cx.get("entries") or []
     if entries:
         total, diff = cx.get("total"), cx.get("differing", len(entries))
-        head = f"{diff} of {total} entries differ" if total else "Differing entries"
+        head = entries_differ(diff, total).capitalize() if total else "Differing entries"
         shown = "" if len(entries) >= int(diff or 0) else f" (first {len(entries)} shown)"
         rows = "\n".join(r"%s & %s & %s \\" % (r"\texttt{%s}" % escape(str(x.get("entry"))),
                                                 value(x.get("lhs")), value(x.get("rhs")))

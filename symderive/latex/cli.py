@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from ..atomic import atomic_write_text
-from ..config import DEFAULT_TIMEOUT
-from ..targets import UsageError, load_derivations, select_targets, timeout_arg
+from ..options import add_arguments, from_args
+from ..targets import UsageError, load_derivations, project_options, select_targets
 
 EPILOG = """\
 targets:
@@ -19,10 +19,16 @@ targets:
 The claims are checked first (progress on stderr), unless --results gives the JSON
 written by `symderive check --json`.
 
+The options --timeout, --seed, --strict, --no-cache and --no-repair mean what they
+mean for `symderive check` (defaults from [tool.symderive] in pyproject.toml).
+
 exit status:
   0  the report was written (and compiled, with --pdf), whatever the verdicts
-  1  the PDF could not be made: LaTeX failed, or no TeX engine is installed
+     (with --strict: and every claim passes as `symderive check --strict` requires)
+  1  the PDF could not be made: LaTeX failed, or no TeX engine is installed; with
+     --strict also a claim that fails (the report is written all the same)
   2  a usage error, or a results file that cannot be read
+  130  interrupted (Ctrl-C); no file is written
 """
 
 DEFAULT_OUTPUT = "symderive-report.tex"
@@ -42,9 +48,7 @@ def register(sub, common: argparse.ArgumentParser) -> None:
                    help="also compile it (latexmk or pdflatex); the PDF goes beside the .tex")
     p.add_argument("--results", metavar="FILE",
                    help="use the results of `symderive check --json` instead of checking")
-    p.add_argument("--timeout", type=timeout_arg, default=DEFAULT_TIMEOUT, metavar="S",
-                   help=f"time budget per claim in seconds when checking "
-                        f"(default: {DEFAULT_TIMEOUT:g})")
+    add_arguments(p)
     p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
                    help="claims checked in parallel (default: number of CPUs)")
     p.add_argument("--title", default="Checked derivations", help="title of the document")
@@ -57,11 +61,14 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def cmd_latex(args) -> int:
+    from ..report import passes, plural
     from .compile import CompileError, NoEngine, compile_pdf
     from .document import build
     from .results import ResultsError, check, load_results
 
-    derivations, errors = load_derivations(args)
+    defaults = project_options()
+    options = from_args(args, defaults)
+    derivations, errors = load_derivations(args, defaults)
     for err in errors:
         print(f"symderive: error: {err}", file=sys.stderr)
     chosen, claims = select_targets(derivations, args.targets)
@@ -78,11 +85,14 @@ def cmd_latex(args) -> int:
         except ResultsError as exc:
             raise UsageError(str(exc)) from None
     else:
-        results = check(claims, timeout=args.timeout, jobs=args.jobs)
+        results = check(claims, options, jobs=args.jobs)
     write_atomic(out, build(chosen, results, title=args.title))
-    print(f"wrote {out} ({len(claims)} claims in {len(chosen)} derivation(s))")
+    print(f"wrote {out} ({plural(len(claims), 'claim')} in "
+          f"{plural(len(chosen), 'derivation')})")
+    status = 0 if all(passes(r, options.strict) for r in results) or not options.strict \
+        else 1
     if not args.pdf:
-        return 0
+        return status
     try:
         done = compile_pdf(out)
     except NoEngine as exc:
@@ -95,4 +105,4 @@ def cmd_latex(args) -> int:
     print(f"wrote {done.pdf} ({done.engine}, {done.seconds:.1f} s)")
     for pts, where in done.overfull:
         print(f"symderive: warning: overfull box, {pts:.1f}pt too wide {where}", file=sys.stderr)
-    return 0
+    return status

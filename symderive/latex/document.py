@@ -7,19 +7,19 @@ per derivation (setup, then every claim with its verdict and evidence)."""
 from __future__ import annotations
 
 import datetime
-import re
 from collections import Counter
 from collections.abc import Sequence
 
 from .. import __version__
 from ..check.verdict import VERDICTS, Verdict
 from ..derivation import Derivation
+from ..markup import block_latex, inline_latex
 from ..runner import ClaimResult
 from .claims import Entry, correction, group_tex, groups
 from .layout import strip_marks
 from .printer import DerivationPrinter
 from .symbols import setup_section
-from .text import escape, ident, rich
+from .text import escape, ident
 
 PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[a4paper,margin=2cm]{geometry}
@@ -27,7 +27,7 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[utf8]{inputenc}
 \usepackage{lmodern}
 \usepackage{amsmath,amssymb,bm}
-\usepackage{booktabs,longtable}
+\usepackage{array,booktabs,longtable}
 \usepackage{xcolor}
 \usepackage[hidelinks]{hyperref}
 \allowdisplaybreaks
@@ -85,46 +85,47 @@ def summary_table(derivations: Sequence[Derivation],
 
 
 def errata_list(derivations: Sequence[Derivation], entries: dict[str, list[Entry]]) -> str:
-    """Every claim that is refuted or marked as an erratum, with a link to it."""
+    """Every claim that is refuted or marked as an erratum, with a link to it; grouped
+    under a row per derivation, so that no name has to be broken across lines."""
     rows = []
     for d in derivations:
         es = entries.get(d.name, [])
+        group = []
         for e in es:
             if not e.is_erratum:
                 continue
             r = e.result
             if e.claim.erratum and r.verdict == Verdict.REFUTED:
-                why = rich(e.claim.erratum)
+                why = inline_latex(e.claim.erratum)
             elif e.claim.erratum:
-                why = rich(e.claim.erratum) + r" \textit{(marked, but %s)}" % r.verdict
+                why = inline_latex(e.claim.erratum) + r" \textit{(marked, but %s)}" % r.verdict
             else:
                 why = r"\textit{refuted, not marked as an erratum}"
             fix = correction(e, es) if r.verdict == Verdict.REFUTED else None
             if fix is not None:
                 why += r"; corrected in \hyperref[%s]{(%s)}" % (fix.label, ident(fix.tag))
             eq = r"\hyperref[%s]{(%s)}" % (e.label, ident(e.tag))
-            rows.append(r"\texttt{%s} & %s & \texttt{%s} & \verdict{%s} & %s \\"
-                        % (ident(d.name), eq, ident(e.claim.id), r.verdict, why))
+            group.append(r"%s & \texttt{%s} & \verdict{%s} & %s \\"
+                         % (eq, ident(e.claim.id), r.verdict, why))
+        if group:
+            source = f" ({escape(d.source)})" if d.source else ""
+            space = r"\addlinespace" if rows else ""
+            rows.append(r"%s\multicolumn{4}{@{}l}{\texttt{%s}%s} \\*"
+                        % (space, escape(d.name), source))
+            rows += group
     if not rows:
         return "No claim was refuted and none is marked as an erratum.\n"
-    return ("\\begin{longtable}{@{}p{0.17\\linewidth}p{0.1\\linewidth}p{0.13\\linewidth}"
-            "p{0.115\\linewidth}p{0.365\\linewidth}@{}}\n\\toprule\nDerivation & Eq. & Claim & "
-            "Verdict & Erratum \\\\\n\\midrule\n\\endhead\n" + "\n".join(rows)
-            + "\n\\bottomrule\n\\end{longtable}\n")
+    left = r">{\raggedright\arraybackslash}"
+    return ("\\begin{longtable}{@{}%sp{0.1\\linewidth}%sp{0.15\\linewidth}"
+            "%sp{0.11\\linewidth}%sp{0.55\\linewidth}@{}}\n\\toprule\nEq. & Claim & "
+            "Verdict & Erratum \\\\\n\\midrule\n\\endhead\n" % (left, left, left, left)
+            + "\n".join(rows) + "\n\\bottomrule\n\\end{longtable}\n")
 
 
 def doc_text(doc: str) -> str:
-    """A derivation's docstring: its paragraphs, and its ``* item`` lines as a list."""
-    out = []
-    for para in re.split(r"\n\s*\n", doc.strip()):
-        items = re.split(r"(?:^|\n)\s*[*-]\s+", para)
-        head, bullets = items[0], [x for x in items[1:] if x.strip()]
-        if head.strip():
-            out.append(rich(" ".join(head.split())))
-        if bullets:
-            body = "\n".join(r"\item " + rich(" ".join(b.split())) for b in bullets)
-            out.append("\\begin{itemize}\n%s\n\\end{itemize}" % body)
-    return "{\\small\n" + "\n\n".join(out) + "\\par}\n"
+    """A derivation's docstring: ``$…$`` math and a small Markdown subset (paragraphs,
+    ``* item`` lists, emphasis, code), set as the prose of a paper."""
+    return "{\\small\n" + block_latex(doc) + "\\par}\n"
 
 
 def derivation_section(d: Derivation, es: list[Entry]) -> str:

@@ -13,21 +13,23 @@ from pathlib import Path
 
 from ..check.verdict import Evidence, Verdict
 from ..derivation import Claim
+from ..options import CheckOptions
 from ..progress import Progress
-from ..runner import ClaimResult, run_claims
+from ..runner import ClaimResult, restatements, run_claims
 
 
 class ResultsError(Exception):
     """A results file that cannot be read or does not match the derivations."""
 
 
-def check(claims: Sequence[Claim], timeout: float, jobs: int | None = None,
+def check(claims: Sequence[Claim], options: CheckOptions, jobs: int | None = None,
           progress: bool | None = None) -> list[ClaimResult]:
     """Run the checker on ``claims``; progress on stderr when it is a terminal."""
     show = Progress(len(claims), sys.stderr.isatty() if progress is None else progress)
-    results = run_claims(claims, timeout=timeout, jobs=jobs, progress=show)
-    show.close()
-    return results
+    try:
+        return run_claims(claims, jobs=jobs, progress=show, options=options)
+    finally:  # also on Ctrl-C, so that "interrupted" starts on a clean line
+        show.close()
 
 
 def _from_json(name: str, data: dict, claim: Claim | None) -> ClaimResult:
@@ -75,4 +77,6 @@ def load_results(path: str | Path, claims: Sequence[Claim]) -> list[ClaimResult]
         data = found.get((claim.derivation.name, claim.id))
         out.append(_from_json(claim.derivation.name, data, claim) if data
                    else not_checked(claim, str(path)))
+    for k, j in restatements(claims).items():
+        out[k].same_as = claims[j].id
     return out

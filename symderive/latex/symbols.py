@@ -84,17 +84,33 @@ def symbols_table(d: Derivation, p: DerivationPrinter) -> str:
 
 
 def dims_text(d: Derivation, p: DerivationPrinter) -> str:
-    """The dimensions, grouped by the sizes they are checked at, and the indices."""
-    by_sizes: dict[tuple, list[str]] = {}
-    for sym, (sizes, numeric) in d.dims.items():
-        by_sizes.setdefault((tuple(sizes), numeric), []).append(f"${p._print(sym)}$")
-    parts = []
-    for (sizes, numeric), names in by_sizes.items():
-        parts.append("%s, checked symbolically at %s and numerically at %d"
-                     % (", ".join(names), ", ".join(map(str, sizes)), numeric))
+    """The sizes the claims are checked at, as the claims' own evidence states them:
+    configurations of all dimensions together, which of them are proved, and the range
+    of the extra random size; then the indices."""
     out = ""
-    if parts:
-        out += r"\noindent\textbf{Dimensions:} " + "; ".join(parts) + ".\n\n"
+    if d.dims:
+        dims = list(d.dims)
+        count = max(len(s) for s, _ in d.dims.values())
+        configs = [tuple(d.dims[x][0][min(k, len(d.dims[x][0]) - 1)] for x in dims)
+                   for k in range(count)]
+        largest = tuple(d.dims[x][1] for x in dims)
+
+        def tup(values: tuple) -> str:
+            return "(%s)" % ", ".join(map(str, values)) if len(values) > 1 else str(values[0])
+
+        names = ", ".join(p._print(x) for x in dims)
+        names = f"({names})" if len(dims) > 1 else names
+        k = len(configs) if d.proof_sizes is None else min(d.proof_sizes, len(configs))
+        at = ("each of them" if k == len(configs) else "the first" if k == 1
+              else f"the first {k}")
+        listed = [f"${names} = {tup(configs[0])}$"] + [f"${tup(c)}$" for c in configs[1:]]
+        listed_text = (", ".join(listed[:-1]) + " and " + listed[-1]) if len(listed) > 1 \
+            else listed[0]
+        text = (r"Unless a claim states its own, it is checked at %s: proved exactly "
+                r"at %s (within the time budget), and sampled at random exact points at all "
+                r"of them and at one further random size up to $%s$. A claim uses only the "
+                r"dimensions it involves." % (listed_text, at, tup(largest)))
+        out += r"\noindent\textbf{Sizes:} " + text + "\n\n"
     if d.indices:
         idx = [r"$%s = 1, \dots, %s$" % (p._print(k), p._print(n)) for k, n in d.indices.items()]
         out += r"\noindent\textbf{Indices:} " + ", ".join(idx) + ".\n\n"

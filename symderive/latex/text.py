@@ -51,7 +51,6 @@ _UNICODE = {
 }
 _LONG_RUN = 24  # characters without a space after which a break point is offered
 
-_CODE_RE = re.compile(r"``(.+?)``|`([^`\n]+)`")
 _NUMBER_RE = re.compile(r"^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$")
 _RATIONAL_RE = re.compile(r"^(-?)(\d+)/(\d+)$")
 
@@ -81,17 +80,6 @@ def escape(text: str) -> str:
         if run >= _LONG_RUN or (c in ",;/=)]" and run > 8):
             out.append(r"\allowbreak{}")
             run = 0
-    return "".join(out)
-
-
-def rich(text: str) -> str:
-    """Escaped text whose ``code`` spans (Markdown/reST backticks) are set in typewriter."""
-    out, pos = [], 0
-    for m in _CODE_RE.finditer(str(text)):
-        out.append(escape(text[pos:m.start()]))
-        out.append(r"\texttt{%s}" % escape(m.group(1) or m.group(2)))
-        pos = m.end()
-    out.append(escape(text[pos:]))
     return "".join(out)
 
 
