@@ -8,12 +8,9 @@ every edit).  A change to any of these gives another key, so the result is compu
 again.  :class:`Store` keeps one JSON document per key under :func:`config.cache_dir`, each
 written atomically, so an interrupted run leaves whole entries or none.
 
-The results cache of ``symderive check`` (:mod:`symderive.runner`) uses both.  The EM
-engine's formula certificate is to use them too, as ``key("em-certificate",
-statement_text(c), context_text(d, c) for its claims, ...)`` in ``Store("em")``:
-``em/formulas.py`` still has its own ``_key`` and files while it is being rewritten on
-another branch, and switches over when that lands (its ``srepr`` keys also need the
-``Dummy`` renumbering of :func:`statement_text`).
+The results cache of ``symderive check`` (:mod:`symderive.runner`) and the EM engine's
+formula certificate (:mod:`symderive.em.formulas`, ``key("em-certificate", ...)`` in
+``Store("em")``) both use them.
 """
 
 from __future__ import annotations

@@ -14,31 +14,26 @@ A formula whose claim holds only under a precondition on the data (the
 maximum-likelihood mu-update: every word occurs) carries it in the spec and in the
 certificate; the engine checks it on the data before running (:func:`check_preconditions`).
 
-A positive result is cached per process and on disk (``<cache>/em/<key>.json``), keyed by
-a hash of everything the verdicts depend on: the claims and definitions of the derivation
-(as ``srepr``), and the source of every module of the checker (all of ``symderive/``
-except the engine, the corpus readers and the LaTeX report, found by walking the package,
+A positive result is cached per process and on disk, in the one result store of
+:mod:`symderive.cache` (``Store("em")``), under the one key function
+(:func:`symderive.cache.key`): a hash of the covered claims, the definitions and domains
+they use, and the source of every module of the checker (found by walking the package,
 so moved or new checker modules are covered).  Editing a formula, a claim or the checker
 changes the key, so the claims are checked again.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import sympy as sp
 
-from .. import __version__
-from ..atomic import atomic_write_text
+from ..cache import Store, context_text, key, statement_text
 from ..check.verdict import HOLDS
-from ..config import CERTIFY_TIMEOUT, cache_dir
+from ..config import CERTIFY_TIMEOUT
 from ..derivation import Claim, StationaryClaim
 from ..loader import load_module
 from .compile import CompileError, Program, TensorSpec
@@ -50,8 +45,6 @@ __all__ = ["EMFormulas", "UnverifiedFormulasError", "PreconditionError", "load_f
 
 DEFAULT_MODULE = "symderive.derivations.em_multinomial"
 ACCEPTED = HOLDS
-#: sub-packages of symderive that are not the checker (their source does not affect verdicts)
-_NOT_CHECKER = ("em", "corpus", "latex", "data")
 
 
 class UnverifiedFormulasError(RuntimeError):
@@ -109,43 +102,15 @@ def _covering(spec: EngineSpec) -> dict[str, Claim]:
     return out
 
 
-def _claim_text(c: Claim) -> str:
-    parts = [c.id, sp.srepr(c.lhs), sp.srepr(c.rhs), repr(c.erratum),
-             sp.srepr(sp.Tuple(*c.given)), sp.srepr(sp.Tuple(*c.unknowns)), repr(c.sizes)]
-    if isinstance(c, StationaryClaim):
-        parts += [sp.srepr(c.f), sp.srepr(sp.Tuple(*c.variables)),
-                  sp.srepr(sp.Tuple(*c.constraints)), repr(c.maximum), repr(c.local),
-                  sp.srepr(sp.Dict(dict(c.point))), repr(sorted(map(repr, c.domain.items())))]
-    return "\n".join(parts)
-
-
-def checker_sources() -> list[Path]:
-    """Every Python file of the checker: all of ``symderive/`` but the engine, the corpus
-    readers and the LaTeX report, found by walking the package (so a module that moves
-    into a sub-package, or a new one, is covered without a list to update)."""
-    root = Path(__file__).resolve().parent.parent
-    return sorted(p for p in root.rglob("*.py")
-                  if p.relative_to(root).parts[0] not in _NOT_CHECKER)
-
-
 def _key(spec: EngineSpec, claims: Sequence[Claim]) -> str:
-    """A hash of everything the verdicts depend on."""
+    """The certificate's key (:func:`symderive.cache.key`): every covered claim's statement
+    and the part of the derivation it depends on, the claims' ids (the certificate records
+    verdicts by id), and the checker's source."""
     d = spec.derivation
-    h = hashlib.sha256()
-    h.update(f"symderive {__version__}\n".encode())
-    root = Path(__file__).resolve().parent.parent
-    for path in checker_sources():
-        h.update(str(path.relative_to(root).as_posix()).encode() + b"\0")
-        with contextlib.suppress(OSError):
-            h.update(path.read_bytes())
-    h.update(repr(sorted((str(k), v) for k, v in d.dims.items())).encode())
-    h.update(repr(sorted((n, v.kind, tuple(map(str, v.shape)), repr(v.assume))
-                         for n, v in d.vars.items())).encode())
-    for token, defn in d.defs.items():
-        h.update(f"{token}:{sp.srepr(defn.body)}:{defn.params}\n".encode())
+    parts: list[str] = [d.name]
     for c in claims:
-        h.update(_claim_text(c).encode())
-    return h.hexdigest()
+        parts += [c.id, statement_text(c), context_text(d, c)]
+    return key("em-certificate", *parts)
 
 
 # -- certification ----------------------------------------------------------------------
@@ -171,31 +136,26 @@ class Certificate:
 _PROCESS_CACHE: dict[str, Certificate] = {}
 
 
-def _cache_file(key: str) -> Path:
-    return cache_dir() / "em" / f"{key}.json"
+_STORE_KIND = "em"
 
 
-def _load_cached(key: str) -> Certificate | None:
-    path = _cache_file(key)
-    if not path.is_file():
+def _load_cached(k: str) -> Certificate | None:
+    data = Store(_STORE_KIND).get(k)
+    if data is None:
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
         cert = Certificate(data["derivation"], dict(data["verdicts"]), dict(data["covers"]),
-                           key, "disk cache", 0.0,
+                           k, "disk cache", 0.0,
                            preconditions=dict(data.get("preconditions", {})))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (KeyError, TypeError, ValueError):
         return None
-    if data.get("key") != key or any(v not in ACCEPTED for v in cert.verdicts.values()):
+    if any(v not in ACCEPTED for v in cert.verdicts.values()):
         return None
     return cert
 
 
 def _save_cached(cert: Certificate) -> None:
-    path = _cache_file(cert.key)
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, json.dumps({**cert.to_json(), "key": cert.key}, indent=1))
+    Store(_STORE_KIND).put(cert.key, cert.to_json())
 
 
 def _run_claims(claims: Sequence[Claim], timeout: float, jobs: int | None):
