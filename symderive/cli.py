@@ -97,7 +97,8 @@ def cmd_check(args) -> int:
     for err in errors:
         print(f"symderive: error: {err}", file=sys.stderr)
     start = time.perf_counter()
-    results = run_claims(claims, timeout=args.timeout, jobs=args.jobs, progress=progress)
+    results = run_claims(claims, timeout=args.timeout, jobs=args.jobs, progress=progress,
+                         repair=repair_options(args))
     seconds = time.perf_counter() - start
     if show_progress:
         sys.stderr.write("\r\033[K")
@@ -147,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
                        help="claims checked in parallel (default: number of CPUs)")
     check.add_argument("--json", action="store_true", help="write a JSON document to stdout")
+    add_repair_arguments(check)
     check.add_argument("--no-color", action="store_true", help="never use colour")
     check.set_defaults(func=cmd_check)
 
@@ -170,6 +172,36 @@ def _extra_commands():
             continue
         out.append(getattr(mod, attr))
     return out
+
+
+def add_repair_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--no-repair`` and ``--repair-budget N`` (the "did you mean" search)."""
+    from .repair.search import DEFAULT_BUDGET
+
+    parser.add_argument("--no-repair", action="store_true",
+                        help="do not search for small edits that repair a refuted claim")
+    parser.add_argument("--repair-budget", type=_count, default=DEFAULT_BUDGET, metavar="N",
+                        help="candidate formulas tried per refuted claim "
+                             f"(default: {DEFAULT_BUDGET})")
+
+
+def repair_options(args):
+    """The repair search's options from the command line, None for --no-repair."""
+    from .repair.run import Options
+
+    if getattr(args, "no_repair", True):
+        return None
+    return Options(budget=args.repair_budget)
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def _positive(text: str) -> float:

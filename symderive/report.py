@@ -94,6 +94,27 @@ def format_counterexample(cx: dict, indent: str = "      ") -> list[str]:
     return lines
 
 
+def format_repair(r: ClaimResult, indent: str = "      ") -> list[str]:
+    """The "did you mean" lines of a refuted claim (nothing when no search ran)."""
+    if r.repair is None:
+        return []
+    lines = [f"{indent}did you mean: {h.formula}   ({'; '.join(h.edits)}; {h.verdict})"
+             for h in r.repair]
+    if not r.repair:
+        if r.repair_capped:
+            lines.append(f"{indent}no repair found: the search stopped at its time cap "
+                         f"after {r.repair_candidates} candidates")
+        elif r.repair_exhausted:
+            lines.append(f"{indent}no repair found within the budget of "
+                         f"{r.repair_candidates} candidates")
+        else:
+            lines.append(f"{indent}no small edit repairs this claim "
+                         f"({r.repair_candidates} candidates, one and two edits)")
+    elif r.repair_capped:
+        lines.append(f"{indent}(the repair search stopped at its time cap)")
+    return lines
+
+
 def render(derivations: Sequence[Derivation], results: Sequence[ClaimResult],
            errors: Sequence[LoadError], seconds: float, colour: bool = False,
            header: str = "") -> str:
@@ -129,6 +150,8 @@ def render(derivations: Sequence[Derivation], results: Sequence[ClaimResult],
                 if r.erratum:
                     out.append(f"      erratum: {r.erratum}")
                 out += format_counterexample(r.counterexample)
+            if r.verdict == "refuted":
+                out += format_repair(r)
             elif r.verdict in ("error", "undecided") and r.message:
                 out.append(f"      {r.message}")
             elif r.expected == "refuted" and r.verdict in ("proved", "verified"):
