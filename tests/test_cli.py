@@ -101,7 +101,7 @@ def test_json_shape(tmp_path, capsys):
         assert set(deriv) == {"name", "source", "claims"}
         for claim in deriv["claims"]:
             assert set(claim) == {"id", "equation", "verdict", "expected", "method", "seconds",
-                                  "counterexample", "message"}
+                                  "counterexample", "message", "repair", "repair_exhausted"}
     errata = doc["derivations"][0]["claims"]
     assert errata[0]["expected"] == "refuted" and errata[0]["verdict"] == "refuted"
     assert errata[0]["equation"] == "3"

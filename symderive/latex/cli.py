@@ -28,6 +28,8 @@ DEFAULT_OUTPUT = "symderive-report.tex"
 
 def register(sub, common: argparse.ArgumentParser) -> None:
     """Add the ``latex`` subcommand to the ``symderive`` parser."""
+    from ..cli import add_repair_arguments
+
     p = sub.add_parser(
         "latex", parents=[common], help="write a LaTeX report of the checked derivations",
         description="Write a LaTeX document of the checked derivations: the setup, every "
@@ -45,6 +47,7 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
                    help="claims checked in parallel (default: number of CPUs)")
     p.add_argument("--title", default="Checked derivations", help="title of the document")
+    add_repair_arguments(p)
     p.set_defaults(func=cmd_latex)
 
 
@@ -54,7 +57,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def cmd_latex(args) -> int:
-    from ..cli import UsageError, _load, _select
+    from ..cli import UsageError, _load, _select, repair_options
     from .compile import CompileError, NoEngine, compile_pdf
     from .document import build
     from .results import ResultsError, check, load_results
@@ -78,7 +81,8 @@ def cmd_latex(args) -> int:
         except ResultsError as exc:
             raise UsageError(str(exc)) from None
     else:
-        results = check(claims, timeout=args.timeout, jobs=args.jobs)
+        results = check(claims, timeout=args.timeout, jobs=args.jobs,
+                        repair=repair_options(args))
     write_atomic(out, build(chosen, results, title=args.title))
     print(f"wrote {out} ({len(claims)} claims in {len(chosen)} derivation(s))")
     if not args.pdf:

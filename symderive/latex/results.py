@@ -64,7 +64,7 @@ class ResultsError(Exception):
 
 
 def check(claims: Sequence[Claim], timeout: float, jobs: int | None = None,
-          progress: bool | None = None) -> list[ClaimResult]:
+          progress: bool | None = None, repair=None) -> list[ClaimResult]:
     """Run the checker on ``claims``; progress on stderr when it is a terminal."""
     show = sys.stderr.isatty() if progress is None else progress
     done = [0]
@@ -76,7 +76,7 @@ def check(claims: Sequence[Claim], timeout: float, jobs: int | None = None,
                              f"({result.derivation}:{result.id})\033[K")
             sys.stderr.flush()
 
-    results = run_claims(claims, timeout=timeout, jobs=jobs, progress=report)
+    results = run_claims(claims, timeout=timeout, jobs=jobs, progress=report, repair=repair)
     if show:
         sys.stderr.write("\r\033[K")
         sys.stderr.flush()
@@ -90,7 +90,21 @@ def _from_json(name: str, data: dict, claim: Claim | None) -> ClaimResult:
         method=str(data.get("method") or ""), seconds=float(data.get("seconds") or 0.0),
         counterexample=data.get("counterexample"), message=data.get("message"),
         erratum=data.get("erratum", claim.erratum if claim else None),
-        evidence=data.get("evidence") or evidence_from_message(data.get("message")))
+        evidence=data.get("evidence") or evidence_from_message(data.get("message")),
+        repair=_hints(data.get("repair")), repair_exhausted=bool(data.get("repair_exhausted")))
+
+
+def _hints(data) -> list | None:
+    """The ``repair`` field of a results file (null: no search ran)."""
+    from ..repair.search import Hint
+
+    if data is None:
+        return None
+    try:
+        return [Hint(str(h["formula"]), str(h["latex"]), [str(e) for e in h["edits"]],
+                     str(h["verdict"])) for h in data]
+    except (TypeError, KeyError) as exc:
+        raise ResultsError(f"a repair hint lacks a field: {exc}") from None
 
 
 def not_checked(claim: Claim, source: str) -> ClaimResult:

@@ -390,7 +390,7 @@ def _term(expr: sp.Basic, path: Path) -> tuple:
     return (f"the {_ORDINAL[k]} term",) if k < len(_ORDINAL) else ()
 
 
-def describe(edits: list[Edit], text) -> list[str]:
+def describe(edits: list[Edit], text, arrow: str = "→") -> list[str]:
     """Each edit as a referee would say it: ``h_{1,i} → ĥ_{1,i}``, ``π_k inserted in the
     second term``; ``text`` prints a sub-expression."""
     out = []
@@ -404,7 +404,7 @@ def describe(edits: list[Edit], text) -> list[str]:
             out.append(f"{e.detail[0]} {text(e.detail[1])} dropped")
         elif e.kind == "exponent":
             base, old, new = e.detail
-            out.append(f"power of {text(base)}: {text(old)} → {text(new)}")
+            out.append(f"power of {text(base)}: {text(old)} {arrow} {text(new)}")
         else:
-            out.append(f"{text(e.old)} → {text(e.new)}")
+            out.append(f"{text(e.old)} {arrow} {text(e.new)}")
     return out

@@ -33,8 +33,11 @@ class Options:
 def _worker(claim: Claim, options: Options, conn) -> None:
     try:
         deadline = time.perf_counter() + options.seconds
-        out = search(claim, options.budget, lambda h: conn.send(("hint", asdict(h))),
-                     deadline)
+        def send(hint: Hint) -> None:
+            # the expression stays here: its classes may live in a derivation file
+            conn.send(("hint", {**asdict(hint), "expr": None}))
+
+        out = search(claim, options.budget, send, deadline)
         conn.send(("done", {"exhausted": out.exhausted, "capped": out.capped,
                             "candidates": out.candidates}))
     except Exception as exc:  # noqa: BLE001 - a failed search is reported, never raised

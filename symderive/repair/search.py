@@ -51,6 +51,8 @@ class Hint:
     verdict: str
     highlighted: str = ""
     order: tuple = ()
+    expr: object = None  # the corrected side itself (in-process searches only)
+    edits_latex: list = field(default_factory=list)  # the edits, typeset for the report
 
     def to_json(self) -> dict:
         return {"formula": self.formula, "latex": self.latex, "edits": list(self.edits),
@@ -142,7 +144,8 @@ class Search:
             latex = f"{p.latex(side.key)} = {latex}"
         hint = Hint(formula, latex, describe(edits, p.text), verdict,
                     p.highlighted(side.expr, {e.path: e.new for e in edits}),
-                    (len(edits), sum(e.rank for e in edits), len(self.hints)))
+                    (len(edits), sum(e.rank for e in edits), len(self.hints)), new,
+                    describe(edits, lambda x: f"${p.latex(x)}$", r"$\to$"))
         slot.append(hint)
         self.hints.append(hint)
         if self.report:

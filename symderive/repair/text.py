@@ -126,6 +126,7 @@ class Printer:
 
     def __init__(self, d: Derivation):
         self.p = DerivationPrinter(d)
+        self.broken = DerivationPrinter(d, breaks=True)  # with the report's break marks
 
     def latex(self, e: sp.Basic) -> str:
         return self.p.doprint(e)
@@ -141,17 +142,22 @@ class Printer:
                 mark = sp.MatrixSymbol(f"REPAIRMARK{k}", *new.shape)
             else:
                 mark = sp.Symbol(f"REPAIRMARK{k}")
-            marks[path] = mark
-            tex = self.latex(new)
-            if isinstance(new, (sp.Add, sp.MatAdd)) and path:
+            shown = new
+            if not isinstance(new, MatrixExpr) and new.could_extract_minus_sign():
+                shown, marks[path] = -new, -mark  # the sign stays outside the highlight
+            else:
+                marks[path] = mark
+            tex = self.latex(shown)
+            if isinstance(shown, (sp.Add, sp.MatAdd)) and path:
                 tex = r"\left(%s\right)" % tex
-            placeholders[self.latex(mark)] = HIGHLIGHT % tex
+            placeholders[self.latex(mark)] = "{%s}" % (HIGHLIGHT % tex)
+        plain = self.broken.doprint(apply(expr, edits))
         try:
-            tex = self.latex(apply(expr, marks))
+            tex = self.broken.doprint(apply(expr, marks))
         except (TypeError, ValueError, sp.ShapeError):
-            return self.latex(apply(expr, edits))
+            return plain
         for mark, repl in placeholders.items():
             if mark not in tex:  # the placeholder did not survive printing as itself
-                return self.latex(apply(expr, edits))
+                return plain
             tex = tex.replace(mark, repl)
         return tex
