@@ -11,6 +11,7 @@ reads the way the report typesets the formula.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
@@ -118,7 +119,7 @@ def unicode_text(tex: str) -> str:
         else:
             out.append(c)
             i += 1
-    return re.sub(r"\s+", " ", "".join(out)).strip()
+    return unicodedata.normalize("NFC", re.sub(r"\s+", " ", "".join(out)).strip())
 
 
 class Printer:
