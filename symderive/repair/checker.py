@@ -25,6 +25,25 @@ def _check(claim: Claim, emit: Emit) -> Outcome:
     return check_claim(claim, emit)
 
 
+class _Sampled(Exception):
+    def __init__(self, outcome: Outcome):
+        super().__init__(outcome.verdict)
+        self.outcome = outcome
+
+
+def _sampled(claim: Claim) -> Outcome:
+    """The checker's verdict from its sampling phase alone: ``verified`` or a refutation;
+    the proof is left for later (it costs far more, and only the best hints need it)."""
+    def emit(kind: str, outcome: Outcome) -> None:
+        if kind == "numeric":
+            raise _Sampled(outcome)
+
+    try:
+        return _check(claim, emit)
+    except _Sampled as done:
+        return done.outcome
+
+
 def leaves_and_envs(claim: Claim, sizes: dict) -> tuple[list, list[dict]]:
     """The leaf entries a claim's two sides read at ``sizes``, and every assignment of
     its free indices (what the checker samples and compares)."""

@@ -9,6 +9,7 @@ the likeliest slips are tried, and reported, first.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -135,11 +136,16 @@ class Vocabulary:
         out = []
         if isinstance(node, DefRef):
             for other in d.defs.values():
-                if other.token != node.token and other.is_matrix \
-                        and tuple(other.body.shape) == tuple(node.shape) \
-                        and len(other.params) == len(node.indices):
-                    out.append((DefRef(other.token, *node.shape, *node.indices),
-                                closeness(str(node.token), other.name)))
+                if other.token == node.token or not other.is_matrix \
+                        or len(other.params) != len(node.indices):
+                    continue
+                shape = tuple(other.body.shape)
+                same = shape == tuple(node.shape)
+                # a vector of another length: the likely slip when the claim fails for
+                # its shape (delta_2 written for delta_1)
+                if same or (shape[1] == 1 and node.shape[1] == 1):
+                    out.append((DefRef(other.token, *shape, *node.indices),
+                                closeness(str(node.token), other.name) + (not same)))
         elif isinstance(node, sp.Indexed) and node.base.label in d.defs:
             for other in d.defs.values():
                 if other.token != node.base.label and not other.is_matrix \
@@ -201,6 +207,17 @@ class Vocabulary:
             out += [(dim, 1), (1 / dim, 1)]
         scope = self.free | bound
         seen = set()
+        for name in sorted(self.used):  # the claim's families at indices in scope: phi_nm
+            var = self.d.vars.get(name)
+            if var is None or var.kind != "tensor":
+                continue
+            fills = [[s for s in sorted(scope, key=str) if self.d.indices.get(s) == dim]
+                     for dim in var.shape]
+            for idx in itertools.product(*fills):
+                entry = var.entry_base()[idx]
+                if entry not in seen:
+                    seen.add(entry)
+                    out.append((entry, 2))
         for side in (self.claim.rhs, self.claim.lhs):
             for node in sp.preorder_traversal(side):
                 if isinstance(node, sp.Indexed) and str(node.base.label) in self.d.vars \
@@ -315,8 +332,8 @@ def single_edits(claim: Claim, expr: sp.Basic, vocab: Vocabulary | None = None) 
                 add(path, node, sp.MatMul(*args), "swap", 1)
         # a term: sign, drop, multiply by a small factor
         is_term = not path or _terms(parent) or isinstance(parent, (sp.Sum, BatchSum))
-        if is_term and not _terms(node):
-            if not path or _terms(parent):
+        if is_term:
+            if path and _terms(parent) and not _terms(node):
                 add(path, node, _negate(node), "sign", 0, _term(expr, path))
             for c, rank in vocab.factors(expr, bound):
                 add(path, node, _times(c, node), "factor", rank, (c, *_term(expr, path)))
@@ -324,7 +341,7 @@ def single_edits(claim: Claim, expr: sp.Basic, vocab: Vocabulary | None = None) 
             for k in range(len(node.args)):
                 rest = node.args[:k] + node.args[k + 1:]
                 add(path, node, node.func(*rest), "drop", 1, ("term", node.args[k]))
-        if not path and _terms(node):
+        if not path:
             add(path, node, _negate(node), "sign", 0)
         # drop a small factor of a product
         if isinstance(node, (sp.Mul, sp.MatMul)):

@@ -37,13 +37,19 @@ def _worker(claim: Claim, options: Options, conn) -> None:
             # the expression stays here: its classes may live in a derivation file
             conn.send(("hint", {**asdict(hint), "expr": None}))
 
-        out = search(claim, options.budget, send, deadline)
-        conn.send(("done", {"exhausted": out.exhausted, "capped": out.capped,
-                            "candidates": out.candidates}))
+        def searched(out: Repair) -> None:
+            conn.send(("searched", _summary(out)))
+
+        out = search(claim, options.budget, send, deadline, searched)
+        conn.send(("done", _summary(out)))
     except Exception as exc:  # noqa: BLE001 - a failed search is reported, never raised
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
     finally:
         conn.close()
+
+
+def _summary(out: Repair) -> dict:
+    return {"exhausted": out.exhausted, "capped": out.capped, "candidates": out.candidates}
 
 
 def repair_many(claims: Sequence[Claim], options: Options, jobs: int | None = None
@@ -52,19 +58,23 @@ def repair_many(claims: Sequence[Claim], options: Options, jobs: int | None = No
     ctx = mp.get_context("fork")
     jobs = max(1, jobs or os.cpu_count() or 1)
     pending = list(enumerate(claims))
-    active: dict = {}  # conn -> (index, process, start, {formula: Hint})
+    active: dict = {}  # conn -> (index, process, start, {formula: Hint}, search summary)
     out: dict[int, Repair] = {}
 
     def finish(conn, data: dict | None) -> None:
-        index, proc, start, hints = active.pop(conn)
+        index, proc, start, hints, summary = active.pop(conn)
         if proc.is_alive():
             proc.kill()
         proc.join()
         conn.close()
-        data = data or {"capped": True}
+        # killed while proving the best hints: the search itself had finished, and the
+        # hints stay as the checker's sampling verified them
+        data = data or summary or {"capped": True}
+        seconds = time.perf_counter() - start
+        searched = (summary or {}).get("search_seconds", seconds)
         out[index] = Repair(ranked(list(hints.values())), bool(data.get("exhausted")),
                             bool(data.get("capped")), int(data.get("candidates", 0)),
-                            time.perf_counter() - start)
+                            seconds, searched)
 
     while pending or active:
         while pending and len(active) < jobs:
@@ -73,7 +83,7 @@ def repair_many(claims: Sequence[Claim], options: Options, jobs: int | None = No
             proc = ctx.Process(target=_worker, args=(claim, options, child), daemon=True)
             proc.start()
             child.close()
-            active[parent] = (index, proc, time.perf_counter(), {})
+            active[parent] = [index, proc, time.perf_counter(), {}, None]
         limit = options.seconds + GRACE
         next_deadline = min(entry[2] + limit for entry in active.values())
         for conn in wait(list(active), timeout=max(0.0, next_deadline - time.perf_counter())):
@@ -84,6 +94,9 @@ def repair_many(claims: Sequence[Claim], options: Options, jobs: int | None = No
                 continue
             if kind == "hint":
                 active[conn][3][data["formula"]] = Hint(**data)
+            elif kind == "searched":
+                active[conn][4] = {**data, "search_seconds":
+                                   time.perf_counter() - active[conn][2]}
             else:
                 finish(conn, data if kind == "done" else {})
         now = time.perf_counter()

@@ -68,6 +68,7 @@ class Repair:
     capped: bool = False     # the wall-clock safety cap ended it
     candidates: int = 0
     seconds: float = 0.0
+    search_seconds: float = 0.0  # until the hints were found (before their proofs)
 
 
 Report = Callable[[Hint], None]
@@ -98,6 +99,7 @@ class Search:
         self.used = 0
         self.hints: list[Hint] = []
         self.tried: set = set()
+        self.candidates: dict = {}  # id(hint) -> (its slot, the corrected claim)
         self.printer = Printer(claim.derivation)
 
     # -- accounting --------------------------------------------------------------------
@@ -110,24 +112,40 @@ class Search:
 
     # -- checking a candidate ----------------------------------------------------------
     def _verify(self, side: _Side, edits: list[Edit]) -> None:
+        """Sample the candidate with the checker; a ``verified`` one is a hint at once
+        (its proof is attempted later, for the best hints only)."""
         new = apply(side.expr, {e.path: e.new for e in edits})
         if (side.key, new) in self.tried:
             return
         self.tried.add((side.key, new))
         self._spend()
         candidate = side.claim(self.claim, new)
-        hint: list[Hint] = []
-
-        def emit(kind: str, outcome) -> None:
-            if outcome.verdict in ("verified", "proved"):
-                self._found(hint, side, edits, new, outcome.verdict)
-
         try:
-            outcome = checker._check(candidate, emit)
+            outcome = checker._sampled(candidate)
         except Exception:  # noqa: BLE001 - a candidate that breaks the checker is no hint
             return
         if outcome.verdict in ("proved", "verified"):
-            self._found(hint, side, edits, new, outcome.verdict)
+            slot: list[Hint] = []
+            self._found(slot, side, edits, new, outcome.verdict)
+            self.candidates[id(slot[0])] = (slot, candidate)
+
+    def prove(self) -> None:
+        """Try the checker's proof on the best hints, best first."""
+        for hint in ranked(self.hints):
+            if hint.verdict == "proved":
+                continue
+            slot, candidate = self.candidates[id(hint)]
+
+            def emit(kind: str, outcome, slot=slot) -> None:
+                if outcome.verdict == "proved":
+                    self._found(slot, None, [], None, "proved")
+
+            try:
+                outcome = checker._check(candidate, emit)
+            except Exception:  # noqa: BLE001 - the hint stays verified
+                continue
+            if outcome.verdict == "proved":
+                self._found(slot, None, [], None, "proved")
 
     def _found(self, slot: list, side: _Side, edits: list[Edit], new: sp.Basic,
                verdict: str) -> None:
@@ -178,6 +196,8 @@ class Search:
             for e in edits:
                 if self._passes(screen, side, [e], deltas, base):
                     self._verify(side, [e])
+                    if len(self.hints) >= MAX_HINTS:
+                        return
         if self.hints:
             return
         if screen is not None and base is not None:
@@ -253,9 +273,11 @@ def _additive(expr: sp.Basic, a: tuple, b: tuple) -> bool:
 
 
 def search(claim: Claim, budget: int = DEFAULT_BUDGET, report: Report | None = None,
-           deadline: float | None = None) -> Repair:
+           deadline: float | None = None,
+           searched: Callable[[Repair], None] | None = None) -> Repair:
     """Search for repairs of ``claim`` (assumed refuted); ``report`` hears of each hint as
-    it is found and again when a verified one is proved."""
+    it is found and again when a verified one is proved; ``searched`` hears when the
+    search proper is over, before the proofs of the best hints are attempted."""
     start = time.perf_counter()
     s = Search(claim, budget, report, deadline)
     out = Repair()
@@ -265,8 +287,12 @@ def search(claim: Claim, budget: int = DEFAULT_BUDGET, report: Report | None = N
         out.exhausted = True
     except TimeoutError:
         out.capped = True
-    out.hints = ranked(s.hints)
     out.candidates = s.used
+    out.search_seconds = time.perf_counter() - start
+    if searched is not None:
+        searched(out)
+    s.prove()
+    out.hints = ranked(s.hints)
     out.seconds = time.perf_counter() - start
     return out
 

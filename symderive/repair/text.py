@@ -33,6 +33,7 @@ _GREEK = {
 }
 _ACCENTS = {"hat": "\u0302", "tilde": "\u0303", "bar": "\u0304", "dot": "\u0307"}
 _CMD = re.compile(r"\\([A-Za-z]+)")
+_SIMPLE = re.compile(r"[\w\u0300-\u036f{},_ᵀ⁰¹²³⁴⁵⁶⁷⁸⁹⁻.]+")
 _SUPER = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
@@ -85,7 +86,7 @@ def unicode_text(tex: str) -> str:
             elif name == "frac":
                 num, i = _arg(tex, i)
                 den, i = _arg(tex, i)
-                out.append(f"({unicode_text(num)})/({unicode_text(den)})")
+                out.append(f"{_paren(unicode_text(num))}/{_paren(unicode_text(den))}")
             elif name == "sqrt":
                 inner, i = _arg(tex, i)
                 out.append(f"√({unicode_text(inner)})")
@@ -109,7 +110,7 @@ def unicode_text(tex: str) -> str:
             elif re.fullmatch(r"-?\d+", text):
                 out.append(text.translate(_SUPER))
             else:
-                out.append(f"^({text})" if len(text) > 1 else f"^{text}")
+                out.append(f"^{_paren(text)}")
         elif c == "_":
             sub, i = _arg(tex, i + 1)
             text = unicode_text(sub)
@@ -120,6 +121,14 @@ def unicode_text(tex: str) -> str:
             out.append(c)
             i += 1
     return unicodedata.normalize("NFC", re.sub(r"\s+", " ", "".join(out)).strip())
+
+
+def _paren(text: str) -> str:
+    """``text`` in parentheses unless it is one name or number (or bracketed already)."""
+    if _SIMPLE.fullmatch(text) or (text.startswith("(") and text.endswith(")")
+                                   and text.count("(") == 1):
+        return text
+    return f"({text})"
 
 
 class Printer:
