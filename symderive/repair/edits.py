@@ -174,10 +174,9 @@ class Vocabulary:
             for var in d.vars.values():
                 if var.kind == "scalar" and var.name != str(node):
                     out.append((var.obj, closeness(str(node), var.name)))
-        elif isinstance(node, sp.Symbol) and node in d.dims:
-            for other in self.dims_used:
-                if other != node:
-                    out.append((other, closeness(str(node), str(other))))
+        elif isinstance(node, sp.Symbol) and node in d.dims:  # a wrong normaliser: K for D
+            return [(other, closeness(str(node), str(other))) for other in self.dims_used
+                    if other != node]
         return [(new, rank) for new, rank in out if self._likely(_name(new), rank)]
 
     def index_options(self, s: sp.Basic, bound: set) -> list[tuple[sp.Symbol, int]]:
