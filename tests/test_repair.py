@@ -7,6 +7,8 @@ import pytest
 import sympy as sp
 
 from symderive import D, Derivation
+from symderive.cli import main
+from symderive.latex.document import build
 from symderive.loader import load
 from symderive.repair import prefilter
 from symderive.repair.run import Options
@@ -175,3 +177,56 @@ def test_homework_no_small_edit(homework, name, claim_id):
     assert r.verdict == "refuted"
     assert r.repair == [] and not r.repair_exhausted and not r.repair_capped
     assert "no small edit repairs this claim" in "\n".join(format_repair(r))
+
+
+# -- command line and LaTeX --------------------------------------------------------------
+SLIP = '''
+from symderive import Derivation, D
+
+derivation = Derivation("slip", source="test file")
+a = derivation.scalar("a")
+derivation.derivative("1", a ** 2, a, a, erratum="the factor 2 is lost")
+derivation.derivative("2", a ** 2, a, 2 * a)
+'''
+
+
+def _check(tmp_path, capsys, *extra):
+    (tmp_path / "slip.py").write_text(SLIP)
+    code = main(["check", "--dir", str(tmp_path), *extra])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_terminal_json_and_no_repair(tmp_path, capsys):
+    code, out, _ = _check(tmp_path, capsys)
+    assert code == 0
+    line = next(x for x in out.splitlines() if "did you mean" in x)
+    assert line.strip() == "did you mean: 2 a   (2 inserted in a; proved)"
+    code, out, _ = _check(tmp_path, capsys, "--json")
+    claims = json.loads(out)["derivations"][0]["claims"]
+    assert claims[0]["repair"] == [{"formula": "2 a", "latex": "2 a",
+                                    "edits": ["2 inserted in a"], "verdict": "proved"}]
+    assert claims[0]["repair_exhausted"] is False
+    assert claims[1]["repair"] is None
+    code, out, _ = _check(tmp_path, capsys, "--json", "--no-repair")
+    claims = json.loads(out)["derivations"][0]["claims"]
+    assert claims[0]["verdict"] == "refuted" and claims[0]["repair"] is None
+    code, out, _ = _check(tmp_path, capsys, "--json", "--repair-budget", "1")
+    claims = json.loads(out)["derivations"][0]["claims"]
+    assert claims[0]["repair"] == [] and claims[0]["repair_exhausted"] is True
+
+
+def test_cli_rejects_a_bad_budget(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        _check(tmp_path, capsys, "--repair-budget", "0")
+    assert exc.value.code == 2
+    assert "--repair-budget: must be at least 1" in capsys.readouterr().err
+
+
+def test_latex_shows_the_hint_beside_the_document(small_results):
+    tex = build([SMALL], list(small_results.values()))
+    block = tex[tex.index("replace-def"):]
+    assert r"\textbf{As in the document}" in block
+    assert r"\textbf{Did you mean}" in block
+    assert r"\colorbox{yellow!40}{$\displaystyle \hat{\mathbf{h}}$}" in block
+    assert "No small edit repairs this claim" in tex
