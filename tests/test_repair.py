@@ -97,7 +97,7 @@ def test_no_small_edit_is_said_plainly(small_results):
 def test_every_hint_is_checked_even_when_the_screen_lets_everything_through(monkeypatch):
     """A false hint cannot appear: with a pre-filter that passes every candidate, the
     checker still rejects the wrong ones, and every hint left is a true formula."""
-    monkeypatch.setattr(prefilter.Prefilter, "matches", lambda self, vals: True)
+    monkeypatch.setattr(prefilter.Prefilter, "matches", lambda self, vals, sites=None: True)
     claim = SMALL.claim("factor")
     found = search(claim, budget=60)
     assert found.hints

@@ -299,12 +299,16 @@ def single_edits(claim: Claim, expr: sp.Basic, vocab: Vocabulary | None = None) 
         if new != old:
             out.append(Edit(path, old, new, kind, rank, detail))
 
+    renames: dict = {}  # (old key, new key) -> (rank, old node, new node, occurrences)
     for path, node in positions(expr):
         bound = _bound_at(expr, path)
         parent = at(expr, path[:-1]) if path else None
-        # replace a symbol or definition by one of the same shape
+        # replace a symbol or definition by one of the same shape: here, or everywhere
         for new, rank in vocab.same_shape(node):
             add(path, node, new, "replace", rank)
+            keys = (_key(node), _key(new))
+            if None not in keys:
+                renames.setdefault(keys, [rank, node, new, 0])[3] += 1
         # indices: another index of the same range (i <-> j, k <-> K), or swapped
         idx_args = _index_args(node)
         for pos in idx_args:
@@ -362,6 +366,9 @@ def single_edits(claim: Claim, expr: sp.Basic, vocab: Vocabulary | None = None) 
             for new_e in [sp.Integer(0), sp.Integer(2)] + [x for x in exps if x != 1]:
                 add(path, node, sp.Pow(node, new_e), "exponent", 0 if new_e in exps else 1,
                     (node, sp.S.One, new_e))
+    for (old, new), (rank, a, b, count) in renames.items():
+        if count > 1:  # the same wrong symbol throughout
+            add((), expr, expr.xreplace({old: new}), "replace", rank, ("everywhere", a, b))
     seen, unique = set(), []
     for e in sorted(out, key=lambda e: e.key):
         try:
@@ -373,6 +380,19 @@ def single_edits(claim: Claim, expr: sp.Basic, vocab: Vocabulary | None = None) 
         seen.add(result)
         unique.append(e)
     return unique
+
+
+def _key(node: sp.Basic) -> sp.Basic | None:
+    """What names a replaceable node: a definition's token, a symbol, a family."""
+    if isinstance(node, DefRef):
+        return node.token
+    if isinstance(node, BatchElement):
+        return node.batch
+    if isinstance(node, sp.Indexed):
+        return node.base
+    if isinstance(node, (sp.Symbol, sp.MatrixSymbol)):
+        return node
+    return None
 
 
 def _index_args(node: sp.Basic) -> list[int]:
@@ -418,6 +438,8 @@ def describe(edits: list[Edit], text, arrow: str = "→") -> list[str]:
             out.append(f"sign of {where or text(e.old)} flipped")
         elif e.kind == "drop":
             out.append(f"{e.detail[0]} {text(e.detail[1])} dropped")
+        elif e.detail and e.detail[0] == "everywhere":
+            out.append(f"{text(e.detail[1])} {arrow} {text(e.detail[2])} everywhere")
         elif e.kind == "exponent":
             base, old, new = e.detail
             out.append(f"power of {text(base)}: {text(old)} {arrow} {text(new)}")

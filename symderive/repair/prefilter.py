@@ -109,9 +109,16 @@ class Prefilter:
                 got += 1
                 if got >= wanted:
                     break
-        self.truth = np.concatenate(truth) if truth else np.zeros(0, dtype=complex)
-        self.scale = np.maximum(np.abs(self.truth), 1.0)
+        self.truths = truth
         self.ok = bool(self.sites)
+
+    def truth(self, sites: int | None = None) -> np.ndarray:
+        """The truth at the first ``sites`` screening points (all by default)."""
+        parts = self.truths[:sites]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=complex)
+
+    def scale(self, sites: int | None = None) -> np.ndarray:
+        return np.maximum(np.abs(self.truth(sites)), 1.0)
 
     @staticmethod
     def _side(inst: NumericInstantiator, envs: list, expr: sp.Basic) -> np.ndarray:
@@ -121,21 +128,22 @@ class Prefilter:
             out += [complex(x) for x in m.data]
         return np.array(out, dtype=complex)
 
-    def values(self, rhs: sp.Basic) -> np.ndarray | None:
-        """The candidate at every screening point, or None where it cannot be evaluated."""
+    def values(self, rhs: sp.Basic, sites: int | None = None) -> np.ndarray | None:
+        """The candidate at the first ``sites`` screening points (all by default), or
+        None where it cannot be evaluated."""
         out = []
         with mpmath.workprec(FLOAT_BITS):
-            for inst, envs in self.sites:
+            for inst, envs in self.sites[:sites]:
                 try:
                     out.append(self._side(inst, envs, rhs))
                 except Failure:
                     return None
-        vals = np.concatenate(out)
-        if vals.shape != self.truth.shape or not np.all(np.isfinite(vals)):
+        vals = np.concatenate(out) if out else np.zeros(0, dtype=complex)
+        if vals.shape != self.truth(sites).shape or not np.all(np.isfinite(vals)):
             return None
         return vals
 
-    def matches(self, vals: np.ndarray | None) -> bool:
+    def matches(self, vals: np.ndarray | None, sites: int | None = None) -> bool:
         if vals is None:
             return False
-        return bool(np.all(np.abs(vals - self.truth) <= RTOL * self.scale))
+        return bool(np.all(np.abs(vals - self.truth(sites)) <= RTOL * self.scale(sites)))

@@ -190,8 +190,8 @@ class Search:
             screen = Prefilter(claim)
             if not screen.ok:
                 screen = None
-        deltas: list = []  # (edit, change of the value) for the pair screen
-        base = screen.values(claim.rhs) if screen else None
+        deltas: list = []  # (edit, change of the value at the first point) for pairs
+        base = screen.values(claim.rhs, 1) if screen else None
         for side, edits in sides:
             for e in edits:
                 if self._passes(screen, side, [e], deltas, base):
@@ -219,10 +219,14 @@ class Search:
                 return self.stationary.passes(side.claim(self.claim, new))
             return True  # no cheap screen: the checker decides
         self._spend()
-        vals = screen.values(new)
-        if vals is not None and deltas is not None and base is not None:
-            deltas.append((edits[0], vals - base))
-        return screen.matches(vals)
+        # the first point rejects almost every candidate; only a match there is
+        # evaluated at the others
+        first = screen.values(new, 1)
+        if first is not None and deltas is not None and base is not None:
+            deltas.append((edits[0], first - base))
+        if not screen.matches(first, 1):
+            return False
+        return screen.matches(screen.values(new))
 
     def _linear_pairs(self, screen: Prefilter, side: _Side, deltas: list, base) -> None:
         """Pairs whose effects add: screened from the single edits' changes."""
@@ -230,8 +234,8 @@ class Search:
         if len(usable) < 2:
             return
         D = np.array([d for _, d in usable])
-        need = screen.truth - base
-        tol = PAIR_RTOL * screen.scale
+        need = screen.truth(1) - base
+        tol = PAIR_RTOL * screen.scale(1)
         found = []
         for a in range(len(usable)):
             rest = need - D[a]
@@ -241,7 +245,23 @@ class Search:
                 ea, eb = usable[a][0], usable[b][0]
                 if not nested(ea.path, eb.path) and _additive(side.expr, ea.path, eb.path):
                     found.append((ea.rank + eb.rank, ea.key, eb.key, ea, eb))
+        full: dict = {}  # edit -> its change at every point (evaluated once)
+
+        def change(e: Edit):
+            if e not in full:
+                self._spend()
+                vals = screen.values(apply(side.expr, {e.path: e.new}))
+                full[e] = None if vals is None else vals - whole
+            return full[e]
+
+        whole = screen.values(side.expr)
+        need_all = screen.truth() - whole if whole is not None else None
         for *_, ea, eb in sorted(found, key=lambda t: t[:3]):
+            if need_all is not None:  # the sum of the changes at every point first
+                da, db = change(ea), change(eb)
+                if da is None or db is None or not np.all(
+                        np.abs(da + db - need_all) <= PAIR_RTOL * screen.scale()):
+                    continue
             if self._passes(screen, side, [ea, eb], None, None):
                 self._verify(side, [ea, eb])
                 if len(self.hints) >= MAX_HINTS:
