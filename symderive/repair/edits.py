@@ -19,7 +19,7 @@ from sympy.matrices.expressions import MatrixExpr
 from sympy.printing.latex import LatexPrinter
 
 from ..derivation import Claim, Derivation, StationaryClaim
-from ..nodes import BatchElement, BatchSum, Component, DefRef, Elementwise
+from ..nodes import BatchElement, BatchSum, Broadcast, Component, DefRef, Elementwise
 
 Path = tuple[int, ...]
 
@@ -76,7 +76,7 @@ def _children(node: sp.Basic) -> list[int]:
         return list(range(len(node.args)))
     if isinstance(node, _TRANSPARENT):
         return [len(node.args) - 1]
-    if isinstance(node, Component):
+    if isinstance(node, (Component, Broadcast)):
         return [0]
     return []
 
@@ -124,11 +124,15 @@ class Vocabulary:
         exprs = [claim.lhs, claim.rhs]
         if isinstance(claim, StationaryClaim):
             exprs += [claim.f, *claim.variables, *claim.constraints, *claim.point.values()]
-        self.used = d.var_names(*exprs)
+        self.used = _direct_names(exprs)
+        self.behind = d.var_names(*exprs)  # also the names inside its definitions
 
-    def _likely(self, name: str, rank: int) -> bool:
-        """A replacement worth trying: a name of the claim, or one close to the old."""
-        return rank <= 1 or name in self.used
+    def _likely(self, name: str, rank: int) -> int | None:
+        """The rank of a replacement worth trying (a name close to the old one, or one
+        the claim mentions; one only its definitions mention comes later), else None."""
+        if rank <= 1 or name in self.used:
+            return rank
+        return rank + 1 if name in self.behind else None
 
     # symbols and definitions of the same shape
     def same_shape(self, node: sp.Basic) -> list[tuple[sp.Basic, int]]:
@@ -177,7 +181,8 @@ class Vocabulary:
         elif isinstance(node, sp.Symbol) and node in d.dims:  # a wrong normaliser: K for D
             return [(other, closeness(str(node), str(other))) for other in self.dims_used
                     if other != node]
-        return [(new, rank) for new, rank in out if self._likely(_name(new), rank)]
+        ranked = [(new, self._likely(_name(new), rank)) for new, rank in out]
+        return [(new, rank) for new, rank in ranked if rank is not None]
 
     def index_options(self, s: sp.Basic, bound: set) -> list[tuple[sp.Symbol, int]]:
         """What may stand in an index position instead of ``s``: an index over the same
@@ -230,6 +235,18 @@ class Vocabulary:
                     seen.add(node)
                     out.append((node, 2))
         return out
+
+
+def _direct_names(exprs) -> set[str]:
+    """The names a claim mentions itself (not through its definitions' bodies)."""
+    out = set()
+    for e in exprs:
+        for node in sp.preorder_traversal(sp.sympify(e)):
+            key = _key(node)
+            if key is not None:
+                out.add(str(key.label) if isinstance(key, sp.IndexedBase) else
+                        str(getattr(key, "name", key)))
+    return out
 
 
 def _name(e: sp.Basic) -> str:
@@ -368,7 +385,8 @@ def single_edits(claim: Claim, expr: sp.Basic, vocab: Vocabulary | None = None) 
                     (node, sp.S.One, new_e))
     for (old, new), (rank, a, b, count) in renames.items():
         if count > 1:  # the same wrong symbol throughout
-            add((), expr, expr.xreplace({old: new}), "replace", rank, ("everywhere", a, b))
+            add((), expr, expr.xreplace({old: new}), "replace", max(0, rank - 1),
+                ("everywhere", a, b))
     seen, unique = set(), []
     for e in sorted(out, key=lambda e: e.key):
         try:

@@ -109,8 +109,10 @@ def unicode_text(tex: str) -> str:
                 out.append("ᵀ")
             elif re.fullmatch(r"-?\d+", text):
                 out.append(text.translate(_SUPER))
+            elif len(text) == 1 or re.fullmatch(r"\d+", text):
+                out.append(f"^{text}")
             else:
-                out.append(f"^{_paren(text)}")
+                out.append(f"^{_paren(text) if text.startswith('(') else f'({text})'}")
         elif c == "_":
             sub, i = _arg(tex, i + 1)
             text = unicode_text(sub)
