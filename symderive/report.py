@@ -150,12 +150,12 @@ def render(derivations: Sequence[Derivation], results: Sequence[ClaimResult],
                 if r.erratum:
                     out.append(f"      erratum: {r.erratum}")
                 out += format_counterexample(r.counterexample)
-            if r.verdict == "refuted":
-                out += format_repair(r)
             elif r.verdict in ("error", "undecided") and r.message:
                 out.append(f"      {r.message}")
             elif r.expected == "refuted" and r.verdict in ("proved", "verified"):
                 out.append(f"      marked as an erratum ({r.erratum}), but it {r.verdict}")
+            if r.verdict == "refuted":
+                out += format_repair(r)  # "did you mean" (symderive.repair)
     s = summary(results, seconds)
     errata = sum(1 for r in results if r.expected == "refuted" and r.verdict == "refuted")
     parts = []

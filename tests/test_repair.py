@@ -201,11 +201,13 @@ def test_cli_terminal_json_and_no_repair(tmp_path, capsys):
     code, out, _ = _check(tmp_path, capsys)
     assert code == 0
     line = next(x for x in out.splitlines() if "did you mean" in x)
-    assert line.strip() == "did you mean: 2 a   (2 inserted in a; proved)"
+    assert line.strip() == ("did you mean: 2 a   (2 inserted as a factor of the whole formula; "
+                            "proved)")
     code, out, _ = _check(tmp_path, capsys, "--json")
     claims = json.loads(out)["derivations"][0]["claims"]
     assert claims[0]["repair"] == [{"formula": "2 a", "latex": "2 a",
-                                    "edits": ["2 inserted in a"], "verdict": "proved"}]
+                                    "edits": ["2 inserted as a factor of the whole formula"],
+                                    "verdict": "proved"}]
     assert claims[0]["repair_exhausted"] is False
     assert claims[1]["repair"] is None
     code, out, _ = _check(tmp_path, capsys, "--json", "--no-repair")

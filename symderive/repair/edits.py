@@ -103,6 +103,8 @@ def apply(expr: sp.Basic, edits: dict[Path, sp.Basic]) -> sp.Basic:
     for k in heads:
         sub = {p[1:]: v for p, v in edits.items() if p[0] == k}
         args[k] = apply(args[k], sub)
+    if isinstance(expr, sp.Function):  # log(...) would try to simplify itself: slow
+        return expr.func(*args, evaluate=False)
     return expr.func(*args)
 
 
@@ -450,8 +452,12 @@ def describe(edits: list[Edit], text, arrow: str = "→") -> list[str]:
     out = []
     for e in edits:
         where = e.detail[-1] if e.detail and isinstance(e.detail[-1], str) else None
+        if not e.path:
+            where = "the whole formula"
         if e.kind == "factor":
-            out.append(f"{text(e.detail[0])} inserted in {where or text(e.old)}")
+            out.append(f"{text(e.detail[0])} inserted as a factor of the whole formula"
+                       if not e.path else
+                       f"{text(e.detail[0])} inserted in {where or text(e.old)}")
         elif e.kind == "sign":
             out.append(f"sign of {where or text(e.old)} flipped")
         elif e.kind == "drop":
