@@ -213,7 +213,7 @@ class Vocabulary:
             out += [(dim, 1), (1 / dim, 1)]
         scope = self.free | bound
         seen = set()
-        for name in sorted(self.used):  # the claim's families at indices in scope: phi_nm
+        for name in sorted(self.behind):  # the claim's families at indices in scope: phi_nm
             var = self.d.vars.get(name)
             if var is None or var.kind != "tensor":
                 continue
