@@ -13,6 +13,7 @@ from .config import DEFAULT_TIMEOUT
 from .em.cli import register as register_em
 from .latex.cli import register as register_latex
 from .progress import Progress
+from .repair.options import add_repair_arguments, repair_options
 from .targets import UsageError, load_derivations, select_targets, timeout_arg
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -56,7 +57,8 @@ def cmd_check(args) -> int:
     for err in errors:
         print(f"symderive: error: {err}", file=sys.stderr)
     start = time.perf_counter()
-    results = run_claims(claims, timeout=args.timeout, jobs=args.jobs, progress=progress)
+    results = run_claims(claims, timeout=args.timeout, jobs=args.jobs, progress=progress,
+                         repair=repair_options(args))
     seconds = time.perf_counter() - start
     progress.close()
     if args.json:
@@ -105,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
                        help="claims checked in parallel (default: number of CPUs)")
     check.add_argument("--json", action="store_true", help="write a JSON document to stdout")
+    add_repair_arguments(check)
     check.add_argument("--no-color", action="store_true", help="never use colour")
     check.set_defaults(func=cmd_check)
 

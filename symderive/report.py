@@ -111,6 +111,27 @@ def format_counterexample(cx: dict, indent: str = "      ") -> list[str]:
     return lines
 
 
+def format_repair(r: ClaimResult, indent: str = "      ") -> list[str]:
+    """The "did you mean" lines of a refuted claim (nothing when no search ran)."""
+    if r.repair is None:
+        return []
+    lines = [f"{indent}did you mean: {h.formula}   ({'; '.join(h.edits)}; {h.verdict})"
+             for h in r.repair]
+    if not r.repair:
+        if r.repair_capped:
+            lines.append(f"{indent}no repair found: the search stopped at its time cap "
+                         f"after {r.repair_candidates} candidates")
+        elif r.repair_exhausted:
+            lines.append(f"{indent}no repair found within the budget of "
+                         f"{r.repair_candidates} candidates")
+        else:
+            lines.append(f"{indent}no small edit repairs this claim "
+                         f"({r.repair_candidates} candidates, one and two edits)")
+    elif r.repair_capped:
+        lines.append(f"{indent}(the repair search stopped at its time cap)")
+    return lines
+
+
 def render(derivations: Sequence[Derivation], results: Sequence[ClaimResult],
            errors: Sequence[LoadError], seconds: float, colour: bool = False,
            header: str = "") -> str:
@@ -151,6 +172,8 @@ def render(derivations: Sequence[Derivation], results: Sequence[ClaimResult],
                 out.append(f"      {r.message}")
             elif r.expected == Verdict.REFUTED and r.verdict in HOLDS:
                 out.append(f"      marked as an erratum ({r.erratum}), but it {r.verdict}")
+            if r.verdict == Verdict.REFUTED:
+                out += format_repair(r)  # "did you mean" (symderive.repair)
     s = summary(results, seconds)
     errata = sum(1 for r in results
                  if r.expected == Verdict.REFUTED and r.verdict == Verdict.REFUTED)

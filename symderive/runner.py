@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from multiprocessing.connection import wait
+from typing import TYPE_CHECKING
 
 import sympy as sp
 
@@ -24,6 +25,9 @@ from .atomic import atomic_write_text
 from .check import Evidence, Outcome, Verdict, check_claim
 from .config import DEFAULT_TIMEOUT, cache_dir
 from .derivation import Claim, StationaryClaim
+
+if TYPE_CHECKING:
+    from .repair.run import Options as RepairOptions
 
 
 @dataclass
@@ -43,6 +47,11 @@ class ClaimResult:
     #: sampled points that decided nothing (both sides non-real, or one undefined); the
     #: message states the count, and the JSON contract does not carry it
     skipped: int = 0
+    # -- repair hints (symderive.repair): None when no search ran ---------------------
+    repair: list | None = None
+    repair_exhausted: bool = False
+    repair_capped: bool = False
+    repair_candidates: int = 0
 
     @property
     def ok(self) -> bool:
@@ -56,7 +65,9 @@ class ClaimResult:
         return {"id": self.id, "equation": self.equation, "verdict": self.verdict,
                 "expected": self.expected, "method": self.method,
                 "seconds": round(self.seconds, 4), "counterexample": self.counterexample,
-                "message": self.message, "evidence": self.evidence}
+                "message": self.message, "evidence": self.evidence,
+                "repair": None if self.repair is None else [h.to_json() for h in self.repair],
+                "repair_exhausted": self.repair_exhausted}
 
 
 def _worker(claim: Claim, conn) -> None:
@@ -131,8 +142,10 @@ def _scope(claim: Claim, exprs: list) -> tuple:
 
 def run_claims(claims: Sequence[Claim], timeout: float = DEFAULT_TIMEOUT,
                jobs: int | None = None,
-               progress: Callable[[ClaimResult], None] | None = None) -> list[ClaimResult]:
-    """Check ``claims`` in parallel; results come back in the order given."""
+               progress: Callable[[ClaimResult], None] | None = None,
+               repair: RepairOptions | None = None) -> list[ClaimResult]:
+    """Check ``claims`` in parallel; results come back in the order given.  With
+    ``repair``, each refuted claim also gets a search for repair hints."""
     first: dict[tuple, int] = {}
     unique, alias = [], {}
     for k, claim in enumerate(claims):
@@ -147,6 +160,8 @@ def run_claims(claims: Sequence[Claim], timeout: float = DEFAULT_TIMEOUT,
             unique.append(k)
     checked = dict(zip(unique, _run_unique([claims[k] for k in unique], timeout, jobs,
                                            progress)))
+    if repair is not None:
+        _attach_repairs({k: claims[k] for k in unique}, checked, repair, jobs)
     out = []
     for k, claim in enumerate(claims):
         if k in checked:
@@ -162,6 +177,22 @@ def run_claims(claims: Sequence[Claim], timeout: float = DEFAULT_TIMEOUT,
         if progress:
             progress(same)
     return out
+
+
+def _attach_repairs(claims: dict, results: dict, options: RepairOptions,
+                    jobs: int | None) -> None:
+    """Search repairs for the refuted claims and record them on their results."""
+    from .repair.run import repair_many  # the search prints with the LaTeX printer
+
+    refuted = [k for k, r in results.items() if r.verdict == Verdict.REFUTED]
+    for k, found in zip(refuted, repair_many([claims[k] for k in refuted], options, jobs)):
+        r = results[k]
+        r.repair, r.repair_exhausted = found.hints, found.exhausted
+        r.repair_capped, r.repair_candidates = found.capped, found.candidates
+        if found.capped:
+            note = (f"the repair search stopped at its {options.seconds:g} s safety cap "
+                    f"after {found.candidates} candidates")
+            r.message = f"{r.message}; {note}" if r.message else note
 
 
 def _run_unique(claims: Sequence[Claim], timeout: float, jobs: int | None,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..atomic import atomic_write_text
 from ..config import DEFAULT_TIMEOUT
+from ..repair.options import add_repair_arguments, repair_options
 from ..targets import UsageError, load_derivations, select_targets, timeout_arg
 
 EPILOG = """\
@@ -48,6 +49,7 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
                    help="claims checked in parallel (default: number of CPUs)")
     p.add_argument("--title", default="Checked derivations", help="title of the document")
+    add_repair_arguments(p)
     p.set_defaults(func=cmd_latex)
 
 
@@ -78,7 +80,8 @@ def cmd_latex(args) -> int:
         except ResultsError as exc:
             raise UsageError(str(exc)) from None
     else:
-        results = check(claims, timeout=args.timeout, jobs=args.jobs)
+        results = check(claims, timeout=args.timeout, jobs=args.jobs,
+                        repair=repair_options(args))
     write_atomic(out, build(chosen, results, title=args.title))
     print(f"wrote {out} ({len(claims)} claims in {len(chosen)} derivation(s))")
     if not args.pdf:
