@@ -6,7 +6,7 @@ import json
 import pytest
 import sympy as sp
 
-from symderive import D, Derivation
+from symderive import POSITIVE, D, Derivation, interval
 from symderive.cli import main
 from symderive.latex.document import build
 from symderive.loader import load
@@ -167,6 +167,25 @@ def test_homework_33_two_edits_equal_to_the_corrected_line(homework):
     corrected = d.claim("33.3-corrected")
     same = variant(corrected, "vs-hint", lhs=corrected.rhs, rhs=best.expr)
     assert verdicts([same]) == {same.id: "proved"}
+
+
+@pytest.mark.parametrize("claim_id, point, edit", [
+    ("swap", "q/(p + q)", "q → p"),
+    ("factor", "p/(p + 2*q)", "1/2 inserted in 2 q"),
+])
+def test_a_stationary_point_is_repaired(claim_id, point, edit):
+    """The stationary screen substitutes the candidate point into the Lagrange conditions
+    (no solve of the system); the checker then proves the hint."""
+    d = Derivation("repair_stationary", source="test")
+    x = d.scalar("x", interval(0, 1, closed=True))
+    p, q = d.scalar("p", POSITIVE), d.scalar("q", POSITIVE)
+    slip = d.stationary(claim_id, p * sp.log(x) + q * sp.log(1 - x), [x],
+                        {x: sp.sympify(point, locals={"p": p, "q": q})}, maximum=True,
+                        domain={x: interval(0, 1, closed=True)})
+    hints = repairs(slip)
+    assert hints is not None, "the slip was not refuted"
+    assert [(h.formula, h.edits, h.verdict) for h in hints][:1] == \
+        [("x = p/(p + q)", [edit], "proved")]
 
 
 @pytest.mark.parametrize("name, claim_id", [("gan_discriminator", "max-ab"),
