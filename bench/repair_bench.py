@@ -27,6 +27,7 @@ import time
 import sympy as sp
 
 from symderive.check import Verdict
+from symderive.config import DEFAULT_TIMEOUT
 from symderive.loader import load
 from symderive.repair.run import Options, repair_many
 from symderive.runner import run_claims
@@ -147,7 +148,7 @@ def measure(label: str, broken: list, args) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--timeout", type=float, default=5.0)
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT)
     parser.add_argument("--budget", type=int, default=Options().budget)
     parser.add_argument("--seconds", type=float, default=Options().seconds)
     parser.add_argument("--only", choices=("mutants", "slips"))
