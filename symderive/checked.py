@@ -101,15 +101,18 @@ class Report:
 
 
 def check(derivation: Derivation, ids: Sequence[str] = (), timeout: float | None = None,
-          jobs: int | None = None) -> Report:
-    """Check the claims ``ids`` of ``derivation`` (all of them by default)."""
+          jobs: int | None = None, repair: bool = True) -> Report:
+    """Check the claims ``ids`` of ``derivation`` (all of them by default); a refuted
+    claim also gets its repair hints unless ``repair=False``."""
     from .config import DEFAULT_TIMEOUT, validate_timeout
+    from .options import CheckOptions
     from .runner import run_claims
 
     timeout = DEFAULT_TIMEOUT if timeout is None else validate_timeout(timeout)
     claims = [derivation.claim(i) for i in ids] if ids else list(derivation.claims)
     start = time.perf_counter()
-    results = run_claims(claims, timeout=timeout, jobs=jobs)
+    options = CheckOptions(timeout=timeout, cache=False, repair=repair)
+    results = run_claims(claims, jobs=jobs, options=options)
     seconds = time.perf_counter() - start
     return Report([derivation], [CheckedClaim.of(r, c) for r, c in zip(results, claims)],
                   seconds)

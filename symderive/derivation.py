@@ -382,10 +382,12 @@ class Derivation:
         return cache[token]
 
     # -- checking and display ------------------------------------------------------------
-    def check(self, *ids: str, timeout: float | None = None, jobs: int | None = None):
-        """Check the claims ``ids`` (all by default); returns a :class:`~symderive.checked.
-        Report`, which a notebook shows as a table."""
-        return hook("check")(self, ids, timeout=timeout, jobs=jobs)
+    def check(self, *ids: str, timeout: float | None = None, jobs: int | None = None,
+              repair: bool = True):
+        """Check the claims ``ids`` (all by default), with repair hints for refuted claims
+        unless ``repair=False``; returns a :class:`~symderive.checked.Report`, which a
+        notebook shows as a table."""
+        return hook("check")(self, ids, timeout=timeout, jobs=jobs, repair=repair)
 
     def __repr__(self) -> str:
         n = len(self.claims)

@@ -33,9 +33,9 @@ class OptionsError(ValueError):
 class CheckOptions:
     """How claims are checked and judged.
 
-    ``seed`` (the sampler's seed) and ``repair`` / ``repair_budget`` (repair hints for
-    refuted claims) are accepted and recorded in cache keys; the checker does not use them
-    yet (branches ``honest`` and ``repair`` hook them in, see the README).
+    ``repair`` / ``repair_budget`` drive the "did you mean" search for refuted claims
+    (:mod:`symderive.repair`); ``seed`` is recorded in cache keys (see the README on how
+    points are drawn).
     """
 
     timeout: float = DEFAULT_TIMEOUT
@@ -43,13 +43,23 @@ class CheckOptions:
     strict: str | None = None
     cache: bool = True
     repair: bool = True
-    repair_budget: float | None = None
+    repair_budget: int | None = None
 
     def key_fields(self) -> dict:
         """The options that can change a claim's result (not ``strict``, which only
         judges it, nor ``cache``)."""
         return {"timeout": self.timeout, "seed": self.seed, "repair": self.repair,
                 "repair_budget": self.repair_budget}
+
+    def repair_search(self):
+        """The repair search's options (:class:`symderive.repair.run.Options`), or None
+        when ``repair`` is off."""
+        if not self.repair:
+            return None
+        from .repair.run import Options
+        from .repair.search import DEFAULT_BUDGET
+
+        return Options(budget=self.repair_budget or DEFAULT_BUDGET)
 
     def replace(self, **changes) -> CheckOptions:
         return dataclasses.replace(self, **changes)
@@ -75,6 +85,11 @@ def _validated(name: str, value: object, where: str) -> object:
             raise OptionsError(f"{where}strict must be true, false, \"verified\" or "
                                f"\"proved\", got {value!r}")
         return value
+    if name == "repair_budget":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise OptionsError(f"{where}repair-budget must be a whole number of candidates, "
+                               f"at least 1, got {value!r}")
+        return value
     if name in ("cache", "repair"):
         if not isinstance(value, bool):
             raise OptionsError(f"{where}{name} must be true or false, got {value!r}")
@@ -83,8 +98,8 @@ def _validated(name: str, value: object, where: str) -> object:
         if not isinstance(value, str):
             raise OptionsError(f"{where}dir must be a folder name, got {value!r}")
         return value
-    raise OptionsError(f"{where}unknown option {name!r} (known: cache, dir, repair, seed, "
-                       f"strict, timeout)")
+    raise OptionsError(f"{where}unknown option {name!r} (known: cache, dir, repair, "
+                       f"repair_budget, seed, strict, timeout)")
 
 
 def find_pyproject(start: Path | None = None) -> Path | None:
@@ -112,7 +127,8 @@ def project_defaults(start: Path | None = None) -> dict:
     if not isinstance(table, dict):
         raise OptionsError(f"{path}: [tool.symderive] must be a table")
     where = f"{path}: [tool.symderive] "
-    out = {name: _validated(name, value, where) for name, value in table.items()}
+    out = {name.replace("-", "_"): _validated(name.replace("-", "_"), value, where)
+           for name, value in table.items()}
     if "dir" in out:
         out["dir"] = str((path.parent / out["dir"]).resolve())
     return out
@@ -137,8 +153,10 @@ def add_arguments(parser, prefix: str = "--") -> None:
     add(f"{prefix}no-cache", action="store_true", default=None,
                         help="check every claim again (ignore and do not use cached results)")
     add(f"{prefix}no-repair", action="store_true", default=None,
-                        help="do not search for repairs of refuted claims (recorded; there "
-                             "are no repairs yet)")
+                        help="do not search for small edits that repair a refuted claim")
+    add(f"{prefix}repair-budget", type=option_type("repair_budget", int), default=None,
+                        metavar="N", help="candidate formulas tried per refuted claim "
+                                          "(default: 400)")
 
 
 def option_type(name: str, kind: type):
@@ -175,4 +193,5 @@ def from_args(args: argparse.Namespace, defaults: dict | None = None,
         strict=pick("strict", None),
         cache=False if given("no_cache") else defaults.get("cache", True),
         repair=False if given("no_repair") else defaults.get("repair", True),
+        repair_budget=pick("repair_budget", None),
     )

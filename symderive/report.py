@@ -128,6 +128,27 @@ def format_counterexample(cx: dict, indent: str = "      ") -> list[str]:
     return lines
 
 
+def format_repair(r: ClaimResult, indent: str = "      ") -> list[str]:
+    """The "did you mean" lines of a refuted claim (nothing when no search ran)."""
+    if r.repair is None:
+        return []
+    lines = [f"{indent}did you mean: {h.formula}   ({'; '.join(h.edits)}; {h.verdict})"
+             for h in r.repair]
+    if not r.repair:
+        if r.repair_capped:
+            lines.append(f"{indent}no repair found: the search stopped at its time cap "
+                         f"after {r.repair_candidates} candidates")
+        elif r.repair_exhausted:
+            lines.append(f"{indent}no repair found within the budget of "
+                         f"{r.repair_candidates} candidates")
+        else:
+            lines.append(f"{indent}no small edit repairs this claim "
+                         f"({r.repair_candidates} candidates, one and two edits)")
+    elif r.repair_capped:
+        lines.append(f"{indent}(the repair search stopped at its time cap)")
+    return lines
+
+
 def heading(d: Derivation, st: Style) -> list[str]:
     """The lines that open a derivation's part of the report."""
     return ["", st(d.name, "bold") + (f"  ({d.source})" if d.source else "")]
@@ -155,6 +176,8 @@ def claim_lines(r: ClaimResult, width: int, st: Style) -> list[str]:
         out.append(f"      {r.message}")
     elif r.expected == Verdict.REFUTED and r.verdict in HOLDS:
         out.append(f"      marked as an erratum ({plain(r.erratum)}), but it {r.verdict}")
+    if r.verdict == Verdict.REFUTED:
+        out += format_repair(r)  # "did you mean" (symderive.repair)
     return out
 
 

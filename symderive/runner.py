@@ -18,6 +18,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from multiprocessing.connection import wait
+from typing import TYPE_CHECKING
 
 import sympy as sp
 
@@ -27,6 +28,10 @@ from .check import Evidence, Outcome, Verdict, check_claim
 from .config import DEFAULT_TIMEOUT, cache_dir
 from .derivation import Claim, StationaryClaim
 from .options import CheckOptions
+
+if TYPE_CHECKING:
+    from .repair.run import Options as RepairOptions
+    from .repair.search import Hint
 
 
 @dataclass
@@ -50,13 +55,20 @@ class ClaimResult:
     same_as: str | None = None
     #: taken from the result cache (:mod:`symderive.cache`), not checked in this run
     cached: bool = False
+    # -- repair hints (symderive.repair): None when no search ran ---------------------
+    repair: list[Hint] | None = None
+    repair_exhausted: bool = False
+    repair_capped: bool = False
+    repair_candidates: int = 0
 
     def to_json(self) -> dict:
         """Exactly the fields of the published JSON contract, nothing more."""
         return {"id": self.id, "equation": self.equation, "verdict": self.verdict,
                 "expected": self.expected, "method": self.method,
                 "seconds": round(self.seconds, 4), "counterexample": self.counterexample,
-                "message": self.message, "evidence": self.evidence}
+                "message": self.message, "evidence": self.evidence,
+                "repair": None if self.repair is None else [h.to_json() for h in self.repair],
+                "repair_exhausted": self.repair_exhausted}
 
 
 class Interrupted(KeyboardInterrupt):
@@ -77,8 +89,8 @@ def _worker(claim: Claim, options: CheckOptions, conn) -> None:
         conn.send((kind, asdict(outcome)))
 
     try:
-        # options.seed and the repair settings reach the checker here (branches honest
-        # and repair); they are already part of the cache key
+        # options.seed reaches the checker here once the sampler takes a seed; it is
+        # already part of the cache key (repairs run after the check, in run_claims)
         outcome = check_claim(claim, emit)
         emit("final", outcome)
     except Exception as exc:  # a claim that cannot be built is reported, not raised
@@ -186,8 +198,21 @@ def result_key(claim: Claim, options: CheckOptions) -> str:
     return key("claim-result", statement_text(claim), context, options.key_fields())
 
 
+def _to_cache(result: ClaimResult) -> dict:
+    out = {f: getattr(result, f) for f in _cached_fields()}
+    if result.repair is not None:  # hints without the in-process expression
+        out["repair"] = [{**asdict(h), "expr": None} for h in result.repair]
+    return out
+
+
 def _from_cache(claim: Claim, data: dict) -> ClaimResult:
     kept = {name: data[name] for name in _cached_fields() if name in data}
+    if kept.get("repair") is not None:
+        from .repair.search import Hint
+
+        kept["repair"] = [Hint(**{**h, "verdict": Verdict(h["verdict"]),
+                                  "order": tuple(h.get("order") or ())})
+                          for h in kept["repair"]]
     kept["verdict"] = Verdict(kept["verdict"])
     kept["evidence"] = Evidence.from_json(kept.get("evidence"), kept["method"]).to_json()
     return ClaimResult(derivation=claim.derivation.name, id=claim.id,
@@ -198,28 +223,39 @@ def _from_cache(claim: Claim, data: dict) -> ClaimResult:
 def run_claims(claims: Sequence[Claim], timeout: float | None = None,
                jobs: int | None = None,
                progress: Callable[[ClaimResult], None] | None = None, *,
-               options: CheckOptions | None = None) -> list[ClaimResult]:
+               options: CheckOptions | None = None,
+               repair: RepairOptions | None = None) -> list[ClaimResult]:
     """Check ``claims`` in parallel; results come back in the order given.
 
-    ``options`` (default: the budget ``timeout`` and no result cache) are passed down to
-    every check; with ``options.cache`` a claim whose key (:func:`result_key`) is in the
-    store is not checked again.  ``progress`` is called with each result as it is
-    known.  Ctrl-C stops the workers and raises :class:`Interrupted` with the results
-    that finished.
+    ``options`` (default: the budget ``timeout``, no result cache and no repair search)
+    are passed down to every check; with ``options.cache`` a claim whose key
+    (:func:`result_key`) is in the store is not checked again, and with
+    ``options.repair`` each refuted claim gets a search for repair hints before it is
+    reported (``repair``: the search's own options, which then override
+    ``options.repair``).  ``progress`` is called with each result as it is known.
+    Ctrl-C stops the workers and raises :class:`Interrupted` with the results that
+    finished.
     """
     if options is None:
         options = CheckOptions(timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
-                               cache=False)
+                               cache=False, repair=repair is not None)
     alias = restatements(claims)
     unique = [k for k in range(len(claims)) if k not in alias]
     done: dict[int, ClaimResult] = {}
     store = Store("results") if options.cache else None
     keys: dict[int, str] = {}
 
+    repair = repair if repair is not None else options.repair_search()
+    to_repair: dict[int, tuple[ClaimResult, bool]] = {}
+
     def finished(k: int, result: ClaimResult, cacheable: bool = True) -> None:
+        if (repair is not None and result.verdict == Verdict.REFUTED and not result.cached
+                and result.repair is None and k not in to_repair):
+            to_repair[k] = (result, cacheable)  # shown once its search has run
+            return
         done[k] = result
         if store is not None and cacheable and not result.cached:
-            store.put(keys[k], {f: getattr(result, f) for f in _cached_fields()})
+            store.put(keys[k], _to_cache(result))
         if progress:
             progress(result)
         for j in [j for j, src in alias.items() if src == k]:
@@ -241,9 +277,31 @@ def run_claims(claims: Sequence[Claim], timeout: float | None = None,
         todo = [k for k in unique if k not in done]
         _run_unique([claims[k] for k in todo], options, jobs,
                     lambda i, r, ok: finished(todo[i], r, ok))
+        if to_repair:
+            _attach_repairs({k: claims[k] for k in to_repair},
+                            {k: r for k, (r, _) in to_repair.items()}, repair, jobs)
+            for k in sorted(to_repair):
+                finished(k, *to_repair[k])
     except KeyboardInterrupt:
+        for k, (r, _) in to_repair.items():  # refuted, with or without its hints
+            done.setdefault(k, r)
         raise Interrupted([done.get(k) for k in range(len(claims))]) from None
     return [done[k] for k in range(len(claims))]
+
+
+def _attach_repairs(claims: dict, results: dict, options, jobs: int | None) -> None:
+    """Search repairs for the refuted claims and record them on their results."""
+    from .repair.run import repair_many  # the search prints with the LaTeX printer
+
+    keys = list(results)
+    for k, found in zip(keys, repair_many([claims[k] for k in keys], options, jobs)):
+        r = results[k]
+        r.repair, r.repair_exhausted = found.hints, found.exhausted
+        r.repair_capped, r.repair_candidates = found.capped, found.candidates
+        if found.capped:
+            note = (f"the repair search stopped at its {options.seconds:g} s safety cap "
+                    f"after {found.candidates} candidates")
+            r.message = f"{r.message}; {note}" if r.message else note
 
 
 def _run_unique(claims: Sequence[Claim], options: CheckOptions, jobs: int | None,

@@ -9,7 +9,7 @@ from .derivation import Claim, Derivation
 from .mutate import mutants, variant
 from .runner import ClaimResult, run_claims
 
-__all__ = ["verdicts", "results", "mutants", "variant"]
+__all__ = ["verdicts", "results", "mutants", "variant", "repairs"]
 
 
 def results(claims: Derivation | Iterable[Claim], timeout: float = TESTING_TIMEOUT,
@@ -25,3 +25,20 @@ def verdicts(claims: Derivation | Iterable[Claim], timeout: float = TESTING_TIME
              jobs: int | None = None) -> dict[str, str]:
     """``{claim id: verdict}``; the usual thing a test asserts on."""
     return {k: r.verdict for k, r in results(claims, timeout, jobs).items()}
+
+
+def repairs(claim: Claim, budget: int | None = None, seconds: float | None = None,
+            timeout: float = TESTING_TIMEOUT) -> list | None:
+    """The repair hints of ``claim``, as ``symderive check`` reports them: None when the
+    claim is not refuted (no search runs), else a list of hints (each with ``formula``,
+    ``latex``, ``edits``, ``verdict``), best first, empty when no small edit repairs it."""
+    from .repair.run import Options
+
+    options = Options()
+    if budget is not None:
+        options.budget = budget
+    if seconds is not None:
+        options.seconds = seconds
+    (result,) = run_claims([claim], timeout=validate_timeout(timeout), jobs=1,
+                           repair=options)
+    return result.repair

@@ -112,7 +112,8 @@ def test_json_shape(tmp_path, capsys):
         assert set(deriv) == {"name", "source", "claims"}
         for claim in deriv["claims"]:
             assert set(claim) == {"id", "equation", "verdict", "expected", "method", "seconds",
-                                  "counterexample", "message", "evidence"}
+                                  "counterexample", "message", "evidence", "repair",
+                                  "repair_exhausted"}
             ev = claim["evidence"]
             assert set(ev) == {"method", "scope", "proved_sizes", "sampled", "digits", "seed"}
             assert set(ev["sampled"]) == {"sizes", "points"}

@@ -186,6 +186,8 @@ def test_escape_free_text():
     assert r"\ensuremath{\geq}" in out and r"\ensuremath{\odot}" in out
     assert "[U+65E5]" in out
     assert r"\allowbreak" in escape("x" * 60)
+    # accented letters (repair hints: h → ĥ, precomposed or with a combining mark)
+    assert escape("ĥ_1 x̂") == r"\^{h}\_1 \^{x}"
     assert ident("a-b_c.d") == r"a-\allowbreak{}b\_\allowbreak{}c.\allowbreak{}d"
 
 

@@ -267,12 +267,18 @@ def correction(e: Entry, siblings: list[Entry]) -> Entry | None:
 
 def correction_block(e: Entry, fix: Entry, p: DerivationPrinter) -> str:
     """The document's formula and the corrected one, side by side when both fit."""
-    mine = claim_rows(e, p)
     theirs = claim_rows(fix, p)
+    right = r"\textbf{Corrected} (%s, %s):" % (escape(fix.tag), fix.result.verdict)
+    return beside_document(e, p, right, theirs)
+
+
+def beside_document(e: Entry, p: DerivationPrinter, right: str, theirs: list[Row]) -> str:
+    """The document's formula (left) beside another one (right) when both fit, else one
+    above the other."""
+    mine = claim_rows(e, p)
     for row in mine + theirs:
         row.tag = row.label = row.colour = None
     left = r"\textbf{As in the document} (%s):" % escape(e.tag)
-    right = r"\textbf{Corrected} (%s, %s):" % (escape(fix.tag), fix.result.verdict)
     half = 0.47 * TEXT_EM
     short = all(aligned(rows, half).count(r"\\") <= SIDE_BY_SIDE_LINES for rows in (mine, theirs))
     if short and fits(mine, half) and fits(theirs, half):
@@ -299,4 +305,31 @@ def group_tex(group: list[Entry], p: DerivationPrinter, siblings: list[Entry]) -
             fix = correction(e, siblings)
             if fix is not None:
                 out.append(correction_block(e, fix, p))
+            out.append(repair_tex(e, p))  # "did you mean" hints (symderive.repair)
     return "\n".join(out) + "\n\\medskip\n"
+
+
+# -- repair hints ("did you mean", symderive.repair) ----------------------------------------
+def repair_tex(e: Entry, p: DerivationPrinter) -> str:
+    """Each repair hint beside the document's formula, the edited parts highlighted; or
+    a plain sentence when the search found no small edit that repairs the claim."""
+    r = e.result
+    if r.repair is None:
+        return ""
+    if not r.repair:
+        why = ("the search stopped at its time cap" if r.repair_capped else
+               "the candidate budget ran out" if r.repair_exhausted else
+               "one and two edits of the formula were tried")
+        return (r"\noindent\textit{No small edit repairs this claim} (%s).\par\medskip"
+                % escape(why))
+    out = []
+    for h in r.repair:
+        tex = h.highlighted or h.latex
+        if isinstance(e.claim, StationaryClaim):
+            rows = [Row("", tex, rel="")]
+        else:
+            rows = [Row(p.doprint(e.claim.lhs), tex)]
+        edits = "; ".join(h.edits_latex) if h.edits_latex else escape("; ".join(h.edits))
+        right = r"\textbf{Did you mean} (%s; %s):" % (edits, h.verdict)
+        out.append(beside_document(e, p, right, rows))
+    return "\n".join(out)

@@ -45,7 +45,23 @@ def _from_json(name: str, data: dict, claim: Claim | None) -> ClaimResult:
         counterexample=data.get("counterexample"), message=data.get("message"),
         erratum=data.get("erratum", claim.erratum if claim else None),
         evidence=Evidence.from_json(data.get("evidence"), str(data.get("method") or ""))
-        .to_json())
+        .to_json(),
+        repair=_hints(data.get("repair")), repair_exhausted=bool(data.get("repair_exhausted")))
+
+
+def _hints(data) -> list | None:
+    """The ``repair`` field of a results file (null: no search ran)."""
+    from ..repair.search import Hint
+
+    if data is None:
+        return None
+    try:
+        return [Hint(str(h["formula"]), str(h["latex"]), [str(e) for e in h["edits"]],
+                     Verdict(h["verdict"])) for h in data]
+    except (TypeError, KeyError) as exc:
+        raise ResultsError(f"a repair hint lacks a field: {exc}") from None
+    except ValueError as exc:
+        raise ResultsError(f"a repair hint has no verdict known to symderive: {exc}") from None
 
 
 def not_checked(claim: Claim, source: str) -> ClaimResult:

@@ -10,6 +10,7 @@ checker; none of them may break the document, whatever characters they contain.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _SPECIAL = {
     "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
@@ -49,6 +50,8 @@ _UNICODE = {
     "¹": r"\ensuremath{^1}", "³": r"\ensuremath{^3}", "₀": r"\ensuremath{_0}",
     "₁": r"\ensuremath{_1}", "₂": r"\ensuremath{_2}", "ŷ": r"\ensuremath{\hat{y}}",
 }
+# Accented letters outside the table (the repair hints' ĥ, x̂): a text-mode accent.
+_ACCENTS = {"\u0302": "^", "\u0303": "~", "\u0304": "=", "\u0307": ".", "\u0308": '"'}
 _LONG_RUN = 24  # characters without a space after which a break point is offered
 
 _NUMBER_RE = re.compile(r"^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$")
@@ -64,16 +67,24 @@ def _char(c: str) -> str:
         return _UNICODE[c]
     if ord(c) < 256 and c.isprintable():
         return c  # Latin-1 letters work with inputenc utf8 and T1 fonts
+    base, *marks = unicodedata.normalize("NFD", c)
+    if len(marks) == 1 and marks[0] in _ACCENTS and base.isascii() and base.isalpha():
+        return r"\%s{%s}" % (_ACCENTS[marks[0]], base)
     return f"[U+{ord(c):04X}]"
 
 
 def escape(text: str) -> str:
     """``text`` as LaTeX that prints it literally, breakable in long runs."""
     out, run = [], 0
-    for c in str(text):
+    chars = unicodedata.normalize("NFC", str(text))
+    for k, c in enumerate(chars):
         if c.isspace():
             out.append(" ")
             run = 0
+            continue
+        prev = chars[k - 1] if k else ""
+        if c in _ACCENTS and out and out[-1] == prev and prev.isascii() and prev.isalpha():
+            out[-1] = r"\%s{%s}" % (_ACCENTS[c], prev)  # x̂: x, then the mark
             continue
         out.append(_char(c))
         run += 1

@@ -1,0 +1,105 @@
+"""Run the repair search of each refuted claim in its own process, under a time cap.
+
+The candidate budget is what normally ends a search.  The wall-clock cap is only a
+safety net: the search stops itself at the cap between candidates, and the process is
+killed shortly after if a check of a candidate is still running.  Hints arrive as they
+are found (and again when a verified one is proved), so whatever was found before the
+cap still counts.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from multiprocessing.connection import wait
+
+from ..derivation import Claim
+from .search import DEFAULT_BUDGET, DEFAULT_SECONDS, Hint, Repair, ranked, search
+
+GRACE = 0.5  # seconds a process may overrun the cap (a candidate check finishing)
+
+
+@dataclass
+class Options:
+    """``--repair-budget`` and the safety cap; ``None`` options mean ``--no-repair``."""
+
+    budget: int = DEFAULT_BUDGET
+    seconds: float = DEFAULT_SECONDS
+
+
+def _worker(claim: Claim, options: Options, conn) -> None:
+    try:
+        deadline = time.perf_counter() + options.seconds
+        def send(hint: Hint) -> None:
+            # the expression stays here: its classes may live in a derivation file
+            conn.send(("hint", {**asdict(hint), "expr": None}))
+
+        def searched(out: Repair) -> None:
+            conn.send(("searched", _summary(out)))
+
+        out = search(claim, options.budget, send, deadline, searched)
+        conn.send(("done", _summary(out)))
+    except Exception as exc:  # noqa: BLE001 - a failed search is reported, never raised
+        conn.send(("failed", f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+def _summary(out: Repair) -> dict:
+    return {"exhausted": out.exhausted, "capped": out.capped, "candidates": out.candidates}
+
+
+def repair_many(claims: Sequence[Claim], options: Options, jobs: int | None = None
+                ) -> list[Repair]:
+    """One search per claim (each assumed refuted), ``jobs`` at a time."""
+    ctx = mp.get_context("fork")
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    pending = list(enumerate(claims))
+    active: dict = {}  # conn -> (index, process, start, {formula: Hint}, search summary)
+    out: dict[int, Repair] = {}
+
+    def finish(conn, data: dict | None) -> None:
+        index, proc, start, hints, summary = active.pop(conn)
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+        conn.close()
+        # killed while proving the best hints: the search itself had finished, and the
+        # hints stay as the checker's sampling verified them
+        data = data or summary or {"capped": True}
+        seconds = time.perf_counter() - start
+        searched = (summary or {}).get("search_seconds", seconds)
+        out[index] = Repair(ranked(list(hints.values())), bool(data.get("exhausted")),
+                            bool(data.get("capped")), int(data.get("candidates", 0)),
+                            seconds, searched)
+
+    while pending or active:
+        while pending and len(active) < jobs:
+            index, claim = pending.pop(0)
+            parent, child = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_worker, args=(claim, options, child), daemon=True)
+            proc.start()
+            child.close()
+            active[parent] = [index, proc, time.perf_counter(), {}, None]
+        limit = options.seconds + GRACE
+        next_deadline = min(entry[2] + limit for entry in active.values())
+        for conn in wait(list(active), timeout=max(0.0, next_deadline - time.perf_counter())):
+            try:
+                kind, data = conn.recv()
+            except (EOFError, OSError):
+                finish(conn, {})
+                continue
+            if kind == "hint":
+                active[conn][3][data["formula"]] = Hint(**data)
+            elif kind == "searched":
+                active[conn][4] = {**data, "search_seconds":
+                                   time.perf_counter() - active[conn][2]}
+            else:
+                finish(conn, data if kind == "done" else {})
+        now = time.perf_counter()
+        for conn in [c for c, e in active.items() if now - e[2] >= limit]:
+            finish(conn, None)
+    return [out[k] for k in range(len(claims))]
