@@ -467,3 +467,16 @@ def test_latex_says_local_for_a_local_maximiser():
     local = stationary_rows(STATIONARY_TRUE["c-local"], p)[0]
     glob = stationary_rows(STATIONARY_TRUE["c-quartic"], p)[0]
     assert "local" in str(local) and "local" not in str(glob)
+
+
+def test_exact_zero_test_on_algebraic_numbers():
+    """The annealed E-step at a sampled beta: a sum of algebraic numbers that is exactly 0
+    is recognised without simplify; a nonzero one, even 1e-60 away, is never called 0."""
+    from symderive.check.stationary import _exactly_zero
+
+    a, b = sp.Integer(5) ** sp.Rational(9, 10), sp.Integer(2) ** sp.Rational(1, 5)
+    total = a / (a + b * a) + b * a / (a + b * a)
+    assert _exactly_zero(total - 1)
+    assert _exactly_zero(sp.log(a / (a + b * a)) - sp.log(a) + sp.log(a + b * a))
+    assert not _exactly_zero(total - 1 + sp.Rational(1, 10**3))
+    assert not _exactly_zero(total - 1 + sp.Rational(1, 10**60))

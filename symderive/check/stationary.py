@@ -187,11 +187,31 @@ def _vanishes(e: sp.Expr) -> bool:
     """Whether a stationarity condition holds at a point: exactly, or at 50 digits when
     it contains integrals (a functional), which ``simplify`` cannot decide."""
     if not e.has(sp.Integral):
-        return sp.simplify(e) == 0
+        return _exactly_zero(e)
     value = to_mp(e)
     if not valid(value):
         raise ValueError(f"cannot evaluate {e}")  # the point is skipped, not refuted
     return abs(value) <= TOLERANCE
+
+
+def _exactly_zero(e: sp.Expr) -> bool:
+    """An exact zero test, cheap steps first: ``simplify`` on sums of algebraic numbers
+    (a sampled rational beta makes x**beta irrational) asks SymPy's sign assumptions, which
+    compute minimal polynomials and can run for minutes.  Zero after exact rewrites (one
+    common denominator; logs of positive factors split) is zero; a 50-digit value far
+    from 0 relative to its terms is not zero; only the rest goes to ``simplify``."""
+    if e == 0:
+        return True
+    for rewrite in (lambda x: x, lambda x: sp.expand_log(x, deep=True)):
+        num = sp.fraction(sp.together(rewrite(e)))[0]
+        if sp.expand(num) == 0:
+            return True
+    if not e.free_symbols:
+        value = to_mp(e)
+        scale = max([1, *(abs(to_mp(t)) for t in sp.Add.make_args(e))])
+        if valid(value) and valid(scale) and abs(value) > TOLERANCE * scale:
+            return False
+    return sp.simplify(e) == 0
 
 
 def _domain_for(claim, var):
