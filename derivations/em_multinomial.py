@@ -329,7 +329,7 @@ class OccurringWords(Simplex):
         return super().contains(value)
 
 
-PRECONDITION = "every word occurs in some document: sum_d T_dw > 0 for every w"
+PRECONDITION = "every word occurs in some document (every column of T has a positive sum)"
 _occurring = {mu[a, b]: OccurringWords() for a in range(1, 4) for b in range(1, 4)}
 for _eq in ("45", "47"):
     dv.stationary(f"{_eq}.1", L_EXPECTED, [pi[k]], {pi[k]: M_STEP_PI}, constraints=[_pi_sum],
@@ -352,10 +352,11 @@ M_STEP_PI_MAP = ((sp.Sum(gamma[d, k], (d, 1, D)) + alpha_pi)
 M_STEP_MU_MAP = ((sp.Sum(gamma[d, k] * T[d, w], (d, 1, D)) + alpha)
                  / (sp.Sum(sp.Sum(gamma[d, k] * T[d, v], (v, 1, W)), (d, 1, D)) + W * alpha))
 dv.stationary("MAP.1", L_POSTERIOR, [pi[k]], {pi[k]: M_STEP_PI_MAP}, constraints=[_pi_sum],
-              sizes=PI_SIZES, note="MAP M-step for pi under a Dirichlet(1 + alpha_pi) prior")
+              sizes=PI_SIZES,
+              note=r"MAP M-step for $\pi$ under a Dirichlet$(1 + \alpha_\pi)$ prior")
 dv.stationary("MAP.2", L_POSTERIOR, [mu[k, w]], {mu[k, w]: M_STEP_MU_MAP},
               constraints=[_mu_sum], sizes=MU_SIZES,
-              note="MAP M-step for mu under a Dirichlet(1 + alpha) prior (smoothing)")
+              note=r"MAP M-step for $\mu$ under a Dirichlet$(1 + \alpha)$ prior (smoothing)")
 
 # Deterministic annealing (Ueda & Nakano): at inverse temperature beta the E-step maximises
 # the free energy F_beta(gamma) = E_gamma[log P(D, C)] + H(gamma) / beta over the
@@ -370,11 +371,12 @@ ANNEAL_SIZES = [{D: 1, K: 2, W: 2}, {D: 2, K: 2, W: 2}]
 _gamma_sum = sp.Sum(gamma[d, k], (k, 1, K)) - 1
 dv.stationary("DA.1", F_BETA, [gamma[d, k]], {gamma[d, k]: E_STEP_ANNEALED},
               constraints=[_gamma_sum], sizes=ANNEAL_SIZES,
-              note="annealed E-step: the maximiser of the free energy at inverse temperature beta")
+              note=r"annealed E-step: the maximiser of the free energy at inverse "
+                   r"temperature $\beta$")
 _f_doc = sp.Sum(log_joint(d, k) * gamma[d, k] - gamma[d, k] * sp.log(gamma[d, k]) / beta,
                 (k, 1, K))
 dv.equal("DA.2", FREE_ENERGY, _f_doc.xreplace({gamma[d, k]: E_STEP_ANNEALED}),
-         sizes=ANNEAL_SIZES, note="the free energy of document d at the annealed E-step")
+         sizes=ANNEAL_SIZES, note=r"the free energy of document $d$ at the annealed E-step")
 
 # -- what the EM engine runs (symderive.em): each formula with the claim that certifies it --
 _F = EngineFormula
