@@ -15,6 +15,7 @@ import sympy as sp
 
 from .assumptions import REAL, Assumption
 from .derivation import Derivation
+from .matrix_domains import MatrixDomain
 
 DIGITS = 50
 #: two values agree when they differ by less than this, relative to their size
@@ -122,6 +123,11 @@ class Sampler:
             if leaf in point:
                 continue
             a = assumption_of(self.d, leaf, self.extra)
+            if isinstance(a, MatrixDomain) and isinstance(leaf, sp.Indexed):
+                n = self._group_extent(leaf)  # a whole structured matrix at once
+                for ab, v in a.draw_matrix(self.rng, n).items():
+                    point[leaf.base[ab]] = v
+                continue
             if a.grouped and isinstance(leaf, sp.Indexed):
                 extent = self._group_extent(leaf)
                 head = leaf.indices[:-1]

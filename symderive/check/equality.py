@@ -17,7 +17,14 @@ from ..derivation import Claim, Derivation
 from ..instantiate import InstantiationError
 from ..nodes import BatchElement, Component, DefRef, Hess, MatD, ScalarD
 from ..numeric import DIGITS, Sampler, assumption_of, to_mp
-from .counterexample import all_valid, counterexample, disagreements, shape_refutation
+from ..walker import OperandShapeError
+from .counterexample import (
+    all_valid,
+    counterexample,
+    disagreements,
+    operand_refutation,
+    shape_refutation,
+)
 from .instances import Evaluator, Instance, ShapeMismatch, instantiate
 from .plan import MAX_TRIES, POINTS_NUMERIC, POINTS_SYMBOLIC, claim_rng, claim_seed, numeric_configs
 from .prove import is_zero
@@ -187,6 +194,8 @@ def check_equality(claim: Claim, emit: Emit) -> Outcome:
         outcome = numeric_phase(claim, configs, rng)
     except ShapeMismatch as exc:
         return shape_refutation(exc)
+    except OperandShapeError as exc:
+        return operand_refutation(claim, exc)
     except (InstantiationError, TypeError, ValueError, KeyError, AttributeError) as exc:
         return Outcome(Verdict.ERROR, "build", f"{type(exc).__name__}: {exc}")
     if outcome.verdict != Verdict.VERIFIED:
