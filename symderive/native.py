@@ -4,9 +4,10 @@
 In the notation of a derivation it is a scalar.  The symbols declared by
 ``Derivation.vector/matrix/batch`` (and their transposes) therefore carry a higher
 ``_op_priority`` than SymPy's matrix expressions, so that SymPy hands them every binary
-operation they take part in, and they return a 1x1 result as :class:`AsScalar`.  A 1x1
-product of SymPy's own classes alone (``(A*x).T*(B*y)``) is SymPy's: wrap it with
-:func:`as_scalar`.
+operation they take part in, and they return a 1x1 result as :class:`AsScalar` and any
+other result as a native twin of SymPy's class (``NativeMatMul`` ...), which keeps the
+rule for the next operation.  An expression built by SymPy's own functions alone
+(``sp.MatMul(...)``, plain ``MatrixSymbol`` objects) is SymPy's: wrap it with :func:`as_scalar`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from sympy.matrices.expressions import MatrixExpr
 
 from .nodes import AsScalar, BatchElement, as_scalar
 
-__all__ = ["as_scalar", "NativeMatrixSymbol", "NativeBatchElement", "NativeTranspose"]
+__all__ = ["as_scalar", "native", "NativeMatrixSymbol", "NativeBatchElement",
+           "NativeTranspose", "NativeMatAdd", "NativeMatMul", "NativeInverse"]
 
 
 def _matrix_op(name: str):
@@ -26,9 +28,16 @@ def _matrix_op(name: str):
         additive = "add" in name or "sub" in name
         if additive and not isinstance(other, MatrixExpr) and _is_one_by_one(self):
             return getattr(AsScalar(self), name)(other)  # a 1x1 symbol with a scalar
-        return as_scalar(base(self, other))
+        return native(as_scalar(base(self, other)))
     op.__name__ = name
     return op
+
+
+def native(expr):
+    """SymPy's MatAdd, MatMul, Transpose or Inverse as its native twin, so that the next
+    operation on it still knows the 1x1 rule (``(x - mu).T * S.I * (x - mu)``)."""
+    twin = _TWINS.get(type(expr))
+    return twin(*expr.args) if twin is not None else expr
 
 
 def _is_one_by_one(e) -> bool:
@@ -49,12 +58,25 @@ class _Native:
     __sub__ = _matrix_op("__sub__")
     __rsub__ = _matrix_op("__rsub__")
 
+    __truediv__ = _matrix_op("__truediv__")
+    __pow__ = _matrix_op("__pow__")
+
+    def __neg__(self):
+        return NativeMatMul(sp.S.NegativeOne, self)  # unevaluated: -(x - mu)^T as written
+
     @property
     def T(self):
         return NativeTranspose(self)
 
     def transpose(self):
         return NativeTranspose(self)
+
+    @property
+    def I(self):  # noqa: E743 - SymPy's name
+        return NativeInverse(self)
+
+    def inverse(self):
+        return NativeInverse(self)
 
 
 class NativeMatrixSymbol(_Native, sp.MatrixSymbol):
@@ -74,3 +96,19 @@ class NativeTranspose(_Native, sp.Transpose):
 
     def transpose(self):
         return self.arg
+
+
+class NativeMatAdd(_Native, sp.MatAdd):
+    """A sum of matrices built from a derivation's symbols."""
+
+
+class NativeMatMul(_Native, sp.MatMul):
+    """A product of matrices built from a derivation's symbols."""
+
+
+class NativeInverse(_Native, sp.Inverse):
+    """The inverse of a derivation's matrix (``X.I``)."""
+
+
+_TWINS = {sp.MatAdd: NativeMatAdd, sp.MatMul: NativeMatMul, sp.Transpose: NativeTranspose,
+          sp.Inverse: NativeInverse}

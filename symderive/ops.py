@@ -102,7 +102,7 @@ def comp(vector: MatrixExpr, k) -> Component:
 
 def frobenius(x: MatrixExpr) -> sp.Expr:
     """The Frobenius norm ‖X‖_F = sqrt(tr(XᵀX)), printed as ‖X‖_F."""
-    return sp.sqrt(sp.Trace(x.T * x))
+    return sp.sqrt(sp.Trace(sp.MatMul(sp.Transpose(x), x)))  # SymPy's: x^T x stays a matrix
 
 
 def E(expr, var: sp.Symbol, density, over=(-sp.oo, sp.oo), name: str | None = None
