@@ -29,7 +29,6 @@ from symderive import (
     POSITIVE_DEFINITE,
     SYMMETRIC,
     Derivation,
-    H,
     bsum,
     comp,
     frobenius,
