@@ -10,11 +10,11 @@ claimed closed form is only compared with it.
 Matrices are general unless declared otherwise: ``S`` is SYMMETRIC, ``Sigma`` is
 POSITIVE_DEFINITE, ``G`` and ``K`` are INVERTIBLE.  A derivative with respect to a
 structured matrix is the gradient in its n² entries taken as independent, at a matrix of
-the domain (the Cookbook's convention): so d log det Σ / dΣ = Σ⁻¹ for a symmetric Σ,
-where a general invertible G has d log|det G| / dG = G⁻ᵀ.
+the domain (the Cookbook's convention): so d log det Σ / dΣ = inv(Σ) for a symmetric Σ,
+where a general invertible G has d log|det G| / dG = inv(G)ᵀ.
 
 The least-squares and ridge minimisers are stationary claims with a vector unknown, the
-second-order condition included; "ridge-XXt" writes the classic slip (X Xᵀ + λI)⁻¹ Xᵀ y,
+second-order condition included; "ridge-XXt" writes the classic slip inv(X Xᵀ + λI) Xᵀ y,
 which does not even have a shape: it is built lazily (``lambda: ...``) so that it is
 refuted by shape on its own, while the rest of the module is checked.
 """

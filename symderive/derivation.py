@@ -277,7 +277,8 @@ class Derivation:
 
     def _add_broken(self, id: str, error: BuildError, kw: dict) -> Claim:
         """Declare a claim whose expressions could not be built (checked as such)."""
-        claim = Claim(id, sp.S.Zero, sp.S.Zero, kw.get("equation"), kw.get("erratum"),
+        unbuilt = sp.Symbol(f"unbuilt({id})")  # no two unbuilt claims look the same
+        claim = Claim(id, unbuilt, unbuilt, kw.get("equation"), kw.get("erratum"),
                       kw.get("note"), build_error=error)
         claim = self._add(claim)
         claim.line = error.line or claim.line

@@ -21,14 +21,51 @@ __all__ = ["as_scalar", "native", "NativeMatrixSymbol", "NativeBatchElement",
            "NativeTranspose", "NativeMatAdd", "NativeMatMul", "NativeInverse"]
 
 
+def _build(name: str, a, b):
+    """SymPy's operation, canonical at the top only: a transpose or inverse written by the
+    author stays as written (``(x - mu)^T``) instead of being distributed."""
+    a, b = _plain(a), _plain(b)  # SymPy flattens only its own classes
+    if name == "__mul__":
+        return sp.MatMul(a, b).doit(deep=False)
+    if name == "__add__":
+        return sp.MatAdd(a, b).doit(deep=False)
+    if name == "__sub__":
+        return sp.MatAdd(a, _negate(b)).doit(deep=False)
+    return getattr(MatrixExpr, name)(a, b)  # /, ** and anything else: SymPy's own
+
+
+def _plain(e):
+    """A native twin as SymPy's own class (same arguments)."""
+    plain = _PLAIN.get(type(e))
+    return plain(*e.args) if plain is not None else e
+
+
+def _negate(e):
+    if isinstance(e, MatrixExpr):
+        return sp.MatMul(sp.S.NegativeOne, _plain(e)).doit(deep=False)
+    return -e
+
+
+_FORWARD = {"__mul__": "__mul__", "__rmul__": "__mul__", "__matmul__": "__mul__",
+            "__rmatmul__": "__mul__", "__add__": "__add__", "__radd__": "__add__",
+            "__sub__": "__sub__", "__rsub__": "__sub__"}
+
+
 def _matrix_op(name: str):
-    base = getattr(MatrixExpr, name)
+    forward = _FORWARD.get(name)
 
     def op(self, other):
-        additive = "add" in name or "sub" in name
+        additive = forward in ("__add__", "__sub__")
         if additive and not isinstance(other, MatrixExpr) and _is_one_by_one(self):
             return getattr(AsScalar(self), name)(other)  # a 1x1 symbol with a scalar
-        return native(as_scalar(base(self, other)))
+        if forward is None:
+            return native(as_scalar(getattr(MatrixExpr, name)(self, other)))
+        other = sp.sympify(other)
+        a, b = (other, self) if name.startswith("__r") else (self, other)
+        result = as_scalar(_build(forward, a, b))
+        # times a scalar: SymPy's own class, as SymPy's canonical forms (c * X inside a
+        # sum) are built with this very operator and must stay flat
+        return native(result) if isinstance(other, MatrixExpr) else result
     op.__name__ = name
     return op
 
@@ -62,7 +99,7 @@ class _Native:
     __pow__ = _matrix_op("__pow__")
 
     def __neg__(self):
-        return NativeMatMul(sp.S.NegativeOne, self)  # unevaluated: -(x - mu)^T as written
+        return native(_negate(self))
 
     @property
     def T(self):
@@ -112,3 +149,4 @@ class NativeInverse(_Native, sp.Inverse):
 
 _TWINS = {sp.MatAdd: NativeMatAdd, sp.MatMul: NativeMatMul, sp.Transpose: NativeTranspose,
           sp.Inverse: NativeInverse}
+_PLAIN = {NativeMatAdd: sp.MatAdd, NativeMatMul: sp.MatMul}  # the classes SymPy flattens

@@ -91,7 +91,7 @@ def fingerprint(claim: Claim) -> tuple:
     extra = ()
     if isinstance(claim, StationaryClaim):
         extra = (claim.f, claim.variables, claim.constraints, tuple(claim.point.items()),
-                 claim.maximum, tuple(claim.domain.items()))
+                 claim.maximum, tuple(claim.domain.items()), claim.minimum)
     sizes = tuple(tuple(sorted(s.items(), key=str)) for s in claim.sizes or ())
     name = claim.derivation.name if claim.derivation else ""
     return (name, type(claim).__name__, claim.lhs, claim.rhs, claim.given, claim.unknowns,
