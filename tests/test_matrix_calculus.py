@@ -8,6 +8,7 @@ import textwrap
 
 import pytest
 import sympy as sp
+from symderive.derivations import matrix_calculus as mc
 
 from symderive import (
     DIAGONAL,
@@ -24,7 +25,6 @@ from symderive import (
     comp,
     frobenius,
 )
-from symderive.derivations import matrix_calculus as mc
 from symderive.instantiate import Instantiator
 from symderive.latex.printer import latex
 from symderive.loader import import_file
