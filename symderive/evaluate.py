@@ -16,6 +16,7 @@ import mpmath
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
+from . import quadrature
 from .derivation import Derivation
 from .matrix_domains import structured
 from .nodes import BatchElement, Component, DefRef, Hess, MatD, indicator, relu, sigmoid
@@ -371,7 +372,11 @@ class NumericInstantiator(Walker):
         return rec(len(limits) - 1, env)
 
     def _integral(self, e: sp.Integral, env, cuts):
-        """Definite integrals by tanh-sinh quadrature, one variable after another."""
+        """Definite integrals by tanh-sinh quadrature: compiled once (fast, see
+        :mod:`symderive.quadrature`), else one variable after another through the walker."""
+        fast = quadrature.integral(self, e, env, cuts)
+        if fast is not None:
+            return fast
         limits = list(e.limits)
 
         def rec(k: int, env):

@@ -17,6 +17,7 @@ from ..derivation import Claim, Derivation
 from ..instantiate import InstantiationError
 from ..nodes import BatchElement, Component, DefRef, Hess, MatD, ScalarD
 from ..numeric import DIGITS, Sampler, assumption_of, to_mp
+from ..quadrature import state_precision
 from ..walker import OperandShapeError
 from .counterexample import (
     all_valid,
@@ -198,6 +199,7 @@ def check_equality(claim: Claim, emit: Emit) -> Outcome:
         return operand_refutation(claim, exc)
     except (InstantiationError, TypeError, ValueError, KeyError, AttributeError) as exc:
         return Outcome(Verdict.ERROR, "build", f"{type(exc).__name__}: {exc}")
+    outcome = state_precision(outcome, claim.lhs, claim.rhs)
     if outcome.verdict != Verdict.VERIFIED:
         return outcome
     emit("numeric", outcome)
