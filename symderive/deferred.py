@@ -41,6 +41,10 @@ class BuildError:
         return f"{self.file}:{self.line}" if self.line else self.file
 
 
+class Unbuilt(sp.Symbol):
+    """Stands for both sides of a claim that could not be built (printed as such)."""
+
+
 def is_lazy(value) -> bool:
     """A function standing for an expression (SymPy objects are callable too: not those)."""
     return callable(value) and not isinstance(value, (sp.Basic, type))

@@ -16,7 +16,7 @@ from pathlib import Path
 import sympy as sp
 
 from .assumptions import REAL, Assumption
-from .deferred import BuildError, deferred
+from .deferred import BuildError, Unbuilt, deferred
 from .matrix_domains import MatrixDomain
 from .native import NativeBatchElement, NativeMatrixSymbol
 from .nodes import BatchElement, DefRef, Hess, MatD, ScalarD, is_matrix
@@ -277,7 +277,7 @@ class Derivation:
 
     def _add_broken(self, id: str, error: BuildError, kw: dict) -> Claim:
         """Declare a claim whose expressions could not be built (checked as such)."""
-        unbuilt = sp.Symbol(f"unbuilt({id})")  # no two unbuilt claims look the same
+        unbuilt = Unbuilt(f"unbuilt({id})")  # no two unbuilt claims look the same
         claim = Claim(id, unbuilt, unbuilt, kw.get("equation"), kw.get("erratum"),
                       kw.get("note"), build_error=error)
         claim = self._add(claim)

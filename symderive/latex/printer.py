@@ -304,6 +304,9 @@ class DerivationPrinter(LatexPrinter):
         return r"\operatorname{softmax}\mathopen{}\left(%s\right)" % self._print(expr.arg)
 
     # -- matrix calculus -----------------------------------------------------------------
+    def _print_Unbuilt(self, expr: sp.Symbol) -> str:
+        return r"\text{(could not be built)}"
+
     def _print_AsScalar(self, expr: AsScalar) -> str:
         return self._print(expr.arg)
 
