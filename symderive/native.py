@@ -103,10 +103,12 @@ class _Native:
 
     @property
     def T(self):
-        return NativeTranspose(self)
+        return self.transpose()
 
     def transpose(self):
-        return NativeTranspose(self)
+        # as SymPy does: (A B)^T = B^T A^T, (A + B)^T = A^T + B^T, so planted transposes
+        # of symmetric forms compare equal; a symbol's transpose stays Transpose(x)
+        return native(sp.Transpose(_plain(self)).doit(deep=False))
 
     @property
     def I(self):  # noqa: E743 - SymPy's name
@@ -124,7 +126,28 @@ class NativeBatchElement(_Native, BatchElement):
     """``x[i]``, vector ``i`` of a batch declared by a derivation."""
 
 
-class NativeTranspose(_Native, sp.Transpose):
+class _Twin:
+    """Equal to (and hashed as) SymPy's own class with the same arguments, so that a
+    native product and the one SymPy builds while transposing or substituting compare
+    equal (``(x xᵀ)ᵀ == x xᵀ``)."""
+
+    def _plain_name(self) -> str:
+        return _PLAIN_ALL[type(self)].__name__
+
+    def __hash__(self):
+        return hash((self._plain_name(),) + self._hashable_content())
+
+    def __eq__(self, other):
+        plain = _PLAIN_ALL[type(self)]
+        if type(other) in (plain, _TWINS.get(plain)):
+            return self._hashable_content() == other._hashable_content()
+        return sp.Basic.__eq__(self, other)
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+
+class NativeTranspose(_Twin, _Native, sp.Transpose):
     """The transpose of a derivation's symbol (``w.T``)."""
 
     @property
@@ -135,18 +158,19 @@ class NativeTranspose(_Native, sp.Transpose):
         return self.arg
 
 
-class NativeMatAdd(_Native, sp.MatAdd):
+class NativeMatAdd(_Twin, _Native, sp.MatAdd):
     """A sum of matrices built from a derivation's symbols."""
 
 
-class NativeMatMul(_Native, sp.MatMul):
+class NativeMatMul(_Twin, _Native, sp.MatMul):
     """A product of matrices built from a derivation's symbols."""
 
 
-class NativeInverse(_Native, sp.Inverse):
+class NativeInverse(_Twin, _Native, sp.Inverse):
     """The inverse of a derivation's matrix (``X.I``)."""
 
 
 _TWINS = {sp.MatAdd: NativeMatAdd, sp.MatMul: NativeMatMul, sp.Transpose: NativeTranspose,
           sp.Inverse: NativeInverse}
 _PLAIN = {NativeMatAdd: sp.MatAdd, NativeMatMul: sp.MatMul}  # the classes SymPy flattens
+_PLAIN_ALL = {twin: plain for plain, twin in _TWINS.items()}

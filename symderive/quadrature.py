@@ -37,8 +37,14 @@ def _leaves(exprs, bound) -> list:
     return sorted((entries | (scalars - labels)) - set(bound), key=str)
 
 
+def _key(leaf: sp.Basic) -> tuple:
+    """The numeric backend's key of a leaf entry (``W1[2, 1]`` -> ``("W1", (2, 1))``)."""
+    if isinstance(leaf, sp.Indexed):
+        return (str(leaf.base.label), tuple(int(i) for i in leaf.indices))
+    return (str(leaf), ())
+
+
 def _compile(walker, e: sp.Integral, env: dict):
-    from .evaluate import key_of
     from .instantiate import Instantiator
 
     inst = Instantiator(walker.d, walker.sizes)
@@ -54,7 +60,7 @@ def _compile(walker, e: sp.Integral, env: dict):
     fn = sp.lambdify([*variables, *leaves], f, modules=[_MODULE, "mpmath"])
     end_fns = [tuple(sp.lambdify(leaves, x, modules=[_MODULE, "mpmath"]) for x in pair)
                for pair in ends]
-    return fn, end_fns, [key_of(x) for x in leaves]
+    return fn, end_fns, [_key(x) for x in leaves]
 
 
 def integral(walker, e: sp.Integral, env: dict, cuts: frozenset):
