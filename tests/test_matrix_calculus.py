@@ -86,7 +86,8 @@ def test_latex_uses_textbook_notation():
         r"\operatorname{tr}\mathopen{}\left(\mathbf{A} \mathbf{X}\right)"
     assert latex(sp.log(sp.det(mc.Sigma)), d) == \
         r"\log{\left(\det\mathopen{}\left(\Sigma\right) \right)}"
-    assert latex(mc.G.I.T, d) == r"\left(\mathbf{G}^{-1}\right)^{T}"
+    assert latex(mc.G.I.T, d) == r"\mathbf{G}^{-T}"
+    assert latex(sp.Transpose(mc.G * mc.K), d) == r"\left(\mathbf{G} \mathbf{K}\right)^{T}"
     assert latex(mc.Sigma.I * mc.mu, d) == r"\Sigma^{-1} \boldsymbol{\mu}"
     assert latex((mc.Xd.T * mc.Xd + mc.lam * sp.Identity(mc.n)).I, d) == \
         r"\left(\lambda \mathbf{I} + \mathbf{X}^{T} \mathbf{X}\right)^{-1}"

@@ -321,7 +321,9 @@ class DerivationPrinter(LatexPrinter):
         if isinstance(base, _NAMED):
             tex = _superscriptable(tex)
         elif isinstance(base, sp.Transpose) and isinstance(base.arg, _NAMED):
-            tex = "{%s}" % tex  # (X^T)^{-1} as X^{T}^{-1} would not compile
+            if expr.exp == -1:  # (X^T)^{-1} = (X^{-1})^T, written X^{-T}
+                return "%s^{-T}" % _superscriptable(self._print(base.arg))
+            tex = "{%s}" % tex  # (X^T)^{2} as X^{T}^{2} would not compile
         else:
             tex = r"\left(%s\right)" % tex
         return "%s^{%s}" % (tex, self._print(expr.exp))
