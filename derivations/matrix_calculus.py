@@ -56,7 +56,7 @@ b = d.vector("b", n, latex=r"\mathbf{b}")
 x = d.vector("x", n, latex=r"\mathbf{x}")
 mu = d.vector("mu", n, latex=r"\boldsymbol{\mu}")
 w = d.vector("w", n, latex=r"\mathbf{w}")
-Xd = d.matrix("Xd", m, n, latex=r"\mathbf{X}")   # design matrix, one row per observation
+Xd = d.matrix("Xd", m, n, latex=r"\boldsymbol{\Phi}")  # design matrix, a row per observation
 y = d.vector("y", m, latex=r"\mathbf{y}")
 xs = d.batch("xs", n, m, latex=r"\mathbf{x}")    # observations x_1 .. x_m
 lam = d.scalar("lambda", POSITIVE, latex=r"\lambda")

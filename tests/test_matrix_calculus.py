@@ -90,7 +90,7 @@ def test_latex_uses_textbook_notation():
     assert latex(sp.Transpose(mc.G * mc.K), d) == r"\left(\mathbf{G} \mathbf{K}\right)^{T}"
     assert latex(mc.Sigma.I * mc.mu, d) == r"\Sigma^{-1} \boldsymbol{\mu}"
     assert latex((mc.Xd.T * mc.Xd + mc.lam * sp.Identity(mc.n)).I, d) == \
-        r"\left(\lambda \mathbf{I} + \mathbf{X}^{T} \mathbf{X}\right)^{-1}"
+        r"\left(\lambda \mathbf{I} + \boldsymbol{\Phi}^{T} \boldsymbol{\Phi}\right)^{-1}"
     assert latex(frobenius(mc.X), d) == r"\left\|\mathbf{X}\right\|_{F}"
     assert latex((mc.w.T * mc.x) ** 2, d) == r"\left(\mathbf{w}^{T} \mathbf{x}\right)^{2}"
     assert latex(E(t ** 2, t, sp.exp(-t ** 2 / 2), name="p"), d) == \
