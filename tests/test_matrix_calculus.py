@@ -92,6 +92,9 @@ def test_latex_uses_textbook_notation():
     assert latex((mc.Xd.T * mc.Xd + mc.lam * sp.Identity(mc.n)).I, d) == \
         r"\left(\lambda \mathbf{I} + \boldsymbol{\Phi}^{T} \boldsymbol{\Phi}\right)^{-1}"
     assert latex(frobenius(mc.X), d) == r"\left\|\mathbf{X}\right\|_{F}"
+    assert latex(sp.Trace(mc.X.T * mc.X), d) == r"\left\|\mathbf{X}\right\|_{F}^{2}"
+    assert latex(mc.rss, d) == r"\left\|\boldsymbol{\Phi} \mathbf{w} - \mathbf{y}\right\|^{2}"
+    assert latex(mc.d.claim("gauss-Sigma").rhs, d).count(r"\right)^{T}") == 1
     assert latex((mc.w.T * mc.x) ** 2, d) == r"\left(\mathbf{w}^{T} \mathbf{x}\right)^{2}"
     assert latex(E(t ** 2, t, sp.exp(-t ** 2 / 2), name="p"), d) == \
         r"\mathbb{E}_{t \sim p}\left[t^{2}\right]"

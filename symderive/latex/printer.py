@@ -194,7 +194,10 @@ class DerivationPrinter(LatexPrinter):
         for k, f in enumerate(factors):
             tex = self._print(f)
             last = k == len(factors) - 1
-            if isinstance(f, (sp.MatAdd, sp.MatMul)) or (isinstance(f, BatchSum) and not last):
+            transposed_sum = isinstance(f, sp.MatAdd) and all(
+                _transposed(t) is not None for t in f.args)  # printed (a + b)^T already
+            if isinstance(f, (sp.MatAdd, sp.MatMul)) and not transposed_sum \
+                    or (isinstance(f, BatchSum) and not last):
                 tex = r"\left(%s\right)" % tex
             parts.append(tex)
         return sign + (MUL_BREAK + " " if self.breaks else " ").join(parts)
@@ -311,6 +314,10 @@ class DerivationPrinter(LatexPrinter):
         return self._print(expr.arg)
 
     def _print_Trace(self, expr: sp.Trace) -> str:
+        x = _frobenius_of(sp.sqrt(expr, evaluate=False))
+        if x is not None:  # tr(X^T X) = ||X||_F^2 (||x||^2 for a column vector)
+            norm = "" if x.shape[1] == 1 else "_{F}"
+            return r"\left\|%s\right\|%s^{2}" % (self._print(x), norm)
         return r"\operatorname{tr}\mathopen{}\left(%s\right)" % self._print(expr.arg)
 
     def _print_Determinant(self, expr: sp.Determinant) -> str:
@@ -340,7 +347,8 @@ class DerivationPrinter(LatexPrinter):
     def _print_Pow(self, expr: sp.Pow) -> str:
         x = _frobenius_of(expr)
         if x is not None:
-            return r"\left\|%s\right\|_{F}" % self._print(x)
+            norm = "" if x.shape[1] == 1 else "_{F}"
+            return r"\left\|%s\right\|%s" % (self._print(x), norm)
         return super()._print_Pow(expr)
 
     def _print_DensityExpectation(self, expr: DensityExpectation) -> str:
