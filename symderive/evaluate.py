@@ -564,10 +564,7 @@ class NumericInstantiator(Walker):
         return self._integral(e.as_integral(), env, cuts)
 
     def _square(self, e, env, cuts, what: str) -> Matrix:
-        M = self.matrix(e, env, cuts)
-        if M.rows != M.cols:
-            raise InstantiationError(f"the {what} of a {M.shape} matrix: {e}")
-        return M
+        return self.square(e, self.matrix(e, env, cuts), what)
 
     def scalar_Trace(self, e, env: Mapping, cuts: frozenset):
         M = self._square(e.arg, env, cuts, "trace")
@@ -584,7 +581,7 @@ class NumericInstantiator(Walker):
         """Integer powers; a negative one (Inverse, X.I, X**-1) by LU in working
         precision (a singular matrix raises ZeroDivisionError: the point is skipped)."""
         p = self.int_of(e.exp, env)
-        M = self._square(e.base, env, cuts, "power")
+        M = self._square(e.base, env, cuts, "powers or inverse")
         if p < 0:
             if _det(M) == 0:
                 raise ZeroDivisionError(f"{e.base} is singular here")

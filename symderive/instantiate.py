@@ -361,15 +361,10 @@ class Instantiator(Walker):
         return self.scalar(e.as_integral(), env, cuts)
 
     def scalar_Trace(self, e, env: Env, cuts: frozenset) -> sp.Expr:
-        M = self.matrix(e.arg, env, cuts)
-        if M.rows != M.cols:
-            raise InstantiationError(f"the trace of a {M.shape} matrix: {e}")
-        return M.trace()
+        return self.square(e.arg, self.matrix(e.arg, env, cuts), "trace").trace()
 
     def scalar_Determinant(self, e, env: Env, cuts: frozenset) -> sp.Expr:
-        M = self.matrix(e.arg, env, cuts)
-        if M.rows != M.cols:
-            raise InstantiationError(f"the determinant of a {M.shape} matrix: {e}")
+        M = self.square(e.arg, self.matrix(e.arg, env, cuts), "determinant")
         return M.det(method="berkowitz")
 
     def scalar_MatrixElement(self, e, env: Env, cuts: frozenset) -> sp.Expr:
@@ -380,9 +375,9 @@ class Instantiator(Walker):
         """Integer powers; a negative one (Inverse, X.I, X**-1) as adjugate / determinant,
         which keeps every entry one fraction over the determinant for the prover."""
         p = self.scalar(e.exp, env, cuts)
-        M = self.matrix(e.base, env, cuts)
-        if not p.is_Integer or M.rows != M.cols:
-            raise InstantiationError(f"cannot make {e} explicit (power {p} of a {M.shape})")
+        M = self.square(e.base, self.matrix(e.base, env, cuts), "powers or inverse")
+        if not p.is_Integer:
+            raise InstantiationError(f"cannot make {e} explicit (power {p})")
         if p < 0:
             M = _inverse(M, e.base)
         return M ** abs(int(p))

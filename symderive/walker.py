@@ -50,10 +50,12 @@ class OperandShapeError(InstantiationError):
     """A matrix operation of the claim has operands whose shapes do not fit at the sizes
     checked: the claim is wrong in shape (``(3x2) * (3x2)``), not merely unbuildable."""
 
-    def __init__(self, expr: sp.Basic, operands: list[tuple[str, tuple]], sizes: dict):
+    def __init__(self, expr: sp.Basic, operands: list[tuple[str, tuple]], sizes: dict,
+                 verb: str | None = None):
         self.expr, self.operands, self.sizes = expr, operands, sizes
         what = " and ".join(f"{t} ({r}×{c})" for t, (r, c) in operands)
-        verb = "cannot be multiplied" if isinstance(expr, sp.MatMul) else "do not match"
+        verb = verb or ("cannot be multiplied" if isinstance(expr, sp.MatMul) else
+                        "do not match")
         at = ", ".join(f"{k}={v}" for k, v in sizes.items())
         super().__init__(f"shape mismatch: {what} {verb}" + (f" at {at}" if at else ""))
 
@@ -137,6 +139,14 @@ class Walker:
                 if a[1][1] != b[1][0]:
                     return [a, b]
         return ops
+
+    def square(self, e: sp.Basic, M, what: str):
+        """``M`` (the value of ``e``) when it is square; else the claim is wrong in shape."""
+        if M.shape[0] != M.shape[1]:
+            raise OperandShapeError(e, [(str(e), tuple(M.shape))],
+                                    dict(getattr(self, "sizes", {})),
+                                    f"is not square: it has no {what}")
+        return M
 
     def matrix_default(self, e, env, cuts):
         raise InstantiationError(f"cannot make {type(e).__name__} explicit: {e}")

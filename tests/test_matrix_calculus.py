@@ -315,3 +315,20 @@ def test_kl_divergence_of_two_gaussians_is_checked_within_the_default_budget():
     assert "quadrature at 45 digits" in got["kl"].evidence["method"]
     assert got["kl"].evidence["digits"] == 45
     assert got["kl-no-half"].verdict == "refuted" and got["kl-swapped"].verdict == "refuted"
+
+
+def test_every_claim_kind_takes_lazy_arguments():
+    d = Derivation("kinds")
+    n, m = d.dim("n"), d.dim("m", sizes=(3, 4))
+    x = d.vector("x", n)
+    A = d.matrix("A", n, n)
+    P = d.matrix("P", m, n)
+    d.derivative("derivative", lambda: x.T * A * x, x, lambda: (A + A.T) * x)
+    d.hessian("hessian", lambda: x.T * A * x, x, lambda: P * P.T)
+    d.chain("chain", lambda: sp.Trace(A * A.T), [lambda: sp.Trace(A.T * A),
+                                                  lambda: sp.Trace(P * A)])
+    got = results(d)
+    assert got["derivative"].verdict == "proved" and got["chain.1"].verdict == "proved"
+    for cid in ("hessian", "chain.2"):
+        assert got[cid].verdict == "refuted" and got[cid].method == "shape", got[cid].message
+    assert "P*A (3×2) is not square: it has no trace" in got["chain.2"].message
