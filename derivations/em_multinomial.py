@@ -329,7 +329,7 @@ class OccurringWords(Simplex):
         return super().contains(value)
 
 
-PRECONDITION = "every word occurs in some document: sum_d T_dw > 0 for every w"
+PRECONDITION = r"every word occurs in some document: $\sum_d T_{dw} > 0$ for every $w$"
 _occurring = {mu[a, b]: OccurringWords() for a in range(1, 4) for b in range(1, 4)}
 for _eq in ("45", "47"):
     dv.stationary(f"{_eq}.1", L_EXPECTED, [pi[k]], {pi[k]: M_STEP_PI}, constraints=[_pi_sum],
@@ -352,10 +352,11 @@ M_STEP_PI_MAP = ((sp.Sum(gamma[d, k], (d, 1, D)) + alpha_pi)
 M_STEP_MU_MAP = ((sp.Sum(gamma[d, k] * T[d, w], (d, 1, D)) + alpha)
                  / (sp.Sum(sp.Sum(gamma[d, k] * T[d, v], (v, 1, W)), (d, 1, D)) + W * alpha))
 dv.stationary("MAP.1", L_POSTERIOR, [pi[k]], {pi[k]: M_STEP_PI_MAP}, constraints=[_pi_sum],
-              sizes=PI_SIZES, note="MAP M-step for pi under a Dirichlet(1 + alpha_pi) prior")
+              sizes=PI_SIZES,
+              note=r"MAP M-step for $\pi$ under a Dirichlet($1 + \alpha_\pi$) prior")
 dv.stationary("MAP.2", L_POSTERIOR, [mu[k, w]], {mu[k, w]: M_STEP_MU_MAP},
               constraints=[_mu_sum], sizes=MU_SIZES,
-              note="MAP M-step for mu under a Dirichlet(1 + alpha) prior (smoothing)")
+              note=r"MAP M-step for $\mu$ under a Dirichlet($1 + \alpha$) prior (smoothing)")
 
 # Deterministic annealing (Ueda & Nakano): at inverse temperature beta the E-step maximises
 # the free energy F_beta(gamma) = E_gamma[log P(D, C)] + H(gamma) / beta over the
