@@ -332,3 +332,72 @@ def test_every_claim_kind_takes_lazy_arguments():
     for cid in ("hessian", "chain.2"):
         assert got[cid].verdict == "refuted" and got[cid].method == "shape", got[cid].message
     assert "P*A (3×2) is not square: it has no trace" in got["chain.2"].message
+
+
+def test_special_points_keep_structured_matrices_in_their_domain():
+    """The simplest and edge points (0, the ends of the domains) never move the entries of
+    a structured matrix one by one: a positive-definite matrix stays positive definite,
+    an invertible one invertible, an orthogonal one orthogonal, a symmetric one symmetric."""
+    d = Derivation("special")
+    n = d.dim("n")
+    mats = {dom: d.matrix(f"M{k}", n, n, assume=dom) for k, dom in enumerate(
+        (SYMMETRIC, POSITIVE_DEFINITE, ORTHOGONAL, INVERTIBLE))}
+    c = d.scalar("c")
+    inst = Instantiator(d, {n: 3})
+    explicit = {dom: inst.explicit(M) for dom, M in mats.items()}
+    leaves = sorted(set().union(*(M.atoms(sp.Indexed) for M in explicit.values())), key=str)
+    sampler = Sampler(d, [*leaves, c], {n: 3}, random.Random(3))
+    points = sampler.special_points()
+    assert [p[c] for p in points] == [0, sp.Rational(-9, 2), sp.Rational(9, 2)]  # c moved
+    for point in points:
+        S, P, Q, G = (explicit[dom].xreplace(point) for dom in
+                      (SYMMETRIC, POSITIVE_DEFINITE, ORTHOGONAL, INVERTIBLE))
+        assert S == S.T and P == P.T
+        assert all(P[:k, :k].det() > 0 for k in (1, 2, 3))
+        assert Q.T * Q == sp.eye(3)
+        assert abs(G.det()) >= sp.Rational(1, 2)
+
+
+def test_a_minimiser_is_global_only_by_convexity_else_local():
+    """Global vs local exactly as for a maximiser: x³ - 3x has a local minimum at 1 that is
+    not global (f(-9) is smaller); a convex f has its global minimiser proved."""
+    d = Derivation("minimisers")
+    x = d.scalar("x")
+    f = x ** 3 - 3 * x
+    d.stationary("global", f, [x], {x: 1}, minimum=True)
+    d.stationary("local", f, [x], {x: 1}, minimum=True, local=True)
+    d.stationary("local-max", f, [x], {x: -1}, minimum=True, local=True)
+    d.stationary("convex", (x - 2) ** 2, [x], {x: 2}, minimum=True)
+    got = results(d, timeout=30)
+    g = got["global"]
+    assert g.verdict == "refuted" and g.method == "global minimum", g.message
+    assert "not a global minimiser: f = -702 at x = -9, smaller than f = -2" in g.message
+    assert got["local"].verdict == "proved" and "local minimiser" in got["local"].message
+    lm = got["local-max"]
+    assert lm.verdict == "refuted" and lm.method == "second-order condition"
+    assert "not a minimum" in lm.message
+    assert got["convex"].verdict == "proved"
+    assert "global minimiser (f is convex" in got["convex"].message
+
+
+def test_matrix_calculus_comes_after_the_homework_in_document_order():
+    from symderive.loader import load
+    from symderive.targets import document_order
+
+    names = [d.name for d in document_order(load()[0])]
+    assert names[-1] == "matrix_calculus" and len(names) == 5
+
+
+def test_minimum_is_part_of_what_a_stationary_claim_states():
+    """A minimiser claim and a mere stationary-point claim at the same point never share a
+    check (the restatement fingerprint) nor a cached result (the cache key)."""
+    from symderive.cache import statement_text
+    from symderive.runner import fingerprint
+
+    d = Derivation("states")
+    x = d.scalar("x")
+    a = d.stationary("a", x ** 2, [x], {x: 0}, minimum=True)
+    b = d.stationary("b", x ** 2, [x], {x: 0}, maximum=False)
+    assert (a.maximum, a.minimum, b.maximum, b.minimum) == (False, True, False, False)
+    assert fingerprint(a) != fingerprint(b)
+    assert statement_text(a) != statement_text(b)

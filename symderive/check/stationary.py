@@ -390,6 +390,10 @@ def _as_minimum(outcome: Outcome) -> Outcome:
                                      f"f = {_negated(m[3])} at the claimed point", text)
 
     outcome.message = said_of_f(outcome.message or "") or None
+    outcome.method = outcome.method.replace("global maximum", "global minimum")
+    if outcome.evidence is not None:
+        outcome.evidence.method = outcome.evidence.method.replace("global maximum",
+                                                                  "global minimum")
     if outcome.counterexample and "message" in outcome.counterexample:
         outcome.counterexample["message"] = said_of_f(outcome.counterexample["message"])
     return outcome
