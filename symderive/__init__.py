@@ -24,7 +24,10 @@ from .assumptions import (
     interval,
 )
 from .derivation import Claim, D, Derivation, H, StationaryClaim
+from .matrix_domains import DIAGONAL, INVERTIBLE, ORTHOGONAL, POSITIVE_DEFINITE, SYMMETRIC
 from .ops import (
+    E,
+    as_scalar,
     batch_mean,
     batch_var,
     bcast,
@@ -33,6 +36,7 @@ from .ops import (
     ediv,
     epow,
     exp,
+    frobenius,
     hadamard,
     indicator,
     log,
@@ -51,7 +55,8 @@ from . import checked, notebook  # noqa: E402, F401
 __all__ = [
     "Assumption", "Real", "Positive", "Interval", "Binary", "Counts", "Simplex", "interval",
     "REAL", "POSITIVE", "BINARY", "COUNTS", "SIMPLEX", "UNIT_INTERVAL",
+    "SYMMETRIC", "POSITIVE_DEFINITE", "INVERTIBLE", "ORTHOGONAL", "DIAGONAL",
     "Derivation", "Claim", "StationaryClaim", "D", "H",
     "exp", "log", "sqrt", "relu", "indicator", "sigmoid", "softmax", "hadamard", "ediv", "epow",
-    "bcast", "ones", "bsum", "batch_mean", "batch_var", "comp",
+    "bcast", "ones", "bsum", "batch_mean", "batch_var", "comp", "frobenius", "E", "as_scalar",
 ]

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from .assumptions import REAL, Assumption
+from .deferred import BuildError, Unbuilt, deferred
+from .matrix_domains import MatrixDomain
+from .native import NativeBatchElement, NativeMatrixSymbol
 from .nodes import BatchElement, DefRef, Hess, MatD, ScalarD, is_matrix
 
 __all__ = ["Derivation", "Claim", "StationaryClaim", "Var", "Definition", "D", "H"]
@@ -77,7 +80,7 @@ class BatchVar:
         self.index_dim = index_dim
 
     def __getitem__(self, i) -> BatchElement:
-        return BatchElement(self.symbol, i)
+        return NativeBatchElement(self.symbol, i)
 
 
 class DefFamily:
@@ -130,6 +133,8 @@ class Claim:
     sizes: list[dict] | None = None
     derivation: Derivation | None = field(default=None, repr=False)
     line: int | None = None
+    #: set when a lazily built side failed to build (see symderive.deferred)
+    build_error: BuildError | None = None
 
     kind = "equal"
 
@@ -148,8 +153,9 @@ class StationaryClaim(Claim):
     point: Mapping[sp.Basic, sp.Expr] = field(default_factory=dict)
     maximum: bool = True
     domain: Mapping[sp.Basic, Assumption] = field(default_factory=dict)
-    #: a maximiser is global on the feasible set unless ``local`` (a local maximiser)
+    #: a maximiser (minimiser) is global on the feasible set unless ``local``
     local: bool = False
+    minimum: bool = False
 
     kind = "stationary"
 
@@ -213,17 +219,23 @@ class Derivation:
 
     def vector(self, name: str, dim: sp.Expr, assume: Assumption | None = None,
                latex: str | None = None) -> sp.MatrixSymbol:
-        return self._var(name, "vector", (dim,), assume, latex, sp.MatrixSymbol(name, dim, 1))
+        return self._var(name, "vector", (dim,), assume, latex,
+                         NativeMatrixSymbol(name, dim, 1))
 
     def matrix(self, name: str, rows: sp.Expr, cols: sp.Expr,
                assume: Assumption | None = None, latex: str | None = None) -> sp.MatrixSymbol:
+        """A matrix; ``assume`` may be a matrix domain (SYMMETRIC, POSITIVE_DEFINITE,
+        INVERTIBLE, ORTHOGONAL, DIAGONAL: :mod:`symderive.matrix_domains`), for a square one."""
+        if isinstance(assume, MatrixDomain) and sp.sympify(rows) != sp.sympify(cols):
+            raise ValueError(f"{self.name}: {name} is {assume.describe()}, so it must be "
+                             f"square, not {rows} x {cols}")
         return self._var(name, "matrix", (rows, cols), assume, latex,
-                         sp.MatrixSymbol(name, rows, cols))
+                         NativeMatrixSymbol(name, rows, cols))
 
     def batch(self, name: str, dim: sp.Expr, count: sp.Expr,
               assume: Assumption | None = None, latex: str | None = None) -> BatchVar:
         """``count`` vectors of size ``dim``; entry (i, a) is component a of vector i."""
-        obj = BatchVar(sp.MatrixSymbol(name, dim, count), count)
+        obj = BatchVar(NativeMatrixSymbol(name, dim, count), count)
         return self._var(name, "batch", (count, dim), assume, latex, obj)
 
     def tensor(self, name: str, shape: Sequence[sp.Expr], assume: Assumption | None = None,
@@ -264,6 +276,16 @@ class Derivation:
         self.claims.append(claim)
         return claim
 
+    def _add_broken(self, id: str, error: BuildError, kw: dict) -> Claim:
+        """Declare a claim whose expressions could not be built (checked as such)."""
+        unbuilt = Unbuilt(f"unbuilt({id})")  # no two unbuilt claims look the same
+        claim = Claim(id, unbuilt, unbuilt, kw.get("equation"), kw.get("erratum"),
+                      kw.get("note"), build_error=error)
+        claim = self._add(claim)
+        claim.line = error.line or claim.line
+        return claim
+
+    @deferred
     def equal(self, id: str, lhs: sp.Basic, rhs: sp.Basic, *, erratum: str | None = None,
               note: str | None = None, equation: str | None = None,
               given: Sequence[sp.Expr] = (), unknowns: Sequence[sp.Basic] = (),
@@ -273,11 +295,13 @@ class Derivation:
         return self._add(Claim(id, sp.sympify(lhs), sp.sympify(rhs), equation, erratum, note,
                                tuple(given), tuple(unknowns), sizes))
 
+    @deferred
     def derivative(self, id: str, f: sp.Basic, wrt: sp.Basic, claimed: sp.Basic, *,
                    holding: Iterable[sp.Basic] = (), **kw) -> Claim:
         """Claim that ``claimed`` is dF/dwrt; the truth comes from differentiating F."""
         return _kind(self.equal(id, D(f, wrt, holding), claimed, **kw), "derivative")
 
+    @deferred
     def hessian(self, id: str, f: sp.Basic, wrt: sp.Basic, claimed: sp.Basic, *,
                 sign: int = 1, **kw) -> Claim:
         """Claim that ``claimed`` is ``sign`` times the Hessian of F."""
@@ -300,21 +324,26 @@ class Derivation:
                              "chain"))
         return out
 
+    @deferred
     def stationary(self, id: str, f: sp.Expr, variables: Sequence[sp.Basic],
                    point: Mapping[sp.Basic, sp.Expr], *, constraints: Sequence[sp.Expr] = (),
-                   maximum: bool = True, domain: Mapping[sp.Basic, Assumption] | None = None,
+                   maximum: bool = True, minimum: bool = False,
+                   domain: Mapping[sp.Basic, Assumption] | None = None,
                    erratum: str | None = None, note: str | None = None,
                    equation: str | None = None, sizes: list[dict] | None = None,
                    local: bool = False) -> StationaryClaim:
         """Claim that ``point`` is a stationary point of ``f`` subject to
-        ``constraints == 0`` (a maximiser when ``maximum``: the global maximiser on the
-        feasible set, or a local one with ``local=True``).  The point is checked by
-        substitution into the Lagrange conditions; a local maximiser by the second-order
-        test, a global one by concavity or by a better feasible point (a refutation)."""
+        ``constraints == 0`` (a maximiser when ``maximum``, a minimiser when ``minimum``:
+        the global one on the feasible set, or a local one with ``local=True``).  The point
+        is checked by substitution into the Lagrange conditions; a local optimiser by the
+        second-order test, a global one by concavity (convexity) or by a better feasible
+        point (a refutation).  Variables may be vectors or matrices, their values matrix
+        expressions (``{w: (X.T*X).I * X.T * y}``)."""
         claim = StationaryClaim(id, sp.S.Zero, sp.S.Zero, equation, erratum, note, (), (),
                                 sizes, f=sp.sympify(f), variables=tuple(variables),
                                 constraints=tuple(constraints), point=dict(point),
-                                maximum=maximum, domain=dict(domain or {}), local=local)
+                                maximum=maximum and not minimum,
+                                domain=dict(domain or {}), local=local, minimum=minimum)
         return self._add(claim)
 
     # -- sizes -------------------------------------------------------------------------
@@ -415,9 +444,10 @@ def _kind(claim: Claim, kind: str) -> Claim:
 def _caller_line() -> int | None:
     """The line of the derivation file that made the claim, for error messages."""
     # walking the frames is cheap; inspect.stack() reads the source of every frame
+    here = {__file__, deferred.__code__.co_filename}
     frame = sys._getframe(2)
     while frame is not None:
-        if frame.f_code.co_filename != __file__:
+        if frame.f_code.co_filename not in here:
             return frame.f_lineno
         frame = frame.f_back
     return None

@@ -18,12 +18,16 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
 from .derivation import Derivation
+from .matrix_domains import structured
 from .nodes import BatchElement, Component, DefRef, Hess, MatD, indicator, relu, sigmoid
-from .walker import InstantiationError, Walker
+from .quadrature import integral as compiled_integral
+from .walker import InstantiationError, MatrixShapeError, Walker
 
 #: precision of numeric evaluation, and the finite-difference step 10^-FD_DIGITS
 WORK_DIGITS = 100
 FD_DIGITS = 30
+#: the working digits outside :func:`raised_precision`
+BASE_DIGITS = WORK_DIGITS
 KINK = mpmath.mpf("1e-20")
 
 
@@ -124,7 +128,7 @@ class Matrix:
 
     def zip(self, other: Matrix, fn) -> Matrix:
         if self.shape != other.shape:
-            raise InstantiationError(f"shapes {self.shape} and {other.shape} do not match")
+            raise MatrixShapeError(f"shapes {self.shape} and {other.shape} do not match")
         return Matrix(self.rows, self.cols, [fn(x, y) for x, y in zip(self.data, other.data)])
 
     def __add__(self, other: Matrix) -> Matrix:
@@ -138,7 +142,7 @@ class Matrix:
 
     def __matmul__(self, other: Matrix) -> Matrix:
         if self.cols != other.rows:
-            raise InstantiationError(f"cannot multiply {self.shape} by {other.shape}")
+            raise MatrixShapeError(f"cannot multiply {self.shape} by {other.shape}")
         n = self.cols
         return Matrix.build(self.rows, other.cols, lambda a, b: mpmath.fsum(
             self.data[a * n + t] * other.data[t * other.cols + b] for t in range(n)))
@@ -393,7 +397,14 @@ class NumericInstantiator(Walker):
         return rec(len(limits) - 1, env)
 
     def integral(self, e: sp.Integral, env, cuts):
-        """Definite integrals by tanh-sinh quadrature, one variable after another."""
+        """Definite integrals by tanh-sinh quadrature: compiled once (fast, see
+        :mod:`symderive.quadrature`), else one variable after another through the walker.
+        Inside a finite difference (a perturbed child) always the latter, at the working
+        precision: a step of 10^-FD_DIGITS needs that many digits beyond the comparison's."""
+        if self.parent is None:
+            fast = compiled_integral(self, e, env, cuts, WORK_DIGITS / BASE_DIGITS)
+            if fast is not None:
+                return fast
         limits = list(e.limits)
 
         def rec(k: int, env):
@@ -412,6 +423,10 @@ class NumericInstantiator(Walker):
         var = self.d.vars.get(e.name)
         if var is None:
             raise InstantiationError(f"unknown matrix symbol {e.name!r}")
+        domain = structured(var) if e not in cuts else None
+        if domain is not None:  # built from its free entries, as in the exact backend
+            rows_ = domain.numeric(lambda a, b: self._leaf((e.name, (a, b))), rows)
+            return Matrix(rows, rows, [x for row in rows_ for x in row])
         if var.kind == "vector":
             return Matrix.build(rows, 1, lambda a, b: self._leaf((e.name, (a + 1,))))
         return Matrix.build(rows, cols, lambda a, b: self._leaf((e.name, (a + 1, b + 1))))
@@ -526,6 +541,17 @@ class NumericInstantiator(Walker):
         return child.matrix(f, env, cuts | held)
 
     def derivative(self, e, env: Mapping, cuts: frozenset) -> Matrix:
+        var = self.d.vars.get(e.wrt.name) if isinstance(e.wrt, sp.MatrixSymbol) else None
+        if var is not None and structured(var) is not None and e.wrt not in cuts:
+            # by all n^2 entries (held general), at the structured matrix's values
+            M = self.matrix(e.wrt, env, frozenset())
+            values = dict(self.values)
+            for a in range(M.rows):
+                for b in range(M.cols):
+                    values[(e.wrt.name, (a + 1, b + 1))] = M[a, b]
+            child = NumericInstantiator(self.d, self.sizes, values, parent=self,
+                                        changed=frozenset({e.wrt.name}))
+            return child.derivative(e, env, cuts | {e.wrt})
         held = frozenset(self.held_by(e) - cuts)
         keys, shape = self.entries(e.wrt, env)
         h = mpmath.mpf(10) ** (-FD_DIGITS)
@@ -551,3 +577,76 @@ class NumericInstantiator(Walker):
         if F.cols == 1 and shape[1] == 1:  # Jacobian
             return Matrix.build(F.rows, len(keys), lambda a, b: cols[b].data[a])
         raise InstantiationError("derivatives of a matrix by a matrix are not supported")
+
+    # -- matrix calculus: SymPy's own classes ------------------------------------------
+    def scalar_AsScalar(self, e, env: Mapping, cuts: frozenset):
+        return self.scalar(e.arg, env, cuts)
+
+    def scalar_DensityExpectation(self, e, env: Mapping, cuts: frozenset):
+        return self.scalar(e.as_integral(), env, cuts)  # the one integral rule
+
+    def _square(self, e, env, cuts, what: str) -> Matrix:
+        return self.square(e, self.matrix(e, env, cuts), what)
+
+    def scalar_Trace(self, e, env: Mapping, cuts: frozenset):
+        M = self._square(e.arg, env, cuts, "trace")
+        return mpmath.fsum(M[a, a] for a in range(M.rows))
+
+    def scalar_Determinant(self, e, env: Mapping, cuts: frozenset):
+        return _det(self._square(e.arg, env, cuts, "determinant"))
+
+    def scalar_MatrixElement(self, e, env: Mapping, cuts: frozenset):
+        a, b = (self.int_of(k, env) for k in e.args[1:])
+        return self.matrix(e.parent, env, cuts)[a, b]  # SymPy counts from 0
+
+    def matrix_MatPow(self, e, env: Mapping, cuts: frozenset) -> Matrix:
+        """Integer powers; a negative one (Inverse, X.I, X**-1) by LU in working
+        precision (a singular matrix raises ZeroDivisionError: the point is skipped)."""
+        p = self.int_of(e.exp, env)
+        M = self._square(e.base, env, cuts, "powers or inverse")
+        if p < 0:
+            if _det(M) == 0:
+                raise ZeroDivisionError(f"{e.base} is singular here")
+            inv = mpmath.inverse(_mp_matrix(M))
+            M = Matrix.build(M.rows, M.cols, lambda a, b: inv[a, b])
+        out = Matrix.build(M.rows, M.cols, lambda a, b: mpmath.mpf(1 if a == b else 0))
+        for _ in range(abs(p)):
+            out = out @ M
+        return out
+
+    def matrix_DiagMatrix(self, e, env: Mapping, cuts: frozenset) -> Matrix:
+        v = self.matrix(e.args[0], env, cuts).data
+        return Matrix.build(len(v), len(v), lambda a, b: v[a] if a == b else mpmath.mpf(0))
+
+    def matrix_DiagonalMatrix(self, e, env: Mapping, cuts: frozenset) -> Matrix:
+        M = self.matrix(e.arg, env, cuts)
+        return Matrix.build(M.rows, M.cols, lambda a, b: M[a, b] if a == b else mpmath.mpf(0))
+
+    def matrix_DiagonalOf(self, e, env: Mapping, cuts: frozenset) -> Matrix:
+        M = self.matrix(e.arg, env, cuts)
+        return Matrix.build(min(M.shape), 1, lambda a, b: M[a, a])
+
+
+def _det(M: Matrix):
+    """The determinant by Gaussian elimination with partial pivoting (exactly 0 for a
+    matrix with a zero pivot column; mpmath's own det fails on some singular inputs)."""
+    n = M.rows
+    rows = [[M[a, b] for b in range(n)] for a in range(n)]
+    det = mpmath.mpf(1)
+    for k in range(n):
+        pivot = max(range(k, n), key=lambda r: abs(rows[r][k]))
+        if rows[pivot][k] == 0:
+            return mpmath.mpf(0)
+        if pivot != k:
+            rows[k], rows[pivot] = rows[pivot], rows[k]
+            det = -det
+        det = det * rows[k][k]
+        for r in range(k + 1, n):
+            f = rows[r][k] / rows[k][k]
+            rows[r] = [x - f * y for x, y in zip(rows[r], rows[k])]
+    return det
+
+
+def _mp_matrix(M: Matrix) -> mpmath.matrix:
+    """An mpmath matrix (for det and inverse); singular inverses raise ZeroDivisionError."""
+    return mpmath.matrix([[M[a, b] for b in range(M.cols)] for a in range(M.rows)])

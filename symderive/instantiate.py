@@ -15,6 +15,7 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
 from .derivation import Derivation
+from .matrix_domains import structured
 from .nodes import Hess, MatD, ScalarD, sigmoid
 from .walker import InstantiationError, Walker, held_tokens
 
@@ -38,6 +39,17 @@ Env = Mapping[sp.Symbol, int]
 def _entry(base: sp.IndexedBase, idx: tuple) -> sp.Indexed:
     """``base[idx]``, made once: building an Indexed runs SymPy's assumption machinery."""
     return base[idx] if len(idx) != 1 else base[idx[0]]
+
+
+def _inverse(M: sp.Matrix, what) -> sp.Matrix:
+    """The exact inverse: adjugate / determinant up to 3x3 (one fraction per entry, what
+    the prover cancels best); LU elimination without expanding beyond (fast to build)."""
+    if M.rows <= 3 or all(x.is_number for x in M):
+        det = M.det(method="berkowitz")
+        if det == 0:
+            raise ZeroDivisionError(f"{what} is singular here")
+        return M.adjugate(method="berkowitz") / det
+    return M.LUsolve(sp.eye(M.rows), iszerofunc=lambda x: x == 0)
 
 
 class Instantiator(Walker):
@@ -193,6 +205,11 @@ class Instantiator(Walker):
 
     # -- matrices ----------------------------------------------------------------------
     def matrix_MatrixSymbol(self, e, env: Env, cuts: frozenset) -> sp.Matrix:
+        var = self.d.vars.get(e.name)
+        domain = structured(var) if var is not None and e not in cuts else None
+        if domain is not None:  # built from its free entries (a symmetric A: A[2,1] = A[1,2])
+            base = self._base(e.name)
+            return domain.explicit(lambda a, b: _entry(base, (a, b)), self.integer(e.shape[0], env))
         return self._leaf_matrix(e, env)
 
     def matrix_BatchElement(self, e, env: Env, cuts: frozenset) -> sp.Matrix:
@@ -269,6 +286,9 @@ class Instantiator(Walker):
     def derivative(self, e: MatD | ScalarD | Hess, env: Env, cuts: frozenset) -> sp.Matrix:
         held = self.held_by(e)
         inner = frozenset(cuts | held)
+        at = self._structured_wrt(e.wrt, env)
+        if at:  # differentiate by all n^2 entries, then evaluate at the structured matrix
+            inner = inner | {e.wrt}
         V = self.matrix(e.wrt, env, inner)
         for v in V:
             if not isinstance(v, (sp.Symbol, sp.Indexed)):
@@ -282,7 +302,17 @@ class Instantiator(Walker):
             G = sp.Matrix(len(V), len(V), lambda a, b: sp.diff(grad[a], V[b]))
         else:
             G = self._arrange(e, F, V, lambda fi, v: sp.diff(F[fi], v))
-        return self._release(G, frozenset(held - cuts), env, cuts)
+        G = self._release(G, frozenset(held - cuts), env, cuts)
+        return G.xreplace(at) if at else G
+
+    def _structured_wrt(self, wrt, env: Env) -> dict:
+        """For a derivative by a structured matrix: its general entries -> its entries."""
+        var = self.d.vars.get(wrt.name) if isinstance(wrt, sp.MatrixSymbol) else None
+        domain = structured(var) if var is not None else None
+        if domain is None:
+            return {}
+        general = self._leaf_matrix(wrt, env)
+        return dict(zip(general, self.matrix_MatrixSymbol(wrt, env, frozenset())))
 
     @staticmethod
     def _arrange(e, F: sp.Matrix, V: sp.Matrix, partial) -> sp.Matrix:
@@ -319,3 +349,44 @@ class Instantiator(Walker):
                 if value.shape == (1, 1):
                     mapping[atom] = value[0, 0]
         return G.xreplace(mapping)
+
+    # -- matrix calculus: SymPy's own classes ------------------------------------------
+    def scalar_AsScalar(self, e, env: Env, cuts: frozenset) -> sp.Expr:
+        return self.scalar(e.arg, env, cuts)
+
+    def scalar_DensityExpectation(self, e, env: Env, cuts: frozenset) -> sp.Expr:
+        return self.scalar(e.as_integral(), env, cuts)
+
+    def scalar_Trace(self, e, env: Env, cuts: frozenset) -> sp.Expr:
+        return self.square(e.arg, self.matrix(e.arg, env, cuts), "trace").trace()
+
+    def scalar_Determinant(self, e, env: Env, cuts: frozenset) -> sp.Expr:
+        M = self.square(e.arg, self.matrix(e.arg, env, cuts), "determinant")
+        return M.det(method="berkowitz")
+
+    def scalar_MatrixElement(self, e, env: Env, cuts: frozenset) -> sp.Expr:
+        a, b = (self.integer_in(k, env, cuts) for k in e.args[1:])
+        return self.matrix(e.parent, env, cuts)[a, b]  # SymPy counts from 0
+
+    def matrix_MatPow(self, e, env: Env, cuts: frozenset) -> sp.Matrix:
+        """Integer powers; a negative one (Inverse, X.I, X**-1) as adjugate / determinant,
+        which keeps every entry one fraction over the determinant for the prover."""
+        p = self.scalar(e.exp, env, cuts)
+        M = self.square(e.base, self.matrix(e.base, env, cuts), "powers or inverse")
+        if not p.is_Integer:
+            raise InstantiationError(f"cannot make {e} explicit (power {p})")
+        if p < 0:
+            M = _inverse(M, e.base)
+        return M ** abs(int(p))
+
+    def matrix_DiagMatrix(self, e, env: Env, cuts: frozenset) -> sp.Matrix:
+        v = list(self.matrix(e.args[0], env, cuts))
+        return sp.Matrix(len(v), len(v), lambda a, b: v[a] if a == b else 0)
+
+    def matrix_DiagonalMatrix(self, e, env: Env, cuts: frozenset) -> sp.Matrix:
+        M = self.matrix(e.arg, env, cuts)
+        return sp.Matrix(M.rows, M.cols, lambda a, b: M[a, b] if a == b else 0)
+
+    def matrix_DiagonalOf(self, e, env: Env, cuts: frozenset) -> sp.Matrix:
+        M = self.matrix(e.arg, env, cuts)
+        return sp.Matrix(min(M.shape), 1, lambda a, b: M[a, a])

@@ -14,6 +14,7 @@ from sympy.matrices.expressions import MatrixExpr
 __all__ = [
     "BatchElement", "BatchSum", "Elementwise", "Broadcast", "Softmax", "DefRef", "MatD",
     "ScalarD", "Hess", "Component", "sigmoid", "relu", "indicator", "is_matrix",
+    "AsScalar", "DensityExpectation", "as_scalar", "ScalarArithmetic",
 ]
 
 
@@ -182,7 +183,41 @@ class ScalarD(sp.Expr):
     holding = property(lambda self: tuple(self.args[2]))
 
 
-class Component(sp.Expr):
+def as_scalar(expr):
+    """A 1x1 matrix expression as a scalar (anything else unchanged)."""
+    if isinstance(expr, MatrixExpr) and tuple(expr.shape) == (1, 1):
+        return AsScalar(expr)
+    return expr
+
+
+def _scalar_op(name: str, reflected: str):
+    def op(self, other):
+        if isinstance(other, MatrixExpr) and tuple(other.shape) != (1, 1):
+            return getattr(other, reflected)(self)  # a scalar times a matrix: SymPy's
+        return getattr(sp.Expr, name)(self, as_scalar(other))
+    op.__name__ = name
+    return op
+
+
+class ScalarArithmetic:
+    """Mixin for scalar nodes: a 1x1 matrix met in arithmetic is taken as a scalar.
+
+    SymPy's matrix expressions defer binary operations to an operand of higher
+    ``_op_priority``, so ``(w.T*x) - comp(y, i)`` reaches this class's ``__rsub__``."""
+
+    _op_priority = 12.0
+
+    __add__ = _scalar_op("__add__", "__radd__")
+    __radd__ = _scalar_op("__radd__", "__add__")
+    __sub__ = _scalar_op("__sub__", "__rsub__")
+    __rsub__ = _scalar_op("__rsub__", "__sub__")
+    __mul__ = _scalar_op("__mul__", "__rmul__")
+    __rmul__ = _scalar_op("__rmul__", "__mul__")
+    __truediv__ = _scalar_op("__truediv__", "__rtruediv__")
+    __rtruediv__ = _scalar_op("__rtruediv__", "__truediv__")
+
+
+class Component(ScalarArithmetic, sp.Expr):
     """Entry ``k`` (1-based, as the document counts) of a column vector expression."""
 
     is_commutative = True
@@ -223,3 +258,50 @@ class indicator(sp.Function):  # noqa: N801
     """1{x > 0}."""
 
     nargs = 1
+
+
+class AsScalar(ScalarArithmetic, sp.Expr):
+    """A 1x1 matrix expression used as the scalar it is (``w^T x``, ``x^T A x``).
+
+    Built by the arithmetic of a derivation's own symbols (:mod:`symderive.native`), so
+    that ``(w.T*x - y)**2`` or ``log(x.T*A*x)`` read as written instead of raising
+    SymPy's "Mix of Matrix and Scalar".  Printed as its argument.
+    """
+
+    is_commutative = True
+    precedence = 50  # a product, for the printers: (w^T x)^2 keeps its brackets
+
+    def __new__(cls, arg: MatrixExpr):
+        if not is_matrix(arg) or tuple(arg.shape) != (1, 1):
+            raise ValueError(f"AsScalar needs a 1x1 matrix expression, got {arg}")
+        return sp.Expr.__new__(cls, arg)
+
+    arg = property(lambda self: self.args[0])
+
+    def _eval_derivative(self, x):
+        raise TypeError("differentiate a claim with D(f, x); the checker does it")
+
+
+class DensityExpectation(sp.Expr):
+    """``E_{x ~ p}[f] = ∫ f(x) p(x) dx`` over ``(lo, hi)`` (the real line by default)."""
+
+    is_commutative = True
+
+    def __new__(cls, expr: sp.Expr, var: sp.Symbol, density: sp.Expr, lo=-sp.oo, hi=sp.oo,
+                name: sp.Basic = sp.S.Zero):
+        return sp.Expr.__new__(cls, sp.sympify(expr), var, sp.sympify(density),
+                               sp.sympify(lo), sp.sympify(hi), sp.sympify(name))
+
+    expr = property(lambda self: self.args[0])
+    var = property(lambda self: self.args[1])
+    density = property(lambda self: self.args[2])
+    name = property(lambda self: self.args[5])
+
+    def as_integral(self) -> sp.Integral:
+        """What the expectation means: the integral the checker evaluates."""
+        return sp.Integral(self.args[0] * self.args[2], (self.args[1], self.args[3],
+                                                          self.args[4]))
+
+    @property
+    def free_symbols(self):
+        return self.as_integral().free_symbols

@@ -15,6 +15,7 @@ import sympy as sp
 
 from .assumptions import REAL, Assumption, Binary, Counts, Interval
 from .derivation import Derivation
+from .matrix_domains import MatrixDomain
 
 DIGITS = 50
 #: two values agree when they differ by less than this, relative to their size
@@ -122,6 +123,11 @@ class Sampler:
             if leaf in point:
                 continue
             a = assumption_of(self.d, leaf, self.extra)
+            if isinstance(a, MatrixDomain) and isinstance(leaf, sp.Indexed):
+                n = self._group_extent(leaf)  # a whole structured matrix at once
+                for ab, v in a.draw_matrix(self.rng, n).items():
+                    point[leaf.base[ab]] = v
+                continue
             if a.grouped and isinstance(leaf, sp.Indexed):
                 extent = self._group_extent(leaf)
                 head = leaf.indices[:-1]
@@ -146,10 +152,13 @@ class Sampler:
         """The leaves a special point sets, with their domains.  A grouped domain (the
         simplex) is drawn as usual, and so are the entries of vectors, matrices and
         tensors on an unbounded domain: all of them at +-5 at once drive exp(w.x) beyond
-        what the numeric derivatives resolve."""
+        what the numeric derivatives resolve.  A structured matrix (symmetric, positive
+        definite, ...) is never moved entry by entry: it stays a whole draw of its domain."""
         out = []
         for leaf in self.leaves:
             a = assumption_of(self.d, leaf, self.extra)
+            if isinstance(a, MatrixDomain):
+                continue
             var = self.d.vars.get(leaf_base(leaf))
             bounded = isinstance(a, (Interval, Binary, Counts))
             if not (a.grouped or (not bounded and var is not None and var.kind != "scalar")):

@@ -8,13 +8,23 @@ from __future__ import annotations
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
-from .nodes import BatchSum, Broadcast, Component, Elementwise, Softmax, is_matrix
+from .nodes import (
+    BatchSum,
+    Broadcast,
+    Component,
+    DensityExpectation,
+    Elementwise,
+    Softmax,
+    as_scalar,
+    is_matrix,
+)
 from .nodes import indicator as _indicator
 from .nodes import relu as _relu
 from .nodes import sigmoid as _sigmoid
 
 __all__ = ["exp", "log", "sqrt", "relu", "indicator", "sigmoid", "softmax", "hadamard",
-           "ediv", "epow", "bsum", "batch_mean", "batch_var", "bcast", "ones", "comp"]
+           "ediv", "epow", "bsum", "batch_mean", "batch_var", "bcast", "ones", "comp",
+           "frobenius", "E", "as_scalar"]
 
 
 def _elementwise(name: str, scalar_fn):
@@ -88,3 +98,18 @@ def batch_var(summand, mean, index, n):
 def comp(vector: MatrixExpr, k) -> Component:
     """Entry ``k`` (1-based) of a column vector, as in ``z_{2,i,k}``."""
     return Component(vector, k)
+
+
+def frobenius(x: MatrixExpr) -> sp.Expr:
+    """The Frobenius norm ‖X‖_F = sqrt(tr(XᵀX)), printed as ‖X‖_F."""
+    return sp.sqrt(sp.Trace(sp.MatMul(sp.Transpose(x), x)))  # SymPy's: x^T x stays a matrix
+
+
+def E(expr, var: sp.Symbol, density, over=(-sp.oo, sp.oo), name: str | None = None
+      ) -> DensityExpectation:
+    """The expectation 𝔼_{var ~ density}[expr] = ∫ expr · density d var over ``over`` (the
+    real line by default); ``name`` is how the density is printed (``"p"``), else its
+    formula.  Checked as the integral it is (quadrature, or SymPy when it can)."""
+    lo, hi = over
+    return DensityExpectation(as_scalar(expr), var, density, lo, hi,
+                       sp.Symbol(name) if name else sp.S.Zero)

@@ -129,7 +129,7 @@ def fingerprint(claim: Claim) -> tuple:
     exprs = [claim.lhs, claim.rhs, *claim.given, *claim.unknowns]
     if isinstance(claim, StationaryClaim):
         extra = (claim.f, claim.variables, claim.constraints, tuple(claim.point.items()),
-                 claim.maximum, claim.local, tuple(claim.domain.items()))
+                 claim.maximum, claim.minimum, claim.local, tuple(claim.domain.items()))
         exprs += [claim.f, *claim.variables, *claim.constraints, *claim.point.keys(),
                   *claim.point.values()]
     sizes = tuple(tuple(sorted(s.items(), key=str)) for s in claim.sizes or ())

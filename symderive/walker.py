@@ -28,16 +28,36 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import sympy as sp
+from sympy.matrices.exceptions import ShapeError
 from sympy.matrices.expressions import MatrixExpr
 
 from .derivation import Derivation
 from .nodes import Component, DefRef
 
-__all__ = ["Walker", "InstantiationError", "held_tokens", "cut_name"]
+__all__ = ["Walker", "InstantiationError", "MatrixShapeError", "OperandShapeError",
+           "held_tokens", "cut_name"]
 
 
 class InstantiationError(ValueError):
     """The expression cannot be made explicit (unknown symbol, bad shape, ...)."""
+
+
+class MatrixShapeError(InstantiationError):
+    """Two explicit matrices of a backend do not fit (added, multiplied)."""
+
+
+class OperandShapeError(InstantiationError):
+    """A matrix operation of the claim has operands whose shapes do not fit at the sizes
+    checked: the claim is wrong in shape (``(3x2) * (3x2)``), not merely unbuildable."""
+
+    def __init__(self, expr: sp.Basic, operands: list[tuple[str, tuple]], sizes: dict,
+                 verb: str | None = None):
+        self.expr, self.operands, self.sizes = expr, operands, sizes
+        what = " and ".join(f"{t} ({r}×{c})" for t, (r, c) in operands)
+        verb = verb or ("cannot be multiplied" if isinstance(expr, sp.MatMul) else
+                        "do not match")
+        at = ", ".join(f"{k}={v}" for k, v in sizes.items())
+        super().__init__(f"shape mismatch: {what} {verb}" + (f" at {at}" if at else ""))
 
 
 def held_tokens(d: Derivation, e: sp.Basic) -> set[sp.Symbol]:
@@ -104,7 +124,29 @@ class Walker:
         """The value of a matrix expression (a scalar becomes 1x1)."""
         if not isinstance(e, MatrixExpr):
             return self.one_by_one(self.scalar(e, env, cuts))
-        return self._method("matrix", e)(self, e, env, cuts)
+        try:
+            return self._method("matrix", e)(self, e, env, cuts)
+        except (ShapeError, MatrixShapeError) as exc:
+            raise OperandShapeError(e, self._operand_shapes(e, env, cuts),
+                                    dict(getattr(self, "sizes", {}))) from exc
+
+    def _operand_shapes(self, e: MatrixExpr, env: Mapping, cuts: frozenset) -> list:
+        """The operands of ``e`` and their explicit shapes (for a shape mismatch)."""
+        ops = [(str(a), tuple(self.matrix(a, env, cuts).shape)) for a in e.args
+               if isinstance(a, MatrixExpr)]
+        if isinstance(e, sp.MatMul):
+            for a, b in zip(ops, ops[1:]):
+                if a[1][1] != b[1][0]:
+                    return [a, b]
+        return ops
+
+    def square(self, e: sp.Basic, M, what: str):
+        """``M`` (the value of ``e``) when it is square; else the claim is wrong in shape."""
+        if M.shape[0] != M.shape[1]:
+            raise OperandShapeError(e, [(str(e), tuple(M.shape))],
+                                    dict(getattr(self, "sizes", {})),
+                                    f"is not square: it has no {what}")
+        return M
 
     def matrix_default(self, e, env, cuts):
         raise InstantiationError(f"cannot make {type(e).__name__} explicit: {e}")

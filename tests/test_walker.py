@@ -15,7 +15,7 @@ import mpmath
 import pytest
 import sympy as sp
 
-from symderive import D, Derivation, H
+from symderive import D, Derivation, E, H, frobenius
 from symderive.check.instances import all_entries
 from symderive.evaluate import NumericInstantiator, key_of
 from symderive.instantiate import Instantiator
@@ -37,6 +37,7 @@ y = d.scalar("y")
 v = d.vector("v", n)
 w = d.vector("w", n)
 A = d.matrix("A", n, m)
+S = d.matrix("S", n, n)
 X = d.batch("X", n, m)
 i = d.index("i", m)
 k, t = sp.Symbol("k", integer=True), sp.Symbol("t")
@@ -75,6 +76,15 @@ CASES = {
     "hessian": H(v.T * v * w.T * v, v),
     "derivative by a definition": D(q, u),
     "derivative holding a definition": D(q, v, holding=[u]),
+    # SymPy's matrix calculus
+    "trace and determinant": sp.Trace(S * S.T) + sp.log(sp.Determinant(S * S.T)) + sp.det(S)
+    + frobenius(A),
+    "inverse and powers": S.I * v + S ** -1 * w + S ** 2 * v + sp.Inverse(S.T) * v,
+    "1x1 products": (v.T * w - x) ** 2 + sp.exp(v.T * S * v / 10) + sp.log(w.T * w),
+    "diagonal": sp.DiagMatrix(v) * S + sp.DiagonalMatrix(S) + sp.DiagMatrix(sp.DiagonalOf(S)),
+    "matrix element": S[0, 1] * v,
+    "expectation": E(t ** 2 * x + t, t, sp.exp(-t ** 2 / 2) / sp.sqrt(2 * sp.pi)),
+    "gradient of a log-determinant": D(sp.log(sp.Determinant(S * S.T)), S),
 }
 
 

@@ -107,3 +107,33 @@ def shape_refutation(exc: ShapeMismatch) -> Outcome:
                     "indices": {str(k): v for k, v in exc.env.items()},
                     "values": {}, "lhs": None, "rhs": None, "entries": [],
                     "message": str(exc)})
+
+
+def unbuilt(error) -> Outcome:
+    """The verdict of a claim that could not be built (:mod:`symderive.deferred`): a shape
+    mismatch refutes it, anything else is an error; both name the file and line."""
+    where = f" ({error.where})" if error.where else ""
+    if error.shape:
+        cx = {"sizes": {}, "indices": {}, "values": {}, "lhs": None, "rhs": None,
+              "entries": [], "message": error.message + where,
+              "operands": [{"expr": t, "shape": [str(x) for x in s]}
+                           for t, s in error.operands or []]}
+        return Outcome(Verdict.REFUTED, "shape", error.message + where, cx)
+    return Outcome(Verdict.ERROR, "build", error.message + where)
+
+
+def _where(claim) -> str:
+    d = claim.derivation
+    file = getattr(d, "file", None) if d is not None else None
+    if file and claim.line:
+        return f" ({file}:{claim.line})"
+    return f" (line {claim.line})" if claim.line else ""
+
+
+def operand_refutation(claim, exc) -> Outcome:
+    """A matrix operation whose operands do not fit at the sizes checked: refuted."""
+    message = f"{exc}{_where(claim)}"
+    return Outcome(Verdict.REFUTED, "shape", message,
+                   {"sizes": {}, "indices": {}, "values": {}, "lhs": None, "rhs": None,
+                    "entries": [], "message": message,
+                    "operands": [{"expr": t, "shape": list(s)} for t, s in exc.operands]})

@@ -18,6 +18,8 @@ from ..derivation import Claim, Derivation
 from ..instantiate import InstantiationError
 from ..nodes import BatchElement, Component, DefRef, Hess, MatD, ScalarD
 from ..numeric import DIGITS, Sampler, assumption_of, to_mp
+from ..quadrature import state_precision
+from ..walker import OperandShapeError
 from .conditions import degenerate_points, follows_from, solutions_at
 from .counterexample import (
     all_valid,
@@ -25,6 +27,7 @@ from .counterexample import (
     confirmed_failures,
     counterexample,
     failures,
+    operand_refutation,
     shape_refutation,
     skipped_text,
 )
@@ -253,8 +256,11 @@ def check_equality(claim: Claim, emit: Emit) -> Outcome:
         outcome = numeric_phase(claim, configs, rng)
     except ShapeMismatch as exc:
         return shape_refutation(exc)
+    except OperandShapeError as exc:
+        return operand_refutation(claim, exc)
     except (InstantiationError, TypeError, ValueError, KeyError, AttributeError) as exc:
         return Outcome(Verdict.ERROR, "build", f"{type(exc).__name__}: {exc}")
+    outcome = state_precision(outcome, claim.lhs, claim.rhs)
     if outcome.verdict != Verdict.VERIFIED:
         return outcome
     emit("numeric", outcome)

@@ -11,6 +11,7 @@ import sympy as sp
 from ..derivation import Claim, Derivation
 from ..evaluate import KinkError, NumericInstantiator, key_of, working_precision
 from ..instantiate import Instantiator
+from ..matrix_domains import structured
 
 
 def free_indices(d: Derivation, *exprs: sp.Basic) -> list[sp.Symbol]:
@@ -106,6 +107,10 @@ def all_entries(inst: Instantiator, variables) -> list:
             out.append(var.obj)
             continue
         base = inst._base(var.name)
+        domain = structured(var)
+        if domain is not None:  # only its free entries are variables
+            out += [base[ab] for ab in domain.free(shape[0])]
+            continue
         for idx in itertools.product(*(range(1, s + 1) for s in shape)):
             out.append(base[idx] if len(idx) > 1 else base[idx[0]])
     return out

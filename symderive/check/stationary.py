@@ -13,9 +13,11 @@ verdict is then ``undecided`` unless a global argument settles it, never ``refut
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 import mpmath
 import sympy as sp
@@ -23,6 +25,7 @@ import sympy as sp
 from ..assumptions import Interval, Positive, Simplex
 from ..derivation import StationaryClaim
 from ..instantiate import InstantiationError, Instantiator
+from ..nodes import is_matrix
 from ..numeric import (
     DIGITS,
     TOLERANCE,
@@ -34,10 +37,13 @@ from ..numeric import (
     to_mp,
     valid,
 )
-from .instances import expand_family, free_indices, leaves_of
+from ..walker import OperandShapeError
+from .counterexample import operand_refutation, shape_refutation
+from .instances import ShapeMismatch, expand_family, free_indices, leaves_of
 from .maxima import better_point, concave_everywhere, linear_multipliers, nonvanishing, number
 from .plan import MAX_TRIES, POINTS_NUMERIC, POINTS_SYMBOLIC, claim_rng, claim_seed, numeric_configs
 from .prove import is_zero
+from .unknowns import matrix_point, unknown_entries
 from .verdict import Emit, Evidence, Outcome, Verdict, jsonable_sizes, sizes_text
 
 
@@ -54,6 +60,11 @@ class System:
     def lagrangian(self) -> sp.Expr:
         return self.f - sum(lam * g for lam, g in zip(self.multipliers, self.constraints))
 
+    @functools.cached_property
+    def hessian(self) -> sp.Matrix:
+        """The symbolic Hessian of the Lagrangian, once per system (not once per point)."""
+        return sp.hessian(self.lagrangian, self.variables)
+
     @property
     def params(self) -> list:
         return leaves_of([self.f, *self.constraints, *self.point.values()], self.variables)
@@ -63,7 +74,7 @@ def build_system(claim: StationaryClaim, sizes: dict) -> System:
     d = claim.derivation
     inst = Instantiator(d, sizes)
     f = inst.scalar(claim.f, {}, frozenset())
-    variables = expand_family(inst, d, claim.variables)
+    variables = unknown_entries(inst, d, claim.variables)
     constraints = expand_family(inst, d, claim.constraints)
     point: dict = {}
     for var, value in claim.point.items():
@@ -71,6 +82,9 @@ def build_system(claim: StationaryClaim, sizes: dict) -> System:
         ranges = [range(1, inst.integer(d.indices[k], {}) + 1) for k in idx]
         for values in itertools.product(*ranges):
             env = dict(zip(idx, values))
+            if is_matrix(var):
+                point.update(matrix_point(inst, var, value, env))
+                continue
             point[inst.scalar(sp.sympify(var), env, frozenset())] = \
                 inst.scalar(sp.sympify(value), env, frozenset())
     missing = [v for v in variables if v not in point]
@@ -82,8 +96,7 @@ def build_system(claim: StationaryClaim, sizes: dict) -> System:
 
 def _tangent_hessian(system: System, subs: dict) -> sp.Matrix:
     """Z^T (d^2 L) Z with Z a basis of the constraints' tangent space, at ``subs``."""
-    L = system.lagrangian
-    H = sp.hessian(L, system.variables).xreplace(subs)
+    H = system.hessian.xreplace(subs)
     if not system.constraints:
         return H
     J = sp.Matrix([[sp.diff(g, v) for v in system.variables] for g in system.constraints])
@@ -322,7 +335,7 @@ def _proof_what(claim) -> str:
 def _second_order(system: System, full: dict) -> bool:
     """Negative definiteness of the Hessian of the Lagrangian on the tangent space, for
     all parameters: a strict local maximum (sufficient, not necessary)."""
-    H = sp.hessian(system.lagrangian, system.variables).xreplace(full)
+    H = system.hessian.xreplace(full)
     if H.is_diagonal() and all(_negative(h) for h in H.diagonal()):
         return True  # negative definite everywhere, so on the tangent space too
     M = _tangent_hessian(system, full)
@@ -382,13 +395,52 @@ def _negative(h: sp.Expr) -> bool:
     return sp.factor(sp.together(h)).is_negative is True
 
 
+_BETTER = re.compile(r"f = (\S+) at (.*), greater than f = (\S+) at the claimed point")
+
+
+def _as_minimum(outcome: Outcome) -> Outcome:
+    """The words of a maximiser check of -f, said of the minimiser of f it stands for (the
+    values of a better point are those of f again)."""
+    def said_of_f(text: str) -> str:
+        for old, new in (("not a maximum", "not a minimum"), ("maximiser", "minimiser"),
+                         ("eigenvalue", "eigenvalue (of the negated Hessian)"),
+                         ("concave", "convex"), ("negative definite", "positive definite")):
+            text = text.replace(old, new)
+        return _BETTER.sub(lambda m: f"f = {_negated(m[1])} at {m[2]}, smaller than "
+                                     f"f = {_negated(m[3])} at the claimed point", text)
+
+    outcome.message = said_of_f(outcome.message or "") or None
+    outcome.method = outcome.method.replace("global maximum", "global minimum")
+    if outcome.evidence is not None:
+        outcome.evidence.method = outcome.evidence.method.replace("global maximum",
+                                                                  "global minimum")
+    if outcome.counterexample and "message" in outcome.counterexample:
+        outcome.counterexample["message"] = said_of_f(outcome.counterexample["message"])
+    return outcome
+
+
+def _negated(value: str) -> str:
+    return value[1:] if value.startswith("-") else f"-{value}"
+
+
 def check_stationary(claim: StationaryClaim, emit: Emit) -> Outcome:
+    # a minimiser of f is a maximiser of -f: same point, same Hessian test, and global
+    # vs local alike (global only by convexity of f on a convex feasible set, refuted by
+    # a feasible point with a smaller f)
+    if claim.minimum:
+        negated = replace(claim, f=-claim.f, maximum=True, minimum=False)
+        return _as_minimum(check_stationary(
+            negated, lambda kind, outcome: emit(kind, _as_minimum(outcome))))
     d = claim.derivation
     rng = claim_rng(claim)
     sym_cfgs, _ = d.size_configs(claim)
     try:
         systems = [build_system(claim, s) for s in sym_cfgs]
         num_systems = [build_system(claim, s) for s in numeric_configs(d, claim, rng)]
+    except OperandShapeError as exc:
+        return operand_refutation(claim, exc)
+    except ShapeMismatch as exc:
+        return shape_refutation(exc)
     except (InstantiationError, TypeError, ValueError, KeyError) as exc:
         return Outcome(Verdict.ERROR, "build", f"{type(exc).__name__}: {exc}")
     outcome = _numeric_phase(claim, [(s, POINTS_SYMBOLIC) for s in systems]

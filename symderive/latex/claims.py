@@ -73,9 +73,9 @@ def _constraint(g: sp.Expr, p: DerivationPrinter) -> str:
 
 def stationary_rows(c: StationaryClaim, p: DerivationPrinter) -> list[Row]:
     over = r",\, ".join(p.doprint(v) for v in c.variables)
-    op = r"\max" if c.maximum else r"\operatorname{stationary}"
-    if c.maximum and c.local:
-        op = r"\operatorname{local\,max}"
+    op = r"\max" if c.maximum else r"\min" if c.minimum else r"\operatorname{stationary}"
+    if c.local and (c.maximum or c.minimum):
+        op = r"\operatorname{local\,%s}" % ("max" if c.maximum else "min")
     rows = [Row(r"%s_{%s}" % (op, over), p.doprint(c.f), rel=r"\;")]
     if c.constraints:
         text = r",\quad ".join(_constraint(g, p) for g in c.constraints)

@@ -65,9 +65,12 @@ def entries_for(derivations: Sequence[Derivation],
 
 def summary_table(derivations: Sequence[Derivation],
                   entries: dict[str, list[Entry]]) -> str:
-    """Claims per verdict: one column per derivation and a total."""
+    """Claims per verdict: one column per derivation and a total (one row per derivation
+    when there are more than fit across the page)."""
     names = [d.name for d in derivations if d.name in entries]
     counts = {n: Counter(e.result.verdict for e in entries[n]) for n in names}
+    if len(names) > 4:
+        return _summary_by_rows(names, counts, entries)
     total = Counter()
     for c in counts.values():
         total.update(c)
@@ -81,6 +84,20 @@ def summary_table(derivations: Sequence[Derivation],
     rows.append(r"\midrule" + "\nAll claims & " + " & ".join(all_cells) + r" \\")
     size = r"\small" if len(names) > 4 else ""
     return (f"{{{size}\\begin{{longtable}}{{@{{}}{cols}@{{}}}}\n\\toprule\n{head} \\\\\n"
+            "\\midrule\n" + "\n".join(rows) + "\n\\bottomrule\n\\end{longtable}}\n")
+
+
+def _summary_by_rows(names: list[str], counts: dict, entries: dict[str, list[Entry]]) -> str:
+    """The summary with one row per derivation and one column per verdict."""
+    head = " & ".join(["Derivation"] + [r"\verdict{%s}" % v for v in VERDICTS] + ["All"])
+    rows = [r"\texttt{%s} & " % escape(n) + " & ".join(
+        [str(counts[n].get(v, 0)) for v in VERDICTS] + [str(len(entries[n]))]) + r" \\"
+        for n in names]
+    total = [sum(counts[n].get(v, 0) for n in names) for v in VERDICTS]
+    rows.append(r"\midrule" + "\nTotal & " + " & ".join(
+        [r"\textbf{%d}" % t for t in total] + [r"\textbf{%d}" % sum(total)]) + r" \\")
+    cols = "l" + "r" * (len(VERDICTS) + 1)
+    return (f"{{\\begin{{longtable}}{{@{{}}{cols}@{{}}}}\n\\toprule\n{head} \\\\\n"
             "\\midrule\n" + "\n".join(rows) + "\n\\bottomrule\n\\end{longtable}}\n")
 
 

@@ -22,11 +22,13 @@ from sympy.printing.precedence import PRECEDENCE
 
 from ..derivation import Derivation
 from ..nodes import (
+    AsScalar,
     BatchElement,
     BatchSum,
     Broadcast,
     Component,
     DefRef,
+    DensityExpectation,
     Elementwise,
     Hess,
     MatD,
@@ -192,7 +194,10 @@ class DerivationPrinter(LatexPrinter):
         for k, f in enumerate(factors):
             tex = self._print(f)
             last = k == len(factors) - 1
-            if isinstance(f, (sp.MatAdd, sp.MatMul)) or (isinstance(f, BatchSum) and not last):
+            transposed_sum = isinstance(f, sp.MatAdd) and all(
+                _transposed(t) is not None for t in f.args)  # printed (a + b)^T already
+            if isinstance(f, (sp.MatAdd, sp.MatMul)) and not transposed_sum \
+                    or (isinstance(f, BatchSum) and not last):
                 tex = r"\left(%s\right)" % tex
             parts.append(tex)
         return sign + (MUL_BREAK + " " if self.breaks else " ").join(parts)
@@ -301,6 +306,56 @@ class DerivationPrinter(LatexPrinter):
     def _print_Softmax(self, expr: Softmax) -> str:
         return r"\operatorname{softmax}\mathopen{}\left(%s\right)" % self._print(expr.arg)
 
+    # -- matrix calculus -----------------------------------------------------------------
+    def _print_Unbuilt(self, expr: sp.Symbol) -> str:
+        return r"\text{(could not be built)}"
+
+    def _print_AsScalar(self, expr: AsScalar) -> str:
+        return self._print(expr.arg)
+
+    def _print_Trace(self, expr: sp.Trace) -> str:
+        x = _frobenius_of(sp.sqrt(expr, evaluate=False))
+        if x is not None:  # tr(X^T X) = ||X||_F^2 (||x||^2 for a column vector)
+            norm = "" if x.shape[1] == 1 else "_{F}"
+            return r"\left\|%s\right\|%s^{2}" % (self._print(x), norm)
+        return r"\operatorname{tr}\mathopen{}\left(%s\right)" % self._print(expr.arg)
+
+    def _print_Determinant(self, expr: sp.Determinant) -> str:
+        return r"\det\mathopen{}\left(%s\right)" % self._print(expr.arg)
+
+    def _print_MatPow(self, expr: sp.MatPow) -> str:
+        base, tex = expr.base, self._print(expr.base)
+        if isinstance(base, _NAMED):
+            tex = _superscriptable(tex)
+        elif isinstance(base, sp.Transpose) and isinstance(base.arg, _NAMED):
+            if expr.exp == -1:  # (X^T)^{-1} = (X^{-1})^T, written X^{-T}
+                return "%s^{-T}" % _superscriptable(self._print(base.arg))
+            tex = "{%s}" % tex  # (X^T)^{2} as X^{T}^{2} would not compile
+        else:
+            tex = r"\left(%s\right)" % tex
+        return "%s^{%s}" % (tex, self._print(expr.exp))
+
+    def _print_DiagMatrix(self, expr) -> str:
+        return r"\operatorname{diag}\mathopen{}\left(%s\right)" % self._print(expr.args[0])
+
+    def _print_DiagonalMatrix(self, expr) -> str:
+        return r"\operatorname{Diag}\mathopen{}\left(%s\right)" % self._print(expr.arg)
+
+    def _print_DiagonalOf(self, expr) -> str:
+        return r"\operatorname{diag}\mathopen{}\left(%s\right)" % self._print(expr.arg)
+
+    def _print_Pow(self, expr: sp.Pow) -> str:
+        x = _frobenius_of(expr)
+        if x is not None:
+            norm = "" if x.shape[1] == 1 else "_{F}"
+            return r"\left\|%s\right\|%s" % (self._print(x), norm)
+        return super()._print_Pow(expr)
+
+    def _print_DensityExpectation(self, expr: DensityExpectation) -> str:
+        density = expr.name if expr.name != 0 else expr.density
+        sub = r"%s \sim %s" % (self._print(expr.var), self._print(density))
+        return r"\mathbb{E}_{%s}\left[%s\right]" % (sub, self._print(expr.expr))
+
     # -- derivatives ---------------------------------------------------------------------
     def _held(self, tex: str, holding: tuple) -> str:
         if not holding:
@@ -343,6 +398,18 @@ def _factor_rank(term: sp.Basic) -> tuple:
     else:
         rank = 2
     return (rank, sp.default_sort_key(term))
+
+
+def _frobenius_of(expr: sp.Pow) -> sp.Basic | None:
+    """``X`` when ``expr`` is sqrt(tr(XᵀX)), the Frobenius norm; None otherwise."""
+    if expr.exp != sp.S.Half or not isinstance(expr.base, sp.Trace):
+        return None
+    inner = expr.base.arg
+    if isinstance(inner, sp.MatMul) and len(inner.args) == 2:
+        a, b = inner.args
+        if isinstance(a, sp.Transpose) and a.arg == b:
+            return b
+    return None
 
 
 def _superscriptable(tex: str) -> str:

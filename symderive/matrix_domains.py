@@ -1,0 +1,190 @@
+"""Domains of square matrices: symmetric, positive definite, invertible, orthogonal, diagonal.
+
+A structured matrix is made explicit from its free entries only, so that what the prover
+proves is proved for every matrix of the domain and nothing else: a symmetric ``A`` is
+instantiated with ``A[j, i]`` standing for ``A[i, j]`` (i <= j), a diagonal one with zeros
+off the diagonal, an orthogonal one as ``Q = (I - S)(I + S)^{-1} diag(1 - 2b, 1, ..., 1)``
+with ``S`` skew-symmetric (its entries ``Q[i, j]``, i < j, are the free parameters) and
+the reflection bit ``b = Q[1, 1]`` in {0, 1} (every orthogonal matrix without the
+eigenvalue -1 in its rotation part: a dense subset of O(n)).  The sampler draws whole
+matrices: positive-definite ones as ``B Bᵀ + n I`` (well conditioned), invertible ones
+with ``|det| >= 1/2``.
+
+A derivative with respect to a structured matrix is the gradient with respect to its n²
+entries taken as independent, evaluated at a matrix of the domain (the convention of the
+Matrix Cookbook, so that d log det(Σ)/dΣ = Σ⁻¹ for a symmetric Σ).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import mpmath
+import sympy as sp
+
+from .assumptions import REAL, Assumption
+
+__all__ = ["MatrixDomain", "Symmetric", "PositiveDefinite", "Invertible", "Orthogonal",
+           "Diagonal", "SYMMETRIC", "POSITIVE_DEFINITE", "INVERTIBLE", "ORTHOGONAL",
+           "DIAGONAL", "structured"]
+
+Entry = Callable[[int, int], object]  # (row, col), 1-based -> the value of a free entry
+
+
+@dataclass(frozen=True)
+class MatrixDomain(Assumption):
+    """A set of square matrices, described by its free entries (1-based)."""
+
+    def free(self, n: int) -> list[tuple[int, int]]:
+        return [(a, b) for a in range(1, n + 1) for b in range(1, n + 1)]
+
+    def assemble(self, entry: Entry, n: int, ring) -> list[list]:
+        """The matrix from its free entries; ``ring`` is ``sp`` or ``mpmath`` ops."""
+        return [[entry(a, b) for b in range(1, n + 1)] for a in range(1, n + 1)]
+
+    def draw_matrix(self, rng: random.Random, n: int) -> dict[tuple[int, int], sp.Rational]:
+        return {ab: REAL.draw(rng, 1)[0] for ab in self.free(n)}
+
+    def simpler(self, value):
+        return []  # a whole matrix is drawn at once: single entries are not changed
+
+    def contains(self, value) -> bool:
+        return True
+
+    def explicit(self, entry: Entry, n: int) -> sp.Matrix:
+        return sp.Matrix(self.assemble(entry, n, _SympyRing))
+
+    def numeric(self, entry: Entry, n: int) -> list[list]:
+        return self.assemble(entry, n, _MpmathRing)
+
+
+@dataclass(frozen=True)
+class Symmetric(MatrixDomain):
+    """A = Aᵀ: the entries on and above the diagonal are free."""
+
+    def free(self, n: int) -> list[tuple[int, int]]:
+        return [(a, b) for a in range(1, n + 1) for b in range(a, n + 1)]
+
+    def assemble(self, entry: Entry, n: int, ring) -> list[list]:
+        return [[entry(min(a, b), max(a, b)) for b in range(1, n + 1)] for a in range(1, n + 1)]
+
+    def simpler(self, value):
+        return REAL.simpler(value)
+
+    def describe(self) -> str:
+        return "symmetric"
+
+
+@dataclass(frozen=True)
+class PositiveDefinite(Symmetric):
+    """Symmetric positive definite; sampled as B Bᵀ + n I (B with entries in -2..2)."""
+
+    def draw_matrix(self, rng: random.Random, n: int) -> dict:
+        B = sp.Matrix(n, n, lambda a, b: rng.randint(-2, 2))
+        M = B * B.T + n * sp.eye(n)
+        return {(a, b): sp.Integer(M[a - 1, b - 1]) for a, b in self.free(n)}
+
+    def simpler(self, value):
+        return []
+
+    def describe(self) -> str:
+        return "symmetric positive definite"
+
+
+@dataclass(frozen=True)
+class Invertible(MatrixDomain):
+    """Any invertible matrix; sampled with |det| >= 1/2, away from singular ones."""
+
+    def draw_matrix(self, rng: random.Random, n: int) -> dict:
+        while True:
+            values = super().draw_matrix(rng, n)
+            M = sp.Matrix(n, n, [values[(a, b)] for a in range(1, n + 1)
+                                 for b in range(1, n + 1)])
+            if abs(M.det()) >= sp.Rational(1, 2):
+                return values
+
+    def describe(self) -> str:
+        return "invertible"
+
+
+@dataclass(frozen=True)
+class Diagonal(MatrixDomain):
+    """Zero off the diagonal; the diagonal is free."""
+
+    def free(self, n: int) -> list[tuple[int, int]]:
+        return [(a, a) for a in range(1, n + 1)]
+
+    def assemble(self, entry: Entry, n: int, ring) -> list[list]:
+        return [[entry(a, a) if a == b else ring.zero for b in range(1, n + 1)]
+                for a in range(1, n + 1)]
+
+    def simpler(self, value):
+        return REAL.simpler(value)
+
+    def describe(self) -> str:
+        return "diagonal"
+
+
+@dataclass(frozen=True)
+class Orthogonal(MatrixDomain):
+    """QᵀQ = I, by the Cayley transform of a skew-symmetric S and a reflection bit."""
+
+    def free(self, n: int) -> list[tuple[int, int]]:
+        return [(1, 1)] + [(a, b) for a in range(1, n + 1) for b in range(a + 1, n + 1)]
+
+    def assemble(self, entry: Entry, n: int, ring) -> list[list]:
+        S = [[ring.zero if a == b else entry(a, b) if a < b else -entry(b, a)
+              for b in range(1, n + 1)] for a in range(1, n + 1)]
+        eye = [[ring.one if a == b else ring.zero for b in range(n)] for a in range(n)]
+        minus = [[eye[a][b] - S[a][b] for b in range(n)] for a in range(n)]
+        plus = [[eye[a][b] + S[a][b] for b in range(n)] for a in range(n)]
+        Q = ring.matmul(minus, ring.inverse(plus))
+        sign = 1 - 2 * entry(1, 1)
+        return [[Q[a][b] * (sign if b == 0 else 1) for b in range(n)] for a in range(n)]
+
+    def draw_matrix(self, rng: random.Random, n: int) -> dict:
+        values = {ab: REAL.draw(rng, 1)[0] for ab in self.free(n)[1:]}
+        values[(1, 1)] = sp.Integer(rng.randint(0, 1))
+        return values
+
+    def describe(self) -> str:
+        return "orthogonal (Cayley parameters Q[i,j], i<j; reflection bit Q[1,1])"
+
+
+class _SympyRing:
+    zero, one = sp.S.Zero, sp.S.One
+
+    @staticmethod
+    def matmul(A, B):
+        return (sp.Matrix(A) * sp.Matrix(B)).tolist()
+
+    @staticmethod
+    def inverse(A):
+        M = sp.Matrix(A)
+        return (M.adjugate(method="berkowitz") / M.det(method="berkowitz")).tolist()
+
+
+class _MpmathRing:
+    zero, one = mpmath.mpf(0), mpmath.mpf(1)
+
+    @staticmethod
+    def matmul(A, B):
+        return (mpmath.matrix(A) * mpmath.matrix(B)).tolist()
+
+    @staticmethod
+    def inverse(A):
+        return (mpmath.matrix(A) ** -1).tolist()
+
+
+SYMMETRIC = Symmetric()
+POSITIVE_DEFINITE = PositiveDefinite()
+INVERTIBLE = Invertible()
+ORTHOGONAL = Orthogonal()
+DIAGONAL = Diagonal()
+
+
+def structured(var) -> MatrixDomain | None:
+    """The matrix domain of a declared variable, or None for a general one."""
+    return var.assume if isinstance(var.assume, MatrixDomain) else None
