@@ -128,7 +128,8 @@ def mathjax(tex: str) -> str:
 
 
 # -- plain text -------------------------------------------------------------------------
-_SYMBOLS = {
+#: LaTeX macro names and the Unicode characters that stand for them in plain text
+SYMBOLS = {
     "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
     "zeta": "ζ", "eta": "η", "theta": "θ", "kappa": "κ", "lambda": "λ", "mu": "μ",
     "nu": "ν", "xi": "ξ", "pi": "π", "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ",
@@ -157,7 +158,7 @@ _PREFIX = set("αβγδεζηθκλμνξπρστφχψωΓΔΘΛΠΣΦΨΩ∑�
 def _symbol(m: re.Match) -> str:
     """A command as its symbol; the space after it is LaTeX's separator, kept only after
     a word (``\\log x``) or an operator (``a \\cdot b``), not after a letter (``\\partial L``)."""
-    sym = _SYMBOLS.get(m.group(1))
+    sym = SYMBOLS.get(m.group(1))
     if sym is None:
         return m.group(0)
     return sym + ("" if sym in _PREFIX else m.group(2))

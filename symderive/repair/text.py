@@ -18,19 +18,15 @@ from sympy.matrices.expressions import MatrixExpr
 
 from ..derivation import Derivation
 from ..latex.printer import DerivationPrinter
+from ..markup import SYMBOLS
 from .edits import Path, apply
 
 HIGHLIGHT = r"\colorbox{yellow!40}{$\displaystyle %s$}"
 
-_GREEK = {
-    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
-    "zeta": "ζ", "eta": "η", "theta": "θ", "iota": "ι", "kappa": "κ", "lambda": "λ",
-    "mu": "μ", "nu": "ν", "xi": "ξ", "pi": "π", "rho": "ρ", "sigma": "σ", "tau": "τ",
-    "phi": "φ", "varphi": "φ", "chi": "χ", "psi": "ψ", "omega": "ω", "Gamma": "Γ",
-    "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Pi": "Π", "Sigma": "Σ", "Phi": "Φ",
-    "Omega": "Ω", "sum": "Σ", "prod": "Π", "partial": "∂", "cdot": "·", "odot": "⊙",
-    "circ": "∘", "infty": "∞", "log": "log", "exp": "exp", "times": "×", "ell": "ℓ",
-}
+# the plain-text symbols of the prose markup, with the big operators as letters (a hint is
+# one line) and a few names that stay words
+_GREEK = {**SYMBOLS, "iota": "ι", "sum": "Σ", "prod": "Π", "log": "log", "exp": "exp",
+          "ell": "ℓ"}
 _ACCENTS = {"hat": "\u0302", "tilde": "\u0303", "bar": "\u0304", "dot": "\u0307"}
 _CMD = re.compile(r"\\([A-Za-z]+)")
 _SIMPLE = re.compile(r"[\w\u0300-\u036f{},_ᵀ⁰¹²³⁴⁵⁶⁷⁸⁹⁻.]+")
