@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import random
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -19,7 +18,7 @@ import sympy as sp
 
 from .assumptions import Binary, Simplex
 from .derivation import Claim, Derivation, StationaryClaim
-from .evaluate import WORK_DIGITS, KinkError, NumericInstantiator, key_of
+from .evaluate import WORK_DIGITS, KinkError, NumericInstantiator, WorkLimit, key_of, work_limit
 from .instantiate import InstantiationError, Instantiator
 from .nodes import BatchElement, Component, DefRef, Hess, MatD, ScalarD
 from .numeric import (
@@ -27,18 +26,20 @@ from .numeric import (
     Sampler,
     agree,
     assumption_of,
-    fmt_value,
+    fmt_pair,
     leaf_name,
     quad_integrals,
     valid,
 )
+from .plan import POINTS_PER_SIZE, WORK_PER_POINT, plan_sizes, seeded_rng
 from .prove import is_zero
+from .scope import at_sizes, evidence, has_sizes
 
 VERDICTS = ("proved", "verified", "refuted", "undecided", "error")
 
-POINTS_SYMBOLIC = 2  # random points per size used for the proof
-POINTS_NUMERIC = 1   # random points per larger size checked numerically only
-MAX_TRIES = 40       # draws allowed to find points where both sides are defined
+POINTS_SYMBOLIC = POINTS_PER_SIZE  # random points per size also tried by the exact proof
+POINTS_NUMERIC = POINTS_PER_SIZE   # random points per larger size checked numerically only
+MAX_TRIES = 40       # draws allowed (at least; 3 per wanted point) to find defined points
 
 
 @dataclass
@@ -61,10 +62,10 @@ def _jsonable_sizes(sizes: dict) -> dict:
     return {str(k): int(v) for k, v in sizes.items()}
 
 
-def claim_rng(claim: Claim) -> random.Random:
-    """Deterministic per claim, so reports are reproducible."""
-    key = f"{claim.derivation.name}:{claim.id}" if claim.derivation else claim.id
-    return random.Random(zlib.crc32(key.encode()))
+def claim_rng(claim: Claim, seed: int | None = None) -> random.Random:
+    """The sampler's generator: from ``--seed`` only, never from the claim's name, so
+    that the same content gets the same points whatever its id."""
+    return seeded_rng(seed)
 
 
 def free_indices(d: Derivation, *exprs: sp.Basic) -> list[sp.Symbol]:
@@ -299,14 +300,13 @@ def _counterexample(labels, sizes, point: dict, vals, bad: list[int],
                     solution: dict | None = None) -> dict:
     m = len(vals) // 2
     first = bad[0]
-    entries = [{"entry": _entry_text(labels[k]), "lhs": fmt_value(vals[k]),
-                "rhs": fmt_value(vals[m + k])} for k in bad[:12]]
+    entries = [{"entry": _entry_text(labels[k]), **_pair(vals[k], vals[m + k])}
+               for k in bad[:12]]
     cx = {
         "sizes": _jsonable_sizes(sizes),
         "indices": {str(k): v for k, v in labels[first][0].items()},
         "values": {leaf_name(x): str(v) for x, v in sorted(point.items(), key=lambda t: str(t[0]))},
-        "lhs": fmt_value(vals[first]),
-        "rhs": fmt_value(vals[m + first]),
+        **_pair(vals[first], vals[m + first]),
         "entries": entries,
         "differing": len(bad),
         "total": m,
@@ -316,16 +316,23 @@ def _counterexample(labels, sizes, point: dict, vals, bad: list[int],
     return cx
 
 
-def _numeric_one(claim: Claim, sizes: dict, wanted: int, rng: random.Random
-                 ) -> Outcome | int:
-    """Sample one size: an Outcome when the claim fails there, else the points used."""
+def _pair(lhs, rhs) -> dict:
+    a, b = fmt_pair(lhs, rhs)
+    return {"lhs": a, "rhs": b}
+
+
+def _numeric_one(claim: Claim, sizes: dict, wanted: int, rng: random.Random,
+                 limit: int | None = None) -> Outcome | int:
+    """Sample one size: an Outcome when the claim fails there, else the points used.
+    Raises WorkLimit when one point costs more than ``limit`` evaluation steps."""
     d = claim.derivation
+    tries = max(MAX_TRIES, 3 * wanted)
     if claim.given:
         inst = instantiate(claim, sizes)
         sampler = Sampler(d, inst.leaves, sizes, rng)
         good = 0
         unknowns = set(inst.unknowns)
-        for _ in range(MAX_TRIES if inst.leaves else 1):
+        for _ in range(tries if inst.leaves else 1):
             # a simplex group is drawn whole: drop the entries that are unknowns, or the
             # conditions would be evaluated, not solved for them
             point = {x: v for x, v in sampler.draw().items() if x not in unknowns}
@@ -344,9 +351,13 @@ def _numeric_one(claim: Claim, sizes: dict, wanted: int, rng: random.Random
     evaluate = Evaluator(claim, sizes)
     sampler = Sampler(d, evaluate.leaves, sizes, rng)
     good = 0
-    for _ in range(MAX_TRIES if evaluate.leaves else 1):
+    for _ in range(tries if evaluate.leaves else 1):
         point = sampler.draw()
-        vals = evaluate(point)
+        work_limit(limit)
+        try:
+            vals = evaluate(point)
+        finally:
+            work_limit(None)
         if not _all_valid(vals):
             continue
         bad = _disagreements(vals)
@@ -364,23 +375,43 @@ def _numeric_one(claim: Claim, sizes: dict, wanted: int, rng: random.Random
     return good
 
 
-def numeric_phase(claim: Claim, configs: list[tuple[dict, int]],
-                  rng: random.Random) -> Outcome:
-    points = 0
+def numeric_phase(claim: Claim, configs: list[tuple[dict | list[dict], int]],
+                  rng: random.Random, seed: int | None = None,
+                  notes: list[str] | None = None) -> Outcome:
+    """Sample every configuration.  A configuration given as a list of candidate sizes
+    (largest first) is sampled at the first candidate whose points stay within the work
+    limit; a claim too costly at every candidate is sampled at the other sizes only."""
+    points, used, capped = 0, [], []
     for sizes, wanted in configs:
-        got = _numeric_one(claim, sizes, wanted, rng)
+        ladder = sizes if isinstance(sizes, list) else [sizes]
+        limit = WORK_PER_POINT if isinstance(sizes, list) else None
+        for cand in ladder:
+            try:
+                got = _numeric_one(claim, cand, wanted, rng, limit)
+            except WorkLimit:
+                capped.append(cand)
+                continue
+            break
+        else:
+            continue
         if isinstance(got, Outcome):
             return got
         if got == 0:
             return Outcome("undecided", "sampling",
                            f"no point found where both sides are defined at "
-                           f"{_sizes_text(sizes)}")
+                           f"{_sizes_text(cand)}")
         points += got
-    sizes = [_jsonable_sizes(s) for s, _ in configs]
-    text = "; ".join(_sizes_text(s) for s, _ in configs)
+        used.append(cand)
+    text = "; ".join(_sizes_text(s) for s in used)
+    notes = list(notes or [])
+    if capped:
+        notes.append(f"too costly to evaluate at {_sizes_text(capped[0])} "
+                     f"(more than {WORK_PER_POINT} steps per point), sampled smaller")
+    extra = "".join(f"; {n}" for n in notes)
     return Outcome("verified", f"sampling: {points} points, {DIGITS} digits",
-                   f"agrees at {points} random points ({text}), {DIGITS}-digit arithmetic",
-                   evidence={"points": points, "sizes": sizes, "digits": DIGITS})
+                   f"agrees at {points} random points ({text}), {DIGITS}-digit arithmetic"
+                   f"{extra}",
+                   evidence=evidence("sampling", used, points, DIGITS, seed))
 
 
 # -- symbolic phase ----------------------------------------------------------------------
@@ -442,6 +473,8 @@ def symbolic_phase(claim: Claim, instances: list[Instance],
 
 # -- driver ------------------------------------------------------------------------------
 def _numeric_configs(d: Derivation, claim: Claim, rng: random.Random) -> list[dict]:
+    """The declared larger sizes, each dimension drawn on its own (stationary claims,
+    whose conditions are solved exactly at each point, stay at these sizes)."""
     sym, num = d.size_configs(claim)
     out = []
     for cfg in num:
@@ -450,18 +483,41 @@ def _numeric_configs(d: Derivation, claim: Claim, rng: random.Random) -> list[di
     return out
 
 
-def check_claim(claim: Claim, emit: Emit) -> Outcome:
+def _sampling_configs(claim: Claim, rng: random.Random) -> tuple[list, list[str]]:
+    """(configurations for :func:`numeric_phase`, notes for the message)."""
+    d = claim.derivation
+    sym, num = d.size_configs(claim)
+    plan = plan_sizes(sym, num, claim.sizes is not None, rng)
+    configs: list = [(s, plan.points) for s in plan.exact]
+    notes = list(plan.notes)
+    if claim.given and plan.larger:
+        # the conditions are solved exactly at every point: the declared sizes only
+        configs += [(s, plan.points) for s in _numeric_configs(d, claim, rng)]
+        notes.append("conditions solved exactly at each point: sampled at the declared "
+                     "sizes only")
+    else:
+        configs += [(ladder, plan.points) for ladder in plan.larger]
+    return configs, notes
+
+
+def check_claim(claim: Claim, emit: Emit, seed: int | None = None) -> Outcome:
     """Check one claim; ``emit`` receives the numeric outcome before the proof starts."""
+    d = claim.derivation
+    sym_cfgs, _ = d.size_configs(claim)
+    pinned = claim.sizes is not None
+    one_size = not has_sizes(sym_cfgs)  # no dimensions: an exact proof covers "all sizes"
+
+    def scoped(kind: str, outcome: Outcome) -> None:
+        sizes = (outcome.evidence or {}).get("proved_sizes") or sym_cfgs
+        emit(kind, at_sizes(outcome, sizes, covers_all=one_size))
+
     if isinstance(claim, StationaryClaim):
         from .stationary import check_stationary
-        return check_stationary(claim, emit)
-    d = claim.derivation
-    rng = claim_rng(claim)
-    sym_cfgs, _ = d.size_configs(claim)
-    configs = [(s, POINTS_SYMBOLIC) for s in sym_cfgs]
-    configs += [(s, POINTS_NUMERIC) for s in _numeric_configs(d, claim, rng)]
+        return at_sizes(check_stationary(claim, scoped, seed), sym_cfgs, covers_all=one_size)
+    rng = claim_rng(claim, seed)
+    configs, notes = _sampling_configs(claim, rng)
     try:
-        outcome = numeric_phase(claim, configs, rng)
+        outcome = numeric_phase(claim, configs, rng, seed, notes)
     except ShapeMismatch as exc:
         return _shape_refutation(exc)
     except (InstantiationError, TypeError, ValueError, KeyError, AttributeError) as exc:
@@ -469,22 +525,31 @@ def check_claim(claim: Claim, emit: Emit) -> Outcome:
     if outcome.verdict != "verified":
         return outcome
     emit("numeric", outcome)
+    if not one_size:
+        from .allsizes import prove_all_sizes
+        general = prove_all_sizes(claim)
+        if general is not None:
+            return _proved_all(general, outcome)
     # Prove size by size, smallest first, reporting each success at once: if the budget
     # runs out at a larger size, the sizes already proved still stand, and are stated.
+    # Without dimensions that proof covers every size; with them it covers the sizes
+    # proved, and the verdict is "verified" (see scope.at_sizes).
     proved: list[dict] = []
     limit = d.proof_sizes if d.proof_sizes is not None else len(sym_cfgs)
+    if not one_size:
+        limit = 1  # evidence only (the verdict stays "verified"): the smallest size
     for sizes in sym_cfgs[:limit]:
         if not _prove_at(claim, sizes):
             break
         proved.append(sizes)
-        emit("proof", _proved(proved, outcome))
+        scoped("proof", _proved(proved, outcome))
     if not proved:
         outcome.message = (outcome.message or "") + "; no symbolic proof found"
         return outcome
     result = _proved(proved, outcome)
     if len(proved) < limit:
         result.message += f"; no proof found at {_sizes_text(sym_cfgs[len(proved)])}"
-    return result
+    return at_sizes(result, proved, covers_all=one_size)
 
 
 def _wrt_name(e: sp.Basic) -> str | None:
@@ -539,10 +604,19 @@ def _prove_at(claim: Claim, sizes: dict) -> bool:
 
 def _proved(sizes: list[dict], sampled: Outcome) -> Outcome:
     text = "; ".join(_sizes_text(s) for s in sizes)
+    ev = {**sampled.evidence, "method": "symbolic",
+          "proved_sizes": [_jsonable_sizes(s) for s in sizes]}
     return Outcome("proved", "symbolic", f"identity holds exactly at {text}; also "
-                   f"{sampled.message}",
-                   evidence={**sampled.evidence,
-                             "proof_sizes": [_jsonable_sizes(s) for s in sizes]})
+                   f"{sampled.message}", evidence=ev)
+
+
+def _proved_all(argument: str, sampled: Outcome) -> Outcome:
+    """Proved for every size by a size-generic argument (named in the message)."""
+    ev = {**sampled.evidence, "method": "symbolic, all sizes", "scope": "all sizes",
+          "proved_sizes": []}
+    return Outcome("proved", "symbolic, all sizes",
+                   f"identity holds for every size ({argument}); also {sampled.message}",
+                   evidence=ev)
 
 
 def _shape_refutation(exc: ShapeMismatch) -> Outcome:

@@ -97,7 +97,8 @@ def cmd_check(args) -> int:
     for err in errors:
         print(f"symderive: error: {err}", file=sys.stderr)
     start = time.perf_counter()
-    results = run_claims(claims, timeout=args.timeout, jobs=args.jobs, progress=progress)
+    results = run_claims(claims, timeout=args.timeout, jobs=args.jobs, progress=progress,
+                         seed=args.seed)
     seconds = time.perf_counter() - start
     if show_progress:
         sys.stderr.write("\r\033[K")
@@ -105,7 +106,7 @@ def cmd_check(args) -> int:
         print(dumps(to_json(chosen, results, seconds)))
     else:
         header = (f"symderive {__version__}: {len(claims)} claims in {len(chosen)} "
-                  f"derivation(s), budget {args.timeout:g} s per claim")
+                  f"derivation(s), budget {args.timeout:g} CPU s per claim, seed {args.seed}")
         print(render(chosen, results, errors, seconds, colour=colour, header=header))
     return exit_status(results, errors)
 
@@ -143,7 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("targets", nargs="*", metavar="TARGET",
                        help="all (default), NAME or NAME:ID")
     check.add_argument("--timeout", type=_positive, default=5.0, metavar="S",
-                       help="time budget per claim in seconds (default: 5)")
+                       help="budget per claim in CPU seconds (default: 5)")
+    check.add_argument("--seed", type=int, default=0, metavar="N",
+                       help="seed of the sampled points (default: 0; reported in the "
+                            "evidence)")
     check.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
                        help="claims checked in parallel (default: number of CPUs)")
     check.add_argument("--json", action="store_true", help="write a JSON document to stdout")

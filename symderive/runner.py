@@ -1,9 +1,13 @@
-"""Run claim checks in worker processes, each with a wall-clock budget.
+"""Run claim checks in worker processes, each with a budget of CPU seconds.
 
 Each claim is checked in a forked process.  The worker reports its numeric outcome as
 soon as sampling is done, then tries the proof; when the budget runs out the worker is
 killed, so a runaway ``simplify`` can never hang the run, and the sampling evidence
 already received still decides the verdict (``verified``, never ``proved``).
+
+The budget counts the worker's own CPU time, not wall-clock time, so that a busy machine
+(other processes competing for the cores) does not change any verdict; a wall-clock
+limit of :data:`WALL_FACTOR` times the budget stays as a safety net.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from .check import Outcome, check_claim
 from .derivation import Claim, StationaryClaim
 
 DEFAULT_TIMEOUT = 5.0
+WALL_FACTOR = 10.0  # wall-clock safety net, in budgets
+POLL = 0.05         # seconds between looks at the workers' CPU time
 
 
 @dataclass
@@ -51,15 +57,15 @@ class ClaimResult:
         return {"id": self.id, "equation": self.equation, "verdict": self.verdict,
                 "expected": self.expected, "method": self.method,
                 "seconds": round(self.seconds, 4), "counterexample": self.counterexample,
-                "message": self.message}
+                "message": self.message, "evidence": self.evidence}
 
 
-def _worker(claim: Claim, conn) -> None:
+def _worker(claim: Claim, conn, seed: int | None = None) -> None:
     def emit(kind: str, outcome: Outcome) -> None:
         conn.send((kind, asdict(outcome)))
 
     try:
-        outcome = check_claim(claim, emit)
+        outcome = check_claim(claim, emit, seed)
         emit("final", outcome)
     except Exception as exc:  # a claim that cannot be built is reported, not raised
         tb = traceback.extract_tb(exc.__traceback__)
@@ -98,8 +104,10 @@ def fingerprint(claim: Claim) -> tuple:
 
 def run_claims(claims: Sequence[Claim], timeout: float = DEFAULT_TIMEOUT,
                jobs: int | None = None,
-               progress: Callable[[ClaimResult], None] | None = None) -> list[ClaimResult]:
-    """Check ``claims`` in parallel; results come back in the order given."""
+               progress: Callable[[ClaimResult], None] | None = None,
+               seed: int | None = None) -> list[ClaimResult]:
+    """Check ``claims`` in parallel; results come back in the order given.  ``timeout``
+    is a budget of CPU seconds per claim; ``seed`` fixes the sampled points."""
     first: dict[tuple, int] = {}
     unique, alias = [], {}
     for k, claim in enumerate(claims):
@@ -113,7 +121,7 @@ def run_claims(claims: Sequence[Claim], timeout: float = DEFAULT_TIMEOUT,
             first[key] = k
             unique.append(k)
     checked = dict(zip(unique, _run_unique([claims[k] for k in unique], timeout, jobs,
-                                           progress)))
+                                           progress, seed)))
     out = []
     for k, claim in enumerate(claims):
         if k in checked:
@@ -131,8 +139,26 @@ def run_claims(claims: Sequence[Claim], timeout: float = DEFAULT_TIMEOUT,
     return out
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a live process has used, from /proc; None elsewhere."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _spent(entry: list, now: float) -> float:
+    """Budget used by one worker: its CPU time, or wall time where that is unknown."""
+    cpu = _cpu_seconds(entry[2].pid)
+    wall = now - entry[3]
+    return wall if cpu is None else max(cpu, wall / WALL_FACTOR)
+
+
 def _run_unique(claims: Sequence[Claim], timeout: float, jobs: int | None,
-                progress: Callable[[ClaimResult], None] | None) -> list[ClaimResult]:
+                progress: Callable[[ClaimResult], None] | None,
+                seed: int | None = None) -> list[ClaimResult]:
     ctx = mp.get_context("fork")
     jobs = max(1, jobs or os.cpu_count() or 1)
     past = _load_timings()
@@ -150,10 +176,10 @@ def _run_unique(claims: Sequence[Claim], timeout: float, jobs: int | None,
                 what = ("the proof at larger sizes" if data["verdict"] == "proved"
                         else "the symbolic proof")
                 data["message"] = (f"{data.get('message') or ''}; {what} did not "
-                                   f"finish within {timeout:g} s").lstrip("; ")
+                                   f"finish within {timeout:g} CPU s").lstrip("; ")
             else:
                 data = {"verdict": "undecided", "method": "timeout",
-                        "message": note or f"time budget of {timeout:g} s ran out"}
+                        "message": note or f"budget of {timeout:g} CPU s ran out"}
         if proc.is_alive():
             proc.kill()
         proc.join()
@@ -166,13 +192,11 @@ def _run_unique(claims: Sequence[Claim], timeout: float, jobs: int | None,
         while pending and len(active) < jobs:
             index, claim = pending.pop(0)
             parent, child = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_worker, args=(claim, child), daemon=True)
+            proc = ctx.Process(target=_worker, args=(claim, child, seed), daemon=True)
             proc.start()
             child.close()
             active[parent] = [index, claim, proc, time.perf_counter(), None]
-        now = time.perf_counter()
-        next_deadline = min(entry[3] + timeout for entry in active.values())
-        ready = wait(list(active), timeout=max(0.0, next_deadline - now))
+        ready = wait(list(active), timeout=POLL)
         for conn in ready:
             try:
                 kind, data = conn.recv()
@@ -184,7 +208,7 @@ def _run_unique(claims: Sequence[Claim], timeout: float, jobs: int | None,
             else:
                 finish(conn, data)
         now = time.perf_counter()
-        for conn in [c for c, e in active.items() if now - e[3] >= timeout]:
+        for conn in [c for c, e in active.items() if _spent(e, now) >= timeout]:
             finish(conn, None)
     _save_timings(past, {_timing_key(c): results[k].seconds for k, c in enumerate(claims)})
     return [results[k] for k in range(len(claims))]

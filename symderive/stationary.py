@@ -29,6 +29,8 @@ from .check import (
     to_mp,
 )
 from .derivation import StationaryClaim
+from .plan import POINTS_SCALAR
+from .scope import evidence
 from .instantiate import InstantiationError, Instantiator
 from .numeric import (
     DIGITS,
@@ -218,7 +220,7 @@ def _numeric_phase(claim, systems: list[tuple[System, int]], rng) -> Outcome:
         params = system.params
         sampler = Sampler(claim.derivation, params, system.sizes, rng)
         good = 0
-        for _ in range(MAX_TRIES if params else 1):
+        for _ in range(max(MAX_TRIES, 3 * wanted) if params else 1):
             point = sampler.draw()
             try:
                 bad = _numeric_check(claim, system, point)
@@ -240,8 +242,7 @@ def _numeric_phase(claim, systems: list[tuple[System, int]], rng) -> Outcome:
     what = "maximiser" if claim.maximum else "stationary point"
     return Outcome("verified", f"Lagrange conditions at {points} points",
                    f"a {what} at {points} random parameter points ({text}), exact arithmetic",
-                   evidence={"points": points, "sizes": [_jsonable_sizes(s) for s in sizes],
-                             "digits": DIGITS})
+                   evidence=evidence("Lagrange conditions", sizes, points, DIGITS, None))
 
 
 def _symbolic_phase(claim, systems: list[System]) -> Outcome | None:
@@ -284,24 +285,27 @@ def _negative(h: sp.Expr) -> bool:
     return sp.factor(sp.together(h)).is_negative is True
 
 
-def check_stationary(claim: StationaryClaim, emit: Emit) -> Outcome:
+def check_stationary(claim: StationaryClaim, emit: Emit, seed: int | None = None) -> Outcome:
     d = claim.derivation
-    rng = claim_rng(claim)
+    rng = claim_rng(claim, seed)
     sym_cfgs, _ = d.size_configs(claim)
+    wanted = POINTS_SCALAR if sym_cfgs == [{}] else POINTS_SYMBOLIC
     try:
         systems = [build_system(claim, s) for s in sym_cfgs]
         num_systems = [build_system(claim, s) for s in _numeric_configs(d, claim, rng)]
     except (InstantiationError, TypeError, ValueError, KeyError) as exc:
         return Outcome("error", "build", f"{type(exc).__name__}: {exc}")
-    outcome = _numeric_phase(claim, [(s, POINTS_SYMBOLIC) for s in systems]
+    outcome = _numeric_phase(claim, [(s, wanted) for s in systems]
                              + [(s, POINTS_NUMERIC) for s in num_systems], rng)
     if outcome.verdict != "verified":
         return outcome
+    outcome.evidence["seed"] = seed
     emit("numeric", outcome)
     proof = _symbolic_phase(claim, systems)
     if proof is None:
         outcome.message += "; no symbolic proof found"
         return outcome
     proof.message = f"{proof.message}; also {outcome.message}"
-    proof.evidence = outcome.evidence
+    proof.evidence = {**outcome.evidence, "method": proof.method, "seed": seed,
+                      "proved_sizes": [_jsonable_sizes(s) for s in sym_cfgs]}
     return proof
