@@ -147,7 +147,8 @@ ELEMENTWISE = {"exp": mpmath.exp, "log": mpmath.log, "sqrt": mpmath.sqrt, "relu"
 
 FUNCTIONS = {
     sp.exp: mpmath.exp, sp.log: mpmath.log, sp.Abs: _abs, sp.sin: mpmath.sin,
-    sp.cos: mpmath.cos, sp.tanh: mpmath.tanh, sp.Heaviside: _heaviside,
+    sp.cos: mpmath.cos, sp.tanh: mpmath.tanh, sp.sinh: mpmath.sinh, sp.cosh: mpmath.cosh,
+    sp.tan: mpmath.tan, sp.atan: mpmath.atan, sp.erf: mpmath.erf, sp.Heaviside: _heaviside,
     sp.factorial: mpmath.factorial, sp.gamma: mpmath.gamma, sp.loggamma: mpmath.loggamma,
     sp.Max: _max, sp.Min: _min, sp.sign: _sign, sp.floor: _floor, sp.ceiling: _ceiling,
     sp.KroneckerDelta: lambda a, b: mpmath.mpf(1) if a == b else mpmath.mpf(0),
@@ -214,15 +215,20 @@ class Matrix:
         return Matrix.build(self.cols, self.rows, lambda a, b: self.data[b * self.cols + a])
 
 
+def _digits() -> int:
+    """The precision in force (``WORK_DIGITS``, or more while a disagreement is confirmed)."""
+    return max(WORK_DIGITS, mpmath.mp.dps)
+
+
 def _mp(value: sp.Basic):
     """A SymPy number as an mpmath one, at working precision (NaN if not a number)."""
-    value = sp.N(value, WORK_DIGITS)
+    value = sp.N(value, _digits())
     if value.free_symbols or value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         return mpmath.nan
     re, im = value.as_real_imag()
     if im == 0:
-        return mpmath.mpf(sp.Float(re, WORK_DIGITS))
-    return mpmath.mpc(mpmath.mpf(sp.Float(re, WORK_DIGITS)), mpmath.mpf(sp.Float(im, WORK_DIGITS)))
+        return mpmath.mpf(sp.Float(re, _digits()))
+    return mpmath.mpc(mpmath.mpf(sp.Float(re, _digits())), mpmath.mpf(sp.Float(im, _digits())))
 
 
 def _scalar_matrix(x) -> Matrix:
@@ -394,7 +400,7 @@ class NumericInstantiator:
             key = key_of(leaf)
             if key in self.values:
                 v = self.values[key]
-                table[leaf] = sp.Float(v, WORK_DIGITS) if not isinstance(v, int) else v
+                table[leaf] = sp.Float(v, _digits()) if not isinstance(v, int) else v
         return _mp(expr.xreplace(table))
 
     def _truth(self, cond, env, cuts) -> bool:
@@ -423,11 +429,11 @@ class NumericInstantiator:
         for a in e.args:
             v = self.scalar(a, env, cuts)
             if isinstance(v, mpmath.mpc):
-                args.append(sp.Float(v.real, WORK_DIGITS) + sp.I * sp.Float(v.imag, WORK_DIGITS))
+                args.append(sp.Float(v.real, _digits()) + sp.I * sp.Float(v.imag, _digits()))
             elif isinstance(v, int):
                 args.append(sp.Integer(v))
             else:
-                args.append(sp.Float(v, WORK_DIGITS))
+                args.append(sp.Float(v, _digits()))
         return _mp(e.func(*args))
 
     def _expand_limits(self, e, env, cuts):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..assumptions import Binary
-from .index_form import IndexForm, Unsupported
+from .index_form import IndexForm, Unsupported, fresh_bound
 from .zero import ZeroTest
 
 __all__ = ["prove_all_sizes", "ARGUMENT"]
@@ -26,7 +26,8 @@ def prove_all_sizes(claim) -> str | None:
         return None
     form = IndexForm(d)
     try:
-        diff = form.expand(claim.lhs) - form.expand(claim.rhs)
+        # bound variables renamed first: a sum over i inside d/dv[i] is not about the free i
+        diff = form.expand(fresh_bound(claim.lhs)) - form.expand(fresh_bound(claim.rhs))
     except (Unsupported, TypeError, ValueError, AttributeError, NotImplementedError):
         return None
     ranges = {i: (sp.Integer(1), dim) for i, dim in d.indices.items()}
