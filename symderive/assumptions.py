@@ -39,7 +39,8 @@ def _round_numbers(value: sp.Rational) -> list[sp.Rational]:
     size = abs(value)
     out = []
     if size < 1:
-        out += [sign * sp.Rational(1, 10 ** e) for e in (1, 2, 3) if sp.Rational(1, 10 ** e) >= size]
+        out += [sign * sp.Rational(1, 10 ** e) for e in (1, 2, 3)
+                if sp.Rational(1, 10 ** e) >= size]
     else:
         out += [sign * sp.Integer(10 ** e) for e in (1, 2, 3) if 10 ** e <= size]
         if not value.is_Integer:

@@ -31,7 +31,7 @@ from .numeric import (
     quad_integrals,
     valid,
 )
-from .plan import POINTS_PER_SIZE, WORK_PER_POINT, plan_sizes, seeded_rng
+from .plan import DEFAULT_SEED, POINTS_PER_SIZE, WORK_PER_POINT, plan_sizes, seeded_rng
 from .prove import is_zero
 from .scope import at_sizes, evidence, has_sizes
 
@@ -534,9 +534,9 @@ def _sampling_configs(claim: Claim, rng: random.Random) -> tuple[list, list[str]
 
 def check_claim(claim: Claim, emit: Emit, seed: int | None = None) -> Outcome:
     """Check one claim; ``emit`` receives the numeric outcome before the proof starts."""
+    seed = DEFAULT_SEED if seed is None else seed
     d = claim.derivation
     sym_cfgs, _ = d.size_configs(claim)
-    pinned = claim.sizes is not None
     one_size = not has_sizes(sym_cfgs)  # no dimensions: an exact proof covers "all sizes"
 
     def scoped(kind: str, outcome: Outcome) -> None:

@@ -29,8 +29,6 @@ from .check import (
     to_mp,
 )
 from .derivation import StationaryClaim
-from .plan import POINTS_SCALAR
-from .scope import evidence
 from .instantiate import InstantiationError, Instantiator
 from .numeric import (
     DIGITS,
@@ -42,7 +40,9 @@ from .numeric import (
     quad_integrals,
     valid,
 )
+from .plan import POINTS_SCALAR
 from .prove import is_zero
+from .scope import evidence
 
 
 @dataclass
