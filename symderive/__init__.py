@@ -36,7 +36,7 @@ from .ops import (
     sqrt,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "Assumption", "Real", "Positive", "Interval", "Binary", "Counts", "Simplex", "interval",

@@ -101,7 +101,13 @@ def test_json_shape(tmp_path, capsys):
         assert set(deriv) == {"name", "source", "claims"}
         for claim in deriv["claims"]:
             assert set(claim) == {"id", "equation", "verdict", "expected", "method", "seconds",
-                                  "counterexample", "message"}
+                                  "counterexample", "message", "evidence"}
+            if claim["verdict"] in ("proved", "verified"):
+                ev = claim["evidence"]
+                assert set(ev) == {"method", "scope", "proved_sizes", "sampled", "digits",
+                                   "seed"}
+                assert ev["seed"] == 0 and ev["sampled"]["points"] >= 5
+                assert (ev["scope"] == "all sizes") == (claim["verdict"] == "proved")
     errata = doc["derivations"][0]["claims"]
     assert errata[0]["expected"] == "refuted" and errata[0]["verdict"] == "refuted"
     assert errata[0]["equation"] == "3"

@@ -95,9 +95,10 @@ def test_chain_pinpoints_the_wrong_line_and_keeps_checking(toy):
 
 
 def test_verified_needs_two_sizes(toy):
-    sizes = toy["grad"].evidence["sizes"]
+    sizes = toy["grad"].evidence["sampled"]["sizes"]
     assert len({s["n"] for s in sizes}) >= 2 and len({s["m"] for s in sizes}) >= 2
-    assert toy["grad"].evidence["points"] >= 4
+    assert max(s["n"] for s in sizes) >= 6 and max(s["m"] for s in sizes) >= 6
+    assert toy["grad"].evidence["sampled"]["points"] >= 5 * len(sizes)
     assert toy["grad"].evidence["digits"] == 50
 
 

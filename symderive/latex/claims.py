@@ -132,12 +132,16 @@ def evidence_text(r: ClaimResult, p: DerivationPrinter) -> str:
     ev = r.evidence or {}
     method = r.method.split(":")[0] if ev else r.method
     out = [f"Method: {escape(method)}."]
-    if ev.get("proof_sizes") is not None:
-        out.append("Exact identity" + _at_sizes(ev["proof_sizes"], p) + ".")
-    if ev.get("points") is not None and r.verdict != "refuted":
+    sampled = ev.get("sampled") or {"points": ev.get("points"), "sizes": ev.get("sizes")}
+    proved_sizes = ev.get("proved_sizes") or ev.get("proof_sizes")
+    if ev.get("scope") == "all sizes":
+        out.append("Proved for every size.")
+    elif proved_sizes:
+        out.append("Exact identity" + _at_sizes(proved_sizes, p) + ".")
+    if sampled.get("points") is not None and r.verdict != "refuted":
         digits = f" ({ev['digits']}-digit arithmetic)" if ev.get("digits") else ""
-        out.append(f"Agrees at {ev['points']} random exact points"
-                   f"{_at_sizes(ev.get('sizes') or [], p)}{digits}.")
+        out.append(f"Agrees at {sampled['points']} random exact points"
+                   f"{_at_sizes(sampled.get('sizes') or [], p)}{digits}.")
     if r.message and not r.counterexample and (r.verdict != "proved" or not ev):
         # with the evidence shown, only the last clause (why no proof) is news
         text = r.message.split("; ")[-1] if ev else r.message
