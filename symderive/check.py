@@ -555,6 +555,9 @@ def check_claim(claim: Claim, emit: Emit, seed: int | None = None) -> Outcome:
     except (InstantiationError, TypeError, ValueError, KeyError, AttributeError) as exc:
         return Outcome("error", "build", f"{type(exc).__name__}: {exc}")
     if outcome.verdict != "verified":
+        if outcome.counterexample and not outcome.evidence:  # how to reproduce it
+            outcome.evidence = evidence(outcome.method, [outcome.counterexample["sizes"]], 0,
+                                        DIGITS, seed)
         return outcome
     emit("numeric", outcome)
     if not one_size:
