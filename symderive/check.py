@@ -277,14 +277,14 @@ def _shrink(evaluate, sampler: Sampler, point: dict) -> dict:
     for members in groups.values():
         if time.perf_counter() > deadline:
             return point
-        options = sampler.simpler(members[0], sp.nan)
+        options = sampler.simpler(members[0], point[members[0]])
         for cand in options:
             trial = {**point, **{m: cand for m in members}}
             if trial != point and fails(trial):
                 point = trial
                 break
     for leaf in list(point):
-        ranked = sampler.simpler(leaf, sp.nan)  # every candidate, simplest first
+        ranked = sampler.simpler(leaf, point[leaf])  # candidates, simplest first
         if point[leaf] in ranked:  # only the ones simpler than the value it has
             ranked = ranked[:ranked.index(point[leaf])]
         for cand in ranked:

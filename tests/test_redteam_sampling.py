@@ -224,3 +224,9 @@ def test_verdicts_identical_under_load():
 def test_budget_counts_cpu_seconds():
     from symderive.runner import _cpu_seconds
     assert _cpu_seconds(os.getpid()) is not None or not os.path.exists("/proc")
+
+
+def test_counterexamples_shrink_to_round_values():
+    assert _check(FALSE["large-floor"]).counterexample["values"]["x"] in ("10", "-10")
+    assert _check(FALSE["interval-top"]).counterexample["values"]["u"] == "999/1000"
+    assert _check(FALSE["zero-sign"]).counterexample["values"]["x"] == "0"
