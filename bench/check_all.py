@@ -75,9 +75,11 @@ def main() -> None:
             for proc in busy:
                 proc.kill()
                 proc.wait()
-        same = _verdicts(doc) == _verdicts(last["parallel (default)"])
+        idle, loaded = _verdicts(last["parallel (default)"]), _verdicts(doc)
         print(f"with two busy processes: {wall:6.2f} s ({wall / par:.2f}x idle); verdicts "
-              f"{'identical' if same else 'DIFFER'}")
+              f"{'identical' if idle == loaded else 'DIFFER'}")
+        for key in sorted(k for k in idle if idle[k] != loaded.get(k)):
+            print(f"  {key[0]}:{key[1]}  idle {idle[key]}, loaded {loaded.get(key)}")
     claims = [(c["seconds"], f"{d['name']}:{c['id']}", c["verdict"])
               for d in last["parallel (default)"]["derivations"] for c in d["claims"]]
     print("slowest claims:")
