@@ -59,7 +59,8 @@ def confirmed(evaluate, point: dict) -> list | None:
     entry of 1e-13) goes.  None when the point does not refute the claim."""
     if not failures(evaluate(point)):
         return None
-    factors = CONFIRM_FACTORS_QUAD if _has_integral(evaluate.claim) else CONFIRM_FACTORS
+    claim = getattr(evaluate, "claim", None)
+    factors = CONFIRM_FACTORS_QUAD if claim and _has_integral(claim) else CONFIRM_FACTORS
     previous = None
     for factor in factors:
         with raised_precision(factor):

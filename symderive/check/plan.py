@@ -29,7 +29,7 @@ POINTS_SYMBOLIC = POINTS_PER_SIZE  # random points per size also tried by the ex
 POINTS_NUMERIC = POINTS_PER_SIZE   # random points per larger size checked numerically only
 MAX_TRIES = 40       # draws allowed (at least; 3 per wanted point) to find defined points
 #: node visits one point's evaluation may take at a sampled size (see evaluate.work_limit)
-WORK_PER_POINT = 200_000
+WORK_PER_POINT = 100_000  # bn_backprop at 6 (0.2-0.35 CPU s a point), not 7
 
 
 def claim_seed(seed: int | None) -> int:
