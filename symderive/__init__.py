@@ -47,7 +47,7 @@ from .ops import (
     sqrt,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # Derivation.check() and the notebook displays (installed into symderive.derivation.HOOKS)
 from . import checked, notebook  # noqa: E402, F401

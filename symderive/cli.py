@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 
 from . import __version__
+from .check.plan import claim_seed
 from .em.cli import register as register_em
 from .latex.cli import register as register_latex
 from .options import add_arguments, from_args
@@ -68,8 +69,8 @@ def cmd_check(args) -> int:
     if not args.json:
         st = Style(_colour(sys.stdout) and not args.no_color)
         header = (f"symderive {__version__}: {plural(len(claims), 'claim')} in "
-                  f"{plural(len(chosen), 'derivation')}, budget {options.timeout:g} s per "
-                  f"claim")
+                  f"{plural(len(chosen), 'derivation')}, budget {options.timeout:g} CPU s per "
+                  f"claim, seed {claim_seed(options.seed)}")
         print("\n".join([st(header, "bold"), *(load_error_line(e, st) for e in errors)]),
               flush=True)
         stream = StreamingReport(claims, chosen, st, progress.above)

@@ -19,16 +19,17 @@ from sympy.matrices.expressions import MatrixExpr
 
 from .derivation import Derivation
 from .matrix_domains import structured
-from .nodes import BatchElement, Component, DefRef, Hess, MatD, indicator, relu, sigmoid
+from .nodes import BatchElement, Component, DefRef, Hess, MatD, sigmoid
 from .quadrature import integral as compiled_integral
 from .walker import InstantiationError, MatrixShapeError, Walker
 
 #: precision of numeric evaluation, and the finite-difference step 10^-FD_DIGITS
 WORK_DIGITS = 100
 FD_DIGITS = 30
-#: the working digits outside :func:`raised_precision`
-BASE_DIGITS = WORK_DIGITS
+BASE_DIGITS = WORK_DIGITS  # the precision of sampling, before any confirmation
 KINK = mpmath.mpf("1e-20")
+QUAD_DIGITS = 60      # precision of quadrature while sampling (see _integral)
+SYMBOLIC_STEPS = 200  # work charged for evaluating one node through SymPy
 
 
 def working_precision():
@@ -46,7 +47,7 @@ def raised_precision(factor: int = 2) -> Iterator[None]:
     1e-34).  Nested uses multiply."""
     global WORK_DIGITS, FD_DIGITS
     saved = WORK_DIGITS, FD_DIGITS
-    WORK_DIGITS, FD_DIGITS = factor * saved[0], factor * saved[1]
+    WORK_DIGITS, FD_DIGITS = int(factor * saved[0]), int(factor * saved[1])
     try:
         yield
     finally:
@@ -56,27 +57,94 @@ Key = tuple  # (name, (indices...)): a leaf entry or an entry of a held quantity
 
 
 class KinkError(ArithmeticError):
-    """A point hits a kink (ReLU at 0), where derivatives do not exist: skip the point."""
+    """A numeric derivative would straddle a kink (ReLU at 0, a Piecewise boundary, ...),
+    where a difference quotient is not the derivative: skip the point."""
 
 
-def _kinked(x) -> bool:
-    return not isinstance(x, mpmath.mpc) and abs(x) < KINK
+class WorkLimit(ArithmeticError):
+    """One evaluation took more node visits than allowed (see :func:`work_limit`)."""
+
+
+#: [depth of numeric differentiation in progress, node visits so far, visit limit]
+_STATE = [0, 0, None]
+
+
+def work_limit(limit: int | None) -> None:
+    """Count node visits from now on, and raise :class:`WorkLimit` past ``limit``.
+
+    Work, unlike seconds, does not depend on the machine's load, so a size that is
+    "too costly to sample" is the same size on every run."""
+    _STATE[1], _STATE[2] = 0, limit
+
+
+def _tick(steps: int = 1) -> None:
+    _STATE[1] += steps
+    if _STATE[2] is not None and _STATE[1] > _STATE[2]:
+        raise WorkLimit(f"more than {_STATE[2]} evaluation steps")
+
+
+def near_kink(distance) -> bool:
+    """Whether a derivative is being taken and a kink lies within ``KINK`` (far more than
+    the difference step 10^-FD_DIGITS times any slope met here)."""
+    if _STATE[0] == 0 or isinstance(distance, mpmath.mpc):
+        return False
+    return abs(distance) < KINK
 
 
 def _relu(x):
-    if _kinked(x):
+    if near_kink(x):
         raise KinkError("a ReLU argument is 0 at this point")
     return x if x > 0 else mpmath.mpf(0)
 
 
 def _indicator(x):
-    if _kinked(x):
+    if near_kink(x):
         raise KinkError("an indicator argument is 0 at this point")
     return mpmath.mpf(1) if x > 0 else mpmath.mpf(0)
 
 
-def _heaviside(x, *_):
-    return _indicator(x)
+def _guard(name: str, *distances) -> None:
+    if any(near_kink(t) for t in distances):
+        raise KinkError(f"{name} has a kink within the difference step at this point")
+
+
+def _abs(x):
+    _guard("Abs", x)
+    return abs(x)
+
+
+def _sign(x):
+    _guard("sign", x)
+    if isinstance(x, mpmath.mpc):
+        return x / abs(x) if x != 0 else mpmath.mpf(0)
+    return mpmath.mpf((x > 0) - (x < 0))
+
+
+def _max(*a):
+    _guard("Max", *(x - y for k, x in enumerate(a) for y in a[k + 1:]))
+    return max(a)
+
+
+def _min(*a):
+    _guard("Min", *(x - y for k, x in enumerate(a) for y in a[k + 1:]))
+    return min(a)
+
+
+def _floor(x):
+    _guard("floor", x - mpmath.nint(x))
+    return mpmath.floor(x)
+
+
+def _ceiling(x):
+    _guard("ceiling", x - mpmath.nint(x))
+    return mpmath.ceil(x)
+
+
+def _heaviside(x, h0=None):
+    _guard("Heaviside", x)
+    if x == 0:  # SymPy's convention: H(0) = 1/2 unless stated
+        return mpmath.mpf(1) / 2 if h0 is None else h0
+    return mpmath.mpf(1) if x > 0 else mpmath.mpf(0)
 
 
 def _sigmoid(x):
@@ -87,12 +155,12 @@ ELEMENTWISE = {"exp": mpmath.exp, "log": mpmath.log, "sqrt": mpmath.sqrt, "relu"
                "indicator": _indicator, "sigmoid": _sigmoid}
 
 FUNCTIONS = {
-    sp.exp: mpmath.exp, sp.log: mpmath.log, sp.Abs: abs, sp.sin: mpmath.sin,
-    sp.cos: mpmath.cos, sp.tanh: mpmath.tanh, sp.Heaviside: _heaviside,
+    sp.exp: mpmath.exp, sp.log: mpmath.log, sp.sin: mpmath.sin,
+    sp.cos: mpmath.cos, sp.tanh: mpmath.tanh, sp.sinh: mpmath.sinh, sp.cosh: mpmath.cosh,
+    sp.tan: mpmath.tan, sp.atan: mpmath.atan, sp.erf: mpmath.erf,
     sp.factorial: mpmath.factorial, sp.gamma: mpmath.gamma, sp.loggamma: mpmath.loggamma,
-    sp.Max: lambda *a: max(a), sp.Min: lambda *a: min(a),
     sp.KroneckerDelta: lambda a, b: mpmath.mpf(1) if a == b else mpmath.mpf(0),
-    sigmoid: _sigmoid, relu: _relu, indicator: _indicator,
+    sigmoid: _sigmoid,
 }
 
 
@@ -124,11 +192,13 @@ class Matrix:
         return self.data[a * self.cols + b]
 
     def map(self, fn) -> Matrix:
+        _tick(len(self.data))
         return Matrix(self.rows, self.cols, [fn(x) for x in self.data])
 
     def zip(self, other: Matrix, fn) -> Matrix:
         if self.shape != other.shape:
             raise MatrixShapeError(f"shapes {self.shape} and {other.shape} do not match")
+        _tick(len(self.data))
         return Matrix(self.rows, self.cols, [fn(x, y) for x, y in zip(self.data, other.data)])
 
     def __add__(self, other: Matrix) -> Matrix:
@@ -144,6 +214,7 @@ class Matrix:
         if self.cols != other.rows:
             raise MatrixShapeError(f"cannot multiply {self.shape} by {other.shape}")
         n = self.cols
+        _tick(self.rows * other.cols * n)
         return Matrix.build(self.rows, other.cols, lambda a, b: mpmath.fsum(
             self.data[a * n + t] * other.data[t * other.cols + b] for t in range(n)))
 
@@ -180,6 +251,7 @@ class NumericInstantiator(Walker):
         self.values = values
         self.parent, self.changed, self.held = parent, changed, held
         self._defcache: dict = {}
+        self.step_used = None  # the step actually applied to a held quantity
 
     # -- helpers -----------------------------------------------------------------------
     def int_of(self, e: sp.Basic, env: Mapping) -> int:
@@ -226,7 +298,12 @@ class NumericInstantiator(Walker):
                     data = list(value.data)
                     for pos, k in enumerate(keys):
                         if k == perturb[0]:
-                            data[pos] = data[pos] + perturb[1]
+                            # relative to a tiny value (a probability near e^-1000), so
+                            # that the step never crosses zero or swamps the value
+                            size = abs(data[pos])
+                            step = perturb[1] * size if 0 < size < 1 else perturb[1]
+                            node.step_used = step
+                            data[pos] = data[pos] + step
                     value = Matrix(value.rows, value.cols, data)
                 return value
             node = source
@@ -241,6 +318,15 @@ class NumericInstantiator(Walker):
         if cols == 1:
             return [(name, (*idx, a + 1)) for a in range(rows)]
         return [(name, (*idx, a + 1, b + 1)) for a in range(rows) for b in range(cols)]
+
+    # -- work counted per node visit (see work_limit) -----------------------------------
+    def scalar(self, e: sp.Basic, env: Mapping, cuts: frozenset):
+        _tick()
+        return super().scalar(e, env, cuts)
+
+    def matrix(self, e: sp.Basic, env: Mapping, cuts: frozenset) -> Matrix:
+        _tick()
+        return super().matrix(e, env, cuts)
 
     # -- scalars -----------------------------------------------------------------------
     def one_by_one(self, value) -> Matrix:
@@ -313,6 +399,37 @@ class NumericInstantiator(Walker):
             return mpmath.sqrt(b)
         return mpmath.power(b, self.scalar(p, env, cuts))
 
+    # -- kinks: one method per kinked function, each guarded (see near_kink) ------------
+    def _args(self, e, env: Mapping, cuts: frozenset) -> list:
+        return [self.scalar(a, env, cuts) for a in e.args]
+
+    def scalar_Abs(self, e, env: Mapping, cuts: frozenset):
+        return _abs(*self._args(e, env, cuts))
+
+    def scalar_sign(self, e, env: Mapping, cuts: frozenset):
+        return _sign(*self._args(e, env, cuts))
+
+    def scalar_Max(self, e, env: Mapping, cuts: frozenset):
+        return _max(*self._args(e, env, cuts))
+
+    def scalar_Min(self, e, env: Mapping, cuts: frozenset):
+        return _min(*self._args(e, env, cuts))
+
+    def scalar_floor(self, e, env: Mapping, cuts: frozenset):
+        return _floor(*self._args(e, env, cuts))
+
+    def scalar_ceiling(self, e, env: Mapping, cuts: frozenset):
+        return _ceiling(*self._args(e, env, cuts))
+
+    def scalar_Heaviside(self, e, env: Mapping, cuts: frozenset):
+        return _heaviside(*self._args(e, env, cuts))
+
+    def scalar_relu(self, e, env: Mapping, cuts: frozenset):
+        return _relu(*self._args(e, env, cuts))
+
+    def scalar_indicator(self, e, env: Mapping, cuts: frozenset):
+        return _indicator(*self._args(e, env, cuts))
+
     def scalar_Piecewise(self, e, env: Mapping, cuts: frozenset):
         for expr, cond in e.args:
             if self._truth(cond, env, cuts):
@@ -336,6 +453,7 @@ class NumericInstantiator(Walker):
 
         if cuts:
             raise InstantiationError(f"cannot evaluate {e} with held quantities")
+        _tick(SYMBOLIC_STEPS)  # SymPy work: far dearer than one node visit
         inst = Instantiator(self.d, self.sizes)
         expr = inst.scalar(e, {k: v for k, v in env.items() if isinstance(v, int)}, cuts)
         table = {}
@@ -359,6 +477,7 @@ class NumericInstantiator(Walker):
             return not self._truth(cond.args[0], env, cuts)
         if isinstance(cond, sp.core.relational.Relational):
             lhs, rhs = (self.scalar(a, env, cuts) for a in cond.args)
+            _guard("a Piecewise condition", lhs - rhs)
             return bool({"<": lhs < rhs, "<=": lhs <= rhs, ">": lhs > rhs, ">=": lhs >= rhs,
                          "==": lhs == rhs, "!=": lhs != rhs}[cond.rel_op])
         raise InstantiationError(f"cannot decide the condition {cond}")
@@ -366,6 +485,7 @@ class NumericInstantiator(Walker):
     def _fallback(self, e: sp.Basic, env, cuts):
         """A function this module does not know: evaluate its arguments here, the
         function itself with SymPy at high precision."""
+        _tick(SYMBOLIC_STEPS // 10)
         args = []
         for a in e.args:
             v = self.scalar(a, env, cuts)
@@ -415,7 +535,14 @@ class NumericInstantiator(Walker):
                     else self.scalar(x, env, cuts) for x in (lo, hi)]
             return mpmath.quad(lambda t: rec(k - 1, {**env, var: t}), ends)
 
-        return rec(len(limits) - 1, env)
+        # 60 digits leave 25 to spare over the 35 compared, at half the cost; a
+        # disagreement is confirmed at full (higher) precision before it refutes.  Not
+        # under a difference quotient, which divides the error by the step 1e-30.
+        reduced = WORK_DIGITS == BASE_DIGITS and _STATE[0] == 0
+        digits = QUAD_DIGITS if reduced else WORK_DIGITS
+        with mpmath.workdps(digits):
+            value = rec(len(limits) - 1, env)
+        return +value
 
     # -- matrices ----------------------------------------------------------------------
     def matrix_MatrixSymbol(self, e, env: Mapping, cuts: frozenset) -> Matrix:
@@ -528,8 +655,10 @@ class NumericInstantiator(Walker):
             return [(str(e), ())], (1, 1)
         raise InstantiationError(f"cannot differentiate with respect to {e}")
 
-    def _perturbed(self, key: Key, step, env, f, cuts: frozenset, held: frozenset) -> Matrix:
-        """``f`` with one variable moved by ``step`` (a leaf, or a held quantity)."""
+    def _perturbed(self, key: Key, step, env, f, cuts: frozenset, held: frozenset
+                   ) -> tuple[Matrix, object]:
+        """``f`` with one variable moved by ``step`` (a leaf, or a held quantity), and the
+        step actually applied (smaller, relative, for a held quantity below 1 in size)."""
         is_leaf = key in self.values
         values = self.values
         if is_leaf:
@@ -538,7 +667,14 @@ class NumericInstantiator(Walker):
         changed = frozenset({key[0]} | {str(t) for t in held})
         child = NumericInstantiator(self.d, self.sizes, values, parent=self, changed=changed,
                                     held=(self, cuts, held, None if is_leaf else (key, step)))
-        return child.matrix(f, env, cuts | held)
+        out = child.matrix(f, env, cuts | held)
+        return out, (step if child.step_used is None else child.step_used)
+
+    def _difference(self, key: Key, h, env, f, cuts: frozenset, held: frozenset) -> Matrix:
+        """The central difference quotient of ``f`` in one variable."""
+        plus, up = self._perturbed(key, h, env, f, cuts, held)
+        minus, down = self._perturbed(key, -h, env, f, cuts, held)
+        return (plus - minus).scale(1 / (up - down))
 
     def derivative(self, e, env: Mapping, cuts: frozenset) -> Matrix:
         var = self.d.vars.get(e.wrt.name) if isinstance(e.wrt, sp.MatrixSymbol) else None
@@ -552,6 +688,13 @@ class NumericInstantiator(Walker):
             child = NumericInstantiator(self.d, self.sizes, values, parent=self,
                                         changed=frozenset({e.wrt.name}))
             return child.derivative(e, env, cuts | {e.wrt})
+        _STATE[0] += 1  # kinks now matter (see near_kink)
+        try:
+            return self._derivative(e, env, cuts)
+        finally:
+            _STATE[0] -= 1
+
+    def _derivative(self, e, env: Mapping, cuts: frozenset) -> Matrix:
         held = frozenset(self.held_by(e) - cuts)
         keys, shape = self.entries(e.wrt, env)
         h = mpmath.mpf(10) ** (-FD_DIGITS)
@@ -559,16 +702,12 @@ class NumericInstantiator(Walker):
             grad = MatD(e.f, e.wrt, sp.Tuple(*e.holding))
             cols = []
             for key in keys:
-                plus = self._perturbed(key, h, env, grad, cuts, held)
-                minus = self._perturbed(key, -h, env, grad, cuts, held)
-                cols.append((plus - minus).scale(1 / (2 * h)))
+                cols.append(self._difference(key, h, env, grad, cuts, held))
             n = len(keys)
             return Matrix.build(n, n, lambda a, b: cols[b].data[a])
         cols = []
         for key in keys:
-            plus = self._perturbed(key, h, env, e.f, cuts, held)
-            minus = self._perturbed(key, -h, env, e.f, cuts, held)
-            cols.append((plus - minus).scale(1 / (2 * h)))
+            cols.append(self._difference(key, h, env, e.f, cuts, held))
         F = cols[0]
         if F.shape == (1, 1):  # gradient, laid out like the variable
             return Matrix(shape[0], shape[1], [c.data[0] for c in cols])

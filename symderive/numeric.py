@@ -8,12 +8,12 @@ mpmath, which is fast and precise enough to tell a real disagreement from roundi
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import mpmath
 import sympy as sp
 
-from .assumptions import REAL, Assumption, Binary, Counts, Interval
+from .assumptions import REAL, SCALES, Assumption, Binary, Counts, Interval
 from .derivation import Derivation
 from .matrix_domains import MatrixDomain
 
@@ -102,13 +102,26 @@ def agree(a, b) -> bool:
 
 @dataclass
 class Sampler:
-    """Draws points for the leaves of one instance, respecting their domains."""
+    """Draws points for the leaves of one instance, respecting their domains.
+
+    Stratified: the k-th point draws each leaf at scale ``SCALES[(k + offset) % 8]``,
+    with a random offset per leaf, so every input visits 0, ±1, small, large, random
+    rational and near-boundary values within eight points, in varied combinations.
+    """
 
     d: Derivation
     leaves: list
     sizes: dict
     rng: random.Random
     extra: dict | None = None
+    count: int = 0
+    offsets: dict = field(default_factory=dict)
+
+    def _scale(self, key) -> str:
+        """The scale of this point for one leaf (or one simplex group)."""
+        if key not in self.offsets:
+            self.offsets[key] = self.rng.randrange(len(SCALES))
+        return SCALES[(self.count + self.offsets[key]) % len(SCALES)]
 
     def _group_extent(self, leaf) -> int | None:
         var = self.d.vars.get(leaf_base(leaf))
@@ -131,11 +144,12 @@ class Sampler:
             if a.grouped and isinstance(leaf, sp.Indexed):
                 extent = self._group_extent(leaf)
                 head = leaf.indices[:-1]
-                values = a.draw(self.rng, extent)
+                values = a.draw(self.rng, extent, self._scale((leaf.base, head)))
                 for k, v in enumerate(values, start=1):
                     point[leaf.base[(*head, k)]] = v
             else:
-                point[leaf] = a.draw(self.rng, 1)[0]
+                point[leaf] = a.draw(self.rng, 1, self._scale(leaf))[0]
+        self.count += 1
         return point
 
     def draw_one(self, leaf) -> sp.Rational:
@@ -193,7 +207,25 @@ class Sampler:
         return [] if a.grouped else a.simpler(value)
 
 
-def fmt_value(v) -> str:
+def fmt_pair(lhs, rhs) -> tuple[str, str]:
+    """Both sides of a disagreement, printed with enough digits to show that they differ
+    (12 significant digits, more when those agree; at most ``DIGITS``)."""
+    a, b = fmt_value(lhs), fmt_value(rhs)
+    digits = 12
+    while _same_text(a, b) and digits < DIGITS:
+        digits = min(DIGITS, digits + 6)
+        a, b = fmt_value(lhs, digits, exact=False), fmt_value(rhs, digits, exact=False)
+    return a, b
+
+
+def _same_text(a: str, b: str) -> bool:
+    try:
+        return a == b or mpmath.mpf(a) == mpmath.mpf(b)
+    except (ValueError, TypeError):
+        return a == b
+
+
+def fmt_value(v, digits: int = 12, exact: bool = True) -> str:
     """Exact rationals as written; floats to 12 significant digits."""
     if isinstance(v, sp.Rational):
         return str(v)
@@ -201,9 +233,10 @@ def fmt_value(v) -> str:
         v = v.real if abs(v.imag) <= TOLERANCE else v
     if isinstance(v, (mpmath.mpf, mpmath.mpc)):
         with mpmath.workdps(DIGITS):
-            if isinstance(v, mpmath.mpf) and v == mpmath.nint(v) and abs(v) < 10**12:
+            if exact and isinstance(v, mpmath.mpf) and v == mpmath.nint(v) \
+                    and abs(v) < 10**12:
                 return str(int(v))
-            return mpmath.nstr(v, 12)
+            return mpmath.nstr(v, digits)
     return str(v)
 
 

@@ -141,11 +141,11 @@ def add_arguments(parser, prefix: str = "--") -> None:
     it has ``addoption`` with the same arguments)."""
     add = getattr(parser, "add_argument", None) or parser.addoption
     add(f"{prefix}timeout", type=option_type("timeout", float), default=None,
-                        metavar="S", help=f"time budget per claim in seconds "
+                        metavar="S", help=f"budget per claim in CPU seconds "
                                           f"(default: {DEFAULT_TIMEOUT:g})")
     add(f"{prefix}seed", type=option_type("seed", int), default=None, metavar="N",
-                        help="seed of the random points (recorded; sampling is not seeded "
-                             "yet)")
+                        help="seed of the sampled points (default: 0; reported in the "
+                             "evidence)")
     add(f"{prefix}strict", nargs="?", const="verified", default=None,
                         choices=STRICT_LEVELS, metavar="LEVEL",
                         help="an undecided claim fails; --strict=proved: also a claim that "

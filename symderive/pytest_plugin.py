@@ -97,9 +97,11 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     dirs = config.stash.get(_DIRS, None)
     if not dirs:
         return None
+    from .check.plan import claim_seed
+
     options = config.stash[_OPTIONS]
     return (f"symderive: derivations in {', '.join(str(d) for d in dirs)}; "
-            f"budget {options.timeout:g} s per claim"
+            f"budget {options.timeout:g} CPU s per claim, seed {claim_seed(options.seed)}"
             + ("" if options.cache else "; no cache"))
 
 

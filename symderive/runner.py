@@ -1,9 +1,14 @@
-"""Run claim checks in worker processes, each with a wall-clock budget.
+"""Run claim checks in worker processes, each with a budget of CPU seconds.
 
 Each claim is checked in a forked process.  The worker reports its numeric outcome as
 soon as sampling is done, then tries the proof; when the budget runs out the worker is
 killed, so a runaway ``simplify`` can never hang the run, and the sampling evidence
 already received still decides the verdict (``verified``, never ``proved``).
+
+The budget counts the worker's own CPU time, not wall-clock time, so that a busy machine
+(other processes competing for the cores) does not change any verdict; a wall-clock
+limit of :data:`WALL_FACTOR` times the budget stays as a safety net (on a machine so
+busy that a worker gets under 1/60 of a core, that net could still decide).
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ from .options import CheckOptions
 if TYPE_CHECKING:
     from .repair.run import Options as RepairOptions
     from .repair.search import Hint
+
+WALL_FACTOR = 60.0  # wall-clock safety net, in budgets (a worker waiting, not computing)
+POLL = 0.05         # seconds between looks at the workers' CPU time
 
 
 @dataclass
@@ -89,9 +97,9 @@ def _worker(claim: Claim, options: CheckOptions, conn) -> None:
         conn.send((kind, asdict(outcome)))
 
     try:
-        # options.seed reaches the checker here once the sampler takes a seed; it is
-        # already part of the cache key (repairs run after the check, in run_claims)
-        outcome = check_claim(claim, emit)
+        # repairs run after the check, in run_claims; the seed and the repair settings
+        # are part of the cache key
+        outcome = check_claim(claim, emit, options.seed)
         emit("final", outcome)
     except Exception as exc:  # a claim that cannot be built is reported, not raised
         tb = traceback.extract_tb(exc.__traceback__)
@@ -304,6 +312,24 @@ def _attach_repairs(claims: dict, results: dict, options, jobs: int | None) -> N
             r.message = f"{r.message}; {note}" if r.message else note
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a live process has used, from /proc; None elsewhere."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _spent(entry: list, now: float) -> float:
+    """Budget used by one worker: its CPU time, or wall time where that is unknown (and
+    never less than the wall time over :data:`WALL_FACTOR`, the safety net)."""
+    cpu = _cpu_seconds(entry[2].pid)
+    wall = now - entry[3]
+    return wall if cpu is None else max(cpu, wall / WALL_FACTOR)
+
+
 def _run_unique(claims: Sequence[Claim], options: CheckOptions, jobs: int | None,
                 done: Callable[[int, ClaimResult, bool], None]) -> None:
     """Check each claim in a worker process of its own; ``done(index, result,
@@ -329,10 +355,10 @@ def _run_unique(claims: Sequence[Claim], options: CheckOptions, jobs: int | None
                 what = ("the proof at larger sizes" if data["verdict"] == Verdict.PROVED
                         else "the symbolic proof")
                 data["message"] = (f"{data.get('message') or ''}; {what} did not "
-                                   f"finish within {timeout:g} s").lstrip("; ")
+                                   f"finish within {timeout:g} CPU s").lstrip("; ")
             else:
                 data = {"verdict": Verdict.UNDECIDED, "method": "timeout",
-                        "message": note or f"time budget of {timeout:g} s ran out"}
+                        "message": note or f"budget of {timeout:g} CPU s ran out"}
         _stop(proc)
         conn.close()
         seconds[_timing_key(claim)] = took
@@ -352,9 +378,7 @@ def _run_unique(claims: Sequence[Claim], options: CheckOptions, jobs: int | None
                     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
                 child.close()
                 active[parent] = [index, claim, proc, time.perf_counter(), None]
-            now = time.perf_counter()
-            next_deadline = min(entry[3] + timeout for entry in active.values())
-            ready = wait(list(active), timeout=max(0.0, next_deadline - now))
+            ready = wait(list(active), timeout=POLL)
             for conn in ready:
                 try:
                     kind, data = conn.recv()
@@ -366,7 +390,7 @@ def _run_unique(claims: Sequence[Claim], options: CheckOptions, jobs: int | None
                 else:
                     finish(conn, data)
             now = time.perf_counter()
-            for conn in [c for c, e in active.items() if now - e[3] >= timeout]:
+            for conn in [c for c, e in active.items() if _spent(e, now) >= timeout]:
                 finish(conn, None)
     except KeyboardInterrupt:
         for conn, entry in active.items():

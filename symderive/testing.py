@@ -9,7 +9,7 @@ from .derivation import Claim, Derivation
 from .mutate import mutants, variant
 from .runner import ClaimResult, run_claims
 
-__all__ = ["verdicts", "results", "mutants", "variant", "repairs"]
+__all__ = ["verdicts", "results", "mutants", "variant", "repairs", "exact"]
 
 
 def results(claims: Derivation | Iterable[Claim], timeout: float = TESTING_TIMEOUT,
@@ -19,6 +19,16 @@ def results(claims: Derivation | Iterable[Claim], timeout: float = TESTING_TIMEO
         claims = claims.claims
     claims: Sequence[Claim] = list(claims)
     return {r.id: r for r in run_claims(claims, timeout=validate_timeout(timeout), jobs=jobs)}
+
+
+def exact(result: ClaimResult) -> bool:
+    """Shown exactly: ``proved`` for every size, or ``verified`` with an exact identity at
+    the sizes its evidence lists (``scope`` "sizes")."""
+    ev = result.evidence or {}
+    if result.verdict == "proved":
+        return ev.get("scope") == "all sizes"
+    return result.verdict == "verified" and ev.get("scope") == "sizes" \
+        and bool(ev.get("proved_sizes"))
 
 
 def verdicts(claims: Derivation | Iterable[Claim], timeout: float = TESTING_TIMEOUT,

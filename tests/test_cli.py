@@ -118,11 +118,11 @@ def test_json_shape(tmp_path, capsys):
             assert set(ev) == {"method", "scope", "proved_sizes", "sampled", "digits", "seed"}
             assert set(ev["sampled"]) == {"sizes", "points"}
             assert isinstance(ev["method"], str) and ev["method"]
-            assert ev["digits"] == 50 and isinstance(ev["seed"], int)
+            assert ev["digits"] == 50 and ev["seed"] == 0
             if claim["verdict"] == "proved":
-                # scalar claims: proved at the one (empty) size configuration
-                assert ev["scope"] == "sizes" and ev["proved_sizes"] == [{}]
-                assert ev["sampled"]["points"] >= 2
+                # scalar claims: one size, so the exact proof covers every size
+                assert ev["scope"] == "all sizes" and ev["proved_sizes"] == []
+                assert ev["sampled"]["points"] >= 5
             else:
                 assert ev["scope"] is None and ev["proved_sizes"] == []
     errata = doc["derivations"][0]["claims"]
@@ -140,12 +140,14 @@ def test_evidence_names_the_sizes(tmp_path, capsys):
     assert code == 0
     (claim,) = doc["derivations"][0]["claims"]
     ev = claim["evidence"]
-    assert claim["verdict"] == "proved" and ev["method"] == "symbolic"
-    assert ev["scope"] == "sizes"
+    # matrix notation is outside the all-size prover: exact at fixed sizes, so verified
+    assert claim["verdict"] == "verified" and ev["method"] == "symbolic"
+    assert ev["scope"] == "sizes" and "not proved for every size" in claim["message"]
     assert ev["proved_sizes"] and all(set(s) == {"n"} for s in ev["proved_sizes"])
     assert all(isinstance(v, int) for s in ev["sampled"]["sizes"] for v in s.values())
     assert ev["proved_sizes"][0] in ev["sampled"]["sizes"]
-    assert ev["sampled"]["points"] >= 2 * len(ev["proved_sizes"])
+    assert max(s["n"] for s in ev["sampled"]["sizes"]) >= 6
+    assert ev["sampled"]["points"] >= 5 * len(ev["sampled"]["sizes"])
 
 
 def test_single_claim_target(tmp_path, capsys):
@@ -247,7 +249,9 @@ class slow(sp.Function):
     """Takes far longer to evaluate than the budget allows."""
 
     def _eval_evalf(self, prec):
-        time.sleep(30)
+        end = time.time() + 30  # busy: the budget counts CPU seconds
+        while time.time() < end:
+            pass
 
 
 derivation = Derivation("slow")

@@ -150,7 +150,7 @@ def test_evidence_is_read_from_the_evidence_object_not_the_message(tiny, tmp_pat
     """The report states what the ``evidence`` object says, whatever the message says."""
     doc = json.loads(_json_results(tiny, capsys, "tiny:2"))
     claim = doc["derivations"][0]["claims"][0]
-    assert claim["verdict"] == "proved" and claim["evidence"]["scope"] == "sizes"
+    assert claim["verdict"] == "proved" and claim["evidence"]["scope"] == "all sizes"
     claim["message"] = "identity holds exactly at n=99; also agrees at 1234 random points"
     claim["evidence"]["sampled"]["points"] = 7
     results = tmp_path / "results.json"

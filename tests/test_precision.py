@@ -24,7 +24,7 @@ def test_raised_precision_multiplies_and_restores():
 
 def _rounding(point):
     """Two sides that differ by 10^-(WORK_DIGITS/4): an artefact that shrinks with the
-    precision (1e-25 at 100 digits, beyond the tolerance; 1e-50 at 200, within it)."""
+    precision (1e-25 at 100 digits, beyond the tolerance; 1e-125 at 500, within it)."""
     with evaluate.working_precision():
         return [mpmath.mpf(1), 1 + mpmath.mpf(10) ** (-evaluate.WORK_DIGITS // 4)]
 
@@ -44,3 +44,22 @@ def test_one_complex_side_refutes_and_is_named():
     assert "right side is complex" in complex_note(vals, [0])
     assert failures([mpmath.mpc(0, 1), mpmath.mpc(0, 1)]) == []  # both non-real: skipped
     assert failures([mpmath.nan, mpmath.mpf(1)]) == []           # undefined: skipped
+
+
+def test_a_disagreement_is_confirmed_at_500_and_then_1000_digits():
+    seen = []
+
+    def sides(point):
+        seen.append(evaluate.WORK_DIGITS)
+        return [mpmath.mpf(1), mpmath.mpf(2)]
+
+    assert confirmed_failures(sides, {}) == [0]
+    assert seen == [100, 500, 1000]
+
+
+def test_a_value_still_moving_with_the_precision_is_not_confirmed():
+    """Both raised precisions disagree with the other side, but not on one value."""
+    def sides(point):
+        return [mpmath.mpf(1), 2 + mpmath.mpf(evaluate.WORK_DIGITS) / 10 ** 6]
+
+    assert confirmed_failures(sides, {}) == []

@@ -53,6 +53,8 @@ CASES = {
     "functions": sp.exp(x) + sp.log(y) + sp.cos(x) + sp.atan(y),
     "kinks": sigmoid(x) + relu(x) + indicator(x - sp.Rational(1, 2)),
     "piecewise": sp.Piecewise((x, x > 2), (x ** 2, True)),
+    "kinked functions": sp.Abs(x - 3) + sp.sign(y - 1) + sp.Max(x, y) + sp.Min(x, 2)
+    + sp.floor(x) + sp.ceiling(y) + sp.Heaviside(x - 1),
     "sum and product": sp.Sum(comp(v, k) ** 2, (k, 1, n)) + sp.Product(comp(w, k), (k, 1, n)),
     "integral": sp.Integral(t ** 2 * x + t * y, (t, 0, 1)),
     # s depends on the declared x: the bound x is renamed, s keeps meaning the outer x

@@ -3,7 +3,8 @@
 One job per module:
 
 - ``verdict``: the :class:`Verdict` enum, :class:`Outcome` and :class:`Evidence`;
-- ``plan``: sizes, points per size and the per-claim random seed;
+- ``plan``: sizes (up to 6-7 per dimension, under a counted work limit), points per size
+  and the seed (``--seed`` only, never the claim's name);
 - ``instances``: a claim made explicit at fixed sizes (exact entries, or numbers);
 - ``equality``: equalities and derivatives (sample, then prove size by size);
 - ``conditions``: claims under ``given`` conditions (reduction modulo a Groebner basis;
@@ -14,6 +15,9 @@ One job per module:
 - ``counterexample`` and ``shrink``: which entries fail (a complex side included, confirmed
   at higher precision), what a refutation shows, made simple;
 - ``prove``: the symbolic zero test;
+- ``allsizes``: the size-generic (index-calculus) prover behind ``proved``;
+- ``scope``: what a verdict covers (``proved`` = every size; exact at fixed sizes is
+  ``verified``);
 - ``dispatch``: :func:`check_claim`, which sends each claim to its check.
 """
 

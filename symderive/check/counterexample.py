@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import mpmath
+import sympy as sp
 
 from ..evaluate import raised_precision
-from ..numeric import agree, fmt_value, leaf_name, valid
+from ..numeric import agree, fmt_pair, leaf_name, valid
 from .instances import ShapeMismatch
 from .verdict import Outcome, Verdict, jsonable_sizes, sizes_text
 
@@ -38,17 +39,44 @@ def failures(vals) -> list[int]:
     return out
 
 
-def confirmed_failures(evaluate, point: dict) -> list[int]:
-    """The failing entries at ``point``, confirmed at two and at four times the working
-    precision (:func:`symderive.evaluate.raised_precision`): a real disagreement stays, a
-    rounding artefact of the finite differences goes."""
+#: a disagreement refutes only if it survives at 500 and at 1000 digits (working digits
+#: times these factors), with the same values at both; quadrature at 1000 digits would
+#: take minutes, so a claim with an integral is confirmed at 150 and 200
+CONFIRM_FACTORS = (5, 10)
+CONFIRM_FACTORS_QUAD = (1.5, 2)
+
+
+def _has_integral(claim) -> bool:
+    return any(sp.sympify(e).has(sp.Integral) for e in (claim.lhs, claim.rhs)) or any(
+        sp.sympify(df.body).has(sp.Integral) for df in claim.derivation.defs.values())
+
+
+def confirmed(evaluate, point: dict) -> list | None:
+    """The values at ``point`` when a failure there survives at two raised precisions
+    (:func:`symderive.evaluate.raised_precision`, finite-difference step made finer too)
+    and its values are the same at both: a real disagreement stays, a rounding artefact
+    (cancellation in cosh(x)^2 - sinh(x)^2 at x = 1000, finite differences at a softmax
+    entry of 1e-13) goes.  None when the point does not refute the claim."""
     if not failures(evaluate(point)):
-        return []
-    with raised_precision(2):
-        if not failures(evaluate(point)):
-            return []
-    with raised_precision(4):
-        return failures(evaluate(point))
+        return None
+    claim = getattr(evaluate, "claim", None)
+    factors = CONFIRM_FACTORS_QUAD if claim and _has_integral(claim) else CONFIRM_FACTORS
+    previous = None
+    for factor in factors:
+        with raised_precision(factor):
+            vals = evaluate(point)
+        if not failures(vals):
+            return None
+        if previous is not None and failures(previous + vals):
+            return None  # still moving with the precision: not a settled value
+        previous = vals
+    return previous
+
+
+def confirmed_failures(evaluate, point: dict) -> list[int]:
+    """The failing entries at ``point`` that :func:`confirmed` confirms."""
+    vals = confirmed(evaluate, point)
+    return failures(vals) if vals is not None else []
 
 
 def complex_note(vals, bad: list[int]) -> str:
@@ -80,18 +108,23 @@ def entry_text(label) -> str:
     return f"{where} {pos}".strip() or "value"
 
 
+def _pair(lhs, rhs) -> dict:
+    """Both sides, printed with enough digits to show that they differ."""
+    a, b = fmt_pair(lhs, rhs)
+    return {"lhs": a, "rhs": b}
+
+
 def counterexample(labels, sizes, point: dict, vals, bad: list[int],
                    solution: dict | None = None) -> dict:
     m = len(vals) // 2
     first = bad[0]
-    entries = [{"entry": entry_text(labels[k]), "lhs": fmt_value(vals[k]),
-                "rhs": fmt_value(vals[m + k])} for k in bad[:12]]
+    entries = [{"entry": entry_text(labels[k]), **_pair(vals[k], vals[m + k])}
+               for k in bad[:12]]
     cx = {
         "sizes": jsonable_sizes(sizes),
         "indices": {str(k): v for k, v in labels[first][0].items()},
         "values": {leaf_name(x): str(v) for x, v in sorted(point.items(), key=lambda t: str(t[0]))},
-        "lhs": fmt_value(vals[first]),
-        "rhs": fmt_value(vals[m + first]),
+        **_pair(vals[first], vals[m + first]),
         "entries": entries,
         "differing": len(bad),
         "total": m,

@@ -15,16 +15,18 @@ import sympy as sp
 
 from ..assumptions import Binary, Simplex
 from ..derivation import Claim, Derivation
+from ..evaluate import WorkLimit, work_limit
 from ..instantiate import InstantiationError
 from ..nodes import BatchElement, Component, DefRef, Hess, MatD, ScalarD
 from ..numeric import DIGITS, Sampler, assumption_of, to_mp
 from ..quadrature import state_precision
 from ..walker import OperandShapeError
+from .allsizes import prove_all_sizes
 from .conditions import degenerate_points, follows_from, solutions_at
 from .counterexample import (
     all_valid,
     complex_note,
-    confirmed_failures,
+    confirmed,
     counterexample,
     failures,
     operand_refutation,
@@ -32,8 +34,9 @@ from .counterexample import (
     skipped_text,
 )
 from .instances import Evaluator, Instance, ShapeMismatch, instantiate
-from .plan import MAX_TRIES, POINTS_NUMERIC, POINTS_SYMBOLIC, claim_rng, claim_seed, numeric_configs
+from .plan import WORK_PER_POINT, claim_rng, claim_seed, numeric_configs, plan_sizes, tries
 from .prove import is_zero
+from .scope import at_sizes, has_sizes
 from .shrink import shrink
 from .verdict import Emit, Evidence, Outcome, Verdict, sizes_text
 
@@ -85,7 +88,7 @@ def _numeric_conditional(claim: Claim, sizes: dict, wanted: int, rng: random.Ran
             yield p
             if n == 1:  # at a generic point (the low ends), not at the all-zero one
                 yield from degenerate_points(inst.given, inst.unknowns, p)
-        for _ in range(MAX_TRIES if inst.leaves else 1):
+        for _ in range(tries(wanted) if inst.leaves else 1):
             yield {x: v for x, v in sampler.draw().items() if x not in unknowns}
 
     good = skipped = tried = 0
@@ -108,47 +111,91 @@ def _numeric_conditional(claim: Claim, sizes: dict, wanted: int, rng: random.Ran
 
 
 def _numeric_one(claim: Claim, sizes: dict, wanted: int, rng: random.Random,
-                 special: bool = True) -> Outcome | tuple[int, int]:
+                 special: bool = True, limit: int | None = None
+                 ) -> Outcome | tuple[int, int]:
     """Sample one size: an Outcome when the claim fails there, else the points used and
     the points skipped (both sides non-real, or one undefined).  ``special``: try the
-    sampler's special points first."""
+    sampler's special points first.  Raises WorkLimit when one point costs more than
+    ``limit`` evaluation steps."""
     if claim.given:
         return _numeric_conditional(claim, sizes, wanted, rng, special)
     evaluate = Evaluator(claim, sizes)
     sampler = Sampler(claim.derivation, evaluate.leaves, sizes, rng)
     good = skipped = regular = 0
     firsts = sampler.special_points() if evaluate.leaves and special else []
-    for k in range(len(firsts) + (MAX_TRIES if evaluate.leaves else 1)):
+    for k in range(len(firsts) + (tries(wanted) if evaluate.leaves else 1)):
         point = firsts[k] if k < len(firsts) else sampler.draw()
-        vals = evaluate(point)
-        if failures(vals) and confirmed_failures(evaluate, point):
-            point = shrink(evaluate, sampler, point)
+        work_limit(limit)
+        try:
             vals = evaluate(point)
-            bad = failures(vals)
-            return Outcome(Verdict.REFUTED, f"exact point, {DIGITS} digits",
-                           f"{len(bad)} of {len(vals) // 2} entries differ at "
-                           f"{sizes_text(sizes)}" + complex_note(vals, bad),
-                           counterexample(evaluate.labels, sizes, point, vals, bad))
+        finally:
+            work_limit(None)
+        if failures(vals):
+            # a disagreement not confirmed at higher precision is rounding: it agrees
+            sure = confirmed(evaluate, point)
+            if sure is not None:
+                return _refutation(evaluate, sampler, sizes, point, sure)
         if not all_valid(vals):
             skipped += 1
             continue
-        good += 1  # agrees (a disagreement not confirmed at higher precision is rounding)
+        good += 1
         regular += k >= len(firsts)
         if regular >= wanted:
             break
     return good, skipped
 
 
-def numeric_phase(claim: Claim, configs: list[tuple[dict, int]],
-                  rng: random.Random) -> Outcome:
+def _refutation(evaluate: Evaluator, sampler: Sampler, sizes: dict, point: dict,
+                vals: list) -> Outcome:
+    """The refutation at ``point``, made simpler first (kept only if it confirms)."""
+    simple = shrink(evaluate, sampler, point)
+    if simple != point:
+        sure = confirmed(evaluate, simple)
+        if sure is not None:
+            point, vals = simple, sure
+    bad = failures(vals)
+    return Outcome(Verdict.REFUTED, f"exact point, {DIGITS} digits",
+                   f"{len(bad)} of {len(vals) // 2} entries differ at "
+                   f"{sizes_text(sizes)}" + complex_note(vals, bad),
+                   counterexample(evaluate.labels, sizes, point, vals, bad))
+
+
+def _sample_ladder(claim: Claim, ladder: list[dict], wanted: int, rng: random.Random,
+                   special: bool, limit: int | None, capped: list[dict]):
+    """Sample the first size of ``ladder`` whose points stay within the work ``limit``:
+    (size, result), or None when every candidate is too costly (each is added to
+    ``capped``)."""
+    for cand in ladder:
+        try:
+            return cand, _numeric_one(claim, cand, wanted, rng, special, limit)
+        except WorkLimit:
+            capped.append(cand)
+    return None
+
+
+def numeric_phase(claim: Claim, configs: list[tuple[dict | list[dict], int]],
+                  rng: random.Random, seed: int | None = None,
+                  notes: list[str] | None = None) -> Outcome:
+    """Sample every configuration.  A configuration given as a list of candidate sizes
+    (largest first) is sampled at the first candidate whose points stay within the work
+    limit (:data:`.plan.WORK_PER_POINT`); a claim too costly at every candidate is
+    sampled at the other sizes only, and the message says so."""
     points = skipped = 0
-    seed = claim_seed(claim)
+    seed = claim_seed(seed)
+    used: list[dict] = []
+    capped: list[dict] = []
     for k, (sizes, wanted) in enumerate(configs):
+        ladder = sizes if isinstance(sizes, list) else [sizes]
+        limit = WORK_PER_POINT if isinstance(sizes, list) else None
         # the special points (a vanishing parameter, the ends of the domains) at the
         # smallest size only: they are about the values, not the sizes
-        got = _numeric_one(claim, sizes, wanted, rng, special=k == 0)
+        sampled = _sample_ladder(claim, ladder, wanted, rng, k == 0, limit, capped)
+        if sampled is None:
+            continue
+        cand, got = sampled
+        used.append(cand)
         if isinstance(got, Outcome):
-            got.evidence.sampled_sizes = [s for s, _ in configs[:k + 1]]
+            got.evidence.sampled_sizes = list(used)
             got.evidence.points, got.evidence.seed = points, seed
             got.skipped = skipped
             return got
@@ -156,17 +203,21 @@ def numeric_phase(claim: Claim, configs: list[tuple[dict, int]],
         if got[0] == 0:
             return Outcome(Verdict.UNDECIDED, "sampling",
                            f"no point found where both sides are defined at "
-                           f"{sizes_text(sizes)}" + skipped_text(skipped),
-                           evidence=Evidence("sampling", sampled_sizes=[
-                               s for s, _ in configs[:k + 1]], points=points, seed=seed),
+                           f"{sizes_text(cand)}" + skipped_text(skipped),
+                           evidence=Evidence("sampling", sampled_sizes=list(used),
+                                             points=points, seed=seed),
                            skipped=skipped)
         points += got[0]
-    text = "; ".join(sizes_text(s) for s, _ in configs)
+    text = "; ".join(sizes_text(s) for s in used)
+    notes = list(notes or [])
+    if capped:
+        notes.append(f"too costly to evaluate at {sizes_text(capped[0])} "
+                     f"(more than {WORK_PER_POINT} steps per point), sampled smaller")
     method = f"sampling: {points} points, {DIGITS} digits"
     return Outcome(Verdict.VERIFIED, method,
                    f"agrees at {points} random points ({text}), {DIGITS}-digit arithmetic"
-                   + skipped_text(skipped),
-                   evidence=Evidence("sampling", sampled_sizes=[dict(s) for s, _ in configs],
+                   + "".join(f"; {n}" for n in notes) + skipped_text(skipped),
+                   evidence=Evidence("sampling", sampled_sizes=[dict(s) for s in used],
                                      points=points, seed=seed),
                    skipped=skipped)
 
@@ -244,16 +295,36 @@ def _follows_on_cases(d: Derivation, inst: Instance, diffs: list) -> bool:
 
 
 # -- driver ------------------------------------------------------------------------------
-def check_equality(claim: Claim, emit: Emit) -> Outcome:
-    """Check one claimed equality; ``emit`` receives the numeric outcome before the proof
-    starts, and each size as it is proved."""
+def _sampling_configs(claim: Claim, rng: random.Random) -> tuple[list, list[str]]:
+    """(configurations for :func:`numeric_phase`, notes for the message)."""
     d = claim.derivation
-    rng = claim_rng(claim)
+    sym, num = d.size_configs(claim)
+    plan = plan_sizes(sym, num, claim.sizes is not None, rng)
+    configs: list = [(s, plan.points) for s in plan.exact]
+    notes = list(plan.notes)
+    if claim.given and plan.larger:
+        # the conditions are solved exactly at every point: the declared sizes only
+        configs += [(s, plan.points) for s in numeric_configs(d, claim, rng)]
+        notes.append("conditions solved exactly at each point: sampled at the declared "
+                     "sizes only")
+    else:
+        configs += [(ladder, plan.points) for ladder in plan.larger]
+    return configs, notes
+
+
+def check_equality(claim: Claim, emit: Emit, seed: int | None = None) -> Outcome:
+    """Check one claimed equality; ``emit`` receives the numeric outcome before the proof
+    starts, and each size as it is proved.  ``proved`` means proved for every size: by
+    the size-generic prover (:mod:`.allsizes`), or, for a claim without dimensions, by
+    the exact proof at its one size; an exact identity at fixed sizes is ``verified``
+    (:func:`.scope.at_sizes`)."""
+    d = claim.derivation
+    rng = claim_rng(seed)
     sym_cfgs, _ = d.size_configs(claim)
-    configs = [(s, POINTS_SYMBOLIC) for s in sym_cfgs]
-    configs += [(s, POINTS_NUMERIC) for s in numeric_configs(d, claim, rng)]
+    one_size = not has_sizes(sym_cfgs)  # no dimensions: an exact proof covers "all sizes"
+    configs, notes = _sampling_configs(claim, rng)
     try:
-        outcome = numeric_phase(claim, configs, rng)
+        outcome = numeric_phase(claim, configs, rng, seed, notes)
     except ShapeMismatch as exc:
         return shape_refutation(exc)
     except OperandShapeError as exc:
@@ -264,22 +335,30 @@ def check_equality(claim: Claim, emit: Emit) -> Outcome:
     if outcome.verdict != Verdict.VERIFIED:
         return outcome
     emit("numeric", outcome)
+    if not one_size:
+        general = prove_all_sizes(claim)
+        if general is not None:
+            return _proved_all(general, outcome)
     # Prove size by size, smallest first, reporting each success at once: if the budget
     # runs out at a larger size, the sizes already proved still stand, and are stated.
+    # With dimensions this is evidence only (the verdict stays "verified"): the smallest
+    # size is enough.
     proved: list[dict] = []
     limit = d.proof_sizes if d.proof_sizes is not None else len(sym_cfgs)
+    if not one_size:
+        limit = 1
     for sizes in sym_cfgs[:limit]:
         if not _prove_at(claim, sizes):
             break
         proved.append(sizes)
-        emit("proof", _proved(proved, outcome))
+        emit("proof", at_sizes(_proved(proved, outcome), proved, covers_all=one_size))
     if not proved:
         outcome.message = (outcome.message or "") + "; no symbolic proof found"
         return outcome
     result = _proved(proved, outcome)
     if len(proved) < limit:
         result.message += f"; no proof found at {sizes_text(sym_cfgs[len(proved)])}"
-    return result
+    return at_sizes(result, proved, covers_all=one_size)
 
 
 def _wrt_name(e: sp.Basic) -> str | None:
@@ -340,4 +419,15 @@ def _proved(sizes: list[dict], sampled: Outcome) -> Outcome:
                    evidence=Evidence("symbolic", proved_sizes=list(sizes),
                                      sampled_sizes=ev.sampled_sizes, points=ev.points,
                                      digits=ev.digits, seed=ev.seed),
+                   skipped=sampled.skipped)
+
+
+def _proved_all(argument: str, sampled: Outcome) -> Outcome:
+    """Proved for every size by a size-generic argument (named in the message)."""
+    ev = sampled.evidence
+    return Outcome(Verdict.PROVED, "symbolic, all sizes",
+                   f"identity holds for every size ({argument}); also {sampled.message}",
+                   evidence=Evidence("symbolic, all sizes", sampled_sizes=ev.sampled_sizes,
+                                     points=ev.points, digits=ev.digits, seed=ev.seed,
+                                     all_sizes=True),
                    skipped=sampled.skipped)

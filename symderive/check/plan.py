@@ -1,30 +1,87 @@
-"""How much evidence to gather for a claim: sizes, points per size, the random seed."""
+"""How much evidence to gather for a claim: which sizes, how many points at each, and from
+which seed.
+
+A referee does not stop at n = 2 or 3.  Every dimension is sampled at sizes up to at
+least :data:`MIN_TOP_SIZE`, each dimension's size drawn on its own (so that n = n_1 never
+hides a transposed product), with :data:`POINTS_PER_SIZE` points per size, and a claim
+without dimensions gets :data:`POINTS_SCALAR` points.  Points come from ``--seed`` alone,
+never from the claim's name: the same seed gives the same points, and two claims with the
+same content get the same points.
+
+Some claims are too costly to evaluate at large sizes (an expectation enumerating K^D
+assignments, a multidimensional integral).  Those stop at the largest size whose one
+evaluation stays within :data:`WORK_PER_POINT` node visits (counted, not timed, so that
+the decision is the same on every run), and their evidence says so.
+"""
 
 from __future__ import annotations
 
 import random
-import zlib
+from dataclasses import dataclass, field
 
 from ..derivation import Claim, Derivation
 
-POINTS_SYMBOLIC = 2  # random points per size used for the proof
-POINTS_NUMERIC = 1   # random points per larger size checked numerically only
-MAX_TRIES = 40       # draws allowed to find points where both sides are defined
+DEFAULT_SEED = 0
+MIN_TOP_SIZE = 6
+POINTS_SCALAR = 20
+POINTS_PER_SIZE = 5
+POINTS_SYMBOLIC = POINTS_PER_SIZE  # random points per size also tried by the exact proof
+POINTS_NUMERIC = POINTS_PER_SIZE   # random points per larger size checked numerically only
+MAX_TRIES = 40       # draws allowed (at least; 3 per wanted point) to find defined points
+#: node visits one point's evaluation may take at a sampled size (see evaluate.work_limit)
+WORK_PER_POINT = 100_000  # bn_backprop at 6 (0.2-0.35 CPU s a point), not 7
 
 
-def claim_seed(claim: Claim) -> int:
-    """Deterministic per claim, so reports are reproducible (and the seed is stated)."""
-    key = f"{claim.derivation.name}:{claim.id}" if claim.derivation else claim.id
-    return zlib.crc32(key.encode())
+def claim_seed(seed: int | None) -> int:
+    """The seed a check uses: ``--seed`` (:data:`DEFAULT_SEED` when not given), never the
+    claim's name, so that the same content gets the same points whatever its id."""
+    return DEFAULT_SEED if seed is None else int(seed)
 
 
-def claim_rng(claim: Claim) -> random.Random:
-    return random.Random(claim_seed(claim))
+def claim_rng(seed: int | None) -> random.Random:
+    """The sampler's generator: a function of the seed only."""
+    return random.Random(claim_seed(seed))
+
+
+def tries(wanted: int) -> int:
+    """Draws allowed to find ``wanted`` points where both sides are defined."""
+    return max(MAX_TRIES, 3 * wanted)
+
+
+@dataclass
+class SizePlan:
+    """The size configurations of one claim, with points per configuration."""
+
+    exact: list[dict]                # the small sizes (also tried by the exact proof)
+    larger: list[list[dict]]         # per extra slot, candidate sizes, largest first
+    points: int
+    pinned: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def plan_sizes(sym: list[dict], num: list[dict], pinned: bool,
+               rng: random.Random) -> SizePlan:
+    """Sizes to sample: the derivation's small sizes, then a larger configuration with
+    each dimension drawn independently from ``MIN_TOP_SIZE`` and one more.  It comes
+    with fallbacks, ``MIN_TOP_SIZE`` in every dimension and then the derivation's
+    declared numeric size, for claims too costly to evaluate there."""
+    dims = sorted({k for cfg in sym + num for k in cfg}, key=str)
+    if not dims:
+        return SizePlan(sym or [{}], [], POINTS_SCALAR)
+    if pinned:
+        return SizePlan(sym, [], POINTS_PER_SIZE, pinned=True,
+                        notes=["sizes pinned by the claim"])
+    top = {k: rng.randint(MIN_TOP_SIZE, MIN_TOP_SIZE + 1) for k in dims}
+    declared = num[0] if num else {k: max(c[k] for c in sym) for k in dims}
+    six = {k: MIN_TOP_SIZE for k in dims}
+    ladder = [top] + [c for c in (six, declared) if c != top]
+    return SizePlan(sym, [ladder], POINTS_PER_SIZE)
 
 
 def numeric_configs(d: Derivation, claim: Claim, rng: random.Random) -> list[dict]:
-    """The larger sizes sampled numerically only, drawn between the proof sizes and the
-    declared numeric sizes."""
+    """The declared larger sizes, each dimension drawn on its own between the proof sizes
+    and the declared numeric sizes (claims under conditions and stationary claims, whose
+    conditions are solved exactly at each point, stay at these sizes)."""
     sym, num = d.size_configs(claim)
     out = []
     for cfg in num:

@@ -7,18 +7,21 @@ import time
 import sympy as sp
 
 from ..numeric import Sampler
-from .counterexample import confirmed_failures
+from .counterexample import failures
 
 SHRINK_SECONDS = 2.0
 
 
 def shrink(evaluate, sampler: Sampler, point: dict) -> dict:
     """Make the failing point simpler while it still fails (Hypothesis-style): first a
-    whole variable at once, then entry by entry, within a small time budget."""
+    whole variable at once, then entry by entry, within a small time budget.  A trial
+    counts as failing at working precision; the caller confirms the point it keeps
+    (:func:`.counterexample.confirmed`), and falls back to the original one if the
+    shrunk point does not confirm."""
     deadline = time.perf_counter() + SHRINK_SECONDS
 
     def fails(trial) -> bool:
-        return bool(confirmed_failures(evaluate, trial))
+        return bool(failures(evaluate(trial)))
 
     groups: dict = {}
     for leaf in point:
@@ -27,14 +30,14 @@ def shrink(evaluate, sampler: Sampler, point: dict) -> dict:
     for members in groups.values():
         if time.perf_counter() > deadline:
             return point
-        options = sampler.simpler(members[0], sp.nan)
+        options = sampler.simpler(members[0], point[members[0]])
         for cand in options:
             trial = {**point, **{m: cand for m in members}}
             if trial != point and fails(trial):
                 point = trial
                 break
     for leaf in list(point):
-        ranked = sampler.simpler(leaf, sp.nan)  # every candidate, simplest first
+        ranked = sampler.simpler(leaf, point[leaf])  # candidates, simplest first
         if point[leaf] in ranked:  # only the ones simpler than the value it has
             ranked = ranked[:ranked.index(point[leaf])]
         for cand in ranked:

@@ -143,7 +143,9 @@ def evidence_text(r: ClaimResult, p: DerivationPrinter) -> str:
     if ev.points and r.verdict != Verdict.REFUTED:
         out.append(f"Agrees at {ev.points} random exact points"
                    f"{_at_sizes(ev.sampled_sizes, p)} ({ev.digits}-digit arithmetic).")
-    if r.verdict == Verdict.VERIFIED:
+    if r.verdict == Verdict.VERIFIED and ev.proved_sizes:
+        out.append("Not proved for every size.")
+    elif r.verdict == Verdict.VERIFIED:
         out.append("Not proved symbolically within the time budget.")
     elif r.verdict in (Verdict.UNDECIDED, Verdict.ERROR) and r.message and not r.same_as:
         out[-1] = out[-1].rstrip(".") + " (%s)." % escape(r.message.rstrip("."))

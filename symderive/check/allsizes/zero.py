@@ -1,0 +1,207 @@
+"""Zero test for index-notation expressions whose sums have symbolic bounds.
+
+Every rewrite here is an identity valid for every value of every size (each size >= 1)
+and every value of every entry; see the README ("Proofs for every size"):
+
+* **alpha-renaming**: a sum's variable is renamed to a canonical one for its depth;
+* **linearity**: a sum of a sum of terms is the sum of the sums; a factor free of the
+  summation variable moves out; a sum of 1 over lo..hi is hi - lo + 1;
+* **Kronecker deltas**: sum over b in lo..hi of delta(b, a) f(b) is f(a) when a is known to
+  lie in lo..hi (a free index declared over the same range, or the variable of an
+  enclosing sum over the same range);
+* **congruence**: sums with the same range are combined, and they are equal when their
+  summands are equal for every value of the variable (tested recursively, the variable
+  now a free index); f(A) = f(B) when A = B;
+* **cancellation**: what remains is a rational function of opaque atoms (entries, sums,
+  function applications); if it cancels to zero the identity holds for any value of
+  the atoms (``prove.atomize``);
+* **binary entries**: an entry declared in {0, 1} whose indices are all free is split
+  into its two cases.
+
+``False`` means "not shown", never "the identity fails".
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import sympy as sp
+
+from ..prove import _rational_zero
+
+#: canonical bound variables, one per nesting depth (Dummies compare by identity)
+CANON = [sp.Dummy(f"b{k}", integer=True) for k in range(32)]
+MAX_STEPS = 400  # recursive zero tests per claim: work, not seconds, bounds the proof
+
+
+class _Budget:
+    def __init__(self, steps: int):
+        self.left = steps
+
+    def spend(self) -> bool:
+        self.left -= 1
+        return self.left >= 0
+
+
+def _range_key(lo, hi) -> tuple:
+    return (sp.sympify(lo), sp.sympify(hi))
+
+
+class ZeroTest:
+    """``ranges`` maps each free index to its (lo, hi); ``binary`` says whether an entry
+    is declared binary."""
+
+    def __init__(self, ranges: dict, binary, steps: int = MAX_STEPS):
+        self.ranges = dict(ranges)
+        self.binary = binary
+        self.budget = _Budget(steps)
+
+    # -- normal form -------------------------------------------------------------------
+    def normal(self, e: sp.Basic, depth: int, ranges: dict) -> sp.Basic:
+        if not isinstance(e, sp.Basic) or e.is_Atom or isinstance(e, sp.Indexed):
+            return e
+        if isinstance(e, sp.Sum):
+            body = e.function
+            limits = list(e.limits)
+            if len(limits) > 1:  # innermost first
+                body = sp.Sum(body, *limits[:-1])
+                limits = limits[-1:]
+            (v, lo, hi), = limits
+            lo, hi = self.normal(lo, depth, ranges), self.normal(hi, depth, ranges)
+            c = CANON[depth]
+            inner = {**ranges, c: (lo, hi)}
+            body = self.normal(body.xreplace({v: c}), depth + 1, inner)
+            return self._sum(body, c, lo, hi, depth, ranges)
+        if isinstance(e, sp.Product):
+            raise _NotShown
+        args = [self.normal(a, depth, ranges) for a in e.args]
+        return e.func(*args)
+
+    def _sum(self, body, c, lo, hi, depth, ranges) -> sp.Basic:
+        """sum_{c=lo}^{hi} body, by linearity and delta elimination."""
+        out = []
+        for term in sp.Add.make_args(sp.expand_mul(body)):
+            free, dep = term.as_independent(c, as_Add=False)
+            if dep == 1:
+                out.append(free * (hi - lo + 1))
+                continue
+            target = self._delta_target(dep, c, lo, hi, ranges)
+            if target is not None:
+                delta, a = target
+                out.append(free * (dep / delta).xreplace({c: a}))
+                continue
+            out.append(free * sp.Sum(dep, (c, lo, hi)))
+        return sp.Add(*out)
+
+    @staticmethod
+    def _delta_target(dep, c, lo, hi, ranges):
+        for f in sp.Mul.make_args(dep):
+            if isinstance(f, sp.KroneckerDelta) and c in f.args:
+                a = f.args[1] if f.args[0] == c else f.args[0]
+                if c in a.free_symbols:
+                    continue
+                if a in ranges and _range_key(*ranges[a]) == _range_key(lo, hi):
+                    return f, a
+        return None
+
+    # -- the test ----------------------------------------------------------------------
+    def zero(self, e: sp.Basic, depth: int = 0, ranges: dict | None = None) -> bool:
+        ranges = self.ranges if ranges is None else ranges
+        if not self.budget.spend():
+            return False
+        try:
+            e = self.normal(sp.sympify(e), depth, ranges)
+        except _NotShown:
+            return False
+        return self._zero(e, depth, ranges)
+
+    def _zero(self, e, depth, ranges) -> bool:
+        if e == 0 or _cancels(e):
+            return True
+        combined = self._by_sums(e, depth, ranges)
+        if combined is not None:
+            return combined
+        unified = self._congruence(e, depth, ranges)
+        if unified is not None and (unified == 0 or _cancels(unified)):
+            return True
+        return self._split_binary(unified if unified is not None else e, depth, ranges)
+
+    def _by_sums(self, e, depth, ranges) -> bool | None:
+        """e = R + sum_L Sum_L(G_L): zero when R and every summand G_L are zero."""
+        c = CANON[depth]
+        rest, groups = [], {}
+        for term in sp.Add.make_args(e):
+            coeff, part = term.as_independent(sp.Sum, as_Add=False)
+            if isinstance(part, sp.Sum) and part.limits[0][0] == c:
+                groups.setdefault(part.limits[0][1:], []).append(coeff * part.function)
+            else:
+                rest.append(term)
+        if not groups:
+            return None
+        if rest and not self.zero(sp.Add(*rest), depth, ranges):
+            return False
+        for (lo, hi), parts in groups.items():
+            if not self.zero(sp.Add(*parts), depth + 1, {**ranges, c: (lo, hi)}):
+                return False
+        return True
+
+    def _congruence(self, e, depth, ranges) -> sp.Basic | None:
+        """Identify applications f(A), f(B) with A = B shown; None when none found."""
+        bound = set(CANON[depth:])
+        apps = [a for a in _applications(e) if not (a.free_symbols & bound)]
+        classes: list[list] = []
+        for a in sorted(apps, key=sp.default_sort_key):
+            for cls in classes:
+                if self._same(cls[0], a, depth, ranges):
+                    cls.append(a)
+                    break
+            else:
+                classes.append([a])
+        table = {a: cls[0] for cls in classes for a in cls[1:]}
+        return e.xreplace(table) if table else None
+
+    def _same(self, a, b, depth, ranges) -> bool:
+        if a.func != b.func or len(a.args) != len(b.args):
+            return False
+        if isinstance(a, sp.Sum):
+            if a.limits != b.limits:
+                return False
+            (c, lo, hi), = a.limits
+            return self.zero(a.function - b.function, depth + 1, {**ranges, c: (lo, hi)})
+        if isinstance(a, sp.KroneckerDelta):
+            return False
+        return all(x == y or (isinstance(x, sp.Expr) and self.zero(x - y, depth, ranges))
+                   for x, y in zip(a.args, b.args))
+
+    def _split_binary(self, e, depth, ranges) -> bool:
+        bound = set(CANON[depth:])
+        entries = sorted((x for x in e.atoms(sp.Indexed)
+                          if not (x.free_symbols & bound) and self.binary(x)),
+                         key=sp.default_sort_key)[:3]
+        if not entries:
+            return False
+        for case in itertools.product((0, 1), repeat=len(entries)):
+            sub = e.xreplace(dict(zip(entries, map(sp.Integer, case))))
+            if not self.zero(sub, depth, ranges):
+                return False
+        return True
+
+
+class _NotShown(Exception):
+    pass
+
+
+def _cancels(e) -> bool:
+    try:
+        return _rational_zero(e)
+    except (sp.PolynomialError, RecursionError, TypeError):
+        return False
+
+
+def _applications(e) -> list:
+    """Function applications and sums in ``e`` (outermost first)."""
+    out = []
+    for node in sp.preorder_traversal(e):
+        if isinstance(node, (sp.Sum, sp.Function)) and not isinstance(node, sp.KroneckerDelta):
+            out.append(node)
+    return list(dict.fromkeys(out))
