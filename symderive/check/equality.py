@@ -18,7 +18,7 @@ from ..derivation import Claim, Derivation
 from ..evaluate import WorkLimit, work_limit
 from ..instantiate import InstantiationError
 from ..nodes import BatchElement, Component, DefRef, Hess, MatD, ScalarD
-from ..numeric import DIGITS, Sampler, assumption_of, to_mp
+from ..numeric import DIGITS, Sampler, assumption_of, integrates, to_mp
 from ..quadrature import state_precision
 from ..walker import OperandShapeError
 from .allsizes import prove_all_sizes
@@ -76,7 +76,7 @@ def _numeric_conditional(claim: Claim, sizes: dict, wanted: int, rng: random.Ran
     """Sample one size of a claim under conditions, at solutions of the conditions."""
     inst = instantiate(claim, sizes)
     unknowns = set(inst.unknowns)
-    sampler = Sampler(claim.derivation, inst.leaves, sizes, rng)
+    sampler = Sampler(claim.derivation, inst.leaves, sizes, rng, moderate=integrates(claim))
 
     def points():
         # special values first (a vanishing parameter, the ends of the domains), and the
@@ -120,7 +120,8 @@ def _numeric_one(claim: Claim, sizes: dict, wanted: int, rng: random.Random,
     if claim.given:
         return _numeric_conditional(claim, sizes, wanted, rng, special)
     evaluate = Evaluator(claim, sizes)
-    sampler = Sampler(claim.derivation, evaluate.leaves, sizes, rng)
+    sampler = Sampler(claim.derivation, evaluate.leaves, sizes, rng,
+                      moderate=integrates(claim))
     good = skipped = regular = 0
     firsts = sampler.special_points() if evaluate.leaves and special else []
     for k in range(len(firsts) + (tries(wanted) if evaluate.leaves else 1)):
@@ -302,6 +303,9 @@ def _sampling_configs(claim: Claim, rng: random.Random) -> tuple[list, list[str]
     plan = plan_sizes(sym, num, claim.sizes is not None, rng)
     configs: list = [(s, plan.points) for s in plan.exact]
     notes = list(plan.notes)
+    if integrates(claim):
+        notes.append("integrals: sampled at moderate scales only (no |x| near 1e-3 or 1e3, "
+                     "where quadrature is not reliable)")
     if claim.given and plan.larger:
         # the conditions are solved exactly at every point: the declared sizes only
         configs += [(s, plan.points) for s in numeric_configs(d, claim, rng)]

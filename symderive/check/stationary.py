@@ -33,6 +33,7 @@ from ..numeric import (
     assumption_of,
     fmt_pair,
     fmt_value,
+    integrates,
     leaf_name,
     quad_integrals,
     to_mp,
@@ -272,7 +273,8 @@ def _numeric_phase(claim, systems: list[tuple[System, int]], rng,
     for k, (system, wanted) in enumerate(systems):
         sampled = [s.sizes for s, _ in systems[:k + 1]]
         params = system.params
-        sampler = Sampler(claim.derivation, params, system.sizes, rng)
+        sampler = Sampler(claim.derivation, params, system.sizes, rng,
+                          moderate=integrates(claim))
         good = regular = 0
         # the special points first (a vanishing parameter; the ends of the domains, where
         # a saddle may hide), at the first size only
