@@ -25,21 +25,73 @@ import sympy as sp
 from ..assumptions import Interval, Positive, Real, Simplex
 from ..numeric import quad_integrals, to_mp, valid
 
-__all__ = ["linear_multipliers", "concave_everywhere", "better_point", "nonvanishing"]
+__all__ = ["linear_multipliers", "concave_everywhere", "better_point", "nonvanishing",
+           "in_domain"]
+
+#: domains that are intervals of the line (possibly a point added, as the simplex's 1):
+#: membership of a number is decided by two rationals bracketing it
+_CONVEX = (Interval, Positive, Real, Simplex)
+
+
+def in_domain(domain, value: sp.Expr, digits: int = 50) -> bool:
+    """Whether the number ``value`` lies in ``domain``, without asking SymPy to compare an
+    algebraic number exactly (``(937/7)**(3/5) < 1`` computes a minimal polynomial and
+    can run for minutes).  A rational goes to the domain itself.  Otherwise the value is
+    evaluated (``evalf`` tracks its error) and bracketed by two rationals a relative
+    10^-(p - 10) apart, at p = ``digits`` digits and then more (a responsibility at a
+    large inverse temperature is 1 - 10^-300): when the domain is an interval and both
+    ends are inside, so is the value, and when both are outside, so is the value (the
+    bracket is far narrower than any declared interval).  Only a value within the
+    bracket of a boundary at every precision is compared exactly."""
+    value = sp.sympify(value)
+    if value.is_Rational or not isinstance(domain, _CONVEX) or not value.is_number:
+        return bool(domain.contains(value))
+    for p in (digits, 4 * digits, 20 * digits):
+        v = sp.N(value, p)
+        if not v.is_Float:  # complex, infinite or not evaluable: the exact test decides
+            break
+        mid = sp.Rational(v)
+        eps = sp.Rational(1, 10 ** (p - 10)) * max(1, abs(mid))
+        ends = [bool(domain.contains(mid - eps)), bool(domain.contains(mid + eps))]
+        if ends[0] == ends[1]:
+            return ends[0]
+    return bool(domain.contains(value))
 
 
 def linear_multipliers(grads: list, multipliers: list) -> dict | None:
     """Multipliers solving the linear equations ``grads == 0``, or None if inconsistent.
-    Free multipliers (dependent constraints) are set to 0."""
+    Free multipliers (dependent constraints) are set to 0.
+
+    When the coefficients of the multipliers are numbers (affine constraints), only they
+    are eliminated: the multipliers come from a square, invertible set of the equations,
+    and the other equations are left for the caller, who checks every equation at the
+    multipliers anyway.  Elimination on the augmented system would ask whether
+    expressions in logs of algebraic numbers are zero (a minimal polynomial each, minutes
+    at a large parameter)."""
     if not multipliers:
         return {} if all(sp.simplify(g) == 0 for g in grads) else None
     A, b = sp.linear_eq_to_matrix([sp.together(g) for g in grads], multipliers)
+    if not A.free_symbols and all(x.is_Rational for x in A):
+        return _square_solve(A, b, multipliers)
     try:
         sol, params = A.gauss_jordan_solve(b)
     except ValueError:  # inconsistent: no multipliers exist
         return None
     sol = sol.xreplace({p: 0 for p in params})
     return {lam: sp.together(v) for lam, v in zip(multipliers, sol)}
+
+
+def _square_solve(A: sp.Matrix, b: sp.Matrix, multipliers: list) -> dict:
+    """The solution of ``A x = b`` (A rational) with the free unknowns at 0, from rows of
+    A that are independent on its pivot columns; it solves the whole system exactly when
+    the system is consistent (the caller checks that)."""
+    cols = list(A.rref()[1])
+    rows = list(A[:, cols].T.rref()[1])
+    x = A[rows, cols].LUsolve(b[rows, :]) if cols else sp.zeros(0, 1)
+    out = {lam: sp.S.Zero for lam in multipliers}
+    for k, c in enumerate(cols):
+        out[multipliers[c]] = sp.together(x[k])
+    return out
 
 
 def nonvanishing(e: sp.Expr) -> bool:
