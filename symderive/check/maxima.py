@@ -26,11 +26,26 @@ from ..assumptions import Interval, Positive, Real, Simplex
 from ..numeric import quad_integrals, to_mp, valid
 
 __all__ = ["linear_multipliers", "concave_everywhere", "better_point", "nonvanishing",
-           "in_domain"]
+           "in_domain", "bracketed", "STEPS"]
 
 #: domains that are intervals of the line (possibly a point added, as the simplex's 1):
 #: membership of a number is decided by two rationals bracketing it
 _CONVEX = (Interval, Positive, Real, Simplex)
+
+
+#: steps tried from a claimed maximiser along the tangent space (times its size, at the
+#: larger sizes): near ones for a neighbouring better point, far ones for another hill
+STEPS = tuple(sp.Rational(a) * sign for a in ("1/1000", "1/100", "1/10", "1/2", "1", "2",
+                                              "3", "10") for sign in (1, -1))
+
+
+def bracketed(domain, mid: sp.Rational, digits: int) -> bool | None:
+    """Whether a number within a relative 10^-digits of ``mid`` lies in the interval-like
+    ``domain``: True or False when both ends of that bracket agree, None when it straddles
+    a boundary."""
+    eps = sp.Rational(1, 10 ** digits) * max(1, abs(mid))
+    lo, hi = bool(domain.contains(mid - eps)), bool(domain.contains(mid + eps))
+    return lo if lo == hi else None
 
 
 def in_domain(domain, value: sp.Expr, digits: int = 50) -> bool:
@@ -50,11 +65,9 @@ def in_domain(domain, value: sp.Expr, digits: int = 50) -> bool:
         v = sp.N(value, p)
         if not v.is_Float:  # complex, infinite or not evaluable: the exact test decides
             break
-        mid = sp.Rational(v)
-        eps = sp.Rational(1, 10 ** (p - 10)) * max(1, abs(mid))
-        ends = [bool(domain.contains(mid - eps)), bool(domain.contains(mid + eps))]
-        if ends[0] == ends[1]:
-            return ends[0]
+        got = bracketed(domain, sp.Rational(v), p - 10)
+        if got is not None:
+            return got
     return bool(domain.contains(value))
 
 
@@ -213,7 +226,7 @@ def better_point(f: sp.Expr, variables: list, constraints: list, point: dict,
     base = value(f.xreplace(point))
     if base is None:
         return None
-    for step in (sp.Rational(1, 10), -sp.Rational(1, 10), 1, -1, 3, -3, 10, -10):
+    for step in STEPS:
         weights = [sp.Rational(rng.randint(-3, 3)) for _ in Z] if len(Z) > 1 else [1]
         if all(w == 0 for w in weights):
             weights[0] = sp.Integer(1)

@@ -60,6 +60,7 @@ from .plan import (
     tries,
 )
 from .prove import is_zero
+from .stationary_large import distinct_draw, larger_sizes
 from .unknowns import matrix_point, unknown_entries
 from .verdict import Emit, Evidence, Outcome, Verdict, jsonable_sizes, sizes_text
 
@@ -284,7 +285,7 @@ def _numeric_phase(claim, systems: list[tuple[System, int]], rng,
         # a saddle may hide), at the first size only
         firsts = sampler.special_points() if params and k == 0 else []
         for n in range(len(firsts) + (tries(wanted) if params else 1)):
-            point = firsts[n] if n < len(firsts) else sampler.draw()
+            point = firsts[n] if n < len(firsts) else distinct_draw(sampler)
             try:
                 bad = _numeric_check(claim, system, point)
             except (ZeroDivisionError, ValueError, TypeError):
@@ -494,6 +495,16 @@ def check_stationary(claim: StationaryClaim, emit: Emit, seed: int | None = None
                              + [(s, POINTS_NUMERIC) for s in num_systems], rng, seed)
     if outcome.verdict != Verdict.VERIFIED and outcome.method != SINGULAR:
         return outcome
+    bad, large, count, note = larger_sizes(claim, sym_cfgs, rng)
+    if bad is not None:
+        bad.evidence = Evidence(bad.method, sampled_sizes=outcome.evidence.sampled_sizes
+                                + large, points=outcome.evidence.points + count,
+                                seed=claim_seed(seed))
+        return bad
+    if note:
+        outcome.message += f"; {note}"
+        outcome.evidence.sampled_sizes += large
+        outcome.evidence.points += count
     emit("numeric", outcome)
     proof = _symbolic_phase(claim, systems)
     if proof is None:

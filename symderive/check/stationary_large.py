@@ -1,0 +1,362 @@
+"""Stationary and maximiser claims beyond the exactly solved sizes, and the parameter
+draws they use.
+
+**Larger sizes, at 50 digits.**  The exact check (stationary.py) decides the Lagrange
+conditions in exact arithmetic at each sampled point, which costs too much beyond the
+declared small sizes.  At a larger size (each dimension drawn from 6 and 7, the referee's
+sizes of plan.py, else 6 throughout) the same conditions are checked numerically, at 70
+working digits against the usual 10^-35 tolerance, at each sampled parameter point:
+
+* the claimed point, evaluated numerically (a matrix inverse is a numeric inverse),
+  lies in the declared domains (a value within 10^-60 of a boundary skips the point);
+* the constraints vanish there, and the Lagrange conditions grad f = J^T lambda hold,
+  the multipliers solved from independent rows of the constraint Jacobian (rational once
+  the parameters are numbers: affine constraints), each condition relative to its terms;
+* for a maximiser, the Hessian of f on the constraints' tangent space is negative
+  definite (a Cholesky factorisation of its negative); an eigenvalue > 0 refutes;
+* for a global maximiser, steps along the tangent space find no feasible point with a
+  larger f.
+
+This is evidence, never a proof: it refutes, or adds its size to a ``verified``.  Claims
+with curved constraints, integrals or more than :data:`MAX_UNKNOWNS` unknowns at that
+size are not sampled there, and their evidence says so.
+
+**Parameters without coincidences.**  A swapped claim such as x* = q/(p + q) for the
+maximiser p/(p + q) of p log x + q log(1 - x) agrees with the truth wherever p = q.  A
+regular draw therefore never gives two continuous parameters the same value: a repeat
+is redrawn as a random rational (:func:`distinct_draw`).  Points where parameters
+coincide (all at 1, all near an end) are the special points, tried in addition, never
+counted as the regular evidence.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from dataclasses import dataclass
+
+import mpmath
+import sympy as sp
+
+from ..assumptions import Binary, Counts, Real
+from ..evaluate import KinkError, NumericInstantiator, key_of
+from ..instantiate import InstantiationError, Instantiator
+from ..matrix_domains import MatrixDomain
+from ..nodes import is_matrix
+from ..numeric import _MODULE, TOLERANCE, Sampler, assumption_of, leaf_name
+from ..walker import OperandShapeError
+from .instances import all_entries, expand_family, free_indices, leaves_of, referenced_vars
+from .maxima import STEPS, bracketed
+from .plan import MIN_TOP_SIZE, POINTS_NUMERIC, tries
+from .unknowns import unknown_entries
+from .verdict import Outcome, Verdict, jsonable_sizes, sizes_text
+
+REDRAWS = 8  # attempts to move one coinciding value off the others
+
+
+def _continuous(sampler: Sampler, leaf) -> bool:
+    a = assumption_of(sampler.d, leaf, sampler.extra)
+    return not (a.grouped or isinstance(a, (Binary, Counts, MatrixDomain)))
+
+
+def distinct_draw(sampler: Sampler) -> dict:
+    """A regular draw in which no two continuous parameters share a value (grouped,
+    discrete and structured ones keep theirs: their values are constrained)."""
+    point = sampler.draw()
+    seen: set = set()
+    for leaf in sorted(point, key=str):
+        if not _continuous(sampler, leaf):
+            continue
+        a = assumption_of(sampler.d, leaf, sampler.extra)
+        value = point[leaf]
+        for _ in range(REDRAWS):
+            if value not in seen:
+                break
+            value = a.draw(sampler.rng, 1, "rational")[0]
+        point[leaf] = value
+        seen.add(value)
+    return point
+
+
+# -- larger sizes ------------------------------------------------------------------------
+MAX_UNKNOWNS = 64   # scalar unknowns at a larger size (the Hessian is MAX_UNKNOWNS^2)
+WORK = 70           # working digits of the numeric check
+
+
+class TooCostly(Exception):
+    """The claim cannot be checked numerically at this size (the reason is the text)."""
+
+
+def _mp(x):
+    return mpmath.mpf(int(x.p)) / int(x.q) if isinstance(x, sp.Rational) else mpmath.mpf(x)
+
+
+def _fn(args: list, exprs):
+    return sp.lambdify(args, exprs, modules=[_MODULE, "mpmath"], dummify=True)
+
+
+@dataclass
+class Large:
+    """One claim made explicit at a larger size, compiled to mpmath functions."""
+
+    claim: object
+    sizes: dict
+    variables: list
+    params: list
+    slots: list          # (general value, env, [leaf entries]) of the claimed point
+    jac: sp.Matrix       # d constraints / d variables (free of the variables)
+    f: object
+    grad: object
+    cons: object
+    hess: object
+    hess_keys: list
+
+    @classmethod
+    def build(cls, claim, sizes: dict) -> Large:
+        d = claim.derivation
+        if any(sp.sympify(e).has(sp.Integral) for e in (claim.f, *claim.constraints)):
+            raise TooCostly("an integral in the objective")
+        inst = Instantiator(d, sizes)
+        try:
+            f = inst.scalar(claim.f, {}, frozenset())
+            variables = unknown_entries(inst, d, claim.variables)
+            if len(variables) > MAX_UNKNOWNS:
+                raise TooCostly(f"more than {MAX_UNKNOWNS} unknowns")
+            constraints = expand_family(inst, d, claim.constraints)
+            slots = []
+            for var, value in claim.point.items():
+                idx = free_indices(d, var)
+                ranges = [range(1, inst.integer(d.indices[k], {}) + 1) for k in idx]
+                for values in itertools.product(*ranges):
+                    env = dict(zip(idx, values))
+                    leaves = (list(inst.explicit(var, env)) if is_matrix(var)
+                              else [inst.scalar(sp.sympify(var), env, frozenset())])
+                    slots.append((sp.sympify(value), env, leaves))
+        except (InstantiationError, OperandShapeError, TypeError, ValueError, KeyError) as exc:
+            raise TooCostly(f"not instantiable ({exc})") from exc
+        varset = set(variables)
+        jac = sp.Matrix(len(constraints), len(variables),
+                        lambda j, i: sp.diff(constraints[j], variables[i]))
+        if jac.free_symbols & varset:
+            raise TooCostly("curved constraints")
+        grad = {v: sp.S.Zero for v in variables}
+        for term in sp.Add.make_args(f):
+            for v in term.free_symbols & varset:
+                grad[v] += sp.diff(term, v)
+        hess: dict = {}
+        if claim.maximum:
+            for a, v in enumerate(variables):
+                for term in sp.Add.make_args(grad[v]):
+                    for u in term.free_symbols & varset:
+                        b = variables.index(u)
+                        hess[(a, b)] = hess.get((a, b), 0) + sp.diff(term, u)
+        point_vars = referenced_vars(d, *claim.point.values())
+        params = sorted(set(leaves_of([f, *constraints], variables))
+                        | (set(all_entries(inst, point_vars)) - varset), key=str)
+        args = [*variables, *params]
+        keys = sorted(hess)
+        return cls(claim, dict(sizes), variables, params, slots, jac,
+                   _fn(args, f), _fn(args, [grad[v] for v in variables]),
+                   _fn(args, constraints), _fn(args, [hess[k] for k in keys]), keys)
+
+    # -- one parameter point ---------------------------------------------------------
+    def _point(self, point: dict) -> list:
+        values = {key_of(k): _mp(v) for k, v in point.items()}
+        ninst = NumericInstantiator(self.claim.derivation, self.sizes, values)
+        out = {}
+        for value, env, leaves in self.slots:
+            got = (ninst.matrix(value, env, frozenset()).data if len(leaves) > 1
+                   or is_matrix(value) else [ninst.scalar(value, env, frozenset())])
+            for leaf, x in zip(leaves, got):
+                if isinstance(x, mpmath.mpc):
+                    if abs(x.imag) > TOLERANCE * max(1, abs(x.real)):
+                        raise ValueError("a complex claimed point")
+                    x = x.real
+                out[leaf] = mpmath.mpf(x)
+        return [out[v] for v in self.variables]
+
+    def check(self, point: dict) -> Outcome | None:
+        """None when the conditions hold at this parameter point; an Outcome when they
+        fail; ValueError (and the like) when the point decides nothing."""
+        with mpmath.workdps(WORK):
+            return self._check(point)
+
+    def _check(self, point: dict) -> Outcome | None:
+        claim = self.claim
+        x = self._point(point)
+        p = [_mp(point[k]) for k in self.params]
+        cx = {"sizes": jsonable_sizes(self.sizes),
+              "values": {leaf_name(k): str(v)
+                         for k, v in sorted(point.items(), key=lambda t: str(t[0]))},
+              "point": {leaf_name(v): mpmath.nstr(xv, 15)
+                        for v, xv in zip(self.variables, x)}}
+        for v, xv in zip(self.variables, x):
+            if not _inside(claim, v, xv):
+                cx["message"] = f"{leaf_name(v)} = {mpmath.nstr(xv, 15)} lies outside " \
+                    f"{_domain(claim, v).describe()}"
+                return Outcome(Verdict.REFUTED, "domain", cx["message"], cx)
+        scale = max([1, *(abs(t) for t in x)])
+        for j, g in enumerate(self.cons(*x, *p)):
+            if abs(g) > TOLERANCE * scale:
+                cx["message"] = f"the constraint {j + 1} fails at the claimed point " \
+                    f"(residual {mpmath.nstr(g, 5)})"
+                return Outcome(Verdict.REFUTED, "constraints", cx["message"], cx)
+        J = self.jac.xreplace(dict(zip(self.params, (point[k] for k in self.params))))
+        if not all(e.is_Rational for e in J):
+            raise ValueError("a constraint Jacobian that is not rational")
+        grad = self.grad(*x, *p)
+        if not _lagrange_holds(J, grad):
+            cx["message"] = ("not a stationary point: no multipliers satisfy the Lagrange "
+                             "conditions" if J.rows else "not a stationary point: the "
+                             "gradient does not vanish")
+            return Outcome(Verdict.REFUTED, "Lagrange conditions", cx["message"], cx)
+        if not claim.maximum:
+            return None
+        Z = _basis(J, len(x))
+        if Z.cols:
+            H = mpmath.zeros(len(x), len(x))
+            for (a, b), h in zip(self.hess_keys, self.hess(*x, *p)):
+                H[a, b] = h
+            M = Z.T * H * Z
+            try:
+                mpmath.cholesky(-M)
+            except (ValueError, ZeroDivisionError):
+                eig = mpmath.eigsy(M)[0]
+                top = max(eig[k] for k in range(M.rows))
+                size = max(1, *(abs(eig[k]) for k in range(M.rows)))
+                if top > TOLERANCE * size:
+                    cx["message"] = (f"stationary, but not a maximum: the Hessian of the "
+                                     f"Lagrangian has eigenvalue {mpmath.nstr(top, 12)} > 0 "
+                                     "on the tangent space")
+                    return Outcome(Verdict.REFUTED, "second-order condition", cx["message"],
+                                   cx)
+                raise ValueError("the second-order test is inconclusive here") from None
+        if not claim.local:
+            found = self._better(x, p, Z)
+            if found is not None:
+                trial, got, base = found
+                cx["message"] = (f"not a global maximiser: f = {mpmath.nstr(got, 15)} at a "
+                                 f"feasible point, greater than f = {mpmath.nstr(base, 15)} "
+                                 "at the claimed point")
+                cx["better"] = {leaf_name(v): mpmath.nstr(t, 15)
+                                for v, t in zip(self.variables, trial)}
+                return Outcome(Verdict.REFUTED, "global maximum", cx["message"], cx)
+        return None
+
+    def _better(self, x: list, p: list, Z):
+        """A feasible point with a larger f, by steps along the tangent space."""
+        base = self.f(*x, *p)
+        rng = random.Random(len(x))
+        dirs = [Z[:, k] for k in range(min(Z.cols, 4))]
+        for _ in range(2 if Z.cols > 1 else 0):
+            w = [rng.randint(-3, 3) for _ in range(Z.cols)]
+            dirs.append(sum((w[k] * Z[:, k] for k in range(Z.cols)),
+                            mpmath.zeros(len(x), 1)))
+        reach = max([1, *(abs(t) for t in x)])
+        for z in dirs:
+            for step in STEPS:
+                trial = [x[i] + step * reach * z[i] for i in range(len(x))]
+                if not all(_inside(self.claim, v, t, strict=True)
+                           for v, t in zip(self.variables, trial)):
+                    continue
+                try:
+                    got = self.f(*trial, *p)
+                except (ValueError, ZeroDivisionError, OverflowError):
+                    continue
+                if isinstance(got, mpmath.mpc):
+                    continue
+                if got > base + TOLERANCE * max(1, abs(base)):
+                    return trial, got, base
+        return None
+
+
+def _domain(claim, leaf):
+    return claim.domain.get(leaf) or assumption_of(claim.derivation, leaf)
+
+
+def _inside(claim, leaf, value, strict: bool = False) -> bool:
+    """``value`` (an mpmath number) in the leaf's domain; a value too close to a boundary
+    to tell raises ValueError (the point is skipped), or is outside when ``strict``."""
+    dom = _domain(claim, leaf)
+    if isinstance(dom, Real):
+        return bool(mpmath.isfinite(value))
+    got = bracketed(dom, sp.Rational(sp.Float(value, WORK)), WORK - 10)
+    if got is None:
+        if strict:
+            return False
+        raise ValueError(f"{leaf_name(leaf)} is too close to a boundary of its domain")
+    return got
+
+
+def _basis(J: sp.Matrix, n: int):
+    """A basis of the tangent space (columns), as an mpmath matrix."""
+    Z = J.nullspace() if J.rows else [sp.eye(n)[:, k] for k in range(n)]
+    out = mpmath.zeros(n, len(Z))
+    for k, z in enumerate(Z):
+        for i in range(n):
+            out[i, k] = _mp(z[i])
+    return out
+
+
+def _lagrange_holds(J: sp.Matrix, grad: list) -> bool:
+    """Whether grad = J^T lambda for some lambda, each condition to the tolerance relative
+    to its terms (multipliers from independent rows, the free ones at 0)."""
+    n = len(grad)
+    lam = [mpmath.mpf(0)] * J.rows
+    if J.rows:
+        A = J.T
+        cols = list(A.rref()[1])
+        rows = list(A[:, cols].T.rref()[1])
+        if cols:
+            sub = mpmath.matrix([[_mp(A[r, c]) for c in cols] for r in rows])
+            sol = mpmath.lu_solve(sub, mpmath.matrix([grad[r] for r in rows]))
+            for k, c in enumerate(cols):
+                lam[c] = sol[k]
+    for i in range(n):
+        push = mpmath.fsum(_mp(J[j, i]) * lam[j] for j in range(J.rows))
+        if abs(grad[i] - push) > TOLERANCE * max(1, abs(grad[i]), abs(push)):
+            return False
+    return True
+
+
+def larger_sizes(claim, sym_cfgs: list[dict], rng: random.Random
+                 ) -> tuple[Outcome | None, list[dict], int, str]:
+    """Sample ``claim`` numerically at a larger size (see the module doc).  Returns (a
+    refutation or None, the sizes sampled, points that held, a note for the message)."""
+    dims = sorted({k for cfg in sym_cfgs for k in cfg}, key=str)
+    if not dims:
+        return None, [], 0, ""
+    top = {k: rng.randint(MIN_TOP_SIZE, MIN_TOP_SIZE + 1) for k in dims}
+    six = {k: MIN_TOP_SIZE for k in dims}
+    reasons = []
+    for sizes in [top] + ([six] if six != top else []):
+        try:
+            large = Large.build(claim, sizes)
+        except TooCostly as exc:
+            reasons.append(f"{sizes_text(sizes)}: {exc}")
+            continue
+        sampler = Sampler(claim.derivation, large.params, sizes, rng)
+        good = 0
+        for _ in range(tries(POINTS_NUMERIC)):
+            point = distinct_draw(sampler)
+            try:
+                bad = large.check(point)
+            except (ValueError, ZeroDivisionError, TypeError, OverflowError, KinkError,
+                    InstantiationError, ArithmeticError):
+                continue
+            if bad is not None:
+                return bad, [sizes], good, ""
+            good += 1
+            if good >= POINTS_NUMERIC:
+                break
+        if good:
+            what = "Lagrange conditions" + (", second-order test" if claim.maximum else "") \
+                + (", no better feasible point found" if claim.maximum and not claim.local
+                   else "")
+            return None, [sizes], good, (f"at {sizes_text(sizes)}: {good} random points "
+                                         f"at {TOLERANCE_DIGITS} digits ({what})")
+        reasons.append(f"{sizes_text(sizes)}: no admissible point")
+    return None, [], 0, "not sampled at larger sizes (" + "; ".join(reasons) + ")"
+
+
+TOLERANCE_DIGITS = 50
