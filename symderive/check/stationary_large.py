@@ -91,8 +91,16 @@ def _mp(x):
     return mpmath.mpf(int(x.p)) / int(x.q) if isinstance(x, sp.Rational) else mpmath.mpf(x)
 
 
-def _fn(args: list, exprs):
-    return sp.lambdify(args, exprs, modules=[_MODULE, "mpmath"], dummify=True)
+def _compiler(args: list):
+    """A lambdify over ``args`` (entries such as mu[1, 2]): the entries become plain
+    symbols in one pass (lambdify's own dummify rewrites the expression once per
+    argument, 400 passes at a larger size)."""
+    names = [sp.Dummy(f"a{k}") for k in range(len(args))]
+    table = dict(zip(args, names))
+    return lambda exprs: sp.lambdify(names, sp.sympify(exprs).xreplace(table)
+                                     if not isinstance(exprs, list) else
+                                     [sp.sympify(e).xreplace(table) for e in exprs],
+                                     modules=[_MODULE, "mpmath"])
 
 
 @dataclass
@@ -153,11 +161,11 @@ class Large:
         point_vars = referenced_vars(d, *claim.point.values())
         params = sorted(set(leaves_of([f, *constraints], variables))
                         | (set(all_entries(inst, point_vars)) - varset), key=str)
-        args = [*variables, *params]
+        fn = _compiler([*variables, *params])
         keys = sorted(hess)
         return cls(claim, dict(sizes), variables, params, slots, jac,
-                   _fn(args, f), _fn(args, [grad[v] for v in variables]),
-                   _fn(args, constraints), _fn(args, [hess[k] for k in keys]), keys)
+                   fn(f), fn([grad[v] for v in variables]), fn(constraints),
+                   fn([hess[k] for k in keys]), keys)
 
     # -- one parameter point ---------------------------------------------------------
     def _point(self, point: dict) -> list:
@@ -247,7 +255,7 @@ class Large:
         """A feasible point with a larger f, by steps along the tangent space."""
         base = self.f(*x, *p)
         rng = random.Random(len(x))
-        dirs = [Z[:, k] for k in range(min(Z.cols, 4))]
+        dirs = [Z[:, k] for k in range(min(Z.cols, 2))]
         for _ in range(2 if Z.cols > 1 else 0):
             w = [rng.randint(-3, 3) for _ in range(Z.cols)]
             dirs.append(sum((w[k] * Z[:, k] for k in range(Z.cols)),
