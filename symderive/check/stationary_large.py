@@ -31,6 +31,7 @@ counted as the regular evidence.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from dataclasses import dataclass
 import mpmath
 import sympy as sp
 
-from ..assumptions import Binary, Counts, Real
+from ..assumptions import Binary, Counts, Interval, Positive, Real, Simplex
 from ..evaluate import KinkError, NumericInstantiator, key_of
 from ..instantiate import InstantiationError, Instantiator
 from ..matrix_domains import MatrixDomain
@@ -92,15 +93,15 @@ def _mp(x):
 
 
 def _compiler(args: list):
-    """A lambdify over ``args`` (entries such as mu[1, 2]): the entries become plain
-    symbols in one pass (lambdify's own dummify rewrites the expression once per
-    argument, 400 passes at a larger size)."""
-    names = [sp.Dummy(f"a{k}") for k in range(len(args))]
+    """A lambdify over ``args`` (entries such as mu[1, 2]): the entries become plain,
+    uniquely named symbols in one pass (lambdify rewrites the expression once per
+    argument that is not such a symbol, a Dummy included: 400 passes at a larger size)."""
+    names = [sp.Symbol(f"symderive_arg_{k}") for k in range(len(args))]
     table = dict(zip(args, names))
     return lambda exprs: sp.lambdify(names, sp.sympify(exprs).xreplace(table)
                                      if not isinstance(exprs, list) else
                                      [sp.sympify(e).xreplace(table) for e in exprs],
-                                     modules=[_MODULE, "mpmath"])
+                                     modules=[_MODULE, "mpmath"], dummify=False)
 
 
 @dataclass
@@ -220,12 +221,9 @@ class Large:
             return Outcome(Verdict.REFUTED, "Lagrange conditions", cx["message"], cx)
         if not claim.maximum:
             return None
-        Z = _basis(J, len(x))
+        Z = _basis(sp.ImmutableMatrix(J), len(x))
         if Z.cols:
-            H = mpmath.zeros(len(x), len(x))
-            for (a, b), h in zip(self.hess_keys, self.hess(*x, *p)):
-                H[a, b] = h
-            M = Z.T * H * Z
+            M = _tangent(Z, dict(zip(self.hess_keys, self.hess(*x, *p))))
             try:
                 mpmath.cholesky(-M)
             except (ValueError, ZeroDivisionError):
@@ -288,7 +286,15 @@ def _inside(claim, leaf, value, strict: bool = False) -> bool:
     dom = _domain(claim, leaf)
     if isinstance(dom, Real):
         return bool(mpmath.isfinite(value))
-    got = bracketed(dom, sp.Rational(sp.Float(value, WORK)), WORK - 10)
+    ends = _ends(dom)
+    if ends is not None:  # an interval of the line: compare with its ends directly
+        lo, hi, closed_hi = ends
+        eps = mpmath.mpf(10) ** (10 - WORK) * max(1, abs(value))
+        if value - eps > lo and (value + eps < hi or (closed_hi and value + eps <= hi)):
+            return True
+        got = False if value + eps < lo or value - eps > hi else None
+    else:
+        got = bracketed(dom, sp.Rational(sp.Float(value, WORK)), WORK - 10)
     if got is None:
         if strict:
             return False
@@ -296,14 +302,60 @@ def _inside(claim, leaf, value, strict: bool = False) -> bool:
     return got
 
 
-def _basis(J: sp.Matrix, n: int):
-    """A basis of the tangent space (columns), as an mpmath matrix."""
+def _tangent(Z, hess: dict):
+    """Z^T H Z for a sparse H (``{(a, b): value}``) and a sparse basis Z: the Hessian of
+    the tangent space at the cost of its nonzeros (the dense product is 10^5 products at
+    49 unknowns)."""
+    cols = [{i: Z[i, c] for i in range(Z.rows) if Z[i, c]} for c in range(Z.cols)]
+    rows: dict = {}
+    for (a, b), h in hess.items():
+        rows.setdefault(a, []).append((b, h))
+    hz = []
+    for col in cols:
+        out: dict = {}
+        for a, entries in rows.items():
+            t = mpmath.fsum(h * col[b] for b, h in entries if b in col)
+            if t:
+                out[a] = t
+        hz.append(out)
+    M = mpmath.zeros(Z.cols, Z.cols)
+    for i, za in enumerate(cols):
+        for j, hzb in enumerate(hz):
+            M[i, j] = mpmath.fsum(v * hzb[r] for r, v in za.items() if r in hzb)
+    return M
+
+
+def _ends(dom) -> tuple | None:
+    """(low end, high end, whether the high end belongs) of an interval-like domain with
+    an open low end; None for any other domain (decided by its own ``contains``)."""
+    if isinstance(dom, Simplex):
+        return mpmath.mpf(0), mpmath.mpf(1), True
+    if type(dom) is Positive:
+        return mpmath.mpf(0), mpmath.inf, False
+    if type(dom) is Interval and not dom.closed:
+        return (mpmath.mpf(dom.lo.numerator) / dom.lo.denominator,
+                mpmath.mpf(dom.hi.numerator) / dom.hi.denominator, False)
+    return None
+
+
+@functools.lru_cache(maxsize=8)
+def _basis(J: sp.ImmutableMatrix, n: int):
+    """A basis of the tangent space (columns), as an mpmath matrix (cached: the same
+    constraints at every point)."""
     Z = J.nullspace() if J.rows else [sp.eye(n)[:, k] for k in range(n)]
     out = mpmath.zeros(n, len(Z))
     for k, z in enumerate(Z):
         for i in range(n):
             out[i, k] = _mp(z[i])
     return out
+
+
+@functools.lru_cache(maxsize=8)
+def _pivots(J: sp.ImmutableMatrix) -> tuple[list, list]:
+    """Independent columns of J^T (multipliers) and rows on them (equations)."""
+    A = J.T
+    cols = list(A.rref()[1])
+    return cols, list(A[:, cols].T.rref()[1])
 
 
 def _lagrange_holds(J: sp.Matrix, grad: list) -> bool:
@@ -313,8 +365,7 @@ def _lagrange_holds(J: sp.Matrix, grad: list) -> bool:
     lam = [mpmath.mpf(0)] * J.rows
     if J.rows:
         A = J.T
-        cols = list(A.rref()[1])
-        rows = list(A[:, cols].T.rref()[1])
+        cols, rows = _pivots(sp.ImmutableMatrix(J))
         if cols:
             sub = mpmath.matrix([[_mp(A[r, c]) for c in cols] for r in rows])
             sol = mpmath.lu_solve(sub, mpmath.matrix([grad[r] for r in rows]))
