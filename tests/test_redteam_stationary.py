@@ -142,3 +142,14 @@ def test_homework_maximisers_hold_with_a_larger_size(cid):
     sizes = out.evidence.sampled_sizes
     assert any(all(v >= 6 for v in cfg.values()) for cfg in sizes), sizes
     assert "random points at 50 digits" in out.message
+
+
+def test_minimiser_with_a_matrix_inverse_is_sampled_at_a_larger_size():
+    """The normal equations at n, m >= 6: the claimed (X^T X)^-1 X^T y is evaluated
+    numerically there (a symbolic 7x7 inverse would not finish)."""
+    mc = import_file("derivations/matrix_calculus.py").derivation
+    out = _check(mc.claim("normal-eq"))
+    assert out.verdict == "verified", out.message
+    assert any(min(cfg.values()) >= 6 for cfg in out.evidence.sampled_sizes), \
+        out.evidence.sampled_sizes
+    assert "minimiser" in out.message and "50 digits" in out.message

@@ -84,6 +84,10 @@ MAX_UNKNOWNS = 64   # scalar unknowns at a larger size (the Hessian is MAX_UNKNO
 WORK = 70           # working digits of the numeric check
 
 
+class _Shape(Exception):
+    """The claimed point's shape is not the unknowns' at this size."""
+
+
 class TooCostly(Exception):
     """The claim cannot be checked numerically at this size (the reason is the text)."""
 
@@ -176,6 +180,9 @@ class Large:
         for value, env, leaves in self.slots:
             got = (ninst.matrix(value, env, frozenset()).data if len(leaves) > 1
                    or is_matrix(value) else [ninst.scalar(value, env, frozenset())])
+            if len(got) != len(leaves):
+                raise _Shape(f"the claimed point has {len(got)} entries for "
+                             f"{len(leaves)} unknowns at {sizes_text(self.sizes)}")
             for leaf, x in zip(leaves, got):
                 if isinstance(x, mpmath.mpc):
                     if abs(x.imag) > TOLERANCE * max(1, abs(x.real)):
@@ -192,13 +199,16 @@ class Large:
 
     def _check(self, point: dict) -> Outcome | None:
         claim = self.claim
-        x = self._point(point)
-        p = [_mp(point[k]) for k in self.params]
         cx = {"sizes": jsonable_sizes(self.sizes),
               "values": {leaf_name(k): str(v)
-                         for k, v in sorted(point.items(), key=lambda t: str(t[0]))},
-              "point": {leaf_name(v): mpmath.nstr(xv, 15)
-                        for v, xv in zip(self.variables, x)}}
+                         for k, v in sorted(point.items(), key=lambda t: str(t[0]))}}
+        try:
+            x = self._point(point)
+        except _Shape as exc:
+            cx["message"] = str(exc)
+            return Outcome(Verdict.REFUTED, "shape", cx["message"], cx)
+        p = [_mp(point[k]) for k in self.params]
+        cx["point"] = {leaf_name(v): mpmath.nstr(xv, 15) for v, xv in zip(self.variables, x)}
         for v, xv in zip(self.variables, x):
             if not _inside(claim, v, xv):
                 cx["message"] = f"{leaf_name(v)} = {mpmath.nstr(xv, 15)} lies outside " \
