@@ -4,10 +4,19 @@ Evaluating an integrand through the walker at every quadrature node costs a tree
 per node, at 100 digits: a Gaussian integral over the real line then takes seconds per
 point.  Here the integrand is made explicit once per claim and size (exact backend),
 lambdified with mpmath, and integrated by tanh-sinh quadrature at ``QUAD_DIGITS``
-digits (the values of the point are passed in as arguments), which leaves far more
-correct digits than the 35 the comparison needs for the smooth integrands of a
-derivation.  Integrals whose limits depend on other integration variables, or that sit
-under a held quantity, are left to the walker (None).
+digits (the values of the point are passed in as arguments).  Integrals whose limits
+depend on other integration variables, or that sit under a held quantity, are left to
+the walker (None).
+
+A quadrature value may refute a claim only with an error estimate it can stand by
+(:func:`reliable_quad`): the interval is split at the integrand's peak, found by a scan
+(tanh-sinh over the real line misses a density of width 1e-2 at -1), the error estimate
+must be far below the comparison's tolerance relative to the value, and a disagreement
+is confirmed by a second estimate split elsewhere.  Otherwise the point is skipped and
+counted (:class:`QuadratureLog`), never a counterexample.  Each integrand evaluation
+counts as work (:func:`symderive.evaluate.work_limit`): an integral over an
+n-dimensional domain (a product of n integrals) is sampled at the sizes whose points
+stay within the work limit, the small ones, and the evidence says so.
 """
 
 from __future__ import annotations
@@ -67,7 +76,10 @@ def _compile(walker, e: sp.Integral, env: dict):
     fn = sp.lambdify([*variables, *leaves], f, modules=[_MODULE, "mpmath"])
     end_fns = [tuple(sp.lambdify(leaves, x, modules=[_MODULE, "mpmath"]) for x in pair)
                for pair in ends]
-    return fn, end_fns, [_key(x) for x in leaves]
+    # work: one evaluation of the integrand counts as many steps as it has operations,
+    # as a walk over it would (see evaluate.work_limit)
+    cost = max(1, int(sp.count_ops(f)))
+    return fn, end_fns, [_key(x) for x in leaves], cost
 
 
 def integral(walker, e: sp.Integral, env: dict, cuts: frozenset, scale: float = 1):
@@ -90,7 +102,9 @@ def integral(walker, e: sp.Integral, env: dict, cuts: frozenset, scale: float = 
     compiled = cache[key]
     if compiled is None:
         return None
-    fn, end_fns, keys = compiled
+    from .evaluate import _tick  # counted work (load-independent), as the walker counts
+
+    fn, end_fns, keys, cost = compiled
     try:
         values = [walker.values[k] for k in keys]
     except KeyError:
@@ -102,6 +116,7 @@ def integral(walker, e: sp.Integral, env: dict, cuts: frozenset, scale: float = 
         def rec(k: int, inner: tuple):
             # SymPy's order: the first limit is the innermost integral
             if k < 0:
+                _tick(cost)
                 return fn(*inner, *values)
             return reliable_quad(lambda t: rec(k - 1, (t, *inner)), *ends[k], hints,
                                  confirm=scale > 1, point=tuple(values))
@@ -324,6 +339,9 @@ def state_precision(outcome, log: QuadratureLog, *exprs):
 
     if has_integrals(*exprs):
         note = log.text()
+        if "too costly to evaluate" in (outcome.message or ""):
+            note += ("; an integral over an n-dimensional domain (n quadratures per point, "
+                     "each counted as work) is sampled at small sizes only")
         if log.skipped and outcome.skipped >= log.skipped:
             # those points were skipped for this reason, said in the note, not another
             outcome.message = outcome.message.replace(
