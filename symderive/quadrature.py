@@ -139,6 +139,8 @@ ERROR_BOUND = mpmath.mpf(10) ** -38
 #: split points at the integrand's peak p and p + j*w (w: the peak's width), for the
 #: first estimate and for the independent second one (different nodes everywhere)
 SPLITS = ((-8, 0, 8), (-5, 0.375, 6))
+#: the hinted values (parameters of the point) tried as peak locations, at most
+MAX_HINTS = 12
 #: the peak's width: the distance at which |f| has fallen below this fraction of its peak
 WIDTH_DROP = mpmath.exp(-2)
 
@@ -271,7 +273,8 @@ def _peak(f, lo, hi, hints):
             return mpmath.mpf(0)
         return v if mpmath.isfinite(v) else mpmath.mpf(0)
 
-    centres = {mpmath.mpf(0), *(mpmath.mpf(h) for h in hints)}
+    # at most MAX_HINTS distinct hinted values (a large instance has hundreds of entries)
+    centres = {mpmath.mpf(0), *sorted({mpmath.mpf(h) for h in hints}, key=abs)[:MAX_HINTS]}
     centres |= {x for x in (lo, hi) if mpmath.isfinite(x)}
     centres = {c for c in centres if lo <= c <= hi}
     values = {c: mag(c) for c in centres}
