@@ -225,6 +225,12 @@ def reliable_quad(f, lo, hi, hints=(), confirm: bool = False, point=None,
     end is resolved at any scale: the peak is found (:func:`_peak`) and made an end.
     ``hints`` are values of the point (parameters), tried as peak locations and scales.
     """
+    if isinstance(lo, mpmath.mpc) or isinstance(hi, mpmath.mpc):
+        raise _unreliable(point, confirm, "complex limits of integration")
+    if lo == hi:
+        return mpmath.mpf(0)
+    if hi < lo:
+        return -reliable_quad(f, hi, lo, hints, confirm, point, bound)
     peak, width, others, height = _peak(f, lo, hi, hints)
     if height == 0:
         return mpmath.mpf(0)  # the integrand cancels: see _peak

@@ -92,6 +92,13 @@ def test_no_reliable_estimate_raises_and_is_counted():
     assert "quadrature not reliable at 1 point(s), skipped" in log.text()
 
 
+def test_reversed_and_empty_intervals():
+    with mpmath.workdps(45):
+        got = reliable_quad(lambda t: t, mpmath.mpf(1), mpmath.mpf(0))
+        assert abs(got + mpmath.mpf(1) / 2) < ERROR_BOUND
+        assert reliable_quad(lambda t: t, mpmath.mpf(1), mpmath.mpf(1)) == 0
+
+
 def test_an_integrand_that_cancels_is_zero():
     """Exactly (p log(p/q) with p = q) or up to rounding (the GAN functional's gradient)."""
     with mpmath.workdps(60):
