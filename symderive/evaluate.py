@@ -20,6 +20,7 @@ from sympy.matrices.expressions import MatrixExpr
 from .derivation import Derivation
 from .matrix_domains import structured
 from .nodes import BatchElement, Component, DefRef, Hess, MatD, sigmoid
+from .quadrature import ERROR_BOUND, reliable_quad
 from .quadrature import integral as compiled_integral
 from .walker import InstantiationError, MatrixShapeError, Walker
 
@@ -533,13 +534,18 @@ class NumericInstantiator(Walker):
             var, lo, hi = limits[k]
             ends = [mpmath.inf if x is sp.oo else -mpmath.inf if x is -sp.oo
                     else self.scalar(x, env, cuts) for x in (lo, hi)]
-            return mpmath.quad(lambda t: rec(k - 1, {**env, var: t}), ends)
+            # under a difference quotient, the error is divided by the step 10^-FD_DIGITS
+            return reliable_quad(lambda t: rec(k - 1, {**env, var: t}), *ends, hints,
+                                 confirm=WORK_DIGITS > BASE_DIGITS, point=point,
+                                 bound=ERROR_BOUND * mpmath.mpf(10) ** (-FD_DIGITS * _STATE[0]))
 
         # 60 digits leave 25 to spare over the 35 compared, at half the cost; a
         # disagreement is confirmed at full (higher) precision before it refutes.  Not
         # under a difference quotient, which divides the error by the step 1e-30.
         reduced = WORK_DIGITS == BASE_DIGITS and _STATE[0] == 0
         digits = QUAD_DIGITS if reduced else WORK_DIGITS
+        hints = [v for v in self.values.values() if isinstance(v, mpmath.mpf)]
+        point = tuple(sorted(self.values.items(), key=str))
         with mpmath.workdps(digits):
             value = rec(len(limits) - 1, env)
         return +value

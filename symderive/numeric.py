@@ -16,6 +16,7 @@ import sympy as sp
 from .assumptions import REAL, SCALES, Assumption, Binary, Counts, Interval
 from .derivation import Derivation
 from .matrix_domains import MatrixDomain
+from .quadrature import QuadratureUnreliable, reliable_quad
 
 DIGITS = 50
 #: two values agree when they differ by less than this, relative to their size
@@ -52,8 +53,9 @@ def quad_integrals(expr: sp.Basic) -> sp.Basic:
 
     The integrand is lambdified and integrated by mpmath's tanh-sinh quadrature, 10-40
     times faster than ``sp.N`` (which evaluates the integrand through ``evalf`` at every
-    node).  An integral whose error estimate is not far below the agreement tolerance,
-    or which cannot be lambdified, is left for ``sp.N``.
+    node), split at its peak (:func:`symderive.quadrature.reliable_quad`).  An integral
+    whose error estimate is not far below the agreement tolerance is NaN (the point is
+    skipped); one which cannot be lambdified is left for ``sp.N``.
     """
     if not isinstance(expr, sp.Basic) or not expr.has(sp.Integral):
         return expr
@@ -75,10 +77,12 @@ def _quad_one(integral: sp.Integral) -> sp.Basic:
             ends = [mpmath.inf if e is sp.oo else -mpmath.inf if e is -sp.oo
                     else mpmath.mpf(sp.Float(sp.N(e, DIGITS + 10), DIGITS + 10)._mpf_)
                     for e in (lo, hi)]
-            value, err = mpmath.quad(fn, ends, error=True)
+            hints = [mpmath.mpf(sp.Float(x, DIGITS + 10)._mpf_) for x in f.atoms(sp.Number)
+                     if x.is_real and x.is_finite]
+            value = reliable_quad(fn, *ends, hints, point=integral)
+        except QuadratureUnreliable:
+            return sp.nan  # no reliable value: the point decides nothing
         except (ZeroDivisionError, ValueError, OverflowError, TypeError, NameError, KeyError):
-            return integral
-        if not mpmath.isfinite(value) or err > TOLERANCE * 1e-5 * max(1, abs(value)):
             return integral
         if isinstance(value, mpmath.mpc):
             return sp.Float(value.real, DIGITS + 10) + sp.I * sp.Float(value.imag, DIGITS + 10)
@@ -116,17 +120,12 @@ class Sampler:
     extra: dict | None = None
     count: int = 0
     offsets: dict = field(default_factory=dict)
-    #: no "small" or "large" draws: for claims evaluated by numeric quadrature, which is
-    #: not reliable for a density of width 1e-3 centred at 1e3 (it would refute a true
-    #: claim); those points are drawn as random rationals instead
-    moderate: bool = False
 
     def _scale(self, key) -> str:
         """The scale of this point for one leaf (or one simplex group)."""
         if key not in self.offsets:
             self.offsets[key] = self.rng.randrange(len(SCALES))
-        scale = SCALES[(self.count + self.offsets[key]) % len(SCALES)]
-        return "rational" if self.moderate and scale in ("small", "large") else scale
+        return SCALES[(self.count + self.offsets[key]) % len(SCALES)]
 
     def _group_extent(self, leaf) -> int | None:
         var = self.d.vars.get(leaf_base(leaf))
@@ -259,19 +258,3 @@ def to_mp(value: sp.Basic):
     except (TypeError, ValueError, AttributeError):
         return mpmath.nan
 
-
-def integrates(claim) -> bool:
-    """Whether checking ``claim`` evaluates an integral (in the claim, or in a definition
-    it uses): such claims are sampled at moderate scales only (:attr:`Sampler.moderate`)."""
-    exprs = [claim.lhs, claim.rhs, *claim.given, *getattr(claim, "constraints", ()),
-             getattr(claim, "f", sp.S.Zero), *getattr(claim, "point", {}).values()]
-    if any(sp.sympify(e).has(sp.Integral) for e in exprs):
-        return True
-    d = claim.derivation
-    if d is None:
-        return False
-    for name in d.var_names(*exprs):
-        defn = d.defs.get(sp.Symbol(name))
-        if defn is not None and sp.sympify(defn.body).has(sp.Integral):
-            return True
-    return False

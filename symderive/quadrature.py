@@ -4,16 +4,28 @@ Evaluating an integrand through the walker at every quadrature node costs a tree
 per node, at 100 digits: a Gaussian integral over the real line then takes seconds per
 point.  Here the integrand is made explicit once per claim and size (exact backend),
 lambdified with mpmath, and integrated by tanh-sinh quadrature at ``QUAD_DIGITS``
-digits (the values of the point are passed in as arguments), which leaves far more
-correct digits than the 35 the comparison needs for the smooth integrands of a
-derivation.  Integrals whose limits depend on other integration variables, or that sit
-under a held quantity, are left to the walker (None).
+digits (the values of the point are passed in as arguments).  Integrals whose limits
+depend on other integration variables, or that sit under a held quantity, are left to
+the walker (None).
+
+A quadrature value may refute a claim only with an error estimate it can stand by
+(:func:`reliable_quad`): the interval is split at the integrand's peak, found by a scan
+(tanh-sinh over the real line misses a density of width 1e-2 at -1), the error estimate
+must be far below the comparison's tolerance relative to the value, and a disagreement
+is confirmed by a second estimate split elsewhere.  Otherwise the point is skipped and
+counted (:class:`QuadratureLog`), never a counterexample.  Each integrand evaluation
+counts as work (:func:`symderive.evaluate.work_limit`): an integral over an
+n-dimensional domain (a product of n integrals) is sampled at the sizes whose points
+stay within the work limit, the small ones, and the evidence says so.
 """
 
 from __future__ import annotations
 
 import math
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import mpmath
 import sympy as sp
@@ -64,13 +76,18 @@ def _compile(walker, e: sp.Integral, env: dict):
     fn = sp.lambdify([*variables, *leaves], f, modules=[_MODULE, "mpmath"])
     end_fns = [tuple(sp.lambdify(leaves, x, modules=[_MODULE, "mpmath"]) for x in pair)
                for pair in ends]
-    return fn, end_fns, [_key(x) for x in leaves]
+    # work: one evaluation of the integrand counts as many steps as it has operations,
+    # as a walk over it would (see evaluate.work_limit)
+    cost = max(1, int(sp.count_ops(f)))
+    return fn, end_fns, [_key(x) for x in leaves], cost
 
 
 def integral(walker, e: sp.Integral, env: dict, cuts: frozenset, scale: float = 1):
     """The value of a definite integral at the walker's point, or None (use the walker);
     ``scale`` is the factor by which the working precision is raised (see
-    :func:`quad_digits`)."""
+    :func:`quad_digits`; above 1, a disagreement is being confirmed, and each integral
+    is computed twice, see :func:`reliable_quad`).  Raises :class:`QuadratureUnreliable`
+    when the value comes without a reliable error estimate."""
     if cuts or any(len(lim) != 3 for lim in e.limits) \
             or any(not isinstance(v, int) for v in env.values()):
         return None
@@ -85,17 +102,221 @@ def integral(walker, e: sp.Integral, env: dict, cuts: frozenset, scale: float = 
     compiled = cache[key]
     if compiled is None:
         return None
-    fn, end_fns, keys = compiled
+    from .evaluate import _tick  # counted work (load-independent), as the walker counts
+
+    fn, end_fns, keys, cost = compiled
     try:
         values = [walker.values[k] for k in keys]
     except KeyError:
         return None
     with mpmath.workdps(quad_digits(scale)):
-        ends = []
-        for lo, hi in end_fns:
-            ends.append([_end(lo(*values)), _end(hi(*values))])
-        value = mpmath.quad(lambda *t: fn(*t, *values), *ends)
+        ends = [(_end(lo(*values)), _end(hi(*values))) for lo, hi in end_fns]
+        hints = [v for v in values if isinstance(v, (mpmath.mpf, int))]
+
+        def rec(k: int, inner: tuple):
+            # SymPy's order: the first limit is the innermost integral
+            if k < 0:
+                _tick(cost)
+                return fn(*inner, *values)
+            return reliable_quad(lambda t: rec(k - 1, (t, *inner)), *ends[k], hints,
+                                 confirm=scale > 1, point=tuple(values))
+
+        value = rec(len(ends) - 1, ())
     return value if mpmath.isfinite(value) else None
+
+
+# -- quadrature with an error estimate it can stand by ----------------------------------
+class QuadratureUnreliable(ArithmeticError):
+    """A quadrature without a reliable error estimate (not far below the comparison's
+    tolerance, or two independent estimates disagree): its value may neither refute nor
+    support a claim, and the point is skipped (and counted in the evidence)."""
+
+
+#: an integral's error estimate must be below this, relative to |value| (or to the
+#: integrand's mass, when that is larger: see :func:`reliable_quad`): 1000
+#: times below the tolerance of a comparison (:data:`symderive.numeric.TOLERANCE`, 1e-35)
+ERROR_BOUND = mpmath.mpf(10) ** -38
+#: split points at the integrand's peak p and p + j*w (w: the peak's width), for the
+#: first estimate and for the independent second one (different nodes everywhere)
+SPLITS = ((-8, 0, 8), (-5, 0.375, 6))
+#: the hinted values (parameters of the point) tried as peak locations, at most
+MAX_HINTS = 12
+#: the peak's width: the distance at which |f| has fallen below this fraction of its peak
+WIDTH_DROP = mpmath.exp(-2)
+
+
+@dataclass
+class QuadratureLog:
+    """What the quadrature of one claim did, for its evidence: the largest error estimate
+    accepted, an example of the split points, and the points where no estimate was
+    reliable (counted once each)."""
+
+    largest_error: object = 0
+    example: tuple = ()
+    unreliable: set = field(default_factory=set)
+    #: set when an integral was unreliable while a disagreement was being confirmed
+    unsettled: bool = False
+    #: points whose disagreement could not be confirmed for that reason (skipped)
+    unconfirmed: int = 0
+
+    @property
+    def skipped(self) -> int:
+        return len(self.unreliable) + self.unconfirmed
+
+    def text(self) -> str:
+        parts = [f"integrals by tanh-sinh quadrature at {QUAD_DIGITS} digits, split at the "
+                 f"integrand's peak and at 8 peak widths either side"]
+        if self.example:
+            parts[0] += " (e.g. at " + ", ".join(mpmath.nstr(x, 6) for x in self.example) + ")"
+        parts.append(f"relative error estimate <= {mpmath.nstr(self.largest_error, 3)}"
+                     if self.largest_error else "error estimate 0")
+        parts[-1] += ("; a disagreement refutes only if a second estimate, split "
+                      "elsewhere, agrees with it")
+        if self.skipped:
+            parts.append(f"quadrature not reliable at {self.skipped} point(s), skipped")
+        return "; ".join(parts)
+
+
+_LOG: list[QuadratureLog] = [QuadratureLog()]
+
+
+@contextmanager
+def recording() -> Iterator[QuadratureLog]:
+    """Collect a fresh :class:`QuadratureLog` for the quadratures inside the block."""
+    saved = _LOG[0]
+    _LOG[0] = QuadratureLog()
+    try:
+        yield _LOG[0]
+    finally:
+        _LOG[0] = saved
+
+
+def unsettled() -> bool:
+    """Whether a quadrature was unreliable while a disagreement was being confirmed since
+    the last call (then the point decides nothing: it neither refutes nor agrees)."""
+    log = _LOG[0]
+    flag, log.unsettled = log.unsettled, False
+    log.unconfirmed += flag
+    return flag
+
+
+def _unreliable(point, confirm: bool, why: str) -> QuadratureUnreliable:
+    log = _LOG[0]
+    if confirm:
+        log.unsettled = True
+    else:
+        log.unreliable.add(point)
+    return QuadratureUnreliable(why)
+
+
+def reliable_quad(f, lo, hi, hints=(), confirm: bool = False, point=None,
+                  bound=ERROR_BOUND):
+    """The integral of ``f`` over ``[lo, hi]`` (ends may be infinite), by tanh-sinh
+    quadrature split at the integrand's peak region, with its error estimate below
+    ``bound`` (relative to |value|, or to the integrand's mass, height times width, when
+    the value cancels to near 0); with ``confirm``, also a second estimate
+    split at other points, which must agree with the first.  Raises
+    :class:`QuadratureUnreliable` otherwise.
+
+    Why split: tanh-sinh over the real line places its nodes for unit scale around 0; a
+    density of width 1e-2 centred at -1 falls between them, and mpmath returns a value
+    wrong in the 5th digit (with an error estimate of 1, which must not be ignored).
+    Its nodes cluster doubly exponentially at the ends of an interval, so a peak at an
+    end is resolved at any scale: the peak is found (:func:`_peak`) and made an end.
+    ``hints`` are values of the point (parameters), tried as peak locations and scales.
+    """
+    if isinstance(lo, mpmath.mpc) or isinstance(hi, mpmath.mpc):
+        raise _unreliable(point, confirm, "complex limits of integration")
+    if lo == hi:
+        return mpmath.mpf(0)
+    if hi < lo:
+        return -reliable_quad(f, hi, lo, hints, confirm, point, bound)
+    peak, width, others, height = _peak(f, lo, hi, hints)
+    if height == 0:
+        return mpmath.mpf(0)  # the integrand cancels: see _peak
+    # mpmath stops refining once its error estimate is below eps in absolute terms: an
+    # integrand of height 1e-42 would get 3 correct digits.  Scaled to height 1 it gets all.
+    unit = height
+    estimates = []
+    for offsets in SPLITS[:2 if confirm else 1]:
+        pts = sorted(x for x in {peak + j * width for j in offsets} | others if lo < x < hi)
+        try:
+            value, err = mpmath.quad(lambda t: f(t) / unit, [lo, *pts, hi], error=True)
+            value, err = value * unit, err * unit
+        except (ZeroDivisionError, OverflowError, ValueError) as exc:
+            raise _unreliable(point, confirm, f"quadrature failed: {exc}") from exc
+        # relative to the value itself (a product of integrals, or a factor e^1000, turns
+        # an absolute error of 1e-55 on a value of 1e-42 into a visible one), or to the
+        # integrand's mass (height times width) when the value cancels to near 0
+        size = max(abs(value), height * width)
+        if not mpmath.isfinite(value) or not err <= bound * size:
+            raise _unreliable(point, confirm, f"error estimate {mpmath.nstr(err, 3)}")
+        estimates.append(value)
+        log = _LOG[0]
+        log.largest_error = max(log.largest_error, err / size if size else err)
+        log.example = log.example or tuple(pts)
+    if len(estimates) == 2 and abs(estimates[0] - estimates[1]) > bound * size:
+        raise _unreliable(point, confirm, "two estimates split differently disagree")
+    return estimates[0]
+
+
+def _peak(f, lo, hi, hints):
+    """(p, w, others, |f(p)|): a point p where |f| is (locally) largest, the width w of the peak
+    there (|f| falls below :data:`WIDTH_DROP` of its value within p +- w), and the other
+    hinted points where |f| is not negligible (other modes: split there too).  Found by a
+    scan on a geometric grid around 0 and the hinted values (scales 2^-12 .. 2^12), then
+    a compass search with halving steps.  The height is 0 when |f| is exactly 0 at every
+    point tried (mpmath never underflows to 0: such an integrand cancels exactly, as
+    p log(p/q) with p = q), or when its largest value is rounding noise (it shrinks by
+    more than half the digits when the precision doubles: the terms cancel, as in
+    x(1-x)(2x+1) - x(1-x)/(1 - 2x/(2x+1))); such an integrand is 0."""
+    def mag(x):
+        if not lo <= x <= hi or not mpmath.isfinite(x):
+            return mpmath.mpf(0)
+        try:
+            v = abs(f(x))
+        except (ZeroDivisionError, OverflowError, ValueError, TypeError):
+            return mpmath.mpf(0)
+        return v if mpmath.isfinite(v) else mpmath.mpf(0)
+
+    # at most MAX_HINTS distinct hinted values (a large instance has hundreds of entries)
+    centres = {mpmath.mpf(0), *sorted({mpmath.mpf(h) for h in hints}, key=abs)[:MAX_HINTS]}
+    centres |= {x for x in (lo, hi) if mpmath.isfinite(x)}
+    centres = {c for c in centres if lo <= c <= hi}
+    values = {c: mag(c) for c in centres}
+    for c in list(centres):
+        for k in range(-12, 13, 2):
+            for x in (c - mpmath.ldexp(1, k), c + mpmath.ldexp(1, k)):
+                values.setdefault(x, mag(x))
+    p = max(values, key=values.get)
+    fp = values[p]
+    if fp == 0:
+        return p, mpmath.mpf(1), set(), fp
+    # compass search: move to a larger neighbour at distance d, else halve d, until the
+    # neighbours at d are within the peak (|f| above half its value there)
+    d = mpmath.ldexp(1, 12)
+    for _ in range(400):
+        left, right = mag(p - d), mag(p + d)
+        if max(left, right) > fp:
+            p, fp = (p - d, left) if left > right else (p + d, right)
+            continue
+        if min(left, right) >= fp / 2 or d < mpmath.eps * max(1, abs(p)) * 16:
+            break
+        d /= 2
+    w = d
+    drop = fp * WIDTH_DROP
+    for _ in range(400):
+        if mag(p - w) < drop and mag(p + w) < drop:
+            break
+        w *= 2
+    noise = fp * mpmath.mpf(10) ** (-mpmath.mp.dps // 2)
+    with mpmath.workdps(2 * mpmath.mp.dps):
+        if mag(p) < noise:
+            return p, w, set(), mpmath.mpf(0)
+    tiny = fp * mpmath.mpf(10) ** -mpmath.mp.dps
+    others = {c for c in centres if c not in (lo, hi) and values[c] > tiny
+              and abs(c - p) > w}
+    return p, w, others, fp
 
 
 def quad_digits(scale: float) -> int:
@@ -120,10 +341,20 @@ def has_integrals(*exprs) -> bool:
     return any(sp.sympify(e).has(sp.Integral, DensityExpectation) for e in exprs)
 
 
-def state_precision(outcome, *exprs):
-    """Say in the evidence that integrals were sampled by quadrature, and at what precision."""
+def state_precision(outcome, log: QuadratureLog, *exprs):
+    """Say in the evidence that integrals were sampled by quadrature: at what precision,
+    split where, with what error estimate, and at how many points it was not reliable."""
+    from .check.counterexample import skipped_text
+
     if has_integrals(*exprs):
-        note = f"integrals by tanh-sinh quadrature at {QUAD_DIGITS} digits"
+        note = log.text()
+        if "too costly to evaluate" in (outcome.message or ""):
+            note += ("; an integral over an n-dimensional domain (n quadratures per point, "
+                     "each counted as work) is sampled at small sizes only")
+        if log.skipped and outcome.skipped >= log.skipped:
+            # those points were skipped for this reason, said in the note, not another
+            outcome.message = outcome.message.replace(
+                skipped_text(outcome.skipped), skipped_text(outcome.skipped - log.skipped))
         outcome.method = f"{outcome.method}; {note}"
         outcome.evidence.method = f"{outcome.evidence.method}; {note}"
         outcome.message = f"{outcome.message}; {note}" if outcome.message else note

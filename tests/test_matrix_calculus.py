@@ -313,7 +313,10 @@ def test_kl_divergence_of_two_gaussians_is_checked_within_the_default_budget():
     got = results(d, timeout=5)
     assert got["kl"].verdict in HOLDS, got["kl"].message
     assert got["kl"].evidence["sampled"]["points"] >= 2
-    assert "quadrature at 45 digits" in got["kl"].evidence["method"]
+    # the sampling's method (a proof, when it ends within the budget, is "symbolic")
+    sampling = got["kl"].evidence["method"] if got["kl"].verdict == "verified" \
+        else got["kl"].message
+    assert "quadrature at 45 digits" in sampling and "error estimate <=" in sampling
     assert got["kl"].evidence["digits"] == 45
     assert got["kl-no-half"].verdict == "refuted" and got["kl-swapped"].verdict == "refuted"
 

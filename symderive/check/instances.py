@@ -12,6 +12,7 @@ from ..derivation import Claim, Derivation
 from ..evaluate import KinkError, NumericInstantiator, key_of, working_precision
 from ..instantiate import Instantiator
 from ..matrix_domains import structured
+from ..quadrature import QuadratureUnreliable
 
 
 def free_indices(d: Derivation, *exprs: sp.Basic) -> list[sp.Symbol]:
@@ -145,7 +146,7 @@ class Evaluator:
                             labels.append((env, (a + 1, b + 1), L.shape))
                             lhs.append(L[a, b])
                             rhs.append(R[a, b])
-            except (ZeroDivisionError, OverflowError, KinkError):
+            except (ZeroDivisionError, OverflowError, KinkError, QuadratureUnreliable):
                 return None
             self.labels = labels
             return [v if isinstance(v, (mpmath.mpf, mpmath.mpc)) else mpmath.mpf(v)

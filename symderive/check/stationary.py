@@ -33,7 +33,6 @@ from ..numeric import (
     assumption_of,
     fmt_pair,
     fmt_value,
-    integrates,
     leaf_name,
     quad_integrals,
     to_mp,
@@ -278,8 +277,7 @@ def _numeric_phase(claim, systems: list[tuple[System, int]], rng,
     for k, (system, wanted) in enumerate(systems):
         sampled = [s.sizes for s, _ in systems[:k + 1]]
         params = system.params
-        sampler = Sampler(claim.derivation, params, system.sizes, rng,
-                          moderate=integrates(claim))
+        sampler = Sampler(claim.derivation, params, system.sizes, rng)
         good = regular = 0
         # the special points first (a vanishing parameter; the ends of the domains, where
         # a saddle may hide), at the first size only

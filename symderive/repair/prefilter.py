@@ -22,6 +22,7 @@ from ..derivation import Claim
 from ..evaluate import KinkError, NumericInstantiator, key_of, working_precision
 from ..instantiate import InstantiationError
 from ..numeric import Sampler
+from ..quadrature import QuadratureUnreliable
 from . import checker
 
 POINTS = (2, 1)  # random points at the smallest sizes, then at the next ones
@@ -29,8 +30,9 @@ MAX_DRAWS = 20
 RTOL = 1e-9
 FLOAT_BITS = 53
 
-Failure = (ZeroDivisionError, OverflowError, KinkError, InstantiationError, TypeError,
-           ValueError, KeyError, AttributeError, IndexError, sp.ShapeError)
+Failure = (ZeroDivisionError, OverflowError, KinkError, QuadratureUnreliable,
+           InstantiationError, TypeError, ValueError, KeyError, AttributeError, IndexError,
+           sp.ShapeError)
 
 
 class _Memo(NumericInstantiator):
