@@ -10,7 +10,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ...assumptions import Binary
-from .index_form import IndexForm, Unsupported, fresh_bound
+from .index_form import IndexForm, Unsupported, shape_of
 from .zero import ZeroTest
 
 __all__ = ["prove_all_sizes", "ARGUMENT"]
@@ -25,12 +25,25 @@ def prove_all_sizes(claim) -> str | None:
     if d is None or claim.given or claim.unknowns:
         return None
     form = IndexForm(d)
-    try:
-        # bound variables renamed first: a sum over i inside d/dv[i] is not about the free i
-        diff = form.expand(fresh_bound(claim.lhs)) - form.expand(fresh_bound(claim.rhs))
-    except (Unsupported, TypeError, ValueError, AttributeError, NotImplementedError):
-        return None
     ranges = {i: (sp.Integer(1), dim) for i, dim in d.indices.items()}
+    shape = shape_of(claim.lhs)
+    if shape != shape_of(claim.rhs):
+        return None
+    # one generic entry (r, c) of a matrix claim, r and c free over the symbolic shape
+    at = []
+    for name, size in zip("rc", shape):
+        if size == 1:
+            at.append(sp.S.One)
+        else:
+            at.append(sp.Symbol(f"_{name}_entry", integer=True))
+            ranges[at[-1]] = (sp.Integer(1), size)
+    try:
+        # bound variables are renamed as they are met: a sum over i inside d/dv[i] is not
+        # about the free i
+        diff = form.entry(claim.lhs, *at) - form.entry(claim.rhs, *at)
+    except (Unsupported, TypeError, ValueError, AttributeError, NotImplementedError,
+            IndexError):
+        return None
 
     def binary(entry: sp.Indexed) -> bool:
         var = d.vars.get(str(entry.base.label))

@@ -77,6 +77,16 @@ class ZeroTest:
         args = [self.normal(a, depth, ranges) for a in e.args]
         return e.func(*args)
 
+    def _normal_fixpoint(self, e: sp.Basic, depth: int, ranges: dict) -> sp.Basic:
+        """``normal`` repeated until nothing changes (at most 4 rounds): a sum that a delta
+        or linearity moved out of an enclosing sum is renamed for its new depth."""
+        for _ in range(4):
+            new = self.normal(e, depth, ranges)
+            if new == e:
+                break
+            e = new
+        return e
+
     def _sum(self, body, c, lo, hi, depth, ranges) -> sp.Basic:
         """sum_{c=lo}^{hi} body, by linearity and delta elimination."""
         out = []
@@ -110,7 +120,7 @@ class ZeroTest:
         if not self.budget.spend():
             return False
         try:
-            e = self.normal(sp.sympify(e), depth, ranges)
+            e = self._normal_fixpoint(sp.sympify(e), depth, ranges)
         except _NotShown:
             return False
         return self._zero(e, depth, ranges)
