@@ -24,11 +24,9 @@ from ...derivation import Derivation
 from ...instantiate import ELEMENTWISE
 from ...nodes import (
     AsScalar,
-    BatchElement,
     BatchSum,
     Broadcast,
     Component,
-    DefRef,
     Elementwise,
     Hess,
     ScalarD,
@@ -244,7 +242,7 @@ class IndexForm:
         if not factors:
             return coeff
         out, limits, left = coeff, [], r
-        for a, b in zip(factors, factors[1:]):
+        for a in factors[:-1]:
             inner = shape_of(a)[1]
             if _one(inner):
                 k = sp.S.One
