@@ -45,6 +45,9 @@ def prove_all_sizes(claim) -> str | None:
             IndexError):
         return None
 
+    if not _sizes_never_vanish(diff, set(d.dims)):
+        return None
+
     def binary(entry: sp.Indexed) -> bool:
         var = d.vars.get(str(entry.base.label))
         return var is not None and isinstance(var.assume, Binary)
@@ -54,3 +57,28 @@ def prove_all_sizes(claim) -> str | None:
     except (TypeError, ValueError, AttributeError, NotImplementedError, RecursionError):
         return None
     return ARGUMENT if ok else None
+
+
+def _sizes_never_vanish(e: sp.Basic, dims: set) -> bool:
+    """Whether every denominator of ``e`` that depends on sizes alone (1/n, 1/(n - 1)) is
+    positive for every size >= 1: a polynomial with nonnegative coefficients in (n - 1)
+    for each size n and a positive value when every size is 1.  A claim with 1/(n - 1)
+    holds at most for n >= 2, which the sizes do not declare, so the prover refuses it."""
+    for node in sp.preorder_traversal(e):
+        if not (isinstance(node, sp.Pow) and node.exp.is_negative):
+            continue
+        base = node.base
+        syms = base.free_symbols
+        if not syms or not syms <= dims:
+            continue
+        ordered = sorted(syms, key=sp.default_sort_key)
+        shifted = sp.expand(base.xreplace({s: s + 1 for s in ordered}))
+        try:
+            coeffs = sp.Poly(shifted, *ordered).coeffs()
+        except sp.PolynomialError:
+            return False
+        if not all(k.is_number and k >= 0 for k in coeffs):
+            return False
+        if not shifted.xreplace({s: 0 for s in ordered}) > 0:  # the value at every size 1
+            return False
+    return True
