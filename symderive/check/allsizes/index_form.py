@@ -38,6 +38,29 @@ from ...nodes import (
 from ...walker import held_tokens
 
 
+class Step(sp.Function):
+    """Heaviside(x) (1/2 at 0, SymPy's convention, as at fixed sizes), kept unevaluated:
+    SymPy's own asks for the sign of its argument, which is slow on large sums."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return sp.DiracDelta(self.args[0])
+
+
+class Relu(sp.Function):
+    """Max(0, x), kept unevaluated, with Max(0, x)'s derivative in SymPy: Heaviside(x)."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return Step(self.args[0])
+
+
+#: the elementwise functions, as the instantiator's ELEMENTWISE (the same functions)
+FUNCTIONS = {**ELEMENTWISE, "relu": Relu, "indicator": Step}
+
+
 class Unsupported(Exception):
     """The claim is not in the index-notation fragment this prover handles."""
 
@@ -139,9 +162,9 @@ class IndexForm:
                           *[(v, self.expand(lo, cuts), self.expand(hi, cuts))
                             for v, lo, hi in e.limits])
         if isinstance(e, relu):
-            return ELEMENTWISE["relu"](self.expand(e.args[0], cuts))
+            return FUNCTIONS["relu"](self.expand(e.args[0], cuts))
         if isinstance(e, indicator):
-            return ELEMENTWISE["indicator"](self.expand(e.args[0], cuts))
+            return FUNCTIONS["indicator"](self.expand(e.args[0], cuts))
         if isinstance(e, (sp.Integral, sp.Piecewise, sp.Derivative, sp.Determinant)):
             raise Unsupported(type(e).__name__)
         if isinstance(e, sp.Trace):
@@ -266,7 +289,7 @@ class IndexForm:
         return self.entry(e.base, r, c, cuts) ** self.expand(e.exp, cuts)
 
     def _entry_Elementwise(self, e: Elementwise, r, c, cuts):
-        return ELEMENTWISE[e.fname](self.entry(e.arg, r, c, cuts))
+        return FUNCTIONS[e.fname](self.entry(e.arg, r, c, cuts))
 
     def _entry_Broadcast(self, e: Broadcast, r, c, cuts):
         return self.expand(e.scalar, cuts)
@@ -352,4 +375,5 @@ class IndexForm:
             rest = rest + (sp.S.One,) * (2 - len(rest))
             return self._definition(token, idx, cuts, *rest)
 
-        return G.replace(held, value)
+        found = [x for x in G.atoms(sp.Indexed, sp.Symbol) if held(x)]
+        return G.xreplace({x: value(x) for x in found})
