@@ -172,9 +172,8 @@ class IndexForm:
         if isinstance(e, MatrixElement):
             return self.entry(e.parent, self.expand(e.args[1], cuts) + 1,
                               self.expand(e.args[2], cuts) + 1, cuts)
-        if type(e).__module__.split(".")[0] != "sympy" and not (
-                isinstance(e, sp.Function) and "fdiff" in type(e).__dict__):
-            raise Unsupported(type(e).__name__)  # a node of ours: only sigmoid is a plain function
+        if type(e).__module__.split(".")[0] != "sympy" and not isinstance(e, sp.Function):
+            raise Unsupported(type(e).__name__)  # a node of ours that is not a function
         args = [self.expand(a, cuts) for a in e.args]
         return e.func(*args)
 
