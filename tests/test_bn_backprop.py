@@ -11,6 +11,9 @@ HOLDS = ["1.1", "1.2", "1.3", "2", "14", "3-corrected", "15-corrected", "4", "16
          "6", "18", "7", "19", "8", "9.1", "9.2", "9.3", "9.4", "10.1", "10.2", "10.3", "20",
          "11", "21", "12", "22", "13", "23"]
 ERRATA = ["3", "15"]
+# gradients by the scalars gamma and beta: the all-size prover would need to exchange the
+# order of two sums, which it does not do; exact at fixed sizes only
+AT_SIZES = ["6", "18", "7", "19"]
 
 
 @pytest.fixture(scope="module")
@@ -25,10 +28,12 @@ def test_every_claim_is_listed():
 @pytest.mark.parametrize("cid", HOLDS)
 def test_claim_holds(report, cid):
     r = report[cid]
-    # exact at fixed sizes only (matrix notation is outside the all-size prover): verified
     assert exact(r), (cid, r.verdict, r.message)
-    assert r.verdict == "verified" and "not proved for every size" in r.message
-    assert "n=2, n_x=1, n_1=2, n_y=2" in r.message  # the sizes proved are stated
+    if cid in AT_SIZES:
+        assert r.verdict == "verified" and "not proved for every size" in r.message
+        assert "n=2, n_x=1, n_1=2, n_y=2" in r.message  # the sizes proved are stated
+    else:  # matrix notation, translated entry by entry by the all-size prover
+        assert r.verdict == "proved" and r.evidence["scope"] == "all sizes", r.message
 
 
 @pytest.mark.parametrize("cid", ERRATA)

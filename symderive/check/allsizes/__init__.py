@@ -10,7 +10,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ...assumptions import Binary
-from .index_form import IndexForm, Unsupported, fresh_bound
+from .index_form import IndexForm, Unsupported, shape_of
 from .zero import ZeroTest
 
 __all__ = ["prove_all_sizes", "ARGUMENT"]
@@ -25,12 +25,28 @@ def prove_all_sizes(claim) -> str | None:
     if d is None or claim.given or claim.unknowns:
         return None
     form = IndexForm(d)
-    try:
-        # bound variables renamed first: a sum over i inside d/dv[i] is not about the free i
-        diff = form.expand(fresh_bound(claim.lhs)) - form.expand(fresh_bound(claim.rhs))
-    except (Unsupported, TypeError, ValueError, AttributeError, NotImplementedError):
-        return None
     ranges = {i: (sp.Integer(1), dim) for i, dim in d.indices.items()}
+    shape = shape_of(claim.lhs)
+    if shape != shape_of(claim.rhs):
+        return None
+    # one generic entry (r, c) of a matrix claim, r and c free over the symbolic shape
+    at = []
+    for name, size in zip("rc", shape):
+        if size == 1:
+            at.append(sp.S.One)
+        else:
+            at.append(sp.Symbol(f"_{name}_entry", integer=True))
+            ranges[at[-1]] = (sp.Integer(1), size)
+    try:
+        # bound variables are renamed as they are met: a sum over i inside d/dv[i] is not
+        # about the free i
+        diff = form.entry(claim.lhs, *at) - form.entry(claim.rhs, *at)
+    except (Unsupported, TypeError, ValueError, AttributeError, NotImplementedError,
+            IndexError):
+        return None
+
+    if not _sizes_never_vanish(diff, set(d.dims)):
+        return None
 
     def binary(entry: sp.Indexed) -> bool:
         var = d.vars.get(str(entry.base.label))
@@ -41,3 +57,28 @@ def prove_all_sizes(claim) -> str | None:
     except (TypeError, ValueError, AttributeError, NotImplementedError, RecursionError):
         return None
     return ARGUMENT if ok else None
+
+
+def _sizes_never_vanish(e: sp.Basic, dims: set) -> bool:
+    """Whether every denominator of ``e`` that depends on sizes alone (1/n, 1/(n - 1)) is
+    positive for every size >= 1: a polynomial with nonnegative coefficients in (n - 1)
+    for each size n and a positive value when every size is 1.  A claim with 1/(n - 1)
+    holds at most for n >= 2, which the sizes do not declare, so the prover refuses it."""
+    for node in sp.preorder_traversal(e):
+        if not (isinstance(node, sp.Pow) and node.exp.is_negative):
+            continue
+        base = node.base
+        syms = base.free_symbols
+        if not syms or not syms <= dims:
+            continue
+        ordered = sorted(syms, key=sp.default_sort_key)
+        shifted = sp.expand(base.xreplace({s: s + 1 for s in ordered}))
+        try:
+            coeffs = sp.Poly(shifted, *ordered).coeffs()
+        except sp.PolynomialError:
+            return False
+        if not all(k.is_number and k >= 0 for k in coeffs):
+            return False
+        if not shifted.xreplace({s: 0 for s in ordered}) > 0:  # the value at every size 1
+            return False
+    return True

@@ -68,6 +68,7 @@ class ZeroTest:
                 limits = limits[-1:]
             (v, lo, hi), = limits
             lo, hi = self.normal(lo, depth, ranges), self.normal(hi, depth, ranges)
+            _check_bounds(lo, hi, ranges)
             c = CANON[depth]
             inner = {**ranges, c: (lo, hi)}
             body = self.normal(body.xreplace({v: c}), depth + 1, inner)
@@ -76,6 +77,16 @@ class ZeroTest:
             raise _NotShown
         args = [self.normal(a, depth, ranges) for a in e.args]
         return e.func(*args)
+
+    def _normal_fixpoint(self, e: sp.Basic, depth: int, ranges: dict) -> sp.Basic:
+        """``normal`` repeated until nothing changes (at most 4 rounds): a sum that a delta
+        or linearity moved out of an enclosing sum is renamed for its new depth."""
+        for _ in range(4):
+            new = self.normal(e, depth, ranges)
+            if new == e:
+                break
+            e = new
+        return e
 
     def _sum(self, body, c, lo, hi, depth, ranges) -> sp.Basic:
         """sum_{c=lo}^{hi} body, by linearity and delta elimination."""
@@ -110,7 +121,7 @@ class ZeroTest:
         if not self.budget.spend():
             return False
         try:
-            e = self.normal(sp.sympify(e), depth, ranges)
+            e = self._normal_fixpoint(sp.sympify(e), depth, ranges)
         except _NotShown:
             return False
         return self._zero(e, depth, ranges)
@@ -189,6 +200,26 @@ class ZeroTest:
 
 class _NotShown(Exception):
     pass
+
+
+def _check_bounds(lo, hi, ranges) -> None:
+    """Refuse a sum whose range may run backwards for some size: hi - lo + 1 must be a
+    polynomial with nonnegative coefficients in (s - 1) for each size or index s (each
+    >= 1).  Then hi >= lo - 1 always, and the rewrites here (the count hi - lo + 1,
+    linearity) mean the same as the walkers' "an empty range is 0"."""
+    count = sp.expand(hi - lo + 1)
+    syms = sorted(count.free_symbols, key=sp.default_sort_key)
+    for s in syms:
+        if not ((s.is_integer and s.is_positive)
+                or (s in ranges and sp.sympify(ranges[s][0]) == 1)):
+            raise _NotShown
+    shifted = sp.expand(count.xreplace({s: s + 1 for s in syms}))
+    try:
+        coeffs = sp.Poly(shifted, *syms).coeffs() if syms else [shifted]
+    except sp.PolynomialError:
+        raise _NotShown from None
+    if not all(k.is_number and k >= 0 for k in coeffs):
+        raise _NotShown
 
 
 def _cancels(e) -> bool:
