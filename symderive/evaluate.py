@@ -523,7 +523,7 @@ class NumericInstantiator(Walker):
         Inside a finite difference (a perturbed child) always the latter, at the working
         precision: a step of 10^-FD_DIGITS needs that many digits beyond the comparison's."""
         if self.parent is None:
-            fast = compiled_integral(self, e, env, cuts, WORK_DIGITS / BASE_DIGITS)
+            fast = compiled_integral(self, e, env, cuts, WORK_DIGITS / BASE_DIGITS, _tick)
             if fast is not None:
                 return fast
         limits = list(e.limits)

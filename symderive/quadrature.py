@@ -82,7 +82,8 @@ def _compile(walker, e: sp.Integral, env: dict):
     return fn, end_fns, [_key(x) for x in leaves], cost
 
 
-def integral(walker, e: sp.Integral, env: dict, cuts: frozenset, scale: float = 1):
+def integral(walker, e: sp.Integral, env: dict, cuts: frozenset, scale: float = 1,
+             tick=lambda steps: None):
     """The value of a definite integral at the walker's point, or None (use the walker);
     ``scale`` is the factor by which the working precision is raised (see
     :func:`quad_digits`; above 1, a disagreement is being confirmed, and each integral
@@ -102,8 +103,6 @@ def integral(walker, e: sp.Integral, env: dict, cuts: frozenset, scale: float = 
     compiled = cache[key]
     if compiled is None:
         return None
-    from .evaluate import _tick  # counted work (load-independent), as the walker counts
-
     fn, end_fns, keys, cost = compiled
     try:
         values = [walker.values[k] for k in keys]
@@ -116,7 +115,7 @@ def integral(walker, e: sp.Integral, env: dict, cuts: frozenset, scale: float = 
         def rec(k: int, inner: tuple):
             # SymPy's order: the first limit is the innermost integral
             if k < 0:
-                _tick(cost)
+                tick(cost)  # counted work (load-independent), as the walker counts
                 return fn(*inner, *values)
             return reliable_quad(lambda t: rec(k - 1, (t, *inner)), *ends[k], hints,
                                  confirm=scale > 1, point=tuple(values))
@@ -344,7 +343,8 @@ def has_integrals(*exprs) -> bool:
 def state_precision(outcome, log: QuadratureLog, *exprs):
     """Say in the evidence that integrals were sampled by quadrature: at what precision,
     split where, with what error estimate, and at how many points it was not reliable."""
-    from .check.counterexample import skipped_text
+    def skipped_text(n: int) -> str:  # as check.counterexample words it (no import cycle)
+        return f"; {n} point(s) skipped where a side is complex or undefined" if n else ""
 
     if has_integrals(*exprs):
         note = log.text()
