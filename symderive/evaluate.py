@@ -65,8 +65,9 @@ class WorkLimit(ArithmeticError):
     """One evaluation took more node visits than allowed (see :func:`work_limit`)."""
 
 
-#: [depth of numeric differentiation in progress, node visits so far, visit limit]
-_STATE = [0, 0, None]
+#: [depth of numeric differentiation in progress, node visits so far, visit limit,
+#:  node visits made inside a numeric derivative]
+_STATE = [0, 0, None, 0]
 
 
 def work_limit(limit: int | None) -> None:
@@ -74,11 +75,18 @@ def work_limit(limit: int | None) -> None:
 
     Work, unlike seconds, does not depend on the machine's load, so a size that is
     "too costly to sample" is the same size on every run."""
-    _STATE[1], _STATE[2] = 0, limit
+    _STATE[1], _STATE[2], _STATE[3] = 0, limit, 0
+
+
+def work_done() -> tuple[int, int]:
+    """(node visits, of which inside numeric derivatives) since :func:`work_limit`."""
+    return _STATE[1], _STATE[3]
 
 
 def _tick(steps: int = 1) -> None:
     _STATE[1] += steps
+    if _STATE[0]:
+        _STATE[3] += steps
     if _STATE[2] is not None and _STATE[1] > _STATE[2]:
         raise WorkLimit(f"more than {_STATE[2]} evaluation steps")
 
@@ -251,7 +259,8 @@ class NumericInstantiator(Walker):
         self.values = values
         self.parent, self.changed, self.held = parent, changed, held
         self._defcache: dict = {}
-        self.step_used = None  # the step actually applied to a held quantity
+        self._dcache: dict = {}  # derivative values, per node and the indices it uses
+        self.step_used: dict = {}  # key -> the step actually applied to a held quantity
 
     # -- helpers -----------------------------------------------------------------------
     def int_of(self, e: sp.Basic, env: Mapping) -> int:
@@ -286,23 +295,23 @@ class NumericInstantiator(Walker):
         return self._defcache[key]
 
     def _held(self, token: sp.Symbol, idx: tuple) -> Matrix:
-        """The value of a quantity held as a variable (perturbed at one entry while a
-        derivative with respect to it is taken)."""
+        """The value of a quantity held as a variable (perturbed at the entries of the
+        steps in progress while a derivative with respect to it is taken)."""
         node = self
         while node is not None and node.held is not None:
-            source, source_cuts, tokens, perturb = node.held
+            source, source_cuts, tokens, steps = node.held
             if token in tokens:
                 value = source.definition(token, idx, source_cuts)
-                if perturb is not None and perturb[0][0] == str(token):
+                if steps and next(iter(steps))[0] == str(token):
                     keys = self._placeholder_keys(token, idx, value.rows, value.cols)
                     data = list(value.data)
                     for pos, k in enumerate(keys):
-                        if k == perturb[0]:
+                        if k in steps:
                             # relative to a tiny value (a probability near e^-1000), so
                             # that the step never crosses zero or swamps the value
                             size = abs(data[pos])
-                            step = perturb[1] * size if 0 < size < 1 else perturb[1]
-                            node.step_used = step
+                            step = steps[k] * size if 0 < size < 1 else steps[k]
+                            node.step_used[k] = step
                             data[pos] = data[pos] + step
                     value = Matrix(value.rows, value.cols, data)
                 return value
@@ -655,26 +664,37 @@ class NumericInstantiator(Walker):
             return [(str(e), ())], (1, 1)
         raise InstantiationError(f"cannot differentiate with respect to {e}")
 
-    def _perturbed(self, key: Key, step, env, f, cuts: frozenset, held: frozenset
-                   ) -> tuple[Matrix, object]:
-        """``f`` with one variable moved by ``step`` (a leaf, or a held quantity), and the
-        step actually applied (smaller, relative, for a held quantity below 1 in size)."""
-        is_leaf = key in self.values
+    def _perturbed(self, steps: dict, env, f, cuts: frozenset, held: frozenset,
+                   value=None) -> tuple[object, dict]:
+        """``f`` with variables moved by ``steps`` (key -> step; leaves, or the entries of
+        one held quantity), and the steps actually applied (smaller, relative, for a held
+        quantity below 1 in size).  ``value(child)`` computes something other than ``f``'s
+        matrix in the perturbed instance (a nested directional derivative)."""
         values = self.values
-        if is_leaf:
+        leaves = [k for k in steps if k in values]
+        if leaves:
             values = dict(self.values)
-            values[key] = values[key] + step
-        changed = frozenset({key[0]} | {str(t) for t in held})
+            for k in leaves:
+                values[k] = values[k] + steps[k]
+        name = next(iter(steps))[0]
+        changed = frozenset({name} | {str(t) for t in held})
         child = NumericInstantiator(self.d, self.sizes, values, parent=self, changed=changed,
-                                    held=(self, cuts, held, None if is_leaf else (key, step)))
-        out = child.matrix(f, env, cuts | held)
-        return out, (step if child.step_used is None else child.step_used)
+                                    held=(self, cuts, held, None if leaves else steps))
+        out = (child.matrix(f, env, cuts | held) if value is None
+               else value(child, cuts | held))
+        return out, {k: child.step_used.get(k, s) for k, s in steps.items()}
 
     def _difference(self, key: Key, h, env, f, cuts: frozenset, held: frozenset) -> Matrix:
         """The central difference quotient of ``f`` in one variable."""
-        plus, up = self._perturbed(key, h, env, f, cuts, held)
-        minus, down = self._perturbed(key, -h, env, f, cuts, held)
-        return (plus - minus).scale(1 / (up - down))
+        plus, up = self._perturbed({key: h}, env, f, cuts, held)
+        minus, down = self._perturbed({key: -h}, env, f, cuts, held)
+        return (plus - minus).scale(1 / (up[key] - down[key]))
+
+    def _cache_key(self, e, env: Mapping, cuts: frozenset) -> tuple:
+        """A derivative's value depends on the point, its node, the cuts and the indices
+        it names (not on the rest of ``env``): D(L, mu) inside a sum over i is one value."""
+        names = e.free_symbols.union(*(sp.sympify(h).free_symbols for h in e.holding))
+        return (e, tuple(sorted(((str(k), v) for k, v in env.items() if k in names))), cuts)
 
     def derivative(self, e, env: Mapping, cuts: frozenset) -> Matrix:
         var = self.d.vars.get(e.wrt.name) if isinstance(e.wrt, sp.MatrixSymbol) else None
@@ -688,11 +708,15 @@ class NumericInstantiator(Walker):
             child = NumericInstantiator(self.d, self.sizes, values, parent=self,
                                         changed=frozenset({e.wrt.name}))
             return child.derivative(e, env, cuts | {e.wrt})
+        key = self._cache_key(e, env, cuts)
+        if key in self._dcache:
+            return self._dcache[key]
         _STATE[0] += 1  # kinks now matter (see near_kink)
         try:
-            return self._derivative(e, env, cuts)
+            out = self._dcache[key] = self._derivative(e, env, cuts)
         finally:
             _STATE[0] -= 1
+        return out
 
     def _derivative(self, e, env: Mapping, cuts: frozenset) -> Matrix:
         held = frozenset(self.held_by(e) - cuts)
@@ -716,6 +740,46 @@ class NumericInstantiator(Walker):
         if F.cols == 1 and shape[1] == 1:  # Jacobian
             return Matrix.build(F.rows, len(keys), lambda a, b: cols[b].data[a])
         raise InstantiationError("derivatives of a matrix by a matrix are not supported")
+
+    # -- directional derivatives (screening a claimed derivative, check/instances.py) --
+    def directional(self, e, env: Mapping, cuts: frozenset, direction: list,
+                    inner: list | None = None) -> tuple[Matrix, list] | None:
+        """``e``'s derivative applied to directions, with two evaluations of F per
+        direction instead of two per entry of the variable.
+
+        For a gradient or Jacobian node: (D_v F, v) where D_v F = (F(X + tv) - F(X - tv))
+        / 2t is F's derivative along v = ``direction`` (over :meth:`entries` of
+        ``e.wrt``), and v is the direction as actually applied (each entry of a held
+        quantity below 1 in size scaled by it, as the entrywise steps are).  For a
+        Hessian: (u^T H v as a 1x1 matrix, (v, u)) with u = ``inner``, a mixed second
+        difference (four evaluations).  None for a node outside this route (a structured
+        matrix variable, a Hessian in a held quantity): the caller uses the entries."""
+        var = self.d.vars.get(e.wrt.name) if isinstance(e.wrt, sp.MatrixSymbol) else None
+        if var is not None and structured(var) is not None:
+            return None
+        held = frozenset(self.held_by(e) - cuts)
+        keys, _ = self.entries(e.wrt, env)
+        f, value = e.f, None
+        if isinstance(e, Hess):
+            if any(k not in self.values for k in keys):
+                return None  # a held Hessian variable: entry by entry
+            grad = MatD(e.f, e.wrt, sp.Tuple(*e.holding))
+            f = None
+
+            def value(child, c):
+                return child.directional(grad, env, c, inner)[0]
+        h = mpmath.mpf(10) ** (-FD_DIGITS)
+        steps = dict(zip(keys, (h * v for v in direction)))
+        _STATE[0] += 1  # kinks now matter (see near_kink)
+        try:
+            plus, up = self._perturbed(steps, env, f, cuts, held, value)
+            minus, down = self._perturbed({k: -s for k, s in steps.items()}, env, f, cuts,
+                                          held, value)
+        finally:
+            _STATE[0] -= 1
+        applied = [(up[k] - down[k]) / (2 * h) for k in keys]
+        out = (plus - minus).scale(1 / (2 * h))
+        return out, (applied if inner is None else (applied, list(inner)))
 
     # -- matrix calculus: SymPy's own classes ------------------------------------------
     def scalar_AsScalar(self, e, env: Mapping, cuts: frozenset):

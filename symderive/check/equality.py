@@ -33,6 +33,7 @@ from .counterexample import (
     shape_refutation,
     skipped_text,
 )
+from .directions import Unsettled
 from .instances import Evaluator, Instance, ShapeMismatch, instantiate
 from .plan import WORK_PER_POINT, claim_rng, claim_seed, numeric_configs, plan_sizes, tries
 from .prove import is_zero
@@ -126,11 +127,7 @@ def _numeric_one(claim: Claim, sizes: dict, wanted: int, rng: random.Random,
     firsts = sampler.special_points() if evaluate.leaves and special else []
     for k in range(len(firsts) + (tries(wanted) if evaluate.leaves else 1)):
         point = firsts[k] if k < len(firsts) else sampler.draw()
-        work_limit(limit)
-        try:
-            vals = evaluate(point)
-        finally:
-            work_limit(None)
+        vals = _screened(evaluate, point, limit)
         if failures(vals):
             # a disagreement not confirmed at higher precision is rounding: it agrees
             sure = confirmed(evaluate, point)
@@ -144,6 +141,23 @@ def _numeric_one(claim: Claim, sizes: dict, wanted: int, rng: random.Random,
         if regular >= wanted:
             break
     return good, skipped
+
+
+def _screened(evaluate: Evaluator, point: dict, limit: int | None) -> list | None:
+    """The values at ``point``, screened within the work ``limit``
+    (:meth:`.instances.Evaluator.screen`).  A claimed derivative outside the directional
+    route is evaluated entry by entry within the limit; one whose screen is suspicious
+    (projections that disagree, an undefined value) entry by entry beyond it, since a
+    refutation may start there."""
+    work_limit(limit)
+    try:
+        return evaluate.screen(point)
+    except Unsettled as exc:
+        if not exc.suspect:
+            return evaluate(point)
+    finally:
+        work_limit(None)
+    return evaluate(point)
 
 
 def _refutation(evaluate: Evaluator, sampler: Sampler, sizes: dict, point: dict,

@@ -1,0 +1,163 @@
+"""Screen a claimed derivative along random directions instead of entry by entry.
+
+A claim ``D(F, X) == C`` whose one side is a whole derivative node is checked at a point
+by comparing the derivative of F along random directions v with C applied to v:
+
+* a gradient (F scalar): ``D_v F`` against ``<C, v> = sum_k C_k v_k``;
+* a Jacobian (F a vector, X a vector): the vector ``D_v F`` against ``C v``;
+* a Hessian: the mixed second derivative ``u^T H v`` against ``u^T C v``.
+
+``D_v F = (F(X + tv) - F(X - tv)) / 2t`` costs two evaluations of F per direction, where
+the entrywise route costs two per entry of X (and four per entry pair of a Hessian).
+The numbers: at 100 working digits and t = 10^-30, the truncation error of the central
+difference is of order t^2 |F'''| (about 10^-54 relative for the magnitudes sampled) and
+the rounding error 10^-70; a first-derivative screen therefore compares at
+:data:`SCREEN_TOLERANCE` = 10^-45 relative to the size of the sum of the terms
+``|C_k v_k|``, a nested (second) difference at the usual 10^-35.
+
+Why a false derivative is found (with probability at least 1 - 2^-32 per direction):
+the error E = C - D F is a fixed array at the point.  Each entry of v is drawn
+independently and uniformly from the 2^33 binary fractions s (1 + r 2^-32), s = ±1,
+0 <= r < 2^32.  If E_k != 0 for some k, fix every entry of v but v_k: the projected
+error ``<E, v> = E_k v_k + c`` is within tolerance tau of zero only for v_k in an interval
+of length 2 tau / |E_k|, which holds at most 1 + 2 tau 2^32 / |E_k| of the grid values, so
+at most one (probability 2^-33) as long as |E_k| exceeds tau 2^33.  The same holds for
+each row of a Jacobian, and for ``u^T E v`` (fix u first, then argue about v, and
+the other way round: probability at most 2^-32).  Every point screens
+:data:`DIRECTIONS` independent directions, and every size several points.
+
+The screen only ever *accepts* a point.  A point where the projections disagree (or any
+value is undefined) is evaluated entry by entry as before, and a refutation is always
+the entrywise one, confirmed at raised precision: the counterexample names the entry,
+with digits that show the difference.  Directions come from a generator seeded by the
+point, so the same seed gives the same directions on every run.
+"""
+
+from __future__ import annotations
+
+import random
+
+import mpmath
+import sympy as sp
+
+from ..evaluate import KinkError, Matrix, NumericInstantiator
+from ..nodes import Hess, MatD, ScalarD
+
+#: independent random directions screened per point
+DIRECTIONS = 2
+#: agreement of a first-derivative screen, relative to the size of the projected terms
+SCREEN_TOLERANCE = mpmath.mpf(10) ** -45
+#: a nested difference (a Hessian, or F itself containing derivatives) keeps the usual
+#: tolerance of entrywise comparison (see symderive.numeric.TOLERANCE)
+NESTED_TOLERANCE = mpmath.mpf(10) ** -35
+_GRID = 2 ** 32
+#: a screened variable whose entries scale their steps (held quantities below 1 in size)
+#: by less than this is compared entry by entry: the projection would drown them
+MIN_SCALE = mpmath.mpf(10) ** -10
+
+
+class Unsettled(Exception):
+    """The screen cannot accept this point: evaluate it entry by entry.  ``suspect``: the
+    projections disagree or a value is undefined (a refutation may start here), rather
+    than the node being outside the directional route."""
+
+    def __init__(self, why: str, suspect: bool = False):
+        super().__init__(why)
+        self.suspect = suspect
+
+
+def derivative_side(claim) -> int | None:
+    """0 or 1: the side of ``claim`` that is a whole derivative node worth screening (a
+    gradient, Jacobian or Hessian; a derivative by one scalar gains nothing)."""
+    for side, e in enumerate((claim.lhs, claim.rhs)):
+        if isinstance(e, (MatD, Hess)) and not isinstance(e, ScalarD):
+            return side
+    return None
+
+
+def draw(rng: random.Random, count: int) -> list:
+    """``count`` direction entries, each ±(1 + r 2^-32) for uniform r (see the module's
+    argument: a grid of 2^33 values, none of them small)."""
+    out = []
+    for _ in range(count):
+        r = rng.randrange(_GRID)
+        sign = 1 if rng.random() < 0.5 else -1
+        out.append(mpmath.mpf(sign * (_GRID + r)) / _GRID)
+    return out
+
+
+def _nested(d, e: sp.Basic) -> bool:
+    """Whether evaluating ``e`` takes derivatives itself (directly or in a definition)."""
+    if isinstance(e, Hess):
+        return True
+    seen, todo = set(), [e.f]
+    while todo:
+        x = todo.pop()
+        if x.has(MatD, Hess, ScalarD):
+            return True
+        for t in d.var_names(x):
+            tok = sp.Symbol(t)
+            if t not in seen and tok in d.defs:
+                seen.add(t)
+                todo.append(sp.sympify(d.defs[tok].body))
+    return False
+
+
+def _project(node, C: Matrix, F: Matrix, applied, keys: int) -> list | None:
+    """C applied to the direction(s), laid out like the screened value F, each with the
+    size of its terms (what the tolerance is relative to); None when C does not have the
+    derivative's layout (the entrywise route reports the mismatch)."""
+    if isinstance(node, Hess):
+        v, u = applied
+        if C.shape != (keys, keys):
+            return None
+        rows = [[u[a] * C[a, b] * v[b] for a in range(keys) for b in range(keys)]]
+    elif F.shape == (1, 1) and C.rows * C.cols == keys:      # a gradient
+        rows = [[c * x for c, x in zip(C.data, applied)]]
+    elif F.cols == 1 and C.shape == (F.rows, keys):          # a Jacobian
+        rows = [[C[a, b] * applied[b] for b in range(keys)] for a in range(F.rows)]
+    else:
+        return None
+    return [(mpmath.fsum(r), mpmath.fsum(abs(t) for t in r)) for r in rows]
+
+
+def screen(claim, inst: NumericInstantiator, envs: list, point: dict, side: int) -> list:
+    """Both sides' projections at every index value, as a flat list (left sides, then
+    right sides, like an entrywise evaluation).  Raises :class:`Unsettled` when the point
+    must be evaluated entry by entry: the projections disagree, a value is undefined, or
+    the node is outside the directional route."""
+    node = (claim.lhs, claim.rhs)[side]
+    claimed = (claim.rhs, claim.lhs)[side]
+    tol = NESTED_TOLERANCE if _nested(claim.derivation, node) else SCREEN_TOLERANCE
+    rng = random.Random("directions:" + repr(sorted((str(k), str(v))
+                                                    for k, v in point.items())))
+    derived, projected = [], []
+    try:
+        for env in envs:
+            keys, _ = inst.entries(node.wrt, env)
+            if len(keys) < 2:
+                raise Unsettled("one variable: nothing to gain")
+            C = inst.matrix(claimed, env, frozenset())
+            for _ in range(DIRECTIONS):
+                inner = draw(rng, len(keys)) if isinstance(node, Hess) else None
+                got = inst.directional(node, env, frozenset(), draw(rng, len(keys)), inner)
+                if got is None:
+                    raise Unsettled("outside the directional route")
+                F, applied = got
+                if not isinstance(node, Hess) and min(abs(x) for x in applied) < MIN_SCALE:
+                    raise Unsettled("a held entry too small to screen in a sum")
+                proj = _project(node, C, F, applied, len(keys))
+                if proj is None:
+                    raise Unsettled("the claimed side does not have the derivative's layout")
+                for a, (b, scale) in zip(F.data, proj):
+                    if not (mpmath.isfinite(a) and mpmath.isfinite(b)) or isinstance(
+                            a, mpmath.mpc) or isinstance(b, mpmath.mpc):
+                        raise Unsettled("a value is undefined or complex", suspect=True)
+                    if abs(a - b) > tol * max(1, abs(a), abs(b), scale):
+                        raise Unsettled("the projections disagree", suspect=True)
+                    derived.append(a)
+                    projected.append(b)
+    except (ZeroDivisionError, OverflowError, KinkError) as exc:
+        raise Unsettled(str(exc), suspect=True) from exc
+    lhs, rhs = (derived, projected) if side == 0 else (projected, derived)
+    return lhs + rhs
