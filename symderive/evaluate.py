@@ -19,7 +19,7 @@ from sympy.matrices.expressions import MatrixExpr
 
 from .derivation import Derivation
 from .matrix_domains import structured
-from .nodes import BatchElement, Component, DefRef, Hess, MatD, sigmoid
+from .nodes import BatchElement, Component, DefRef, Hess, MatD, ScalarD, sigmoid
 from .quadrature import integral as compiled_integral
 from .walker import InstantiationError, MatrixShapeError, Walker
 
@@ -179,6 +179,47 @@ def key_of(leaf: sp.Basic) -> Key:
     return (str(leaf), ())
 
 
+def local(d: Derivation, token: sp.Symbol, changed: frozenset) -> bool:
+    """Whether definition ``token`` sees the quantities named in ``changed`` only at its
+    own indices: every reference to them (or to a definition depending on them) is
+    indexed exactly by its parameters, and such a definition is local too.  Then
+    ``token[i']`` does not move when they move at other indices only.  Cached."""
+    cache = d.__dict__.setdefault("_local", {})
+    key = (token, changed)
+    if key not in cache:
+        cache[key] = False  # a definition referring to itself is not local
+        cache[key] = _local(d, token, changed)
+    return cache[key]
+
+
+def _local(d: Derivation, token: sp.Symbol, changed: frozenset) -> bool:
+    defn = d.defs[token]
+    params = tuple(defn.params)
+    body = sp.sympify(defn.body)
+    if not params or body.has(MatD, Hess, ScalarD):
+        return False
+
+    def ok(node) -> bool:
+        ref = idx = None
+        if isinstance(node, DefRef):
+            ref, idx = node.token, tuple(node.indices)
+        elif isinstance(node, sp.Indexed):
+            ref, idx = node.base.label, tuple(node.indices)
+        elif isinstance(node, (sp.Symbol, sp.MatrixSymbol)):
+            ref, idx = node, ()
+        elif isinstance(node, BatchElement):
+            ref, idx = node.batch, (node.index,)
+        if ref is None:
+            return all(ok(a) for a in node.args)
+        name = str(ref)
+        moves = name in changed or (ref in d.defs and bool(d.depends(ref) & changed))
+        if not moves:
+            return True
+        return idx == params and (name in changed or local(d, ref, changed))
+
+    return ok(body)
+
+
 class Matrix:
     """A small dense matrix of mpmath numbers (row-major lists)."""
 
@@ -286,6 +327,8 @@ class NumericInstantiator(Walker):
         cuts = self.relevant_cuts(token, cuts)
         if self.parent is not None and not (deps & self.changed):
             return self.parent.definition(token, idx, cuts)
+        if self.parent is not None and self._untouched(token, idx):
+            return self.parent.definition(token, idx, cuts - self.held[2])
         key = (token, idx, cuts)
         if key not in self._defcache:
             defn = self.d.defs[token]
@@ -293,6 +336,23 @@ class NumericInstantiator(Walker):
                 raise InstantiationError(f"{token} takes {len(defn.params)} index(es)")
             self._defcache[key] = self.matrix(defn.body, dict(zip(defn.params, idx)), cuts)
         return self._defcache[key]
+
+    def _untouched(self, token: sp.Symbol, idx: tuple) -> bool:
+        """Whether ``token[idx]`` keeps its value in this perturbed instance although it
+        depends on what changed: the perturbation moves entries of one held quantity at
+        other indices only, and the definition sees the changed quantities only at its
+        own indices (z2[i'] = W2 hhat[i'] + b2 while hhat[i] moves, i' != i).  Only for a
+        child of the unperturbed instance (nested cuts take the general route)."""
+        if self.held is None or not self.held[3] or self.parent.held is not None:
+            return False
+        steps = self.held[3]
+        moved = sp.Symbol(next(iter(steps))[0])
+        if moved not in self.d.defs:
+            return False
+        width = len(self.d.defs[moved].params)
+        if not width or idx in {k[1][:width] for k in steps}:
+            return False
+        return local(self.d, token, self.changed)
 
     def _held(self, token: sp.Symbol, idx: tuple) -> Matrix:
         """The value of a quantity held as a variable (perturbed at the entries of the
@@ -743,7 +803,8 @@ class NumericInstantiator(Walker):
 
     # -- directional derivatives (screening a claimed derivative, check/instances.py) --
     def directional(self, e, env: Mapping, cuts: frozenset, direction: list,
-                    inner: list | None = None) -> tuple[Matrix, list] | None:
+                    inner: list | None = None, keys: list | None = None
+                    ) -> tuple[Matrix, list] | None:
         """``e``'s derivative applied to directions, with two evaluations of F per
         direction instead of two per entry of the variable.
 
@@ -758,7 +819,8 @@ class NumericInstantiator(Walker):
         if var is not None and structured(var) is not None:
             return None
         held = frozenset(self.held_by(e) - cuts)
-        keys, _ = self.entries(e.wrt, env)
+        if keys is None:
+            keys, _ = self.entries(e.wrt, env)
         f, value = e.f, None
         if isinstance(e, Hess):
             if any(k not in self.values for k in keys):

@@ -11,8 +11,9 @@ import random
 
 import mpmath
 import pytest
+import sympy as sp
 
-from symderive import Derivation, as_scalar, hadamard, ones
+from symderive import Derivation, as_scalar, bsum, hadamard, ones
 from symderive.check import check_claim
 from symderive.check.directions import DIRECTIONS, Unsettled, derivative_side, draw
 from symderive.check.instances import Evaluator
@@ -25,10 +26,13 @@ X = red.matrix("X", m, n)
 S = red.matrix("S", m, m)
 A = red.matrix("A", m, m)
 x = red.vector("x", m)
+i = red.index("i", n)
+b = red.batch("b", m, n)
 
 SIX = [{m: 6, n: 6}]
 SIX_BY_SEVEN = [{m: 6, n: 7}]
 _sum_sq = as_scalar(ones(m).T * hadamard(X, X) * ones(n))  # sum of the squared entries
+_sum_b = as_scalar(bsum(b[i].T * b[i], i, 1, n))             # sum of squares of a batch
 _sum_AX = as_scalar(ones(m).T * S * X * ones(n))            # sum of the entries of S X
 
 FALSE = {
@@ -43,6 +47,10 @@ FALSE = {
                                          as_scalar(x.T * A * x)
                                          + x[0, 0] * x[3, 0],
                                          x, A + A.T, sizes=[{m: 6}]), {"[1,4]", "[4,1]"}),
+    # a family over i screened as one sum: only its member i = 5 is wrong
+    "one-member": (red.derivative("one-member", _sum_b, b[i],
+                                  2 * b[i] + sp.KroneckerDelta(i, 5) * ones(m), sizes=SIX),
+                   {f"i=5 [{a}]" for a in range(1, 7)}),
 }
 
 TRUE = {
@@ -50,6 +58,7 @@ TRUE = {
     "sum-SX": red.derivative("sum-SX", _sum_AX, X, S.T * ones(m) * ones(n).T),
     "hessian": red.hessian("hessian", as_scalar(x.T * A * x), x, A + A.T),
     "jacobian": red.derivative("jacobian", A * x, x, A),
+    "family": red.derivative("family", _sum_b, b[i], 2 * b[i]),
 }
 
 
@@ -99,7 +108,7 @@ def test_the_screen_itself_rejects_each_false_claim(cid):
 
 #: values a screen compares per side: one per direction, a row per direction for a Jacobian
 SCREENED = {"sum-sq": DIRECTIONS, "sum-SX": DIRECTIONS, "hessian": DIRECTIONS,
-            "jacobian": DIRECTIONS * 6}
+            "jacobian": DIRECTIONS * 6, "family": DIRECTIONS}  # a family: one sum
 
 
 @pytest.mark.parametrize("cid", sorted(SCREENED))

@@ -121,6 +121,29 @@ def _project(node, C: Matrix, F: Matrix, applied, keys: int) -> list | None:
     return [(mpmath.fsum(r), mpmath.fsum(abs(t) for t in r)) for r in rows]
 
 
+def _joint(node, envs: list) -> bool:
+    """Whether the family over the claim's free indices is one function's partial
+    derivatives (F and the held quantities do not depend on the index): then one
+    direction over every member's variables screens the whole family, since
+    sum_i <C_i, v_i> = D_v F is again linear in v."""
+    if len(envs) < 2 or isinstance(node, Hess):
+        return False
+    names = node.f.free_symbols.union(*(sp.sympify(h).free_symbols for h in node.holding))
+    return not names & set(envs[0])
+
+
+def _stack(Cs: list, F: Matrix) -> Matrix:
+    """The claimed sides of a family side by side: gradients as one row of entries,
+    Jacobians column blocks, in the order of the family's variables."""
+    if F.shape == (1, 1):
+        return Matrix(1, sum(len(C.data) for C in Cs), [x for C in Cs for x in C.data])
+    rows = Cs[0].rows
+    if any(C.rows != rows for C in Cs):
+        raise Unsettled("the claimed sides have different heights")
+    return Matrix(rows, sum(C.cols for C in Cs),
+                  [C[a, b] for a in range(rows) for C in Cs for b in range(C.cols)])
+
+
 def screen(claim, inst: NumericInstantiator, envs: list, point: dict, side: int) -> list:
     """Both sides' projections at every index value, as a flat list (left sides, then
     right sides, like an entrywise evaluation).  Raises :class:`Unsettled` when the point
@@ -131,21 +154,26 @@ def screen(claim, inst: NumericInstantiator, envs: list, point: dict, side: int)
     tol = NESTED_TOLERANCE if _nested(claim.derivation, node) else SCREEN_TOLERANCE
     rng = random.Random("directions:" + repr(sorted((str(k), str(v))
                                                     for k, v in point.items())))
+    groups = [envs] if _joint(node, envs) else [[env] for env in envs]
     derived, projected = [], []
     try:
-        for env in envs:
-            keys, _ = inst.entries(node.wrt, env)
-            if len(keys) < 2:
-                raise Unsettled("one variable: nothing to gain")
-            C = inst.matrix(claimed, env, frozenset())
+        for group in groups:
+            keys, Cs = [], []
+            for env in group:
+                keys += inst.entries(node.wrt, env)[0]
+                Cs.append(inst.matrix(claimed, env, frozenset()))
+            if len(keys) < 2 or len(set(keys)) < len(keys):
+                raise Unsettled("one variable, or a family sharing variables")
             for _ in range(DIRECTIONS):
                 inner = draw(rng, len(keys)) if isinstance(node, Hess) else None
-                got = inst.directional(node, env, frozenset(), draw(rng, len(keys)), inner)
+                got = inst.directional(node, group[0], frozenset(), draw(rng, len(keys)),
+                                       inner, keys)
                 if got is None:
                     raise Unsettled("outside the directional route")
                 F, applied = got
                 if not isinstance(node, Hess) and min(abs(x) for x in applied) < MIN_SCALE:
                     raise Unsettled("a held entry too small to screen in a sum")
+                C = Cs[0] if len(Cs) == 1 else _stack(Cs, F)
                 proj = _project(node, C, F, applied, len(keys))
                 if proj is None:
                     raise Unsettled("the claimed side does not have the derivative's layout")
