@@ -27,7 +27,10 @@ S = red.matrix("S", m, m)
 A = red.matrix("A", m, m)
 x = red.vector("x", m)
 i = red.index("i", n)
+j = red.index("j", m)
 b = red.batch("b", m, n)
+w = red.tensor("w", (m, n))
+_sum_w = sp.Sum(sp.Sum(w[j, i] ** 3 / 3 + w[j, i], (i, 1, n)), (j, 1, m))
 
 SIX = [{m: 6, n: 6}]
 SIX_BY_SEVEN = [{m: 6, n: 7}]
@@ -51,6 +54,12 @@ FALSE = {
     "one-member": (red.derivative("one-member", _sum_b, b[i],
                                   2 * b[i] + sp.KroneckerDelta(i, 5) * ones(m), sizes=SIX),
                    {f"i=5 [{a}]" for a in range(1, 7)}),
+    # entries in index notation, screened as one family: wrong only at (j, i) = (2, 6)
+    "one-index-entry": (red.derivative("one-index-entry", _sum_w, w[j, i],
+                                       w[j, i] ** 2 + 1
+                                       + sp.KroneckerDelta(j, 2) * sp.KroneckerDelta(i, 6),
+                                       sizes=SIX_BY_SEVEN),
+                        {"i=6, j=2"}),
 }
 
 TRUE = {
@@ -59,6 +68,7 @@ TRUE = {
     "hessian": red.hessian("hessian", as_scalar(x.T * A * x), x, A + A.T),
     "jacobian": red.derivative("jacobian", A * x, x, A),
     "family": red.derivative("family", _sum_b, b[i], 2 * b[i]),
+    "index-family": red.derivative("index-family", _sum_w, w[j, i], w[j, i] ** 2 + 1),
 }
 
 
@@ -108,14 +118,15 @@ def test_the_screen_itself_rejects_each_false_claim(cid):
 
 #: values a screen compares per side: one per direction, a row per direction for a Jacobian
 SCREENED = {"sum-sq": DIRECTIONS, "sum-SX": DIRECTIONS, "hessian": DIRECTIONS,
-            "jacobian": DIRECTIONS * 6, "family": DIRECTIONS}  # a family: one sum
+            "jacobian": DIRECTIONS * 6, "family": DIRECTIONS,  # a family: one sum
+            "index-family": DIRECTIONS}
 
 
 @pytest.mark.parametrize("cid", sorted(SCREENED))
 def test_the_screen_accepts_true_claims_along_directions(cid):
     claim = TRUE[cid]
     evaluate, point = _screen_at(claim, {m: 6, n: 7})
-    assert derivative_side(claim) == 0
+    assert derivative_side(claim, evaluate.envs) == 0
     vals = evaluate.screen(point)
     assert len(vals) == 2 * SCREENED[cid]
     half = len(vals) // 2

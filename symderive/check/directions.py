@@ -26,6 +26,12 @@ each row of a Jacobian, and for ``u^T E v`` (fix u first, then argue about v, an
 the other way round: probability at most 2^-32).  Every point screens
 :data:`DIRECTIONS` independent directions, and every size several points.
 
+Each v_k is also multiplied by 1 / max(1, |C_k|) (:func:`_scales`; a factor fixed at
+the point, so the argument above is unchanged): every projected term is at most 2 in
+size, so an error at a small entry is not drowned by a huge entry elsewhere, and the
+screen flags any entry whose error exceeds about 10^-43 relative to max(1, |C_k|).  A
+Hessian keeps unscaled directions (its nested difference cannot afford smaller steps).
+
 The screen only ever *accepts* a point.  A point where the projections disagree (or any
 value is undefined) is evaluated entry by entry as before, and a refutation is always
 the entrywise one, confirmed at raised precision: the counterexample names the entry,
@@ -66,11 +72,14 @@ class Unsettled(Exception):
         self.suspect = suspect
 
 
-def derivative_side(claim) -> int | None:
-    """0 or 1: the side of ``claim`` that is a whole derivative node worth screening (a
-    gradient, Jacobian or Hessian; a derivative by one scalar gains nothing)."""
+def derivative_side(claim, envs: list | None = None) -> int | None:
+    """0 or 1: the side of ``claim`` that is a whole derivative node worth screening: a
+    gradient, Jacobian or Hessian, or a family of derivatives by single entries that
+    :func:`_joint` screens as one (``envs``: the values of the claim's free indices)."""
     for side, e in enumerate((claim.lhs, claim.rhs)):
-        if isinstance(e, (MatD, Hess)) and not isinstance(e, ScalarD):
+        if isinstance(e, (MatD, Hess)):
+            return side
+        if isinstance(e, ScalarD) and envs is not None and _joint(e, envs):
             return side
     return None
 
@@ -121,6 +130,24 @@ def _project(node, C: Matrix, F: Matrix, applied, keys: int) -> list | None:
     return [(mpmath.fsum(r), mpmath.fsum(abs(t) for t in r)) for r in rows]
 
 
+def _scales(Cs: list, counts: list) -> tuple[list, list]:
+    """Per variable, 1 / max(1, |C|) over the claimed entries it multiplies (its column;
+    for a Hessian also per row, for the inner direction), so that every projected term
+    C_k v_k is at most 2 in size and an error at a small entry is not drowned by a huge
+    one: the screen is then as sensitive, entry for entry, as an entrywise comparison
+    relative to max(1, |C_k|)."""
+    cols, rows = [], []
+    for C, count in zip(Cs, counts):
+        if C.rows * C.cols == count:    # laid out like the variable: one entry each
+            cols += [1 / max(1, abs(x)) for x in C.data]
+            continue
+        if C.cols != count:
+            raise Unsettled("the claimed side does not have the derivative's layout")
+        cols += [1 / max([1] + [abs(C[a, b]) for a in range(C.rows)]) for b in range(count)]
+        rows += [1 / max([1] + [abs(C[a, b]) for b in range(C.cols)]) for a in range(C.rows)]
+    return cols, rows
+
+
 def _joint(node, envs: list) -> bool:
     """Whether the family over the claim's free indices is one function's partial
     derivatives (F and the held quantities do not depend on the index): then one
@@ -158,20 +185,24 @@ def screen(claim, inst: NumericInstantiator, envs: list, point: dict, side: int)
     derived, projected = [], []
     try:
         for group in groups:
-            keys, Cs = [], []
-            for env in group:
-                keys += inst.entries(node.wrt, env)[0]
-                Cs.append(inst.matrix(claimed, env, frozenset()))
+            keys = [k for env in group for k in inst.entries(node.wrt, env)[0]]
             if len(keys) < 2 or len(set(keys)) < len(keys):
                 raise Unsettled("one variable, or a family sharing variables")
+            Cs = [inst.matrix(claimed, env, frozenset()) for env in group]
+            cols, rows = _scales(Cs, [len(inst.entries(node.wrt, env)[0]) for env in group])
+            if isinstance(node, Hess):
+                # a nested difference cannot afford smaller steps: unscaled directions
+                cols, rows = [1] * len(keys), [1] * len(keys)
             for _ in range(DIRECTIONS):
-                inner = draw(rng, len(keys)) if isinstance(node, Hess) else None
-                got = inst.directional(node, group[0], frozenset(), draw(rng, len(keys)),
-                                       inner, keys)
+                v = [x * c for x, c in zip(draw(rng, len(keys)), cols)]
+                inner = ([x * r for x, r in zip(draw(rng, len(keys)), rows)]
+                         if isinstance(node, Hess) else None)
+                got = inst.directional(node, group[0], frozenset(), v, inner, keys)
                 if got is None:
                     raise Unsettled("outside the directional route")
                 F, applied = got
-                if not isinstance(node, Hess) and min(abs(x) for x in applied) < MIN_SCALE:
+                if not isinstance(node, Hess) and min(abs(a / x) for a, x in zip(applied, v)
+                                                      if x) < MIN_SCALE:
                     raise Unsettled("a held entry too small to screen in a sum")
                 C = Cs[0] if len(Cs) == 1 else _stack(Cs, F)
                 proj = _project(node, C, F, applied, len(keys))

@@ -129,7 +129,7 @@ class Evaluator:
         ranges = [range(1, probe.integer(d.indices[k], {}) + 1) for k in idx]
         self.envs = [dict(zip(idx, v)) for v in itertools.product(*ranges)]
         self.labels: list = []
-        self.side = derivative_side(claim)
+        self.side = derivative_side(claim, self.envs)
 
     def screen(self, point: dict) -> list | None:
         """The values at ``point`` as :meth:`__call__` gives them, or, for a claimed
