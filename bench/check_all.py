@@ -31,13 +31,20 @@ TARGET_SECONDS = 10.0
 BUSY = "while True: pass"
 
 
+#: CPU seconds (user + system) of the last run's process and its workers
+LAST_CPU = [0.0]
+
+
 def run(args: list[str], env: dict | None = None) -> tuple[float, dict]:
     start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryDirectory() as cache:  # no result cache carried over
         env = env or {**os.environ, "SYMDERIVE_CACHE": cache}
         proc = subprocess.run([sys.executable, "-m", "symderive.cli", "check", *TARGETS,
                                "--json", *args], capture_output=True, text=True, env=env)
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    LAST_CPU[0] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     if proc.returncode not in (0, 1):
         sys.exit(f"symderive check failed ({proc.returncode}):\n{proc.stderr}")
     return wall, json.loads(proc.stdout)
@@ -52,19 +59,24 @@ def main() -> None:
     args = parser.parse_args()
     print(f"cpus: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}")
     rows = {"parallel (default)": [], "serial baseline (--jobs 1)": []}
+    cpu: dict = {name: [] for name in rows}
     last = {}
     for _ in range(args.repeat):  # interleaved, so both see the same machine
         for name, extra in (("parallel (default)", []),
                             ("serial baseline (--jobs 1)", ["--jobs", "1"])):
             wall, doc = run(["--timeout", args.timeout, "--no-cache", *extra])
             rows[name].append(wall)
+            cpu[name].append(LAST_CPU[0])
             last[name] = doc
     for name, walls in rows.items():
         s = last[name]["summary"]
         counts = ", ".join(f"{s[v]} {v}" for v in ("proved", "verified", "refuted",
                                                      "undecided", "error"))
         print(f"{name:<28} median {statistics.median(walls):6.2f} s  "
-              f"(runs: {', '.join(f'{w:.2f}' for w in walls)})  {counts}")
+              f"(runs: {', '.join(f'{w:.2f}' for w in walls)}; CPU median "
+              f"{statistics.median(cpu[name]):.1f} s)  {counts}")
+    print(f"load average after the cold runs: {os.getloadavg()[0]:.2f} (wall times above "
+          "include waiting for the cores; the CPU seconds do not)")
     base = statistics.median(rows["serial baseline (--jobs 1)"])
     par = statistics.median(rows["parallel (default)"])
     print(f"speed-up of the default over the serial baseline: {base / par:.2f}x; "

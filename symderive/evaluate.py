@@ -19,7 +19,7 @@ from sympy.matrices.expressions import MatrixExpr
 
 from .derivation import Derivation
 from .matrix_domains import structured
-from .nodes import BatchElement, Component, DefRef, Hess, MatD, sigmoid
+from .nodes import BatchElement, Component, DefRef, Hess, MatD, ScalarD, sigmoid
 from .quadrature import ERROR_BOUND, reliable_quad
 from .quadrature import integral as compiled_integral
 from .walker import InstantiationError, MatrixShapeError, Walker
@@ -66,8 +66,9 @@ class WorkLimit(ArithmeticError):
     """One evaluation took more node visits than allowed (see :func:`work_limit`)."""
 
 
-#: [depth of numeric differentiation in progress, node visits so far, visit limit]
-_STATE = [0, 0, None]
+#: [depth of numeric differentiation in progress, node visits so far, visit limit,
+#:  node visits made inside a numeric derivative]
+_STATE = [0, 0, None, 0]
 
 
 def work_limit(limit: int | None) -> None:
@@ -75,11 +76,18 @@ def work_limit(limit: int | None) -> None:
 
     Work, unlike seconds, does not depend on the machine's load, so a size that is
     "too costly to sample" is the same size on every run."""
-    _STATE[1], _STATE[2] = 0, limit
+    _STATE[1], _STATE[2], _STATE[3] = 0, limit, 0
+
+
+def work_done() -> tuple[int, int]:
+    """(node visits, of which inside numeric derivatives) since :func:`work_limit`."""
+    return _STATE[1], _STATE[3]
 
 
 def _tick(steps: int = 1) -> None:
     _STATE[1] += steps
+    if _STATE[0]:
+        _STATE[3] += steps
     if _STATE[2] is not None and _STATE[1] > _STATE[2]:
         raise WorkLimit(f"more than {_STATE[2]} evaluation steps")
 
@@ -172,6 +180,47 @@ def key_of(leaf: sp.Basic) -> Key:
     return (str(leaf), ())
 
 
+def local(d: Derivation, token: sp.Symbol, changed: frozenset) -> bool:
+    """Whether definition ``token`` sees the quantities named in ``changed`` only at its
+    own indices: every reference to them (or to a definition depending on them) is
+    indexed exactly by its parameters, and such a definition is local too.  Then
+    ``token[i']`` does not move when they move at other indices only.  Cached."""
+    cache = d.__dict__.setdefault("_local", {})
+    key = (token, changed)
+    if key not in cache:
+        cache[key] = False  # a definition referring to itself is not local
+        cache[key] = _local(d, token, changed)
+    return cache[key]
+
+
+def _local(d: Derivation, token: sp.Symbol, changed: frozenset) -> bool:
+    defn = d.defs[token]
+    params = tuple(defn.params)
+    body = sp.sympify(defn.body)
+    if not params or body.has(MatD, Hess, ScalarD):
+        return False
+
+    def ok(node) -> bool:
+        ref = idx = None
+        if isinstance(node, DefRef):
+            ref, idx = node.token, tuple(node.indices)
+        elif isinstance(node, sp.Indexed):
+            ref, idx = node.base.label, tuple(node.indices)
+        elif isinstance(node, (sp.Symbol, sp.MatrixSymbol)):
+            ref, idx = node, ()
+        elif isinstance(node, BatchElement):
+            ref, idx = node.batch, (node.index,)
+        if ref is None:
+            return all(ok(a) for a in node.args)
+        name = str(ref)
+        moves = name in changed or (ref in d.defs and bool(d.depends(ref) & changed))
+        if not moves:
+            return True
+        return idx == params and (name in changed or local(d, ref, changed))
+
+    return ok(body)
+
+
 class Matrix:
     """A small dense matrix of mpmath numbers (row-major lists)."""
 
@@ -252,7 +301,8 @@ class NumericInstantiator(Walker):
         self.values = values
         self.parent, self.changed, self.held = parent, changed, held
         self._defcache: dict = {}
-        self.step_used = None  # the step actually applied to a held quantity
+        self._dcache: dict = {}  # derivative values, per node and the indices it uses
+        self.step_used: dict = {}  # key -> the step actually applied to a held quantity
 
     # -- helpers -----------------------------------------------------------------------
     def int_of(self, e: sp.Basic, env: Mapping) -> int:
@@ -278,6 +328,8 @@ class NumericInstantiator(Walker):
         cuts = self.relevant_cuts(token, cuts)
         if self.parent is not None and not (deps & self.changed):
             return self.parent.definition(token, idx, cuts)
+        if self.parent is not None and self._untouched(token, idx):
+            return self.parent.definition(token, idx, cuts - self.held[2])
         key = (token, idx, cuts)
         if key not in self._defcache:
             defn = self.d.defs[token]
@@ -286,24 +338,41 @@ class NumericInstantiator(Walker):
             self._defcache[key] = self.matrix(defn.body, dict(zip(defn.params, idx)), cuts)
         return self._defcache[key]
 
+    def _untouched(self, token: sp.Symbol, idx: tuple) -> bool:
+        """Whether ``token[idx]`` keeps its value in this perturbed instance although it
+        depends on what changed: the perturbation moves entries of one held quantity at
+        other indices only, and the definition sees the changed quantities only at its
+        own indices (z2[i'] = W2 hhat[i'] + b2 while hhat[i] moves, i' != i).  Only for a
+        child of the unperturbed instance (nested cuts take the general route)."""
+        if self.held is None or not self.held[3] or self.parent.held is not None:
+            return False
+        steps = self.held[3]
+        moved = sp.Symbol(next(iter(steps))[0])
+        if moved not in self.d.defs:
+            return False
+        width = len(self.d.defs[moved].params)
+        if not width or idx in {k[1][:width] for k in steps}:
+            return False
+        return local(self.d, token, self.changed)
+
     def _held(self, token: sp.Symbol, idx: tuple) -> Matrix:
-        """The value of a quantity held as a variable (perturbed at one entry while a
-        derivative with respect to it is taken)."""
+        """The value of a quantity held as a variable (perturbed at the entries of the
+        steps in progress while a derivative with respect to it is taken)."""
         node = self
         while node is not None and node.held is not None:
-            source, source_cuts, tokens, perturb = node.held
+            source, source_cuts, tokens, steps = node.held
             if token in tokens:
                 value = source.definition(token, idx, source_cuts)
-                if perturb is not None and perturb[0][0] == str(token):
+                if steps and next(iter(steps))[0] == str(token):
                     keys = self._placeholder_keys(token, idx, value.rows, value.cols)
                     data = list(value.data)
                     for pos, k in enumerate(keys):
-                        if k == perturb[0]:
+                        if k in steps:
                             # relative to a tiny value (a probability near e^-1000), so
                             # that the step never crosses zero or swamps the value
                             size = abs(data[pos])
-                            step = perturb[1] * size if 0 < size < 1 else perturb[1]
-                            node.step_used = step
+                            step = steps[k] * size if 0 < size < 1 else steps[k]
+                            node.step_used[k] = step
                             data[pos] = data[pos] + step
                     value = Matrix(value.rows, value.cols, data)
                 return value
@@ -661,26 +730,37 @@ class NumericInstantiator(Walker):
             return [(str(e), ())], (1, 1)
         raise InstantiationError(f"cannot differentiate with respect to {e}")
 
-    def _perturbed(self, key: Key, step, env, f, cuts: frozenset, held: frozenset
-                   ) -> tuple[Matrix, object]:
-        """``f`` with one variable moved by ``step`` (a leaf, or a held quantity), and the
-        step actually applied (smaller, relative, for a held quantity below 1 in size)."""
-        is_leaf = key in self.values
+    def _perturbed(self, steps: dict, env, f, cuts: frozenset, held: frozenset,
+                   value=None) -> tuple[object, dict]:
+        """``f`` with variables moved by ``steps`` (key -> step; leaves, or the entries of
+        one held quantity), and the steps actually applied (smaller, relative, for a held
+        quantity below 1 in size).  ``value(child)`` computes something other than ``f``'s
+        matrix in the perturbed instance (a nested directional derivative)."""
         values = self.values
-        if is_leaf:
+        leaves = [k for k in steps if k in values]
+        if leaves:
             values = dict(self.values)
-            values[key] = values[key] + step
-        changed = frozenset({key[0]} | {str(t) for t in held})
+            for k in leaves:
+                values[k] = values[k] + steps[k]
+        name = next(iter(steps))[0]
+        changed = frozenset({name} | {str(t) for t in held})
         child = NumericInstantiator(self.d, self.sizes, values, parent=self, changed=changed,
-                                    held=(self, cuts, held, None if is_leaf else (key, step)))
-        out = child.matrix(f, env, cuts | held)
-        return out, (step if child.step_used is None else child.step_used)
+                                    held=(self, cuts, held, None if leaves else steps))
+        out = (child.matrix(f, env, cuts | held) if value is None
+               else value(child, cuts | held))
+        return out, {k: child.step_used.get(k, s) for k, s in steps.items()}
 
     def _difference(self, key: Key, h, env, f, cuts: frozenset, held: frozenset) -> Matrix:
         """The central difference quotient of ``f`` in one variable."""
-        plus, up = self._perturbed(key, h, env, f, cuts, held)
-        minus, down = self._perturbed(key, -h, env, f, cuts, held)
-        return (plus - minus).scale(1 / (up - down))
+        plus, up = self._perturbed({key: h}, env, f, cuts, held)
+        minus, down = self._perturbed({key: -h}, env, f, cuts, held)
+        return (plus - minus).scale(1 / (up[key] - down[key]))
+
+    def _cache_key(self, e, env: Mapping, cuts: frozenset) -> tuple:
+        """A derivative's value depends on the point, its node, the cuts and the indices
+        it names (not on the rest of ``env``): D(L, mu) inside a sum over i is one value."""
+        names = e.free_symbols.union(*(sp.sympify(h).free_symbols for h in e.holding))
+        return (e, tuple(sorted(((str(k), v) for k, v in env.items() if k in names))), cuts)
 
     def derivative(self, e, env: Mapping, cuts: frozenset) -> Matrix:
         var = self.d.vars.get(e.wrt.name) if isinstance(e.wrt, sp.MatrixSymbol) else None
@@ -694,11 +774,15 @@ class NumericInstantiator(Walker):
             child = NumericInstantiator(self.d, self.sizes, values, parent=self,
                                         changed=frozenset({e.wrt.name}))
             return child.derivative(e, env, cuts | {e.wrt})
+        key = self._cache_key(e, env, cuts)
+        if key in self._dcache:
+            return self._dcache[key]
         _STATE[0] += 1  # kinks now matter (see near_kink)
         try:
-            return self._derivative(e, env, cuts)
+            out = self._dcache[key] = self._derivative(e, env, cuts)
         finally:
             _STATE[0] -= 1
+        return out
 
     def _derivative(self, e, env: Mapping, cuts: frozenset) -> Matrix:
         held = frozenset(self.held_by(e) - cuts)
@@ -722,6 +806,48 @@ class NumericInstantiator(Walker):
         if F.cols == 1 and shape[1] == 1:  # Jacobian
             return Matrix.build(F.rows, len(keys), lambda a, b: cols[b].data[a])
         raise InstantiationError("derivatives of a matrix by a matrix are not supported")
+
+    # -- directional derivatives (screening a claimed derivative, check/instances.py) --
+    def directional(self, e, env: Mapping, cuts: frozenset, direction: list,
+                    inner: list | None = None, keys: list | None = None
+                    ) -> tuple[Matrix, list] | None:
+        """``e``'s derivative applied to directions, with two evaluations of F per
+        direction instead of two per entry of the variable.
+
+        For a gradient or Jacobian node: (D_v F, v) where D_v F = (F(X + tv) - F(X - tv))
+        / 2t is F's derivative along v = ``direction`` (over :meth:`entries` of
+        ``e.wrt``), and v is the direction as actually applied (each entry of a held
+        quantity below 1 in size scaled by it, as the entrywise steps are).  For a
+        Hessian: (u^T H v as a 1x1 matrix, (v, u)) with u = ``inner``, a mixed second
+        difference (four evaluations).  None for a node outside this route (a structured
+        matrix variable, a Hessian in a held quantity): the caller uses the entries."""
+        var = self.d.vars.get(e.wrt.name) if isinstance(e.wrt, sp.MatrixSymbol) else None
+        if var is not None and structured(var) is not None:
+            return None
+        held = frozenset(self.held_by(e) - cuts)
+        if keys is None:
+            keys, _ = self.entries(e.wrt, env)
+        f, value = e.f, None
+        if isinstance(e, Hess):
+            if any(k not in self.values for k in keys):
+                return None  # a held Hessian variable: entry by entry
+            grad = MatD(e.f, e.wrt, sp.Tuple(*e.holding))
+            f = None
+
+            def value(child, c):
+                return child.directional(grad, env, c, inner)[0]
+        h = mpmath.mpf(10) ** (-FD_DIGITS)
+        steps = dict(zip(keys, (h * v for v in direction)))
+        _STATE[0] += 1  # kinks now matter (see near_kink)
+        try:
+            plus, up = self._perturbed(steps, env, f, cuts, held, value)
+            minus, down = self._perturbed({k: -s for k, s in steps.items()}, env, f, cuts,
+                                          held, value)
+        finally:
+            _STATE[0] -= 1
+        applied = [(up[k] - down[k]) / (2 * h) for k in keys]
+        out = (plus - minus).scale(1 / (2 * h))
+        return out, (applied if inner is None else (applied, list(inner)))
 
     # -- matrix calculus: SymPy's own classes ------------------------------------------
     def scalar_AsScalar(self, e, env: Mapping, cuts: frozenset):

@@ -25,12 +25,20 @@ def test_every_claim_is_listed():
     assert sorted(c.id for c in bn.derivation.claims) == sorted(HOLDS + ERRATA)
 
 
+#: claims whose derivatives are cheap enough (a counted measure, check/plan.py EXACT_WORK)
+#: for the exact check at the smallest sizes; the others are sampled only
+EXACT_AT_SMALLEST = {"1.2", "1.3", "2", "14", "4", "16", "6", "18", "7", "19"}
+
+
 @pytest.mark.parametrize("cid", HOLDS)
 def test_claim_holds(report, cid):
     r = report[cid]
-    assert exact(r), (cid, r.verdict, r.message)
+    sizes = r.evidence["sampled"]["sizes"]
+    assert all(max(s[k] for s in sizes) >= 6 for k in sizes[0]), sizes  # every dimension
+    assert r.evidence["sampled"]["points"] >= 5 * len(sizes)
     if cid in AT_SIZES:
         assert r.verdict == "verified" and "not proved for every size" in r.message
+        assert cid in EXACT_AT_SMALLEST and exact(r)
         assert "n=2, n_x=1, n_1=2, n_y=2" in r.message  # the sizes proved are stated
     else:  # matrix notation, translated entry by entry by the all-size prover
         assert r.verdict == "proved" and r.evidence["scope"] == "all sizes", r.message

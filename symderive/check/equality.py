@@ -15,7 +15,7 @@ import sympy as sp
 
 from ..assumptions import Binary, Simplex
 from ..derivation import Claim, Derivation
-from ..evaluate import WorkLimit, work_limit
+from ..evaluate import WorkLimit, work_done, work_limit
 from ..instantiate import InstantiationError
 from ..nodes import BatchElement, Component, DefRef, Hess, MatD, ScalarD
 from ..numeric import DIGITS, Sampler, assumption_of, to_mp
@@ -33,8 +33,17 @@ from .counterexample import (
     shape_refutation,
     skipped_text,
 )
+from .directions import Unsettled
 from .instances import Evaluator, Instance, ShapeMismatch, instantiate
-from .plan import WORK_PER_POINT, claim_rng, claim_seed, numeric_configs, plan_sizes, tries
+from .plan import (
+    EXACT_WORK,
+    WORK_PER_POINT,
+    claim_rng,
+    claim_seed,
+    numeric_configs,
+    plan_sizes,
+    tries,
+)
 from .prove import is_zero
 from .scope import at_sizes, has_sizes
 from .shrink import shrink
@@ -125,11 +134,7 @@ def _numeric_one(claim: Claim, sizes: dict, wanted: int, rng: random.Random,
     firsts = sampler.special_points() if evaluate.leaves and special else []
     for k in range(len(firsts) + (tries(wanted) if evaluate.leaves else 1)):
         point = firsts[k] if k < len(firsts) else sampler.draw()
-        work_limit(limit)
-        try:
-            vals = evaluate(point)
-        finally:
-            work_limit(None)
+        vals = _screened(evaluate, point, limit)
         if failures(vals):
             # a disagreement not confirmed at higher precision is rounding: it agrees
             sure = confirmed(evaluate, point)
@@ -146,6 +151,23 @@ def _numeric_one(claim: Claim, sizes: dict, wanted: int, rng: random.Random,
         if regular >= wanted:
             break
     return good, skipped
+
+
+def _screened(evaluate: Evaluator, point: dict, limit: int | None) -> list | None:
+    """The values at ``point``, screened within the work ``limit``
+    (:meth:`.instances.Evaluator.screen`).  A claimed derivative outside the directional
+    route is evaluated entry by entry within the limit; one whose screen is suspicious
+    (projections that disagree, an undefined value) entry by entry beyond it, since a
+    refutation may start there."""
+    work_limit(limit)
+    try:
+        return evaluate.screen(point)
+    except Unsettled as exc:
+        if not exc.suspect:
+            return evaluate(point)
+    finally:
+        work_limit(None)
+    return evaluate(point)
 
 
 def _refutation(evaluate: Evaluator, sampler: Sampler, sizes: dict, point: dict,
@@ -351,6 +373,16 @@ def check_equality(claim: Claim, emit: Emit, seed: int | None = None) -> Outcome
     limit = d.proof_sizes if d.proof_sizes is not None else len(sym_cfgs)
     if not one_size:
         limit = 1
+        # a claim that pins its sizes, or holds under conditions, is checked exactly at
+        # its sizes whatever the cost: nothing larger is sampled for it
+        pinned = claim.given or claim.sizes is not None
+        work = 0 if pinned else exact_work(claim, sym_cfgs[0], seed)
+        if work > EXACT_WORK:
+            outcome.message = (outcome.message or "") + (
+                f"; no exact check at {sizes_text(sym_cfgs[0])} (its derivatives take "
+                f"{work} evaluation steps there, more than {EXACT_WORK}; an exact identity "
+                "at fixed sizes would not make it proved)")
+            return outcome
     for sizes in sym_cfgs[:limit]:
         if not _prove_at(claim, sizes):
             break
@@ -363,6 +395,18 @@ def check_equality(claim: Claim, emit: Emit, seed: int | None = None) -> Outcome
     if len(proved) < limit:
         result.message += f"; no proof found at {sizes_text(sym_cfgs[len(proved)])}"
     return at_sizes(result, proved, covers_all=one_size)
+
+
+def exact_work(claim: Claim, sizes: dict, seed: int | None = None) -> int:
+    """The counted cost that predicts the exact phase at ``sizes``: node visits inside
+    numeric derivatives, entry by entry, at one point drawn from the seed (symbolic
+    differentiation at fixed sizes is what makes that phase slow).  Counted, not timed:
+    the same on every run, whatever the load."""
+    evaluate = Evaluator(claim, sizes)
+    point = Sampler(claim.derivation, evaluate.leaves, sizes, claim_rng(seed)).draw()
+    work_limit(None)
+    evaluate(point)
+    return work_done()[1]
 
 
 def _wrt_name(e: sp.Basic) -> str | None:

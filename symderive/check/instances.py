@@ -13,6 +13,7 @@ from ..evaluate import KinkError, NumericInstantiator, key_of, working_precision
 from ..instantiate import Instantiator
 from ..matrix_domains import structured
 from ..quadrature import QuadratureUnreliable
+from .directions import derivative_side, screen
 
 
 def free_indices(d: Derivation, *exprs: sp.Basic) -> list[sp.Symbol]:
@@ -129,6 +130,20 @@ class Evaluator:
         ranges = [range(1, probe.integer(d.indices[k], {}) + 1) for k in idx]
         self.envs = [dict(zip(idx, v)) for v in itertools.product(*ranges)]
         self.labels: list = []
+        self.side = derivative_side(claim, self.envs)
+
+    def screen(self, point: dict) -> list | None:
+        """The values at ``point`` as :meth:`__call__` gives them, or, for a claimed
+        derivative, its projections on random directions
+        (:mod:`symderive.check.directions`).  Raises :class:`Unsettled` when a
+        derivative's point must be evaluated entry by entry (the caller does that
+        outside the work limit: it is the start of a refutation)."""
+        if self.side is None:
+            return self(point)
+        with working_precision():
+            values = {key_of(k): mpmath.mpf(int(v.p)) / int(v.q) for k, v in point.items()}
+            inst = NumericInstantiator(self.claim.derivation, self.sizes, values)
+            return screen(self.claim, inst, self.envs, point, self.side)
 
     def __call__(self, point: dict) -> list | None:
         with working_precision():

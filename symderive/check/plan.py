@@ -29,7 +29,17 @@ POINTS_SYMBOLIC = POINTS_PER_SIZE  # random points per size also tried by the ex
 POINTS_NUMERIC = POINTS_PER_SIZE   # random points per larger size checked numerically only
 MAX_TRIES = 40       # draws allowed (at least; 3 per wanted point) to find defined points
 #: node visits one point's evaluation may take at a sampled size (see evaluate.work_limit)
-WORK_PER_POINT = 100_000  # bn_backprop at 6 (0.2-0.35 CPU s a point), not 7
+#: (with derivatives screened along directions: bn_backprop 10.1 at 7 takes 122 000,
+#: em_multinomial 41.1 at 6 116 000, about 0.4 CPU s a point; the K^D enumeration of
+#: 42.x more than 2 000 000 at 6, so it stays at the declared sizes)
+WORK_PER_POINT = 150_000
+#: node visits inside numeric derivatives, entry by entry at the smallest size, above
+#: which a claim with dimensions that the all-size prover does not cover skips the exact
+#: check at fixed sizes (it could only add evidence, never make the claim proved; it is
+#: sampled at sizes >= MIN_TOP_SIZE instead).  bn_backprop's gradients by z2, b2, gamma,
+#: beta (434-617 visits) stay; its chain lines and the gradients by W1, b1, z1, sigma^2
+#: (733-4866, up to 2 CPU s each in SymPy) go.  Claims that pin their sizes keep it.
+EXACT_WORK = 700
 
 
 def claim_seed(seed: int | None) -> int:
