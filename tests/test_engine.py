@@ -83,7 +83,8 @@ def test_true_claims_of_every_kind_hold(toy):
 def test_small_claims_are_proved_not_merely_sampled(toy):
     for cid in ("eq", "grad", "grad-A", "hess", "bern", "max", "simplex", "ediv"):
         assert exact(toy[cid]), (cid, toy[cid].verdict, toy[cid].message)
-        assert "exactly at" in toy[cid].message or "parameters at" in toy[cid].message
+        assert any(proof in toy[cid].message for proof in (
+            "exactly at", "parameters at", "holds for every size")), toy[cid].message
 
 
 def test_chain_pinpoints_the_wrong_line_and_keeps_checking(toy):
