@@ -16,10 +16,10 @@ import sympy as sp
 from ..assumptions import Binary, Simplex
 from ..derivation import Claim, Derivation
 from ..instantiate import InstantiationError
-from ..nodes import BatchElement, Component, DefRef, Hess, MatD, ScalarD
+from ..nodes import Hess, MatD, ScalarD
 from ..numeric import DIGITS, Sampler, assumption_of, to_mp
 from ..quadrature import state_precision
-from ..walker import OperandShapeError
+from ..walker import OperandShapeError, wrt_name
 from .conditions import degenerate_points, follows_from, solutions_at
 from .counterexample import (
     all_valid,
@@ -282,20 +282,6 @@ def check_equality(claim: Claim, emit: Emit) -> Outcome:
     return result
 
 
-def _wrt_name(e: sp.Basic) -> str | None:
-    if isinstance(e, DefRef):
-        return str(e.token)
-    if isinstance(e, Component):
-        return _wrt_name(e.vector)
-    if isinstance(e, BatchElement):
-        return e.batch.name
-    if isinstance(e, sp.Indexed):
-        return str(e.base.label)
-    if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
-        return str(e.name)
-    return None
-
-
 def generalisable(claim: Claim) -> frozenset:
     """Definitions that may be replaced by free symbols in a proof of ``claim``.
 
@@ -315,7 +301,7 @@ def generalisable(claim: Claim) -> frozenset:
     for body in [claim.lhs, claim.rhs] + [d.defs[t].body for t in tokens]:
         for node in sp.preorder_traversal(body):
             if isinstance(node, (ScalarD, MatD, Hess)):
-                name = _wrt_name(node.wrt)
+                name = wrt_name(node.wrt)
                 if name is None:
                     return frozenset()
                 wrts.add(name)
