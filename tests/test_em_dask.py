@@ -27,8 +27,7 @@ def formulas():
 
 @pytest.fixture(scope="module")
 def client(formulas):
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=":0")
+    cluster = dd.local_cluster(2)
     c = distributed.Client(cluster)
     yield c
     c.close()
