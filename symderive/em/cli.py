@@ -369,6 +369,10 @@ def cmd_em(args) -> int:
             if source.kind == "libsvm" and args.max_df is not None:
                 raise _Usage("--max-df needs the whole corpus in one process; with --dask a "
                              "libsvm corpus is read block by block on the workers")
+            if source.kind == "libsvm" and source.paths[0].endswith(".gz"):
+                raise _Usage(f"{source.paths[0]}: with --dask a libsvm corpus is read block "
+                             "by block on the workers, which a compressed file does not "
+                             "allow; decompress it (gunzip) first")
     except (CorpusSpecError, PlotUnavailable, _Usage) as exc:
         return fail(EXIT_USAGE, str(exc))
     except ValueError as exc:  # an --anneal schedule out of range

@@ -435,13 +435,23 @@ def scatter_blocks(X, y=None, *, block_rows: int | None = None, client=None) -> 
     if isinstance(X, (list, tuple)) or _unknown_rows(X):  # numbered once their sizes are known
         starts = np.concatenate([[0], np.cumsum(rows)]).tolist()
         bounds = list(zip(starts[:-1], starts[1:]))
-        futures = [client.submit(_with_start, f, a, lab, pure=False, workers=_holder(client, f))
+        futures = [_submit(client, _with_start, f, a, lab, workers=_holder(client, f))
                    for f, (a, _), lab in zip(futures, bounds, _split_labels(y, bounds))]
     held: dict[str, list[int]] = {}
     for i, f in enumerate(futures):
         held.setdefault(_holder(client, f)[0], []).append(i)
     return Blocks(futures, (sum(rows), widths.pop()), rows, sum(t for _, _, t in sizes),
                   sorted(held.items()))
+
+
+def _submit(client, fn, *args, workers: list[str]):
+    """``fn(*args)`` on ``workers``; through ``dask.delayed`` when an argument is delayed
+    (a chunk of a dask array of labels), which ``Client.submit`` would not compute."""
+    if any(_is_delayed(a) for a in args):
+        import dask
+
+        return client.compute(dask.delayed(fn)(*args), workers=workers)
+    return client.submit(fn, *args, pure=False, workers=workers)
 
 
 def _holder(client, future) -> list[str]:
