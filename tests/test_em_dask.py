@@ -415,3 +415,22 @@ def test_cli_reads_a_libsvm_corpus_block_by_block_on_the_workers(tmp_path, capsy
     assert "decompress it" in capsys.readouterr().err
     assert main([*args, "--dask", "local:2", "--max-df", "0.5"]) == 2
     assert "--max-df needs the whole corpus" in capsys.readouterr().err
+
+
+def test_blocks_are_spread_evenly_and_stay_on_their_workers(client, formulas):
+    X, y = corpus(9, D=500)
+    assert dd.default_block_rows(500, 2) == 250
+    assert dd.default_block_rows(100_000, 2) == 12_500  # 4 per worker: <= 16384 rows
+    assert dd.default_block_rows(7, 3) == 3
+    placed = dd.scatter_blocks(X, y, client=client)
+    assert placed.sizes == [250, 250] and placed.shape == X.shape
+    assert placed.tokens == int(X.sum())
+    where = [(w, held) for w, held in placed.workers]
+    assert sorted(i for _, held in where for i in held) == [0, 1]
+    assert len({w for w, _ in where}) == 2  # one block on each worker
+    before = client.who_has(placed.futures)
+    remote = MultinomialMixture(3, formulas=formulas, backend="dask", random_state=0,
+                                max_iter=30).fit(placed)
+    local = MultinomialMixture(3, formulas=formulas, random_state=0, max_iter=30).fit(X)
+    assert_same_fit(local, remote)
+    assert client.who_has(placed.futures) == before  # no block moved

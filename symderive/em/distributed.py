@@ -174,9 +174,10 @@ def _map_sum(fn, add, args: tuple, extra: list | None, *blocks: _Block):
 
 
 def _hold(*params):
-    """A task that holds pi and mu^T on a worker: the others fetch them from it (or from
-    a worker that has fetched them already), so the client sends them once."""
-    return params
+    """A task that holds pi and mu^T on a worker (its arguments, sent once by the
+    client), or (``_hold(held)``) a copy fetched from another worker: a node of the
+    broadcast tree (:meth:`DaskSteps._params`)."""
+    return params if len(params) != 1 else params[0]
 
 
 def _initial_stats(block: _Block, entropy: int, init: int, K: int, resp0) -> _Stats:
@@ -194,7 +195,8 @@ def _seen(block: _Block) -> np.ndarray:
     return np.bincount(block.data.csr.indices, minlength=block.data.shape[1])
 
 
-def _e_stats(block: _Block, module: str, certificate, params, beta: float, t: int) -> _Stats:
+def _e_stats(block: _Block, module: str, certificate, beta: float, t: int, params
+             ) -> _Stats:
     """The engine's E-step (at inverse temperature ``beta``) on one block, reduced to its
     sufficient statistics."""
     pi, mu_t = params
@@ -580,20 +582,30 @@ class DaskSteps:
         self.blocks, self.shape = self.placed.futures, self.placed.shape
         self.pseudo: SparseData | None = None
 
-    def _per_worker(self, fn, args: tuple, extra: list | None = None, add=_add):
-        """``fn`` on every block, summed: one task per worker (over the blocks it holds),
+    def _per_worker(self, fn, args: tuple, extra: list | None = None, add=_add,
+                    params: dict | None = None):
+        """``fn(block, *args[, params][, extra])`` on every block, summed: one task per
+        worker (over the blocks it holds; ``params``: that worker's copy of pi and mu),
         then the tree; submitted at once, so one scheduler round trip."""
         futures = [self.client.submit(
-            _map_sum, fn, add, args, None if extra is None else [extra[i] for i in held],
+            _map_sum, fn, add, args if params is None else (*args, params[worker]),
+            None if extra is None else [extra[i] for i in held],
             *[self.blocks[i] for i in held], workers=[worker], allow_other_workers=True,
             pure=False) for worker, held in self.placed.workers]
         return _tree_sum(self.client, futures, add)
 
-    def _params(self, pi: np.ndarray, mu_t: np.ndarray):
-        """A future of (pi, mu^T), sent once (see :func:`_hold`)."""
-        first = self.placed.workers[0][0]
-        return self.client.submit(_hold, np.ascontiguousarray(pi), np.ascontiguousarray(mu_t),
-                                  workers=[first], allow_other_workers=True, pure=False)
+    def _params(self, pi: np.ndarray, mu_t: np.ndarray) -> dict:
+        """Futures of (pi, mu^T) on every worker, by worker: the client sends them once,
+        to the first worker; worker i fetches them from worker (i - 1) // 2, a binary
+        tree of depth log2(workers) in which no link carries more than two copies.  Part
+        of the iteration's graph: no round trip of its own."""
+        out: dict = {}
+        for i, (worker, _) in enumerate(self.placed.workers):
+            args = ((np.ascontiguousarray(pi), np.ascontiguousarray(mu_t)) if i == 0 else
+                    (out[self.placed.workers[(i - 1) // 2][0]],))
+            out[worker] = self.client.submit(_hold, *args, workers=[worker],
+                                             allow_other_workers=True, pure=False)
+        return out
 
     def prepare(self, model: Estimator, formulas) -> None:
         self.model, self.formulas = model, formulas
@@ -621,16 +633,19 @@ class DaskSteps:
         return m_step_from_stats(self.model, self.formulas, stats, mu_prev, self.pseudo)
 
     def e_step(self, pi: np.ndarray, mu_t: np.ndarray, beta: float, t: int) -> EStep:
-        stats = self._per_worker(_e_stats, (self.module, self.cert, self._params(pi, mu_t),
-                                            beta, t))
+        stats = self._per_worker(_e_stats, (self.module, self.cert, beta, t),
+                                 params=self._params(pi, mu_t))
         return EStep(stats, stats.ll, stats.fe, stats.abs_ll)
 
     def finish(self, model: Estimator, run: Run) -> None:
         model.contingency_ = run.stats.table
         model.n_documents_ = self.shape[0]
         model.blocks_ = len(self.blocks)
+        params = self._params(run.pi, run.mu_t)
         model.labels_ = _lazy_labels(self.blocks, self.placed.sizes, self.module, self.cert,
-                                     self._params(run.pi, run.mu_t))
+                                     [params[w] for w, held in self.placed.workers
+                                      for _ in held],
+                                     [i for _, held in self.placed.workers for i in held])
 
 
 def fit_dask(model: Estimator, X, y=None, *, block_rows: int | None = None
@@ -645,12 +660,14 @@ def fit_dask(model: Estimator, X, y=None, *, block_rows: int | None = None
     return model._fit(X, lambda: DaskSteps(X, y, block_rows))
 
 
-def _lazy_labels(blocks, sizes, module: str, cert, params):
+def _lazy_labels(blocks, sizes, module: str, cert, params: list, order: list[int]):
     """The most probable topic of every document, as a dask array computed on demand
-    from the blocks still held on the workers."""
+    from the blocks still held on the workers (block ``order[j]`` with ``params[j]``, the
+    copy of pi and mu on its worker)."""
     import dask
     import dask.array as da
 
-    parts = [da.from_delayed(dask.delayed(_predict)(b, module, cert, params), (n,), dtype=np.intp)
-             for b, n in zip(blocks, sizes)]
+    by_block = dict(zip(order, params))
+    parts = [da.from_delayed(dask.delayed(_predict)(b, module, cert, by_block[i]), (n,),
+                             dtype=np.intp) for i, (b, n) in enumerate(zip(blocks, sizes))]
     return da.concatenate(parts)
