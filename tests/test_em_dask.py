@@ -434,3 +434,18 @@ def test_blocks_are_spread_evenly_and_stay_on_their_workers(client, formulas):
     local = MultinomialMixture(3, formulas=formulas, random_state=0, max_iter=30).fit(X)
     assert_same_fit(local, remote)
     assert client.who_has(placed.futures) == before  # no block moved
+
+
+def test_one_task_per_worker_thread(client, formulas):
+    X, y = corpus(10, D=400)
+    options = dict(n_components=3, random_state=2, stop="loglik", tol=1e-8, max_iter=40)
+    local = MultinomialMixture(formulas=formulas, **options).fit(X)
+    with dd.local_cluster(1, threads_per_worker=2) as cluster, \
+            distributed.Client(cluster, set_as_default=False) as threaded, \
+            threaded.as_current():
+        steps = dd.DaskSteps(X, y, block_rows=100)
+        assert [len(held) for _, held in steps.groups] == [2, 2]  # 4 blocks, 2 threads
+        assert len({w for w, _ in steps.groups}) == 1
+        remote = MultinomialMixture(formulas=formulas, backend="dask", **options)
+        remote._fit(X, lambda: steps)
+    assert_same_fit(local, remote)

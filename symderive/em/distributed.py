@@ -3,16 +3,17 @@
 EM for a mixture of multinomials splits over documents.  Each iteration of
 ``MultinomialMixture(..., backend="dask").fit(X)``
 
-1. sends pi and mu to the workers, once: one task holds them, and every worker that needs
-   them fetches them from a worker that has them (the scheduler spreads the copies);
-2. runs one task per worker that maps, over the blocks of documents pinned to that worker
-   (they never move), the engine's own compiled E-step (:meth:`EMFormulas.e_step`, the
-   certified formula, compiled on each worker from the same derivation) and reduces each
+1. sends pi and mu to the workers: the client sends them once, to one worker, and the
+   others copy them along a binary tree of relay tasks (:meth:`DaskSteps._params`);
+2. runs one task per worker thread that maps, over blocks of documents pinned to that
+   worker (they never move), the engine's own compiled E-step
+   (:meth:`EMFormulas.e_step`, the certified formula, compiled on each worker from the
+   same derivation) and reduces each
    block to its sufficient statistics: N_k = sum_d gamma_dk, S = T^T gamma (W x K),
    sum_d log P(d) (and sum_d |log P(d)|, the rounding allowance of the monotonicity
    check), and a K x C contingency table of the block's labels against its most probable
-   topics; the worker sums its own blocks' statistics;
-3. sums the workers' statistics by a tree reduction of fan-in 8 on the workers, whose last
+   topics; the task sums its blocks' statistics;
+3. sums the tasks' statistics by a tree reduction of fan-in 8 on the workers, whose last
    level (at most 8 partial sums) is added on the client.  Steps 1-3 are one graph,
    submitted at once: one scheduler round trip per iteration;
 4. runs the in-process M-step (``MultinomialMixture._m_step``, the certified formulas,
@@ -581,17 +582,23 @@ class DaskSteps:
         self.placed = scatter_blocks(X, y, client=self.client, block_rows=block_rows)
         self.blocks, self.shape = self.placed.futures, self.placed.shape
         self.pseudo: SparseData | None = None
+        # one task per worker thread (a worker's blocks dealt among its threads): the
+        # groups of a worker are consecutive, so the tree's first level sums them there
+        info = self.client.scheduler_info().get("workers", {})
+        self.groups = [(worker, held[j::n]) for worker, held in self.placed.workers
+                       for n in [min(len(held), info.get(worker, {}).get("nthreads", 1))]
+                       for j in range(n)]
 
     def _per_worker(self, fn, args: tuple, extra: list | None = None, add=_add,
                     params: dict | None = None):
         """``fn(block, *args[, params][, extra])`` on every block, summed: one task per
-        worker (over the blocks it holds; ``params``: that worker's copy of pi and mu),
+        worker thread (over blocks that worker holds; ``params``: its copy of pi and mu),
         then the tree; submitted at once, so one scheduler round trip."""
         futures = [self.client.submit(
             _map_sum, fn, add, args if params is None else (*args, params[worker]),
             None if extra is None else [extra[i] for i in held],
             *[self.blocks[i] for i in held], workers=[worker], allow_other_workers=True,
-            pure=False) for worker, held in self.placed.workers]
+            pure=False) for worker, held in self.groups]
         return _tree_sum(self.client, futures, add)
 
     def _params(self, pi: np.ndarray, mu_t: np.ndarray) -> dict:
