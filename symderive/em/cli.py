@@ -58,6 +58,7 @@ examples:
   symderive em --plot plots/                    also write plots/loglik.png, plots/pi.png
   symderive em --k 20 --dask local:2            the same on a local Dask cluster of 2 workers
   symderive em --dask tcp://HOST:8786 --blocks 20000   on a running Dask scheduler
+  symderive em --corpus libsvm:docs.txt,vocab.txt --dask local:2   read by the workers
   symderive em --k 20 --smoothing 1 --anneal    the engine's quality settings
   symderive em --corpus 20news:train --eval-corpus 20news:test   held-out scores
 """

@@ -42,6 +42,7 @@ rows and scattered).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import math
 import os
@@ -167,8 +168,8 @@ def _load_block(start: int, block, labels) -> _Block:
 
 
 def _map_sum(fn, add, args: tuple, extra: list | None, *blocks: _Block):
-    """``fn(block, *args[, extra])`` on each block a worker holds, summed there: the first
-    level of the reduction costs no transfer (one task per worker and iteration)."""
+    """``fn(block, *args[, extra])`` on blocks a worker holds, summed there: the first
+    level of the reduction costs no transfer (one task per worker thread and iteration)."""
     if extra is None:
         return add(*[fn(b, *args) for b in blocks])
     return add(*[fn(b, *args, x) for b, x in zip(blocks, extra, strict=True)])
@@ -251,7 +252,8 @@ class LibsvmBlocks:
         return read_vocabulary(self.vocab_path, allow_ids=True)
 
     def _documents(self):
-        """(line number, byte offset, line) of every document line, streamed."""
+        """(line number, byte offset) of every document line, streamed, then (None, the
+        file's size)."""
         from ..corpus.bag import CorpusError
 
         if self.data_path.endswith(".gz"):
@@ -398,7 +400,7 @@ class Blocks:
     """A corpus held on the workers, block by block (reuse it for several fits).
 
     ``workers`` pairs each worker's address with the indices of the blocks it holds: the
-    E-step runs there, one task per worker, so the blocks never move."""
+    E-step runs there (one task per worker thread), so the blocks never move."""
 
     futures: list
     shape: tuple[int, int]
@@ -478,6 +480,8 @@ def _blocks(client, X, y, block_rows: int | None, workers: list[str]) -> list:
         if y is not None:
             raise ValueError("a libsvm corpus read block by block has no labels; pass y=None")
         W = len(X.vocabulary())
+        if block_rows is not None:
+            X = dataclasses.replace(X, rows=block_rows)
         return [client.submit(_read_libsvm, X, first, line, a, b, W, pure=False, workers=on(i))
                 for i, (first, line, a, b) in enumerate(X.ranges(len(workers)))]
     if hasattr(X, "to_delayed") and hasattr(X, "chunks"):  # a dask array of row blocks
