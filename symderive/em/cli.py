@@ -420,7 +420,8 @@ def cmd_em(args) -> int:
         if args.dask is not None:
             progress.say(f"  connecting to dask {args.dask} ...")
             try:
-                cluster = _DaskRun(args.dask, corpus or source, args.blocks)
+                cluster = _DaskRun(args.dask, source if corpus is None else corpus,
+                                   args.blocks)
             except CorpusError as exc:  # a bad line, read on a worker: file and line
                 return fail(EXIT_USAGE, str(exc))
             except (OSError, TimeoutError, ValueError) as exc:
