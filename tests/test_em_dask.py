@@ -268,7 +268,7 @@ def _table(out: str) -> list[str]:
 
     keep = [line for line in out.splitlines()
             if not line.startswith(("ran on:", "total time"))]
-    return [re.sub(r"\d+\.\d+ s$", "", line) for line in keep]
+    return [re.sub(r"\s*\d+\.\d+ s$", "", line).rstrip() for line in keep]
 
 
 def test_cli_on_a_local_cluster_prints_the_in_process_table(tmp_path, capsys):

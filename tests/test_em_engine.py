@@ -598,9 +598,18 @@ def test_parallel_map_keeps_order_and_raises_errors():
     import threading
 
     seen = set()
+    caller = threading.current_thread().name
+    caller_worked = threading.Event()
 
     def square(x):
-        seen.add(threading.current_thread().name)
+        # the pool's threads wait (a few seconds at most) until the caller has taken an
+        # item, so that a loaded machine cannot let them take every item first
+        name = threading.current_thread().name
+        seen.add(name)
+        if name == caller:
+            caller_worked.set()
+        else:
+            caller_worked.wait(5)
         return x * x
 
     assert kernels.parallel_map(square, range(50), 3) == [x * x for x in range(50)]
