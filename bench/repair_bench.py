@@ -145,6 +145,10 @@ def measure(label: str, broken: list, args) -> None:
             print(f"  {what:<40} {why:<6} {f.candidates} candidates, {f.seconds:.2f} s")
 
 
+#: the derivations of the HW2 document (the shipped matrix_calculus is not part of the figure)
+HOMEWORK = ("bn_backprop", "logistic_mixture", "gan_discriminator", "em_multinomial")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
@@ -161,7 +165,8 @@ def main() -> None:
         sys.exit(f"cannot load the derivations: {errors}")
     by = {d.name: d for d in derivations}
     if args.only != "slips":
-        planted = [(f"{c.derivation.name}:{m.id}", m) for d in derivations for c in d.claims
+        planted = [(f"{c.derivation.name}:{m.id}", m) for d in derivations
+                   if d.name in HOMEWORK for c in d.claims
                    if not c.erratum for m in mutants(c)]
         measure("mutants", planted, args)
     if args.only != "mutants":

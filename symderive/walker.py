@@ -32,10 +32,10 @@ from sympy.matrices.exceptions import ShapeError
 from sympy.matrices.expressions import MatrixExpr
 
 from .derivation import Derivation
-from .nodes import Component, DefRef
+from .nodes import BatchElement, Component, DefRef
 
 __all__ = ["Walker", "InstantiationError", "MatrixShapeError", "OperandShapeError",
-           "held_tokens", "cut_name"]
+           "held_tokens", "cut_name", "wrt_name"]
 
 
 class InstantiationError(ValueError):
@@ -58,6 +58,22 @@ class OperandShapeError(InstantiationError):
                         "do not match")
         at = ", ".join(f"{k}={v}" for k, v in sizes.items())
         super().__init__(f"shape mismatch: {what} {verb}" + (f" at {at}" if at else ""))
+
+
+def wrt_name(e: sp.Basic) -> str | None:
+    """The name of the variable or definition ``e`` stands for (an entry, a component or
+    a batch element stands for its base); None for anything else."""
+    if isinstance(e, DefRef):
+        return str(e.token)
+    if isinstance(e, Component):
+        return wrt_name(e.vector)
+    if isinstance(e, BatchElement):
+        return e.batch.name
+    if isinstance(e, sp.Indexed):
+        return str(e.base.label)
+    if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
+        return str(e.name)
+    return None
 
 
 def held_tokens(d: Derivation, e: sp.Basic) -> set[sp.Symbol]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 import warnings
 
@@ -27,8 +29,7 @@ def formulas():
 
 @pytest.fixture(scope="module")
 def client(formulas):
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=":0")
+    cluster = dd.local_cluster(2)
     c = distributed.Client(cluster)
     yield c
     c.close()
@@ -267,7 +268,7 @@ def _table(out: str) -> list[str]:
 
     keep = [line for line in out.splitlines()
             if not line.startswith(("ran on:", "total time"))]
-    return [re.sub(r"\d+\.\d+ s$", "", line) for line in keep]
+    return [re.sub(r"\s*\d+\.\d+ s$", "", line).rstrip() for line in keep]
 
 
 def test_cli_on_a_local_cluster_prints_the_in_process_table(tmp_path, capsys):
@@ -321,3 +322,130 @@ def test_cli_without_dask_says_how_to_install(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "distributed", None)
     assert main(["em", "--no-progress", "--k", "2", "--dask", "local:2"]) == 2
     assert "pip install 'symderive[dask]'" in capsys.readouterr().err
+
+
+def test_dask_arrays_with_unknown_chunk_sizes(client, formulas):
+    import dask.array as da
+
+    X, y = corpus(7, D=300)
+    keep = np.ones(300, dtype=bool)
+    keep[::7] = False  # boolean indexing by a dask mask: the row chunks become unknown
+    options = dict(n_components=3, random_state=4, stop="loglik", tol=1e-8, max_iter=60)
+    local = MultinomialMixture(formulas=formulas, **options).fit(X[keep])
+    arr = da.from_array(X, chunks=(64, X.shape[1]), asarray=False)
+    mask = da.from_array(keep, chunks=64)
+    masked, labels = arr[mask], da.from_array(y, chunks=64)[mask]
+    assert any(np.isnan(c) for c in masked.chunks[0])
+    remote = dd.fit_dask(MultinomialMixture(formulas=formulas, backend="dask", **options),
+                         masked, labels)
+    assert_same_fit(local, remote)
+    assert remote.n_documents_ == keep.sum() and remote.blocks_ == 5
+    known = y[keep] >= 0
+    table = remote.contingency_
+    assert np.array_equal(table[table.sum(axis=1) > 0],
+                          contingency(local.labels_[known], y[keep][known]))
+    # blocks of unknown size made by da.from_delayed, in the order given
+    cuts = [0, 90, 91, 200, 300]
+    parts = [da.from_delayed(dask.delayed(lambda a, b: X[a:b])(a, b), (np.nan, X.shape[1]),
+                             dtype=float, meta=X[:0]) for a, b in zip(cuts[:-1], cuts[1:])]
+    whole = MultinomialMixture(formulas=formulas, **options).fit(X)
+    assert_same_fit(whole, MultinomialMixture(formulas=formulas, backend="dask", **options)
+                    .fit(da.concatenate(parts)))
+    # what cannot be matched says how to fix it
+    with pytest.raises(ValueError, match=r"y is a dask array with unknown chunk sizes.*"
+                                         r"compute_chunk_sizes\(\)"):
+        dd.fit_dask(MultinomialMixture(formulas=formulas, backend="dask", **options), masked,
+                    da.from_array(y, chunks=100)[da.from_array(keep, chunks=100)])
+    sideways = da.from_array(X, chunks=(100, 50), asarray=False)[:, mask[:150]]
+    with pytest.raises(ValueError, match=r"unknown chunk sizes along the words.*"
+                                         r"compute_chunk_sizes\(\)"):
+        MultinomialMixture(formulas=formulas, backend="dask", **options).fit(sideways)
+
+
+def _libsvm_files(tmp_path, X, bad_line: int | None = None):
+    data, vocab = tmp_path / "docs.txt", tmp_path / "vocab.txt"
+    vocab.write_text("".join(f"w{j}\n" for j in range(X.shape[1])))
+    lines = []
+    for d in range(X.shape[0]):
+        row = X[d]
+        lines.append(f"doc{d} " + " ".join(f"{j}:{int(c)}" for j, c in zip(row.indices, row.data)))
+    if bad_line is not None:
+        lines[bad_line - 1] += f" {X.shape[1] + 5}:1"
+    data.write_text("\n".join(lines) + "\n")
+    return f"libsvm:{data},{vocab}"
+
+
+def test_cli_reads_a_libsvm_corpus_block_by_block_on_the_workers(tmp_path, capsys,
+                                                                  monkeypatch):
+    from symderive.cli import main
+    from symderive.em.sources import CorpusSource
+
+    X, _ = corpus(8, D=200, W=60)
+    X = X[np.asarray(X.sum(axis=1)).ravel() > 0]
+    X = sps.csr_matrix(X[:, np.flatnonzero(np.asarray(X.sum(axis=0)).ravel())])
+    W = X.shape[1]
+    spec = _libsvm_files(tmp_path, X)
+    args = ["em", "--no-progress", "--k", "3", "--corpus", spec, "--stop", "loglik"]
+    assert main([*args, "--json", "-"]) == 0
+    local = json.loads(capsys.readouterr().out)
+
+    def never(*a, **k):
+        raise AssertionError("the client loaded the whole corpus")
+
+    monkeypatch.setattr(CorpusSource, "load", never)  # the client must not load it
+    assert main([*args, "--dask", "local:2", "--json", "-"]) == 0
+    remote = json.loads(capsys.readouterr().out)
+    assert remote["corpus"] == local["corpus"] == {
+        "source": spec.replace(":", ": ", 1).replace(",", ", "), "documents": X.shape[0],
+        "words": W, "tokens": int(X.sum())}
+    assert remote["dask"]["blocks"] == 2  # one block per worker by default
+    assert remote["dask"]["block_rows"] == -(-X.shape[0] // 2)
+    [a], [b] = local["runs"], remote["runs"]
+    assert b["iterations"] == a["iterations"] > 2 and b["converged"] == a["converged"]
+    np.testing.assert_allclose(b["log_likelihood_per_iteration"],
+                               a["log_likelihood_per_iteration"], rtol=1e-9)
+    assert [t["top_words"] for t in b["topics"]] == [t["top_words"] for t in a["topics"]]
+    np.testing.assert_allclose([t["pi"] for t in b["topics"]], [t["pi"] for t in a["topics"]],
+                               rtol=1e-9)
+    bad = _libsvm_files(tmp_path, X, bad_line=150)
+    assert main([*args[:-4], "--corpus", bad, "--dask", "local:2", "--blocks", "40"]) == 2
+    assert re.search(rf"docs\.txt:150: unknown word id {W + 5}", capsys.readouterr().err)
+    assert main([*args[:-4], "--corpus", spec.replace("docs.txt", "docs.txt.gz"),
+                 "--dask", "local:2"]) == 2
+    assert "decompress it" in capsys.readouterr().err
+    assert main([*args, "--dask", "local:2", "--max-df", "0.5"]) == 2
+    assert "--max-df needs the whole corpus" in capsys.readouterr().err
+
+
+def test_blocks_are_spread_evenly_and_stay_on_their_workers(client, formulas):
+    X, y = corpus(9, D=500)
+    assert dd.default_block_rows(500, 2) == 250
+    assert dd.default_block_rows(100_000, 2) == 12_500  # 4 per worker: <= 16384 rows
+    assert dd.default_block_rows(7, 3) == 3
+    placed = dd.scatter_blocks(X, y, client=client)
+    assert placed.sizes == [250, 250] and placed.shape == X.shape
+    assert placed.tokens == int(X.sum())
+    where = [(w, held) for w, held in placed.workers]
+    assert sorted(i for _, held in where for i in held) == [0, 1]
+    assert len({w for w, _ in where}) == 2  # one block on each worker
+    before = client.who_has(placed.futures)
+    remote = MultinomialMixture(3, formulas=formulas, backend="dask", random_state=0,
+                                max_iter=30).fit(placed)
+    local = MultinomialMixture(3, formulas=formulas, random_state=0, max_iter=30).fit(X)
+    assert_same_fit(local, remote)
+    assert client.who_has(placed.futures) == before  # no block moved
+
+
+def test_one_task_per_worker_thread(client, formulas):
+    X, y = corpus(10, D=400)
+    options = dict(n_components=3, random_state=2, stop="loglik", tol=1e-8, max_iter=40)
+    local = MultinomialMixture(formulas=formulas, **options).fit(X)
+    with dd.local_cluster(1, threads_per_worker=2) as cluster, \
+            distributed.Client(cluster, set_as_default=False) as threaded, \
+            threaded.as_current():
+        steps = dd.DaskSteps(X, y, block_rows=100)
+        assert [len(held) for _, held in steps.groups] == [2, 2]  # 4 blocks, 2 threads
+        assert len({w for w, _ in steps.groups}) == 1
+        remote = MultinomialMixture(formulas=formulas, backend="dask", **options)
+        remote._fit(X, lambda: steps)
+    assert_same_fit(local, remote)

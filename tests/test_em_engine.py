@@ -26,7 +26,7 @@ from symderive.em import (
     normalized_mutual_info,
 )
 from symderive.em import formulas as formulas_mod
-from symderive.em.compile import Contract, Map, Program, TensorSpec
+from symderive.em.compile import Contract, Map, Program, Softmax, TensorSpec
 from symderive.em.formulas import EMFormulas, certify
 from symderive.em.kernels import SparseData, logsumexp
 from symderive.em.metrics import entropy, mutual_info
@@ -319,6 +319,47 @@ def test_blockwise_evaluation_is_the_whole_evaluation_bit_for_bit(threads, monke
     assert np.all(np.isfinite(whole["loglik"])) and np.any(whole["gamma"][:, 1] == 0.0)
 
 
+def test_blockwise_outputs_are_written_in_place_and_never_shared(monkeypatch):
+    """A block's last operation writes straight into its part of the output (no copy);
+    an output asked for under two names is one formula: each name gets its own array."""
+    small_blocks(monkeypatch)
+    prog = program_for()
+    spec = spec_with()
+    prog.add("loglik_again", spec.formulas["log_likelihood"].expr, spec.axes("log_likelihood"))
+    prog.add("gamma_again", spec.formulas["e_step"].expr, spec.axes("e_step"))
+    X = poisson_corpus(3)
+    data = SparseData(SparseData.from_counts(X).csr, threads=2)
+    rng = np.random.default_rng(4)
+    pi = rng.random(4) + 0.1
+    pi /= pi.sum()
+    mu = rng.random((X.shape[1], 4)) + 0.05
+    mu /= mu.sum(0)
+    inputs = {"T": data, "pi": pi, "mu": mu.T}
+    names = ["gamma", "loglik", "loglik_again", "gamma_again"]
+    assert prog.outputs["loglik"][0] is prog.outputs["loglik_again"][0]  # one node
+    copies: list[bool] = []
+    monkeypatch.setattr(Softmax, "compute", _counting(Softmax.compute, copies))
+    split = prog.run(names, inputs, split=em.D)
+    # the softmax of every block returned the block's part of the output array itself
+    assert len(copies) == len(data.blocks(0)) and all(copies)
+    whole = prog.run(names, inputs)
+    for n in names:
+        assert np.array_equal(split[n], whole[n])
+    assert not np.shares_memory(split["loglik"], split["loglik_again"])
+    assert not np.shares_memory(split["gamma"], split["gamma_again"])
+    split["loglik"][0] = 1.0
+    assert split["loglik_again"][0] == whole["loglik"][0]
+
+
+def _counting(compute, record: list):
+    def wrapped(self, vals, ctx):
+        out = compute(self, vals, ctx)
+        dest = ctx.dest.get(id(self))
+        record.append(dest is not None and out is dest)
+        return out
+    return wrapped
+
+
 # -- certification: the engine refuses unverified formulas ------------------------------
 def test_the_real_formulas_are_certified(formulas):
     cert = formulas.certificate
@@ -557,9 +598,18 @@ def test_parallel_map_keeps_order_and_raises_errors():
     import threading
 
     seen = set()
+    caller = threading.current_thread().name
+    caller_worked = threading.Event()
 
     def square(x):
-        seen.add(threading.current_thread().name)
+        # the pool's threads wait (a few seconds at most) until the caller has taken an
+        # item, so that a loaded machine cannot let them take every item first
+        name = threading.current_thread().name
+        seen.add(name)
+        if name == caller:
+            caller_worked.set()
+        else:
+            caller_worked.wait(5)
         return x * x
 
     assert kernels.parallel_map(square, range(50), 3) == [x * x for x in range(50)]

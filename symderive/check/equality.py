@@ -17,10 +17,10 @@ from ..assumptions import Binary, Simplex
 from ..derivation import Claim, Derivation
 from ..evaluate import WorkLimit, work_done, work_limit
 from ..instantiate import InstantiationError
-from ..nodes import BatchElement, Component, DefRef, Hess, MatD, ScalarD
+from ..nodes import Hess, MatD, ScalarD
 from ..numeric import DIGITS, Sampler, assumption_of, to_mp
 from ..quadrature import recording, state_precision, unsettled
-from ..walker import OperandShapeError
+from ..walker import OperandShapeError, wrt_name
 from .allsizes import prove_all_sizes
 from .conditions import degenerate_points, follows_from, solutions_at
 from .counterexample import (
@@ -409,20 +409,6 @@ def exact_work(claim: Claim, sizes: dict, seed: int | None = None) -> int:
     return work_done()[1]
 
 
-def _wrt_name(e: sp.Basic) -> str | None:
-    if isinstance(e, DefRef):
-        return str(e.token)
-    if isinstance(e, Component):
-        return _wrt_name(e.vector)
-    if isinstance(e, BatchElement):
-        return e.batch.name
-    if isinstance(e, sp.Indexed):
-        return str(e.base.label)
-    if isinstance(e, (sp.Symbol, sp.MatrixSymbol)):
-        return str(e.name)
-    return None
-
-
 def generalisable(claim: Claim) -> frozenset:
     """Definitions that may be replaced by free symbols in a proof of ``claim``.
 
@@ -442,7 +428,7 @@ def generalisable(claim: Claim) -> frozenset:
     for body in [claim.lhs, claim.rhs] + [d.defs[t].body for t in tokens]:
         for node in sp.preorder_traversal(body):
             if isinstance(node, (ScalarD, MatD, Hess)):
-                name = _wrt_name(node.wrt)
+                name = wrt_name(node.wrt)
                 if name is None:
                     return frozenset()
                 wrts.add(name)

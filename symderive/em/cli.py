@@ -8,12 +8,14 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import CERTIFY_TIMEOUT
 from ..loader import import_file
 from ..targets import timeout_arg
 from .defaults import DEFAULT_ANNEAL
+from .sources import CorpusSource
 
 __all__ = ["register", "cmd_em", "run_table"]
 
@@ -56,6 +58,7 @@ examples:
   symderive em --plot plots/                    also write plots/loglik.png, plots/pi.png
   symderive em --k 20 --dask local:2            the same on a local Dask cluster of 2 workers
   symderive em --dask tcp://HOST:8786 --blocks 20000   on a running Dask scheduler
+  symderive em --corpus libsvm:docs.txt,vocab.txt --dask local:2   read by the workers
   symderive em --k 20 --smoothing 1 --anneal    the engine's quality settings
   symderive em --corpus 20news:train --eval-corpus 20news:test   held-out scores
 """
@@ -184,7 +187,8 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
                         "worker processes, tcp://HOST:PORT connects to a running scheduler "
                         "(needs pip install 'symderive[dask]')")
     p.add_argument("--blocks", type=_positive_int, default=None, metavar="ROWS",
-                   help="documents per block with --dask (default: 16384)")
+                   help="documents per block with --dask (default: as many blocks of equal "
+                        "size on every worker, at most 16384 documents each)")
     p.set_defaults(func=cmd_em)
 
 
@@ -245,16 +249,29 @@ def run_table(corpus, ks: Sequence[int], *, stop: str = "pi-norm", tol: float | 
     return results
 
 
-def check_resources(corpus, ks: Sequence[int], max_memory: int | None) -> str | None:
-    """Why the runs cannot be done (K > documents, or not enough memory), or None.
-    Computed from the sizes alone: nothing is allocated."""
+def _dims(corpus) -> tuple[int, int, int]:
+    """(documents, words, tokens) of a Corpus, or of a corpus held by Dask workers."""
+    if isinstance(corpus, _CorpusOnWorkers):
+        return corpus.documents, len(corpus.vocabulary), corpus.tokens
+    return corpus.counts.shape[0], corpus.counts.shape[1], int(corpus.counts.sum())
+
+
+def check_resources(corpus, ks: Sequence[int], max_memory: int | None, *,
+                    memory: bool = True) -> str | None:
+    """Why the runs cannot be done (an empty corpus, K > documents, or not enough memory
+    in this process: ``memory``), or None.  Computed from the sizes alone: nothing is
+    allocated."""
     from .guards import available_bytes, estimate_bytes, format_size
 
-    D, W = corpus.counts.shape
-    nnz = int(corpus.counts.nnz)
+    D, W, _ = _dims(corpus)
+    if D == 0 or W == 0:
+        return f"the corpus is empty ({D} documents, {W} words)"
     for K in ks:
         if K > D:
             return f"--k {K}: more topics than the {D} documents of the corpus"
+    if not memory:
+        return None
+    nnz = int(corpus.counts.nnz)
     limit = max_memory if max_memory is not None else available_bytes()
     if limit is None:
         return None
@@ -350,28 +367,42 @@ def cmd_em(args) -> int:
             if args.dir is not None:
                 raise _Usage("--dask runs the packaged em_multinomial derivation (the workers "
                              "import it); --dir is not supported with --dask")
+            if source.kind == "libsvm" and args.max_df is not None:
+                raise _Usage("--max-df needs the whole corpus in one process; with --dask a "
+                             "libsvm corpus is read block by block on the workers")
+            if source.kind == "libsvm" and source.paths[0].endswith(".gz"):
+                raise _Usage(f"{source.paths[0]}: with --dask a libsvm corpus is read block "
+                             "by block on the workers, which a compressed file does not "
+                             "allow; decompress it (gunzip) first")
     except (CorpusSpecError, PlotUnavailable, _Usage) as exc:
         return fail(EXIT_USAGE, str(exc))
     except ValueError as exc:  # an --anneal schedule out of range
         return fail(EXIT_USAGE, f"--anneal {args.anneal}: {exc}")
+    on_workers = args.dask is not None and source.kind == "libsvm"
     try:
-        progress.say(f"  loading {source.label} ...")
-        corpus = source.load(max_df=args.max_df)
+        corpus = None  # a libsvm corpus with --dask is read on the workers, after certifying
+        if not on_workers:
+            progress.say(f"  loading {source.label} ...")
+            corpus = source.load(max_df=args.max_df)
         evaluation = None
         if eval_source is not None:
             from ..corpus.vectorize import align
 
             progress.say(f"  loading {eval_source.label} ...")
             raw = eval_source.load(all_words=True)
-            evaluation = align(raw, corpus.vocabulary)  # (corpus, tokens, words) dropped
+            if corpus is not None:
+                vocabulary = corpus.vocabulary
+            else:
+                from ..corpus.formats import read_vocabulary
+
+                vocabulary = read_vocabulary(source.paths[1], allow_ids=True)
+            evaluation = align(raw, vocabulary)  # (corpus, tokens, words) dropped
     except (CorpusError, OSError) as exc:
         return fail(EXIT_USAGE, str(exc))
-    if corpus.counts.shape[0] == 0 or corpus.counts.shape[1] == 0:
-        return fail(EXIT_USAGE, f"the corpus is empty ({corpus.counts.shape[0]} documents, "
-                                f"{corpus.counts.shape[1]} words)")
-    refused = check_resources(corpus, args.k, args.max_memory)
-    if refused is not None:
-        return fail(EXIT_USAGE, refused)
+    if corpus is not None:
+        refused = check_resources(corpus, args.k, args.max_memory)
+        if refused is not None:
+            return fail(EXIT_USAGE, refused)
     # the formulas after the guards: a run that is refused costs no certification
     try:
         module = _load_module(args.dir)
@@ -389,9 +420,17 @@ def cmd_em(args) -> int:
         if args.dask is not None:
             progress.say(f"  connecting to dask {args.dask} ...")
             try:
-                cluster = _DaskRun(args.dask, corpus, args.blocks)
+                cluster = _DaskRun(args.dask, source if corpus is None else corpus,
+                                   args.blocks)
+            except CorpusError as exc:  # a bad line, read on a worker: file and line
+                return fail(EXIT_USAGE, str(exc))
             except (OSError, TimeoutError, ValueError) as exc:
                 return fail(EXIT_USAGE, f"--dask {args.dask}: {exc}")
+            if corpus is None:
+                corpus = cluster.corpus
+                refused = check_resources(corpus, args.k, None, memory=False)
+                if refused is not None:
+                    return fail(EXIT_USAGE, refused)
         results = run_table(corpus, args.k, stop=args.stop, tol=args.tol,
                             max_iter=args.max_iter, n_init=args.n_init, seed=args.seed,
                             smoothing=args.smoothing, smoothing_pi=args.smoothing_pi,
@@ -414,10 +453,10 @@ def cmd_em(args) -> int:
         plots = [str(p) for p in write_plots(results, args.plot)]
     tol = args.tol if args.tol is not None else (1e-3 if args.stop == "pi-norm" else 1e-6)
     settings = _settings_text(args, anneal)
+    D, W, tokens = _dims(corpus)
     if args.json:
         doc = {
-            "corpus": {"source": source.label, "documents": corpus.counts.shape[0],
-                       "words": corpus.counts.shape[1], "tokens": int(corpus.counts.sum())},
+            "corpus": {"source": source.label, "documents": D, "words": W, "tokens": tokens},
             "formulas": cert.to_json() if cert else None,
             "stop": args.stop, "tol": tol, "max_iter": args.max_iter, "n_init": args.n_init,
             "seed": args.seed, "smoothing": args.smoothing,
@@ -446,8 +485,7 @@ def cmd_em(args) -> int:
         return EXIT_OK
     rule = f"||pi_old - pi_new||_2 < {tol:g}" if args.stop == "pi-norm" else \
         f"relative change of the log-likelihood <= {tol:g}"
-    print(f"corpus: {source.label}: {corpus.counts.shape[0]} documents, "
-          f"{corpus.counts.shape[1]} words, {int(corpus.counts.sum())} tokens")
+    print(f"corpus: {source.label}: {D} documents, {W} words, {tokens} tokens")
     if cert is not None:
         verdicts = ", ".join(f"{cid} {v}" for cid, v in cert.verdicts.items())
         print(f"formulas: {cert.derivation} ({verdicts}; {cert.source})")
@@ -482,19 +520,37 @@ def _check_dask_address(address: str) -> None:
         raise _Usage(str(exc)) from None
 
 
+@dataclass
+class _CorpusOnWorkers:
+    """What the report needs of a corpus that only the Dask workers hold, block by block."""
+
+    vocabulary: list[str]
+    documents: int
+    tokens: int
+    labels: None = None
+
+
 class _DaskRun:
-    """A client (and the local cluster it started), with the corpus on its workers."""
+    """A client (and the local cluster it started), with the corpus on its workers: sent
+    from this process (a loaded Corpus), or read there block by block (a libsvm source)."""
 
     def __init__(self, address: str, corpus, block_rows: int | None):
-        from .distributed import DEFAULT_BLOCK_ROWS, connect, describe, scatter_blocks
+        from .distributed import LibsvmBlocks, connect, describe, scatter_blocks
 
         self.address = address
-        self.block_rows = block_rows or DEFAULT_BLOCK_ROWS
         self.client, self.cluster = connect(address)
         try:
             self.where = describe(self.client, self.cluster)
-            self.blocks = scatter_blocks(corpus, corpus.labels, block_rows=self.block_rows,
-                                         client=self.client)
+            if isinstance(corpus, CorpusSource):
+                source = LibsvmBlocks(*corpus.paths, rows=block_rows)
+                self.blocks = scatter_blocks(source, client=self.client)
+                self.corpus = _CorpusOnWorkers(source.vocabulary(), self.blocks.shape[0],
+                                               self.blocks.tokens)
+            else:
+                self.blocks = scatter_blocks(corpus, corpus.labels, block_rows=block_rows,
+                                             client=self.client)
+                self.corpus = corpus
+            self.block_rows = max(self.blocks.sizes)
         except BaseException:
             self.close()
             raise

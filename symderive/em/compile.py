@@ -224,9 +224,12 @@ class _Broadcast(Node):
                 return np.array(parts[0])
             out = None
             shape = np.broadcast_shapes(*(p.shape for p in parts))
-            for i in (0, 1):  # a dead temporary of the result's shape: write into it
+            dest = ctx.dest.get(id(self))
+            if dest is not None and dest.shape == shape:  # straight into the output
+                out = self.op(parts[0], parts[1], out=dest)
+            for i in (0, 1) if out is None else ():  # a dead temporary of the result's
                 if id(self.children[i]) in ctx.donated and parts[i].shape == shape and \
-                        parts[i].flags.writeable:
+                        parts[i].flags.writeable:  # shape: write into it
                     # a + b and a * b are exactly b + a and b * a: the same bits
                     out = self.op(parts[i], parts[1 - i], out=parts[i])
                     break
@@ -358,17 +361,23 @@ class Softmax(Node):
                 pos = self.lse.children[0].axes.index(self.lse.axis)
                 return np.exp(vals[1] - np.expand_dims(vals[0], pos))
             shifted, total = aux
-            np.divide(shifted, total, out=shifted)
-        return shifted
+            dest = ctx.dest.get(id(self))
+            out = dest if dest is not None and dest.shape == shifted.shape else shifted
+            np.divide(shifted, total, out=out)
+        return out
 
 
 # -- evaluation -------------------------------------------------------------------------
 class _Context:
     def __init__(self, inputs: Mapping, sizes: Mapping, threads: int = 1,
-                 operands: Mapping | None = None, donated: frozenset = frozenset()):
+                 operands: Mapping | None = None, donated: frozenset = frozenset(),
+                 dest: Mapping | None = None):
         self.inputs, self.sizes, self.threads = inputs, sizes, threads
         self.operands = operands or {}
         self.donated = donated  # ids of nodes whose value its one consumer may overwrite
+        #: id of an output node -> the part of the output array its value goes to (a
+        #: node that can write there does, saving a copy; any other is copied after)
+        self.dest = dest or {}
         self.aux: dict = {}
 
 
@@ -521,11 +530,11 @@ class Program:
 
     def _evaluate(self, nodes: Sequence[Node], inputs: Mapping, sizes: Mapping,
                   data: SparseData | None, values: dict, operands: Mapping | None = None,
-                  donated: frozenset = frozenset()) -> dict:
+                  donated: frozenset = frozenset(), dest: Mapping | None = None) -> dict:
         """Compute ``nodes`` in order into ``values`` (id -> value); static nodes are
         cached on ``data``."""
         ctx = _Context(inputs, sizes, 1 if data is None else data.threads, operands,
-                       donated)
+                       donated, dest)
         for node in nodes:
             if id(node) in values:
                 continue
@@ -634,13 +643,18 @@ class Program:
             for n in plan.whole:
                 if id(n) not in vals:
                     vals[id(n)] = values[id(n)]
-            self._evaluate(plan.blockwise, inputs, sizes, block, vals, operands,
-                           plan.donated)
+            parts = {}
             for name, arr in outputs.items():
-                node = self.outputs[name][0]
                 index = [slice(None)] * arr.ndim
-                index[plan.cuts[id(node)]] = slice(start, stop)
-                arr[tuple(index)] = vals[id(node)]
+                index[plan.cuts[id(self.outputs[name][0])]] = slice(start, stop)
+                parts[name] = arr[tuple(index)]
+            dest = {id(self.outputs[name][0]): part for name, part in parts.items()}
+            self._evaluate(plan.blockwise, inputs, sizes, block, vals, operands,
+                           plan.donated, dest)
+            for name, part in parts.items():
+                value = vals[id(self.outputs[name][0])]
+                if value is not part:  # not written in place (or another name's)
+                    part[...] = value
 
         items = ([-1] if plan.side else []) + list(range(len(data.blocks(plan.axis))))
         parallel_map(run_block, items, data.threads)

@@ -20,6 +20,7 @@ from sympy.printing.latex import LatexPrinter
 
 from ..derivation import Claim, Derivation, StationaryClaim
 from ..nodes import BatchElement, BatchSum, Broadcast, Component, DefRef, Elementwise
+from ..walker import wrt_name
 
 Path = tuple[int, ...]
 
@@ -183,7 +184,7 @@ class Vocabulary:
         elif isinstance(node, sp.Symbol) and node in d.dims:  # a wrong normaliser: K for D
             return [(other, closeness(str(node), str(other))) for other in self.dims_used
                     if other != node]
-        ranked = [(new, self._likely(_name(new), rank)) for new, rank in out]
+        ranked = [(new, self._likely(wrt_name(new) or str(new), rank)) for new, rank in out]
         return [(new, rank) for new, rank in ranked if rank is not None]
 
     def index_options(self, s: sp.Basic, bound: set) -> list[tuple[sp.Symbol, int]]:
@@ -249,16 +250,6 @@ def _direct_names(exprs) -> set[str]:
                 out.add(str(key.label) if isinstance(key, sp.IndexedBase) else
                         str(getattr(key, "name", key)))
     return out
-
-
-def _name(e: sp.Basic) -> str:
-    if isinstance(e, DefRef):
-        return str(e.token)
-    if isinstance(e, BatchElement):
-        return e.batch.name
-    if isinstance(e, sp.Indexed):
-        return str(e.base.label)
-    return str(e)
 
 
 def _free_indices(d: Derivation, *exprs) -> list:
