@@ -35,7 +35,7 @@ from .derivation import Derivation
 from .nodes import BatchElement, Component, DefRef
 
 __all__ = ["Walker", "InstantiationError", "MatrixShapeError", "OperandShapeError",
-           "held_tokens", "cut_name", "wrt_name"]
+           "held_tokens", "held_by", "cut_name", "wrt_name"]
 
 
 class InstantiationError(ValueError):
@@ -89,6 +89,19 @@ def held_tokens(d: Derivation, e: sp.Basic) -> set[sp.Symbol]:
     if isinstance(e, sp.Symbol) and e in d.defs:
         return {e}
     return set()
+
+
+def held_by(d: Derivation, e) -> set[sp.Symbol]:
+    """The definitions a derivative node holds fixed: what it differentiates by, and what
+    it names in ``holding`` (one rule for the fixed-size backends and the all-size
+    prover)."""
+    held = set(held_tokens(d, e.wrt))
+    for h in e.holding:
+        tokens = held_tokens(d, h)
+        if not tokens:
+            raise InstantiationError(f"can only hold a defined quantity fixed, not {h}")
+        held |= tokens
+    return held
 
 
 def cut_name(x: sp.Basic) -> str:
@@ -217,15 +230,8 @@ class Walker:
         return frozenset(c for c in cuts if cut_name(c) in deps)
 
     def held_by(self, e) -> set:
-        """The definitions a derivative node holds fixed: what it differentiates by, and
-        what it names in ``holding``."""
-        held = set(held_tokens(self.d, e.wrt))
-        for h in e.holding:
-            tokens = held_tokens(self.d, h)
-            if not tokens:
-                raise InstantiationError(f"can only hold a defined quantity fixed, not {h}")
-            held |= tokens
-        return held
+        """The definitions a derivative node holds fixed (see :func:`held_by`)."""
+        return held_by(self.d, e)
 
     def matrix_sum(self, terms: list):
         out = terms[0]

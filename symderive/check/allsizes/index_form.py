@@ -35,7 +35,7 @@ from ...nodes import (
     indicator,
     relu,
 )
-from ...walker import held_tokens
+from ...walker import InstantiationError, held_by
 
 
 class Step(sp.Function):
@@ -326,12 +326,10 @@ class IndexForm:
         """Entry (r, c) of dF/dV, laid out as the instantiator does (gradient of a scalar
         in the shape of V; a derivative by a scalar in the shape of F; the Jacobian of a
         column by a column), the held definitions put back afterwards."""
-        held = set(held_tokens(self.d, e.wrt))
-        for h in e.holding:
-            tokens = held_tokens(self.d, h)
-            if not tokens:
-                raise Unsupported(f"holding {h}")
-            held |= tokens
+        try:
+            held = held_by(self.d, e)
+        except InstantiationError as exc:
+            raise Unsupported(str(exc)) from exc
         inner = frozenset(cuts | held)
         fshape, vshape = shape_of(e.f), shape_of(e.wrt)
         if fshape == (1, 1):
