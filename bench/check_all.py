@@ -53,10 +53,12 @@ def run(args: list[str], env: dict | None = None) -> tuple[float, dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--timeout", default="5")
+    parser.add_argument("--timeout", default=None,
+                        help="budget per claim in CPU seconds (default: the checker's own)")
     parser.add_argument("--load", action="store_true",
                         help="also run with two CPU-bound processes and compare verdicts")
     args = parser.parse_args()
+    budget = _budget(args)
     print(f"cpus: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}")
     rows = {"parallel (default)": [], "serial baseline (--jobs 1)": []}
     cpu: dict = {name: [] for name in rows}
@@ -64,7 +66,7 @@ def main() -> None:
     for _ in range(args.repeat):  # interleaved, so both see the same machine
         for name, extra in (("parallel (default)", []),
                             ("serial baseline (--jobs 1)", ["--jobs", "1"])):
-            wall, doc = run(["--timeout", args.timeout, "--no-cache", *extra])
+            wall, doc = run([*budget, "--no-cache", *extra])
             rows[name].append(wall)
             cpu[name].append(LAST_CPU[0])
             last[name] = doc
@@ -85,7 +87,7 @@ def main() -> None:
     if args.load:
         busy = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(2)]
         try:
-            wall, doc = run(["--timeout", args.timeout, "--no-cache"])
+            wall, doc = run([*budget, "--no-cache"])
         finally:
             for proc in busy:
                 proc.kill()
@@ -105,15 +107,21 @@ def main() -> None:
     warm_cache(args, par)
 
 
+def _budget(args) -> list[str]:
+    """``--timeout`` for the checker when one is given; otherwise its own default."""
+    return ["--timeout", args.timeout] if args.timeout else []
+
+
 def warm_cache(args, cold: float) -> None:
     """Warm `check all`: every claim from a cache filled by one run just before."""
+    budget = _budget(args)
     with tempfile.TemporaryDirectory() as folder:
         env = {**os.environ, "SYMDERIVE_CACHE": folder}
-        run(["--timeout", args.timeout], env)  # fills the cache
+        run(budget, env)  # fills the cache
         walls, cpus = [], []
         for _ in range(max(args.repeat, 3)):
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            wall, doc = run(["--timeout", args.timeout], env)
+            wall, doc = run(budget, env)
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             walls.append(wall)
             cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
