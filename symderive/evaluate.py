@@ -54,6 +54,20 @@ def raised_precision(factor: int = 2) -> Iterator[None]:
     finally:
         WORK_DIGITS, FD_DIGITS = saved
 
+@contextmanager
+def resolution_checked() -> Iterator[None]:
+    """Check every numeric derivative's error bound (:func:`_resolved`) while confirming
+    a disagreement: a refutation must not rest on a difference quotient whose rounding
+    error may be as large as the gap.  Only then: while sampling, a point is merely
+    accepted or sent to confirmation, and the bound is pessimistic (a derivative that is
+    exactly 0 because its variable is multiplied by 0 looks like a lost step)."""
+    saved = _STATE[5]
+    _STATE[5] = True
+    try:
+        yield
+    finally:
+        _STATE[5] = saved
+
 Key = tuple  # (name, (indices...)): a leaf entry or an entry of a held quantity
 
 
@@ -62,13 +76,30 @@ class KinkError(ArithmeticError):
     where a difference quotient is not the derivative: skip the point."""
 
 
+class Unresolved(KinkError):
+    """A numeric derivative whose rounding error bound is not well below the comparison
+    tolerance (beside exp(6076), a step of 10^-30 in another variable is lost in the
+    last digit of F): the point decides nothing, it is skipped and counted, never a
+    refutation."""
+
+
 class WorkLimit(ArithmeticError):
     """One evaluation took more node visits than allowed (see :func:`work_limit`)."""
 
 
 #: [depth of numeric differentiation in progress, node visits so far, visit limit,
-#:  node visits made inside a numeric derivative]
-_STATE = [0, 0, None, 0]
+#:  node visits made inside a numeric derivative, the largest relative error bound of a
+#:  numeric derivative computed since the enclosing difference started, whether error
+#:  bounds are checked (see resolution_checked)]
+_STATE = [0, 0, None, 0, 0, False]
+#: the comparison tolerance (symderive.numeric.TOLERANCE, relative to max(1, |value|));
+#: a numeric derivative is used only when its error bound is RESOLVE times below it
+COMPARE_TOLERANCE = mpmath.mpf(10) ** -35
+RESOLVE = 10
+#: rounding of one function value, in units of 10^-WORK_DIGITS relative to its size
+#: (mpmath rounds each operation to 2^-prec, prec ~ 3.32 WORK_DIGITS + 3 bits; this
+#: allows ~100 operations' worth of accumulated rounding)
+ROUNDING_ULPS = 100
 
 
 def work_limit(limit: int | None) -> None:
@@ -751,10 +782,14 @@ class NumericInstantiator(Walker):
         return out, {k: child.step_used.get(k, s) for k, s in steps.items()}
 
     def _difference(self, key: Key, h, env, f, cuts: frozenset, held: frozenset) -> Matrix:
-        """The central difference quotient of ``f`` in one variable."""
+        """The central difference quotient of ``f`` in one variable (checked to be
+        resolved: :func:`_resolved`)."""
+        outer, _STATE[4] = _STATE[4], 0
         plus, up = self._perturbed({key: h}, env, f, cuts, held)
         minus, down = self._perturbed({key: -h}, env, f, cuts, held)
-        return (plus - minus).scale(1 / (up[key] - down[key]))
+        out = (plus - minus).scale(1 / (up[key] - down[key]))
+        _STATE[4] = max(outer, _resolved(out, plus, minus, up[key] - down[key]))
+        return out
 
     def _cache_key(self, e, env: Mapping, cuts: frozenset) -> tuple:
         """A derivative's value depends on the point, its node, the cuts and the indices
@@ -776,12 +811,17 @@ class NumericInstantiator(Walker):
             return child.derivative(e, env, cuts | {e.wrt})
         key = self._cache_key(e, env, cuts)
         if key in self._dcache:
-            return self._dcache[key]
+            out, error = self._dcache[key]
+            _STATE[4] = max(_STATE[4], error)  # its error still enters what uses it
+            return out
         _STATE[0] += 1  # kinks now matter (see near_kink)
+        outer, _STATE[4] = _STATE[4], 0
         try:
-            out = self._dcache[key] = self._derivative(e, env, cuts)
+            out = self._derivative(e, env, cuts)
+            self._dcache[key] = (out, _STATE[4])
         finally:
             _STATE[0] -= 1
+            _STATE[4] = max(outer, _STATE[4])
         return out
 
     def _derivative(self, e, env: Mapping, cuts: frozenset) -> Matrix:
@@ -839,14 +879,17 @@ class NumericInstantiator(Walker):
         h = mpmath.mpf(10) ** (-FD_DIGITS)
         steps = dict(zip(keys, (h * v for v in direction)))
         _STATE[0] += 1  # kinks now matter (see near_kink)
+        outer, _STATE[4] = _STATE[4], 0
         try:
             plus, up = self._perturbed(steps, env, f, cuts, held, value)
             minus, down = self._perturbed({k: -s for k, s in steps.items()}, env, f, cuts,
                                           held, value)
+            applied = [(up[k] - down[k]) / (2 * h) for k in keys]
+            out = (plus - minus).scale(1 / (2 * h))
+            _STATE[4] = _resolved(out, plus, minus, 2 * h)
         finally:
             _STATE[0] -= 1
-        applied = [(up[k] - down[k]) / (2 * h) for k in keys]
-        out = (plus - minus).scale(1 / (2 * h))
+            _STATE[4] = max(outer, _STATE[4])
         return out, (applied if inner is None else (applied, list(inner)))
 
     # -- matrix calculus: SymPy's own classes ------------------------------------------
@@ -896,6 +939,34 @@ class NumericInstantiator(Walker):
     def matrix_DiagonalOf(self, e, env: Mapping, cuts: frozenset) -> Matrix:
         M = self.matrix(e.arg, env, cuts)
         return Matrix.build(min(M.shape), 1, lambda a, b: M[a, a])
+
+
+def _resolved(out: Matrix, plus: Matrix, minus: Matrix, width) -> mpmath.mpf:
+    """The relative error bound of the difference quotient ``out`` = (plus - minus) /
+    width, or :class:`Unresolved` when some entry's bound is not ``RESOLVE`` times below
+    the comparison tolerance.
+
+    Rounding: each function value is correct to ROUNDING_ULPS 10^-WORK_DIGITS relative
+    to its size, or to the relative error of the numeric derivatives it was computed
+    from (a nested difference: ``_STATE[4]`` holds the largest since the perturbed
+    evaluations started), so the quotient is off by at most that times (|plus| +
+    |minus|) / |width|.  Truncation (h^2 |F^(3)| / 6, h = 10^-FD_DIGITS) is far smaller
+    for the analytic functions met between kinks, which are guarded (see near_kink).
+    A derivative that is not resolved makes the point decide nothing: a refutation
+    needs the error bound to be well below the gap it reports."""
+    if not _STATE[5]:
+        return mpmath.mpf(0)
+    rel = max(ROUNDING_ULPS * mpmath.mpf(10) ** -WORK_DIGITS, _STATE[4])
+    width = abs(width)
+    worst = mpmath.mpf(0)
+    for d, p, m in zip(out.data, plus.data, minus.data):
+        bound = rel * (abs(p) + abs(m)) / width
+        if bound * RESOLVE > COMPARE_TOLERANCE * max(1, abs(d)):
+            raise Unresolved(f"a numeric derivative cannot be resolved here (error bound "
+                             f"{mpmath.nstr(bound, 3)} at {WORK_DIGITS} digits)")
+        if d:
+            worst = max(worst, bound / abs(d))
+    return worst
 
 
 def _det(M: Matrix):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import mpmath
 import sympy as sp
 
-from ..evaluate import raised_precision
+from ..evaluate import raised_precision, resolution_checked
 from ..numeric import agree, fmt_pair, leaf_name, valid
 from .instances import ShapeMismatch
 from .verdict import Outcome, Verdict, jsonable_sizes, sizes_text
@@ -63,7 +63,7 @@ def confirmed(evaluate, point: dict) -> list | None:
     factors = CONFIRM_FACTORS_QUAD if claim and _has_integral(claim) else CONFIRM_FACTORS
     previous = None
     for factor in factors:
-        with raised_precision(factor):
+        with raised_precision(factor), resolution_checked():
             vals = evaluate(point)
         if not failures(vals):
             return None
@@ -90,10 +90,15 @@ def complex_note(vals, bad: list[int]) -> str:
     return ""
 
 
-def skipped_text(skipped: int) -> str:
-    """The note a report adds for points that decided nothing."""
-    return (f"; {skipped} point(s) skipped where a side is complex or undefined"
-            if skipped else "")
+def skipped_text(skipped: int, unresolved: int = 0) -> str:
+    """The note a report adds for points that decided nothing (``unresolved`` of the
+    ``skipped`` for a numeric derivative that could not be resolved)."""
+    other = skipped - unresolved
+    return ((f"; {other} point(s) skipped where a side is complex or undefined"
+             if other else "")
+            + (f"; {unresolved} point(s) skipped where a numeric derivative cannot be "
+               "resolved to the comparison tolerance (its rounding error bound is not "
+               "well below it)" if unresolved else ""))
 
 
 def entry_text(label) -> str:

@@ -116,30 +116,36 @@ def _numeric_conditional(claim: Claim, sizes: dict, wanted: int, rng: random.Ran
             good += 1
         if good >= wanted and tried > 3:
             break
-    return good, skipped
+    return good, skipped, 0
 
 
 def _numeric_one(claim: Claim, sizes: dict, wanted: int, rng: random.Random,
                  special: bool = True, limit: int | None = None
-                 ) -> Outcome | tuple[int, int]:
-    """Sample one size: an Outcome when the claim fails there, else the points used and
-    the points skipped (both sides non-real, or one undefined).  ``special``: try the
+                 ) -> Outcome | tuple[int, int, int]:
+    """Sample one size: an Outcome when the claim fails there, else the points used, the
+    points skipped (both sides non-real, or one undefined) and of those, the points
+    where a numeric derivative could not be resolved.  ``special``: try the
     sampler's special points first.  Raises WorkLimit when one point costs more than
     ``limit`` evaluation steps."""
     if claim.given:
         return _numeric_conditional(claim, sizes, wanted, rng, special)
     evaluate = Evaluator(claim, sizes)
     sampler = Sampler(claim.derivation, evaluate.leaves, sizes, rng)
-    good = skipped = regular = 0
+    good = skipped = regular = unresolved = 0
     firsts = sampler.special_points() if evaluate.leaves and special else []
     for k in range(len(firsts) + (tries(wanted) if evaluate.leaves else 1)):
         point = firsts[k] if k < len(firsts) else sampler.draw()
+        before = evaluate.unresolved
         vals = _screened(evaluate, point, limit)
         if failures(vals):
             # a disagreement not confirmed at higher precision is rounding: it agrees
             sure = confirmed(evaluate, point)
             if sure is not None:
                 return _refutation(evaluate, sampler, sizes, point, sure)
+            if evaluate.unresolved > before:  # a numeric derivative too coarse to tell
+                skipped += 1
+                unresolved += 1
+                continue
             if unsettled():  # a quadrature without a reliable estimate: decides nothing
                 skipped += 1
                 continue
@@ -150,7 +156,7 @@ def _numeric_one(claim: Claim, sizes: dict, wanted: int, rng: random.Random,
         regular += k >= len(firsts)
         if regular >= wanted:
             break
-    return good, skipped
+    return good, skipped, unresolved
 
 
 def _screened(evaluate: Evaluator, point: dict, limit: int | None) -> list | None:
@@ -205,7 +211,7 @@ def numeric_phase(claim: Claim, configs: list[tuple[dict | list[dict], int]],
     (largest first) is sampled at the first candidate whose points stay within the work
     limit (:data:`.plan.WORK_PER_POINT`); a claim too costly at every candidate is
     sampled at the other sizes only, and the message says so."""
-    points = skipped = 0
+    points = skipped = unresolved = 0
     seed = claim_seed(seed)
     used: list[dict] = []
     capped: list[dict] = []
@@ -225,10 +231,11 @@ def numeric_phase(claim: Claim, configs: list[tuple[dict | list[dict], int]],
             got.skipped = skipped
             return got
         skipped += got[1]
+        unresolved += got[2]
         if got[0] == 0:
             return Outcome(Verdict.UNDECIDED, "sampling",
                            f"no point found where both sides are defined at "
-                           f"{sizes_text(cand)}" + skipped_text(skipped),
+                           f"{sizes_text(cand)}" + skipped_text(skipped, unresolved),
                            evidence=Evidence("sampling", sampled_sizes=list(used),
                                              points=points, seed=seed),
                            skipped=skipped)
@@ -241,7 +248,7 @@ def numeric_phase(claim: Claim, configs: list[tuple[dict | list[dict], int]],
     method = f"sampling: {points} points, {DIGITS} digits"
     return Outcome(Verdict.VERIFIED, method,
                    f"agrees at {points} random points ({text}), {DIGITS}-digit arithmetic"
-                   + "".join(f"; {n}" for n in notes) + skipped_text(skipped),
+                   + "".join(f"; {n}" for n in notes) + skipped_text(skipped, unresolved),
                    evidence=Evidence("sampling", sampled_sizes=[dict(s) for s in used],
                                      points=points, seed=seed),
                    skipped=skipped)

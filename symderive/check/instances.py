@@ -9,7 +9,7 @@ import mpmath
 import sympy as sp
 
 from ..derivation import Claim, Derivation
-from ..evaluate import KinkError, NumericInstantiator, key_of, working_precision
+from ..evaluate import KinkError, NumericInstantiator, Unresolved, key_of, working_precision
 from ..instantiate import Instantiator
 from ..matrix_domains import structured
 from ..quadrature import QuadratureUnreliable
@@ -131,6 +131,8 @@ class Evaluator:
         self.envs = [dict(zip(idx, v)) for v in itertools.product(*ranges)]
         self.labels: list = []
         self.side = derivative_side(claim, self.envs)
+        #: points where a numeric derivative could not be resolved (skipped, counted)
+        self.unresolved = 0
 
     def screen(self, point: dict) -> list | None:
         """The values at ``point`` as :meth:`__call__` gives them, or, for a claimed
@@ -161,6 +163,9 @@ class Evaluator:
                             labels.append((env, (a + 1, b + 1), L.shape))
                             lhs.append(L[a, b])
                             rhs.append(R[a, b])
+            except Unresolved:
+                self.unresolved += 1
+                return None
             except (ZeroDivisionError, OverflowError, KinkError, QuadratureUnreliable):
                 return None
             self.labels = labels
