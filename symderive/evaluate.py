@@ -549,14 +549,30 @@ class NumericInstantiator(Walker):
     def _symbolic(self, e: sp.Basic, env, cuts):
         """Last resort for a node whose arguments are not numbers on their own (say, a
         function of packed symbolic arguments): instantiate it with SymPy, then put the
-        values in."""
-        from .instantiate import Instantiator
-
+        values in.  The instantiation does not depend on the point: it is made once per
+        node, sizes and indices (:func:`_instantiated`), and its explicit entries are
+        then evaluated by this walker at each point, not through ``evalf``."""
         if cuts:
             raise InstantiationError(f"cannot evaluate {e} with held quantities")
-        _tick(SYMBOLIC_STEPS)  # SymPy work: far dearer than one node visit
-        inst = Instantiator(self.d, self.sizes)
-        expr = inst.scalar(e, {k: v for k, v in env.items() if isinstance(v, int)}, cuts)
+        _tick(SYMBOLIC_STEPS)  # SymPy work: far dearer than one node visit (counted the
+        # same whether compiled or not, so the sizes sampled never depend on the cache)
+        ints = tuple(sorted(((k, v) for k, v in env.items() if isinstance(v, int)),
+                            key=lambda kv: str(kv[0])))
+        expr, keys = _instantiated(self.d, tuple(sorted(self.sizes.items(), key=str)), e,
+                                   ints)
+        if keys is not None and all(k in self.values for k in keys):
+            saved = _STATE[1], _STATE[2], _STATE[3]
+            _STATE[2] = None  # charged SYMBOLIC_STEPS above, whatever this costs
+            try:
+                value = self.scalar(expr, {}, frozenset())
+            except InstantiationError:
+                value = None
+            finally:
+                _STATE[1], _STATE[2], _STATE[3] = saved
+            if isinstance(value, int):
+                return mpmath.mpf(value)
+            if value is not None:
+                return value
         table = {}
         for leaf in expr.free_symbols | expr.atoms(sp.Indexed):
             key = key_of(leaf)
@@ -967,6 +983,39 @@ def _resolved(out: Matrix, plus: Matrix, minus: Matrix, width) -> mpmath.mpf:
         if d:
             worst = max(worst, bound / abs(d))
     return worst
+
+
+#: SymPy instantiations of nodes evaluated through :meth:`NumericInstantiator._symbolic`:
+#: (derivation, sizes, node, integer indices) -> (explicit expression, its leaf keys, or
+#: None when the walker should not evaluate it).  Pure (the same key always gives the
+#: same entry) and bounded.
+_INSTANTIATED: dict = {}
+INSTANTIATED_MAX = 4096
+
+
+def _instantiated(d: Derivation, sizes: tuple, e: sp.Basic, ints: tuple) -> tuple:
+    key = (d, sizes, e, ints)
+    hit = _INSTANTIATED.get(key)
+    if hit is not None:
+        return hit
+    from .instantiate import Instantiator
+
+    expr = Instantiator(d, dict(sizes)).scalar(e, dict(ints), frozenset())
+    keys = None
+    # only plain explicit arithmetic is evaluated by the walker; anything else (an
+    # unevaluated function, a symbol that is not a variable's entry) keeps evalf
+    plain = all(isinstance(x, (sp.Add, sp.Mul, sp.Pow, sp.Number, sp.Indexed, sp.Symbol,
+                               sp.Idx, sp.IndexedBase, sp.Tuple, sp.NumberSymbol))
+                or x.func in FUNCTIONS for x in sp.preorder_traversal(expr))
+    if plain:
+        keys = [key_of(x) for x in expr.atoms(sp.Indexed)]
+        keys += [key_of(x) for x in expr.free_symbols
+                 if isinstance(x, sp.Symbol) and x not in d.defs
+                 and not any(x == y.base.label for y in expr.atoms(sp.Indexed))]
+    if len(_INSTANTIATED) >= INSTANTIATED_MAX:
+        del _INSTANTIATED[next(iter(_INSTANTIATED))]
+    out = _INSTANTIATED[key] = (expr, keys)
+    return out
 
 
 def _det(M: Matrix):

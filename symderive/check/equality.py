@@ -49,16 +49,47 @@ from .scope import at_sizes, has_sizes
 from .shrink import shrink
 from .verdict import Emit, Evidence, Outcome, Verdict, sizes_text
 
-
 # -- numeric phase -----------------------------------------------------------------------
+#: solutions of conditions at a point, shared by the claims of one derivation that state
+#: the same conditions (logistic_mixture 27-31 solve the same systems at the same points):
+#: key -> (solutions, the generator's state after solving)
+_SOLVED: dict = {}
+SOLVED_MAX = 512
+
+
 def _solve_given(inst: Instance, point: dict, sampler: Sampler | None = None
                  ) -> list[dict] | None:
     """Real solutions of the ``given`` conditions for the unknowns at ``point``: those
     ``solve`` finds, unknowns left free drawn from their domains, and for a system that
     is not polynomial in the unknowns, further roots found numerically (never assumed
-    complete: see :mod:`symderive.check.conditions`)."""
+    complete: see :mod:`symderive.check.conditions`).
+
+    Memoised on everything the answer depends on: the conditions at the point, the
+    unknowns with their declared domains (free unknowns are drawn from them, solutions
+    filtered by them) and the generator's state, which is set afterwards to what solving
+    would have left.  So a claim gets the same solutions, and draws the same later
+    points, whichever claims ran before it."""
     eqs = [sp.sympify(g).xreplace(point) for g in inst.given]
     rng = sampler.rng if sampler is not None else random.Random(0)
+    key = None
+    if sampler is None or not sampler.extra:
+        domains = tuple(assumption_of(sampler.d, u) for u in inst.unknowns) \
+            if sampler is not None else None
+        key = (tuple(eqs), tuple(inst.unknowns), domains, rng.getstate(), DIGITS)
+    if key is not None and key in _SOLVED:
+        sols, state = _SOLVED[key]
+        rng.setstate(state)
+        return None if sols is None else [dict(s) for s in sols]
+    sols = _solve_fresh(eqs, inst, rng, sampler)
+    if key is not None:
+        if len(_SOLVED) >= SOLVED_MAX:
+            del _SOLVED[next(iter(_SOLVED))]
+        _SOLVED[key] = (None if sols is None else [dict(s) for s in sols], rng.getstate())
+    return sols
+
+
+def _solve_fresh(eqs: list, inst: Instance, rng: random.Random,
+                 sampler: Sampler | None) -> list[dict] | None:
 
     def draw_free(u):
         return sampler.draw_one(u) if sampler is not None else sp.Integer(2)
