@@ -1,0 +1,108 @@
+"""The numeric phase's memo caches are pure: a claim's outcome, and the work counted for
+it, never depend on which claims were checked before it in the same process."""
+
+import random
+
+import sympy as sp
+from symderive.derivations import em_multinomial as em
+
+import symderive.check.equality as equality
+import symderive.evaluate as evaluate
+from symderive import POSITIVE, Derivation
+from symderive.check import check_claim
+from symderive.check.instances import Evaluator
+from symderive.numeric import Sampler
+
+cond = Derivation("cached-conditions", source="tests")
+a = cond.scalar("a", POSITIVE)
+u = cond.scalar("u")
+_given = dict(given=[u * a - 1], unknowns=[u])
+TRUE = cond.equal("true", u, 1 / a, **_given)
+FALSE = cond.equal("false", u, 2 / a, **_given)
+OTHER = cond.equal("other", u * a, 1, **_given)
+
+
+def _summary(claim):
+    out = check_claim(claim, lambda *_: None, 0)
+    return out.verdict, out.message, out.counterexample, out.evidence.to_json()
+
+
+def test_conditions_solved_once_for_claims_sharing_them(monkeypatch):
+    equality._SOLVED.clear()
+    calls = []
+    fresh = equality._solve_fresh
+
+    def counting(*args):
+        calls.append(args[0])
+        return fresh(*args)
+
+    monkeypatch.setattr(equality, "_solve_fresh", counting)
+    cold = _summary(TRUE)
+    first = len(calls)
+    assert first > 0 and cold[0] == "proved"
+    assert _summary(OTHER)[0] == "proved"
+    assert len(calls) == first  # the same conditions at the same points: all reused
+    assert _summary(FALSE)[0] == "refuted"
+
+
+def test_outcomes_do_not_depend_on_what_ran_before():
+    equality._SOLVED.clear()
+    evaluate._INSTANTIATED.clear()
+    cold = [_summary(c) for c in (FALSE, TRUE, OTHER)]
+    warm = [_summary(c) for c in (OTHER, TRUE, FALSE)][::-1]
+    assert cold == warm
+    assert cold[0][0] == "refuted" and cold[1][0] == cold[2][0] == "proved"
+
+
+def test_symbolic_nodes_same_values_and_work_with_or_without_the_cache():
+    claim = em.dv.claim("41.1")
+    sizes = em.dv.size_configs(claim)[0][1]
+    ev = Evaluator(claim, sizes)
+    point = Sampler(claim.derivation, ev.leaves, sizes, random.Random(5)).draw()
+
+    def run():
+        evaluate.work_limit(None)
+        vals = ev(point)
+        return vals, evaluate.work_done()
+
+    evaluate._INSTANTIATED.clear()
+    cold, cold_work = run()
+    warm, warm_work = run()
+    assert cold is not None and cold == warm and cold_work == warm_work
+    # the walked instantiation agrees with SymPy's evalf of it, to far below the tolerance
+    saved = evaluate._instantiated
+    try:
+        evaluate._instantiated = lambda *k: (saved(*k)[0], None)
+        slow, slow_work = run()
+    finally:
+        evaluate._instantiated = saved
+    assert slow_work == cold_work
+    assert all(abs(x - y) <= sp.Float(10) ** -90 * max(1, abs(y)) for x, y in zip(cold, slow))
+
+
+v = cond.scalar("v")
+w = cond.scalar("w")
+_drawn = dict(given=[v - a], unknowns=[v, w])   # w is left free: drawn while solving
+HUNT = cond.equal("hunt", v + 0 * w, a, **_drawn)
+HUNT_TWIN = cond.equal("hunt-twin", v * a, a ** 2, **_drawn)
+
+
+def test_points_after_a_cache_hit_are_the_points_of_a_cold_run(monkeypatch):
+    seen: list = []
+    real_draw = Sampler.draw
+
+    def recording(self):
+        point = real_draw(self)
+        seen[-1].append(dict(point))
+        return point
+
+    monkeypatch.setattr(Sampler, "draw", recording)
+    equality._SOLVED.clear()
+    seen.append([])
+    assert _summary(HUNT_TWIN)[0] in ("proved", "verified")
+    equality._SOLVED.clear()
+    seen.append([])
+    _summary(HUNT)
+    seen.append([])
+    assert _summary(HUNT_TWIN)[0] in ("proved", "verified")  # every solve a cache hit
+    assert seen[0] == seen[2] and len(seen[0]) >= 5
