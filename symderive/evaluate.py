@@ -204,6 +204,11 @@ FUNCTIONS = {
 }
 
 
+def _name(x: sp.Basic) -> str:
+    """``str(x)`` for a symbol, without the printer (a hot path)."""
+    return x.name if type(x) is sp.Symbol else str(x)
+
+
 def key_of(leaf: sp.Basic) -> Key:
     """The key of a SymPy leaf entry (``W1[2, 1]`` -> ``("W1", (2, 1))``)."""
     if isinstance(leaf, sp.Indexed):
@@ -294,10 +299,13 @@ class Matrix:
     def __matmul__(self, other: Matrix) -> Matrix:
         if self.cols != other.rows:
             raise MatrixShapeError(f"cannot multiply {self.shape} by {other.shape}")
-        n = self.cols
-        _tick(self.rows * other.cols * n)
-        return Matrix.build(self.rows, other.cols, lambda a, b: mpmath.fsum(
-            self.data[a * n + t] * other.data[t * other.cols + b] for t in range(n)))
+        n, m = self.cols, other.cols
+        _tick(self.rows * m * n)
+        # fdot sums the exact products and rounds once: one call per entry, no
+        # intermediate numbers (as accurate as fsum of rounded products, or more)
+        rows = [self.data[a * n:(a + 1) * n] for a in range(self.rows)]
+        cols = [other.data[b::m] for b in range(m)]
+        return Matrix(self.rows, m, [mpmath.fdot(r, c) for r in rows for c in cols])
 
     @property
     def T(self) -> Matrix:
@@ -337,6 +345,13 @@ class NumericInstantiator(Walker):
 
     # -- helpers -----------------------------------------------------------------------
     def int_of(self, e: sp.Basic, env: Mapping) -> int:
+        kind = type(e)
+        if kind is sp.Symbol and type(env.get(e)) is int:  # an index: one visit, as
+            _tick()                                       # self.scalar would count it
+            return env[e]
+        if kind is int:
+            _tick()
+            return e
         value = self.scalar(sp.sympify(e), env, frozenset())
         if isinstance(value, int):
             return value
@@ -394,7 +409,7 @@ class NumericInstantiator(Walker):
             source, source_cuts, tokens, steps = node.held
             if token in tokens:
                 value = source.definition(token, idx, source_cuts)
-                if steps and next(iter(steps))[0] == str(token):
+                if steps and next(iter(steps))[0] == _name(token):
                     keys = self._placeholder_keys(token, idx, value.rows, value.cols)
                     data = list(value.data)
                     for pos, k in enumerate(keys):
@@ -411,7 +426,7 @@ class NumericInstantiator(Walker):
         raise InstantiationError(f"no value for the held quantity {token}")
 
     def _placeholder_keys(self, token: sp.Symbol, idx: tuple, rows: int, cols: int) -> list:
-        name = str(token)
+        name = _name(token)
         if not self.d.defs[token].is_matrix:
             return [(name, idx)]
         if rows == 1 and cols == 1 and not idx:
@@ -457,7 +472,7 @@ class NumericInstantiator(Walker):
             if e in cuts:
                 return self._held(e, ()).data[0]
             return self.definition(e, (), cuts).data[0]
-        return self._leaf((str(e), ()))
+        return self._leaf((_name(e), ()))
 
     def scalar_Indexed(self, e, env: Mapping, cuts: frozenset):
         idx = tuple(self.int_of(i, env) for i in e.indices)
@@ -466,7 +481,7 @@ class NumericInstantiator(Walker):
             if label in cuts:
                 return self._held(label, idx).data[0]
             return self.definition(label, idx, cuts).data[0]
-        return self._leaf((str(label), idx))
+        return self._leaf((_name(label), idx))
 
     def scalar_Sum(self, e, env: Mapping, cuts: frozenset):
         return self._expand_limits(e, env, cuts)

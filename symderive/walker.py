@@ -106,6 +106,8 @@ def held_by(d: Derivation, e) -> set[sp.Symbol]:
 
 def cut_name(x: sp.Basic) -> str:
     """The variable or definition a cut stands for (an entry stands for its base)."""
+    if type(x) is sp.Symbol:  # the common case, without the printer
+        return x.name
     return str(x.base.label) if isinstance(x, sp.Indexed) else str(x)
 
 
@@ -226,6 +228,8 @@ class Walker:
 
     def relevant_cuts(self, token: sp.Symbol, cuts: frozenset) -> frozenset:
         """Only the cuts a definition depends on (the rest cannot change its value)."""
+        if not cuts:
+            return cuts
         deps = self.d.depends(token)
         return frozenset(c for c in cuts if cut_name(c) in deps)
 
