@@ -40,6 +40,15 @@ d.equal("gauss-sign", gauss, a * (m ** 2 - s ** 2), erratum="planted: sign of s^
 peak = sp.Integral(2 * x * normal(y, m, s), (x, 0, 1), (y, -sp.oo, sp.oo))
 d.equal("outer-peak", peak, 1)
 d.equal("outer-peak-factor", peak, 2, erratum="planted: a factor 2")
+# the same kind of peak, but SymPy has no closed form for the OUTER level: the inner one is
+# closed (∫₀¹ 2x dx = 1), the outer integrated by quadrature, which must find the peak
+skewed = normal(y, m, s) / (2 + sp.tanh((y - m) / s))
+peak_numeric = sp.Integral(2 * x * skewed, (x, 0, 1), (y, -sp.oo, sp.oo))
+d.equal("outer-peak-numeric", peak_numeric,
+        sp.Integral(normal(z, m, s) / (2 + sp.tanh((z - m) / s)), (z, -sp.oo, sp.oo)))
+d.equal("outer-peak-numeric-width", peak_numeric,
+        sp.Integral(normal(z, m, s) / (2 + sp.tanh((z - m) / (2 * s))), (z, -sp.oo, sp.oo)),
+        erratum="planted: the tanh's width doubled")
 # SymPy has no closed form for the inner level (∫ e^{sin x} dx): the integrand separates,
 # and the nested integral is the product of two one-dimensional quadratures
 sep = sp.Integral(a * sp.exp(sp.sin(x)) * normal(y, m, s), (x, 0, 1), (y, -sp.oo, sp.oo))

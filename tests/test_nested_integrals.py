@@ -14,9 +14,11 @@ from nested_integrals import d as NESTED
 
 from symderive import closed_form, quadrature
 from symderive.check.dispatch import check_claim
+from symderive.check.equality import _sampling_configs, numeric_phase
+from symderive.check.plan import claim_rng
 from symderive.config import DEFAULT_TIMEOUT
 from symderive.latex.printer import latex
-from symderive.quadrature import QuadratureUnreliable, reliable_quad
+from symderive.quadrature import QuadratureUnreliable, recording, reliable_quad, state_precision
 from symderive.testing import results
 
 TRUE = ["box", "triangle", "cube", "gauss", "outer-peak"]
@@ -63,6 +65,23 @@ def test_a_separable_integrand_sympy_cannot_integrate_is_a_product_of_quadrature
     assert "separable nested integrals (over x, y) as products of one-dimensional " \
         "quadratures, each with the error bound above" in out.message
     assert "closed form" not in out.message
+
+
+def test_a_narrow_outer_peak_integrated_numerically_is_found():
+    """The inner level in closed form, the outer one (a density of width s at m, s down to
+    1e-3 and m up to 1e3 across the sampler's scales) by quadrature with its own peak
+    search: the true claim agrees at every point, the planted one is refuted.  Sampling
+    only: SymPy's attempt at a proof of these runs until the budget ends."""
+    for name, verdict in (("outer-peak-numeric", "verified"),
+                          ("outer-peak-numeric-width", "refuted")):
+        claim = NESTED.claim(name)
+        rng = claim_rng(0)
+        configs, notes = _sampling_configs(claim, rng)
+        with recording() as log:
+            out = numeric_phase(claim, configs, rng, 0, notes)
+        out = state_precision(out, log, claim.lhs, claim.rhs)
+        assert out.verdict == verdict, (name, out.message)
+        assert "up to 1 level(s) integrated in closed form by SymPy (over x" in out.message
 
 
 def test_decided_within_the_default_budget_in_a_worker():
