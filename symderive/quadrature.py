@@ -509,6 +509,16 @@ def has_integrals(*exprs) -> bool:
     return any(sp.sympify(e).has(sp.Integral, DensityExpectation) for e in exprs)
 
 
+def _over_vector(*exprs) -> bool:
+    """Whether an expectation in the expressions is over a vector (an n-fold integral)."""
+    from sympy.matrices.expressions import MatrixExpr
+
+    from .nodes import DensityExpectation
+
+    return any(isinstance(node.var, MatrixExpr) for e in exprs
+               for node in sp.sympify(e).atoms(DensityExpectation))
+
+
 def state_precision(outcome, log: QuadratureLog, *exprs):
     """Say in the evidence that integrals were sampled by quadrature: at what precision,
     split where, with what error estimate, and at how many points it was not reliable."""
@@ -520,6 +530,9 @@ def state_precision(outcome, log: QuadratureLog, *exprs):
         if "too costly to evaluate" in (outcome.message or ""):
             note += ("; an integral over an n-dimensional domain (n quadratures per point, "
                      "each counted as work) is sampled at small sizes only")
+        elif _over_vector(*exprs):
+            note += ("; an expectation over a vector in R^n is an n-fold integral, checked "
+                     "at the sizes above only")
         if log.skipped and outcome.skipped >= log.skipped:
             # those points were skipped for this reason, said in the note, not another
             outcome.message = outcome.message.replace(

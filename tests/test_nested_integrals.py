@@ -146,6 +146,8 @@ def test_an_expectation_over_a_vector_is_checked_at_small_sizes():
     assert [s["n"] for s in ok.evidence["sampled"]["sizes"]] == [1, 2]
     assert ok.evidence["scope"] != "all sizes"
     assert "integrated in closed form by SymPy (over v_1, v_2, innermost first)" in ok.message
+    assert "an expectation over a vector in R^n is an n-fold integral, checked at the sizes " \
+        "above only" in ok.message
     assert got["quadratic-form-factor"].verdict == "refuted"
     assert got["quadratic-form-sign"].verdict == "refuted"
 
