@@ -226,8 +226,6 @@ def _spot_check(c: _Compiled, values: list, hints: list, confirm: bool, point) -
     outer variables drawn afresh at every point (from the point's values): a closed form
     SymPy got wrong is caught here and dropped (the quadrature then does those levels);
     a check without a reliable estimate skips the point, as any quadrature would."""
-    from .numeric import agree
-
     rng = random.Random(str(point))
     outer: tuple = ()
     draws = {}
@@ -242,7 +240,7 @@ def _spot_check(c: _Compiled, values: list, hints: list, confirm: bool, point) -
         want = reliable_quad(lambda t, k=k, o=o: c.levels[k - 1](t, *o, *values), lo, hi,
                              hints, confirm=confirm, point=point)
         got = c.levels[k](*o, *values)
-        if not agree(got, want):
+        if not abs(got - want) <= CHECK_TOLERANCE * max(1, abs(got), abs(want)):
             log.closed_rejected.add(str(c.variables[k - 1]))
             c.reduced = k - 1  # SymPy's closed form is wrong here: quadrature instead
             c.separate = None  # (it was worked out for the levels above the closed form)
@@ -276,6 +274,9 @@ class QuadratureUnreliable(ArithmeticError):
 #: integrand's mass, when that is larger: see :func:`reliable_quad`): 1000
 #: times below the tolerance of a comparison (:data:`symderive.numeric.TOLERANCE`, 1e-35)
 ERROR_BOUND = mpmath.mpf(10) ** -38
+#: a closed form agrees with quadrature within the comparison's tolerance (as
+#: symderive.numeric.agree, which imports this module: 1000 times ERROR_BOUND)
+CHECK_TOLERANCE = 1000 * ERROR_BOUND
 #: split points at the integrand's peak p and p + j*w (w: the peak's width), for the
 #: first estimate and for the independent second one (different nodes everywhere)
 SPLITS = ((-8, 0, 8), (-5, 0.375, 6))
