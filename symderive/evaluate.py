@@ -928,6 +928,11 @@ class NumericInstantiator(Walker):
         return self.scalar(e.arg, env, cuts)
 
     def scalar_DensityExpectation(self, e, env: Mapping, cuts: frozenset):
+        if isinstance(e.var, MatrixExpr):  # over a vector: the n-fold integral, explicit
+            from .instantiate import Instantiator
+
+            explicit = Instantiator(self.d, self.sizes).over_entries(e, env, cuts)
+            return self.scalar(explicit, env, cuts)
         return self.scalar(e.as_integral(), env, cuts)  # the one integral rule
 
     def _square(self, e, env, cuts, what: str) -> Matrix:

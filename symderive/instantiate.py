@@ -355,7 +355,20 @@ class Instantiator(Walker):
         return self.scalar(e.arg, env, cuts)
 
     def scalar_DensityExpectation(self, e, env: Env, cuts: frozenset) -> sp.Expr:
+        if isinstance(e.var, MatrixExpr):
+            return self.scalar(self.over_entries(e, env, cuts), env, cuts)
         return self.scalar(e.as_integral(), env, cuts)
+
+    def over_entries(self, e, env: Env, cuts: frozenset) -> sp.Integral:
+        """An expectation over a vector x in R^n, at this size: the n-fold integral over
+        its entries (each a fresh real variable, the same one on every call), innermost
+        first.  Both backends integrate this explicit integral."""
+        entries = list(self.matrix(e.var, env, cuts))
+        name = str(e.var)
+        bound = [sp.Dummy(f"{name}_{k}", dummy_index=hash((name, k, "entry")) & 0xFFFFFF,
+                          real=True) for k in range(1, len(entries) + 1)]
+        f = self.scalar(e.expr * e.density, env, cuts).xreplace(dict(zip(entries, bound)))
+        return sp.Integral(f, *[(t, e.args[3], e.args[4]) for t in bound])
 
     def scalar_Trace(self, e, env: Env, cuts: frozenset) -> sp.Expr:
         return self.square(e.arg, self.matrix(e.arg, env, cuts), "trace").trace()

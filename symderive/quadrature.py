@@ -4,9 +4,13 @@ Evaluating an integrand through the walker at every quadrature node costs a tree
 per node, at 100 digits: a Gaussian integral over the real line then takes seconds per
 point.  Here the integrand is made explicit once per claim and size (exact backend),
 lambdified with mpmath, and integrated by tanh-sinh quadrature at ``QUAD_DIGITS``
-digits (the values of the point are passed in as arguments).  Integrals whose limits
-depend on other integration variables, or that sit under a held quantity, are left to
-the walker (None).
+digits (the values of the point are passed in as arguments).  An inner limit may depend
+on an outer variable (``Integral(f, (y, 0, x), (x, 0, 1))``); integrals with a limit
+depending on an inner variable, or under a held quantity, are left to the walker (None).
+The inner levels of a nested integral are taken in closed form where SymPy finds one
+cheaply (:mod:`symderive.closed_form`), checked at every point against the quadrature
+of the level below (:func:`_spot_check`): a quadrature at every node of another costs
+seconds per point.
 
 A quadrature value may refute a claim only with an error estimate it can stand by
 (:func:`reliable_quad`): the interval is split at the integrand's peak, found by a scan
@@ -22,6 +26,7 @@ stay within the work limit, the small ones, and the evidence says so.
 from __future__ import annotations
 
 import math
+import random
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,26 +65,100 @@ def _key(leaf: sp.Basic) -> tuple:
     return (str(leaf), ())
 
 
+@dataclass
+class _Compiled:
+    """One integral, compiled for a claim and size.  ``variables`` innermost first (SymPy's
+    order); ``levels[0]`` is the integrand, ``levels[k]`` (k >= 1) SymPy's closed form of
+    it integrated over the first k variables (:mod:`symderive.closed_form`), each taking
+    ``(variables[k:], *leaves)``; ``ends[k]`` the limits of ``variables[k]``, taking
+    ``(variables[k+1:], *leaves)`` (an inner limit may depend on an outer variable).  The
+    quadrature starts from ``levels[reduced]``; ``costs[k]`` is the work of one
+    evaluation of ``levels[k]``."""
+
+    variables: list
+    levels: list
+    ends: list
+    keys: list
+    costs: list
+    reduced: int
+    #: the levels left to quadrature when their integrand is a product of factors in one
+    #: variable each, over constant limits: (coefficient, [(factor, lo, hi, cost), ...]),
+    #: all taking ``*leaves`` (the factor also its variable first); else None
+    separate: tuple | None = None
+
+
+def _flatten(e: sp.Integral) -> sp.Integral:
+    """``Integral(c * Integral(g, x), y)`` as ``Integral(c * g, x, y)`` when ``c`` does not
+    involve x (SymPy merges directly nested integrals only)."""
+    coeff, inner = e.function.as_independent(sp.Integral, as_Add=False)
+    if isinstance(inner, sp.Integral) and not coeff.free_symbols & set(inner.variables):
+        return _flatten(sp.Integral(coeff * inner.function, *inner.limits, *e.limits))
+    return e
+
+
 def _compile(walker, e: sp.Integral, env: dict):
+    from .closed_form import inner_closed_forms
     from .instantiate import Instantiator
 
     inst = Instantiator(walker.d, walker.sizes)
+    e = _flatten(e)
     variables = [lim[0] for lim in e.limits]
     inner = {k: v for k, v in env.items() if k not in variables}
     # log(exp(u) / c) -> u - log c where the symbols' assumptions allow (SymPy checks):
     # a Gaussian's log-density becomes a polynomial, far cheaper at every node
     f = sp.expand_log(inst.scalar(e.function, inner, frozenset()))
     ends = [tuple(inst.scalar(x, inner, frozenset()) for x in lim[1:]) for lim in e.limits]
-    if any(x.free_symbols & set(variables) for pair in ends for x in pair):
-        return None  # limits depending on another integration variable: the walker
+    for k, pair in enumerate(ends):
+        if any(x.free_symbols & set(variables[:k + 1]) for x in pair):
+            return None  # a limit depending on itself or an inner variable: the walker
+    # a nested integral: its inner levels in closed form where SymPy finds one cheaply
+    closed = inner_closed_forms(f, [(v, *pair) for v, pair in zip(variables, ends)]) \
+        if len(variables) > 1 else []
+    levels = [f, *closed]
+    if levels[-1].has(sp.Integral):
+        return None  # an integral left inside the integrand: the walker integrates it
     leaves = _leaves([f, *(x for pair in ends for x in pair)], variables)
-    fn = sp.lambdify([*variables, *leaves], f, modules=[_MODULE, "mpmath"])
-    end_fns = [tuple(sp.lambdify(leaves, x, modules=[_MODULE, "mpmath"]) for x in pair)
-               for pair in ends]
-    # work: one evaluation of the integrand counts as many steps as it has operations,
-    # as a walk over it would (see evaluate.work_limit)
-    cost = max(1, int(sp.count_ops(f)))
-    return fn, end_fns, [_key(x) for x in leaves], cost
+
+    def fn(expr, args):
+        return sp.lambdify([*args, *leaves], expr, modules=[_MODULE, "mpmath"])
+
+    rest = variables[len(closed):]
+    parts = _separate(levels[-1], rest, ends[len(closed):])
+    return _Compiled(
+        variables=variables,
+        levels=[fn(g, variables[k:]) for k, g in enumerate(levels)],
+        ends=[tuple(fn(x, variables[k + 1:]) for x in pair) for k, pair in enumerate(ends)],
+        keys=[_key(x) for x in leaves],
+        costs=[_cost(g) for g in levels],
+        reduced=len(levels) - 1,
+        separate=None if parts is None else (
+            fn(parts[0], []), [(fn(g, [v]), fn(lo, []), fn(hi, []), _cost(g))
+                               for v, (g, lo, hi) in zip(rest, parts[1])]))
+
+
+def _cost(g: sp.Expr) -> int:
+    """Work of one evaluation: as many steps as it has operations, as a walk over it
+    would count (see evaluate.work_limit)."""
+    return max(1, int(sp.count_ops(g)))
+
+
+def _separate(g: sp.Expr, variables: list, ends: list):
+    """(c, [(g_k, lo_k, hi_k), ...]) when ``g`` is ``c`` times a product of factors in one
+    variable each, over limits free of the variables: the nested integral is then the
+    product of one-dimensional ones (linearity, level by level: no interchange of the
+    order), each with its own peak search and error bound.  None otherwise (or for a
+    single level)."""
+    if len(variables) < 2 or any(x.free_symbols & set(variables) for pair in ends
+                                 for x in pair):
+        return None
+    groups: dict = {v: [] for v in variables}
+    coeff = []
+    for factor in sp.Mul.make_args(g):
+        inside = factor.free_symbols & set(variables)
+        if len(inside) > 1:
+            return None
+        (groups[inside.pop()] if inside else coeff).append(factor)
+    return sp.Mul(*coeff), [(sp.Mul(*groups[v]), *pair) for v, pair in zip(variables, ends)]
 
 
 def integral(walker, e: sp.Integral, env: dict, cuts: frozenset, scale: float = 1,
@@ -100,28 +179,88 @@ def integral(walker, e: sp.Integral, env: dict, cuts: frozenset, scale: float = 
             cache[key] = _compile(walker, e, env)
         except (ValueError, TypeError, NameError, KeyError, SyntaxError):
             cache[key] = None
-    compiled = cache[key]
-    if compiled is None:
+    c = cache[key]
+    if c is None:
         return None
-    fn, end_fns, keys, cost = compiled
     try:
-        values = [walker.values[k] for k in keys]
+        values = [walker.values[k] for k in c.keys]
     except KeyError:
         return None
+    point = tuple(values)
     with mpmath.workdps(quad_digits(scale)):
-        ends = [(_end(lo(*values)), _end(hi(*values))) for lo, hi in end_fns]
         hints = [v for v in values if isinstance(v, (mpmath.mpf, int))]
+        if c.reduced:
+            _spot_check(c, values, hints, scale > 1, point)
 
-        def rec(k: int, inner: tuple):
+        def rec(k: int, outer: tuple):
             # SymPy's order: the first limit is the innermost integral
-            if k < 0:
-                tick(cost)  # counted work (load-independent), as the walker counts
-                return fn(*inner, *values)
-            return reliable_quad(lambda t: rec(k - 1, (t, *inner)), *ends[k], hints,
-                                 confirm=scale > 1, point=tuple(values))
+            if k < c.reduced:
+                tick(c.costs[c.reduced])  # counted work (load-independent), as the walker
+                return c.levels[c.reduced](*outer, *values)
+            lo, hi = (_end(x(*outer, *values)) for x in c.ends[k])
+            return reliable_quad(lambda t: rec(k - 1, (t, *outer)), lo, hi, hints,
+                                 confirm=scale > 1, point=point)
 
-        value = rec(len(ends) - 1, ())
+        value = _product(c, values, hints, scale > 1, point, tick) if c.separate \
+            else rec(len(c.variables) - 1, ())
     return value if mpmath.isfinite(value) else None
+
+
+def _product(c: _Compiled, values: list, hints: list, confirm: bool, point, tick):
+    """A separable nested integral (:func:`_separate`): the product of its
+    one-dimensional integrals, each reliable on its own."""
+    coeff, factors = c.separate
+    value = coeff(*values)
+    for g, lo, hi, cost in factors:
+        def one(t, g=g, cost=cost):
+            tick(cost)
+            return g(t, *values)
+        value *= reliable_quad(one, _end(lo(*values)), _end(hi(*values)), hints,
+                               confirm=confirm, point=point)
+    _LOG[0].separated.add(", ".join(str(v).lstrip("_") for v in c.variables[c.reduced:]))
+    return value
+
+
+def _spot_check(c: _Compiled, values: list, hints: list, confirm: bool, point) -> None:
+    """Check each closed form against quadrature of the level below it, at values of the
+    outer variables drawn afresh at every point (from the point's values): a closed form
+    SymPy got wrong is caught here and dropped (the quadrature then does those levels);
+    a check without a reliable estimate skips the point, as any quadrature would."""
+    rng = random.Random(str(point))
+    outer: tuple = ()
+    draws = {}
+    for k in range(len(c.variables) - 1, 0, -1):  # outermost first: limits depend on them
+        lo, hi = (_end(x(*outer, *values)) for x in c.ends[k])
+        outer = (_inside(lo, hi, rng.random()), *outer)
+        draws[k] = outer
+    log = _LOG[0]
+    for k in range(1, c.reduced + 1):
+        o = draws.get(k, ())
+        lo, hi = (_end(x(*o, *values)) for x in c.ends[k - 1])
+        want = reliable_quad(lambda t, k=k, o=o: c.levels[k - 1](t, *o, *values), lo, hi,
+                             hints, confirm=confirm, point=point)
+        got = c.levels[k](*o, *values)
+        if not abs(got - want) <= CHECK_TOLERANCE * max(1, abs(got), abs(want)):
+            log.closed_rejected.add(str(c.variables[k - 1]))
+            c.reduced = k - 1  # SymPy's closed form is wrong here: quadrature instead
+            c.separate = None  # (it was worked out for the levels above the closed form)
+            break
+    if c.reduced:
+        log.closed.add(tuple(str(v).lstrip("_") for v in c.variables[:c.reduced]))
+        log.checks += 1
+
+
+def _inside(lo, hi, u: float):
+    """A value strictly inside ``(lo, hi)`` at fraction ``u`` (a finite interval), or at a
+    moderate distance from the finite end (a half line), or within (-3, 3) (the line)."""
+    u = mpmath.mpf(0.05 + 0.9 * u)
+    if mpmath.isfinite(lo) and mpmath.isfinite(hi):
+        return lo + (hi - lo) * u
+    if mpmath.isfinite(lo):
+        return lo + 3 * u
+    if mpmath.isfinite(hi):
+        return hi - 3 * u
+    return 6 * u - 3
 
 
 # -- quadrature with an error estimate it can stand by ----------------------------------
@@ -135,6 +274,9 @@ class QuadratureUnreliable(ArithmeticError):
 #: integrand's mass, when that is larger: see :func:`reliable_quad`): 1000
 #: times below the tolerance of a comparison (:data:`symderive.numeric.TOLERANCE`, 1e-35)
 ERROR_BOUND = mpmath.mpf(10) ** -38
+#: a closed form agrees with quadrature within the comparison's tolerance (as
+#: symderive.numeric.agree, which imports this module: 1000 times ERROR_BOUND)
+CHECK_TOLERANCE = 1000 * ERROR_BOUND
 #: split points at the integrand's peak p and p + j*w (w: the peak's width), for the
 #: first estimate and for the independent second one (different nodes everywhere)
 SPLITS = ((-8, 0, 8), (-5, 0.375, 6))
@@ -157,6 +299,14 @@ class QuadratureLog:
     unsettled: bool = False
     #: points whose disagreement could not be confirmed for that reason (skipped)
     unconfirmed: int = 0
+    #: the variables of nested integrals integrated in closed form (SymPy), innermost first
+    closed: set = field(default_factory=set)
+    #: points at which every closed form was checked against quadrature
+    checks: int = 0
+    #: nested integrals integrated as products of one-dimensional ones, as "x, y"
+    separated: set = field(default_factory=set)
+    #: variables whose closed form disagreed with quadrature (dropped: integrated numerically)
+    closed_rejected: set = field(default_factory=set)
 
     @property
     def skipped(self) -> int:
@@ -171,6 +321,21 @@ class QuadratureLog:
                      if self.largest_error else "error estimate 0")
         parts[-1] += ("; a disagreement refutes only if a second estimate, split "
                       "elsewhere, agrees with it")
+        if self.closed:
+            deepest = max(self.closed, key=len)
+            parts.append(
+                f"nested integrals: up to {len(deepest)} level(s) integrated in closed form "
+                f"by SymPy (over {', '.join(deepest)}, innermost first), each level checked "
+                f"at every point ({self.checks}) against quadrature of the level below, at "
+                "values of the outer variables drawn at that point")
+        if self.separated:
+            parts.append("separable nested integrals (over " + "; over ".join(
+                sorted(self.separated)) + ") as products of one-dimensional quadratures, "
+                "each with the error bound above")
+        if self.closed_rejected:
+            parts.append("SymPy's closed form over "
+                         + ", ".join(sorted(self.closed_rejected))
+                         + " disagreed with quadrature: integrated numerically instead")
         if self.skipped:
             parts.append(f"quadrature not reliable at {self.skipped} point(s), skipped")
         return "; ".join(parts)
@@ -233,6 +398,9 @@ def reliable_quad(f, lo, hi, hints=(), confirm: bool = False, point=None,
     peak, width, others, height = _peak(f, lo, hi, hints)
     if height == 0:
         return mpmath.mpf(0)  # the integrand cancels: see _peak
+    if not mpmath.isfinite(width):
+        raise _unreliable(point, confirm, "the integrand does not decay: the integral "
+                          "may diverge")
     # mpmath stops refining once its error estimate is below eps in absolute terms: an
     # integrand of height 1e-42 would get 3 correct digits.  Scaled to height 1 it gets all.
     unit = height
@@ -308,6 +476,8 @@ def _peak(f, lo, hi, hints):
         if mag(p - w) < drop and mag(p + w) < drop:
             break
         w *= 2
+    else:  # |f| never falls off over an infinite range: the integral may diverge
+        return p, mpmath.inf, set(), fp
     noise = fp * mpmath.mpf(10) ** (-mpmath.mp.dps // 2)
     with mpmath.workdps(2 * mpmath.mp.dps):
         if mag(p) < noise:
@@ -340,6 +510,16 @@ def has_integrals(*exprs) -> bool:
     return any(sp.sympify(e).has(sp.Integral, DensityExpectation) for e in exprs)
 
 
+def _over_vector(*exprs) -> bool:
+    """Whether an expectation in the expressions is over a vector (an n-fold integral)."""
+    from sympy.matrices.expressions import MatrixExpr
+
+    from .nodes import DensityExpectation
+
+    return any(isinstance(node.var, MatrixExpr) for e in exprs
+               for node in sp.sympify(e).atoms(DensityExpectation))
+
+
 def state_precision(outcome, log: QuadratureLog, *exprs):
     """Say in the evidence that integrals were sampled by quadrature: at what precision,
     split where, with what error estimate, and at how many points it was not reliable."""
@@ -351,6 +531,9 @@ def state_precision(outcome, log: QuadratureLog, *exprs):
         if "too costly to evaluate" in (outcome.message or ""):
             note += ("; an integral over an n-dimensional domain (n quadratures per point, "
                      "each counted as work) is sampled at small sizes only")
+        elif _over_vector(*exprs):
+            note += ("; an expectation over a vector in R^n is an n-fold integral, checked "
+                     "at the sizes above only")
         if log.skipped and outcome.skipped >= log.skipped:
             # those points were skipped for this reason, said in the note, not another
             outcome.message = outcome.message.replace(
