@@ -351,6 +351,73 @@ def test_blockwise_outputs_are_written_in_place_and_never_shared(monkeypatch):
     assert split["loglik_again"][0] == whole["loglik"][0]
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_log_mu_kept_by_the_m_step_is_the_e_steps_own_bit_for_bit(threads, monkeypatch):
+    """The M-step computes log mu block by block (``then``) and the E-step of that very
+    array takes it (``given``) instead of its own log pass: the same values, the log
+    computed once; any other array (a repaired mu, a stale one) gets its own log."""
+    small_blocks(monkeypatch)
+    prog = program_for()
+    X = poisson_corpus(5)
+    rng = np.random.default_rng(6)
+    gamma = rng.random((X.shape[0], 3))
+    gamma[rng.random(gamma.shape) < 0.5] = 0.0
+    gamma[X[:, 0].toarray().ravel() > 0, 2] = 0.0  # cluster 2 never sees word 0: log 0
+    gamma[gamma.sum(1) == 0, 0] = 1.0
+    gamma /= gamma.sum(1, keepdims=True)
+    data = SparseData(SparseData.from_counts(X).csr, threads=threads)
+    out = prog.run(["pi", "mu"], {"T": data, "gamma": gamma}, split=em.W,
+                   then={"mu": kernels.log})
+    mu, log_mu = out["mu"], out[("mu", kernels.log)]
+    with np.errstate(divide="ignore"):
+        assert np.array_equal(log_mu, np.log(mu)) and np.isneginf(log_mu).any()
+    whole = prog.run(["mu"], {"T": data, "gamma": gamma}, then={"mu": kernels.log})
+    assert np.array_equal(whole[("mu", kernels.log)], log_mu)  # evaluated whole: the same
+    inputs = {"T": data, "pi": out["pi"], "mu": mu.T}
+    own = prog.run(["gamma", "loglik"], inputs, split=em.D)
+    logs: list = []
+    real_log = kernels.log
+
+    def counting_log(x):
+        logs.append(np.shape(x))
+        return real_log(x)
+
+    monkeypatch.setattr(kernels, "log", counting_log)  # what the E-step would call
+    for node in prog.nodes(["gamma"]):
+        if isinstance(node, Map) and node.fn is real_log:
+            monkeypatch.setattr(node, "fn", counting_log)
+    given = {("mu", counting_log): log_mu.T}
+    reused = prog.run(["gamma", "loglik"], inputs, split=em.D, given=given)
+    assert not any(shape == mu.T.shape for shape in logs)  # log mu was not taken again
+    assert np.array_equal(reused["gamma"], own["gamma"])
+    assert np.array_equal(reused["loglik"], own["loglik"])
+    # a given value really is what the node returns (so a wrong one would show)
+    planted = prog.run(["loglik"], inputs, given={("mu", counting_log): log_mu.T - 1.0})
+    assert not np.allclose(planted["loglik"], own["loglik"])
+
+
+def test_the_engine_reuses_log_mu_only_for_the_array_it_was_computed_from(formulas):
+    X = poisson_corpus(7)
+    data = SparseData.from_counts(X)
+    rng = np.random.default_rng(8)
+    resp = rng.random((X.shape[0], 3))
+    resp /= resp.sum(1, keepdims=True)
+    f = EMFormulas(formulas.spec, formulas.program, formulas.certificate)
+    pi, mu_t = f.m_step(data, resp, keep_log=True)
+    assert f._given(mu_t) is not None and f._given(mu_t.copy()) is None
+    fresh = EMFormulas(formulas.spec, formulas.program, formulas.certificate)
+    for got, want in zip(f.e_step(data, pi, mu_t), fresh.e_step(data, pi, mu_t),
+                         strict=True):
+        assert np.array_equal(got, want)
+    changed = np.array(mu_t)
+    changed[:, 0] = 1.0 / changed.shape[0]  # as the loop repairs an empty cluster
+    for got, want in zip(f.e_step(data, pi, changed), fresh.e_step(data, pi, changed),
+                         strict=True):
+        assert np.array_equal(got, want)
+    f.m_step(data, resp)  # without keep_log: nothing kept for the new array
+    assert f._given(mu_t) is not None  # (the kept pair stays that of its own array)
+
+
 def _counting(compute, record: list):
     def wrapped(self, vals, ctx):
         out = compute(self, vals, ctx)
@@ -522,9 +589,9 @@ def test_a_decreasing_log_likelihood_fails_loudly(formulas, monkeypatch):
     calls = [0]
     real = EMFormulas.m_step
 
-    def sabotage(self, data, resp, *priors):  # from the 3rd M-step on: uniform mu, worse
-        calls[0] += 1
-        pi, mu_t = real(self, data, resp, *priors)
+    def sabotage(self, data, resp, *priors, **options):  # from the 3rd M-step on: uniform
+        calls[0] += 1                                      # mu, worse
+        pi, mu_t = real(self, data, resp, *priors, **options)
         return pi, (np.full_like(mu_t, 1.0 / mu_t.shape[0]) if calls[0] >= 3 else mu_t)
 
     monkeypatch.setattr(EMFormulas, "m_step", sabotage)

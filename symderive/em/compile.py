@@ -177,6 +177,11 @@ class Map(Node):
 
     def compute(self, vals, ctx):
         (x,) = vals
+        child = self.children[0]
+        if ctx.given and type(child) is Input:  # computed already, with the same function
+            known = ctx.given.get((child.name, self.fn))
+            if known is not None and np.shape(known) == np.shape(x):
+                return known
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if isinstance(x, SparseData):
                 return x.with_data(np.asarray(self.fn(x.csr.data), dtype=np.float64))
@@ -371,8 +376,10 @@ class Softmax(Node):
 class _Context:
     def __init__(self, inputs: Mapping, sizes: Mapping, threads: int = 1,
                  operands: Mapping | None = None, donated: frozenset = frozenset(),
-                 dest: Mapping | None = None):
+                 dest: Mapping | None = None, given: Mapping | None = None):
         self.inputs, self.sizes, self.threads = inputs, sizes, threads
+        #: (input name, elementwise function) -> its value on that input, from the caller
+        self.given = given or {}
         self.operands = operands or {}
         self.donated = donated  # ids of nodes whose value its one consumer may overwrite
         #: id of an output node -> the part of the output array its value goes to (a
@@ -487,8 +494,8 @@ class Program:
         names = list(self.outputs) if names is None else names
         return _topological([self.outputs[n][0] for n in names])
 
-    def run(self, names: Sequence[str], inputs: Mapping,
-            split: sp.Symbol | None = None) -> dict[str, np.ndarray]:
+    def run(self, names: Sequence[str], inputs: Mapping, split: sp.Symbol | None = None,
+            *, given: Mapping | None = None, then: Mapping | None = None) -> dict:
         """Evaluate the outputs ``names``; ``inputs`` maps tensor names to arrays (the
         sparse data as :class:`SparseData`).
 
@@ -500,7 +507,15 @@ class Program:
         every entry is computed by the same operations on the same numbers in the same
         order (sparse products and reductions go along one row at a time), and the
         blocks are fixed by the data, not by the number of threads.  A graph that
-        cannot be cut along ``split`` (a sum over it, say) is evaluated whole."""
+        cannot be cut along ``split`` (a sum over it, say) is evaluated whole.
+
+        ``then`` (output name -> elementwise function f) also returns f(output) under the
+        key ``(name, f)``, computed block by block as each block of the output is
+        written (while it is in cache, in the same parallel pass).  ``given`` ((input
+        name, f) -> array) hands the value of f at an input that the caller has already
+        (such a ``then`` result): a node applying f to that input takes it instead of
+        computing it again.  f is an elementwise function of the compiled program (the
+        kernels' log, say), so either way the values are the same, bit for bit."""
         sizes = self._sizes(inputs)
         data = next((v for v in inputs.values() if isinstance(v, SparseData)), None)
         plan = None
@@ -511,9 +526,16 @@ class Program:
                 plan = None  # an output size no input tells (not the engine's formulas)
         if plan is None:
             nodes, donated = self._whole_plan(tuple(names))
-            values = self._evaluate(nodes, inputs, sizes, data, {}, donated=donated)
-            return {n: self._output(n, values[id(self.outputs[n][0])]) for n in names}
-        return self._run_split(names, inputs, sizes, data, plan)
+            values = self._evaluate(nodes, inputs, sizes, data, {}, donated=donated,
+                                    given=given)
+            out: dict = {n: values[id(self.outputs[n][0])] for n in names}
+        else:
+            out = self._run_split(names, inputs, sizes, data, plan, given, then or {})
+        for n, fn in (then or {}).items():
+            if (n, fn) not in out:  # not computed by blocks
+                with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                    out[(n, fn)] = np.asarray(fn(out[n]), dtype=np.float64)
+        return {k: self._output(k if isinstance(k, str) else k[0], v) for k, v in out.items()}
 
     def _whole_plan(self, names: tuple) -> tuple[list, frozenset]:
         key = ("whole", names)
@@ -530,11 +552,12 @@ class Program:
 
     def _evaluate(self, nodes: Sequence[Node], inputs: Mapping, sizes: Mapping,
                   data: SparseData | None, values: dict, operands: Mapping | None = None,
-                  donated: frozenset = frozenset(), dest: Mapping | None = None) -> dict:
+                  donated: frozenset = frozenset(), dest: Mapping | None = None,
+                  given: Mapping | None = None) -> dict:
         """Compute ``nodes`` in order into ``values`` (id -> value); static nodes are
         cached on ``data``."""
         ctx = _Context(inputs, sizes, 1 if data is None else data.threads, operands,
-                       donated, dest)
+                       donated, dest, given)
         for node in nodes:
             if id(node) in values:
                 continue
@@ -610,8 +633,11 @@ class Program:
                           {id(n): cut(n) for n in order}, feeds,
                           _donatable(blockwise, [self.outputs[n][0] for n in names]), side)
 
-    def _run_split(self, names, inputs, sizes, data: SparseData, plan: _SplitPlan) -> dict:
-        values = self._evaluate(plan.whole, inputs, sizes, data, {})
+    def _run_split(self, names, inputs, sizes, data: SparseData, plan: _SplitPlan,
+                   given: Mapping | None = None, then: Mapping | None = None) -> dict:
+        """The outputs (in their nodes' axis order), and ``then`` maps of the blockwise
+        ones under ``(name, f)``."""
+        values = self._evaluate(plan.whole, inputs, sizes, data, {}, given=given)
         outputs = {}
         blockwise = {id(n) for n in plan.blockwise}
         for n in names:
@@ -619,6 +645,8 @@ class Program:
             if id(node) in blockwise:
                 shape = tuple(sizes[self.index_dims[a]] for a in node.axes)
                 outputs[n] = np.empty(shape)
+        mapped = {(n, fn): np.empty(outputs[n].shape) for n, fn in (then or {}).items()
+                  if n in outputs}
         for n, _ in plan.feeds:  # cut the sparse values before the threads start
             if isinstance(values[id(n)], SparseData):
                 values[id(n)].blocks(plan.axis)
@@ -628,7 +656,8 @@ class Program:
 
         def run_block(i: int) -> None:
             if i < 0:  # the values no block needs (pi beside mu): alongside the blocks
-                side.update(self._evaluate(plan.side, inputs, sizes, data, dict(values)))
+                side.update(self._evaluate(plan.side, inputs, sizes, data, dict(values),
+                                           given=given))
                 return
             start, stop, block = data.blocks(plan.axis)[i]
             vals = {}
@@ -650,17 +679,24 @@ class Program:
                 parts[name] = arr[tuple(index)]
             dest = {id(self.outputs[name][0]): part for name, part in parts.items()}
             self._evaluate(plan.blockwise, inputs, sizes, block, vals, operands,
-                           plan.donated, dest)
+                           plan.donated, dest, given)
             for name, part in parts.items():
                 value = vals[id(self.outputs[name][0])]
                 if value is not part:  # not written in place (or another name's)
                     part[...] = value
+            for (name, fn), arr in mapped.items():  # while the block is in cache
+                index = [slice(None)] * arr.ndim
+                index[plan.cuts[id(self.outputs[name][0])]] = slice(start, stop)
+                with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                    arr[tuple(index)] = fn(parts[name])
 
         items = ([-1] if plan.side else []) + list(range(len(data.blocks(plan.axis))))
         parallel_map(run_block, items, data.threads)
         values.update(side)
-        return {n: self._output(n, outputs[n] if n in outputs
-                                else values[id(self.outputs[n][0])]) for n in names}
+        out: dict = {n: outputs[n] if n in outputs else values[id(self.outputs[n][0])]
+                     for n in names}
+        out.update(mapped)
+        return out
 
     # -- sizes -------------------------------------------------------------------------
     def _sizes(self, inputs: Mapping) -> dict:

@@ -370,8 +370,10 @@ def exp_inplace(a: np.ndarray) -> np.ndarray:
         a.fill(0.0)
         flat[keep] = kept
     else:
-        scale = np.greater_equal(a, _EXP_FAST_MIN, out=np.empty(a.shape))  # 1.0 or 0.0
-        np.maximum(a, _EXP_FAST_MIN, out=a)  # NaN stays NaN, and NaN * 0.0 is NaN
+        # 1.0, or 0.0 where low (NaN is not low: 1.0, and NaN * 1.0 is NaN); from the
+        # byte mask, cheaper than comparing the floats again
+        scale = np.logical_not(low, out=np.empty(a.shape))
+        np.maximum(a, _EXP_FAST_MIN, out=a)  # NaN stays NaN
         np.exp(a, out=a)
         a *= scale  # exact: x * 1.0 = x, and the clamped entries (finite) * 0.0 = 0.0
     flat[idx] = values
@@ -391,8 +393,9 @@ def log(x) -> np.ndarray:
     contains (its responsibilities underflowed), often a third of the K x W entries, and
     np.log takes a scalar loop on each vector of inputs holding a 0.  Here the zeros are
     replaced by the smallest subnormal number, whose logarithm is fast and finite, and
-    the result is multiplied by +inf at those entries (-744.4 * inf = -inf) and by 1.0
-    elsewhere (exact).  Negative inputs (NaN from np.log) go to np.log as they are.
+    the result is divided by 0.0 at those entries (-744.4 / 0.0 = -inf) and by 1.0
+    elsewhere (exact): five passes over a chunk with zeros, where a 0/1 scale and its
+    reciprocal took seven.  Negative inputs (NaN from np.log) go to np.log as they are.
     Chunk by chunk, so that the scratch arrays stay in cache."""
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 2 and x.flags.f_contiguous and not x.flags.c_contiguous:
@@ -405,19 +408,16 @@ def log(x) -> np.ndarray:
     scale = np.empty(min(x.size, _CHUNK))
     for a in range(0, x.size, _CHUNK):
         xs, os_ = flat_x[a:a + _CHUNK], flat_out[a:a + _CHUNK]
-        if not xs.min() <= 0.0:  # no zeros (nor negatives): the common case, at once
+        low = xs.min()
+        if not low == 0.0:  # no zeros (the common case), or negatives / NaN: np.log
             np.log(xs, out=os_)
             continue
         sc = scale[:xs.size]
-        np.not_equal(xs, 0.0, out=sc)  # 1.0, or 0.0 at the zeros
-        if sc.sum() >= 0.9 * xs.size or xs.min() < 0.0:  # few zeros, or negatives
-            np.log(xs, out=os_)
-            continue
         np.maximum(xs, _TINY, out=os_)
         np.log(os_, out=os_)
+        np.not_equal(xs, 0.0, out=sc)  # 1.0, or 0.0 at the zeros
         with np.errstate(divide="ignore"):
-            np.divide(1.0, sc, out=sc)  # 1.0, or +inf at the zeros
-        os_ *= sc
+            np.divide(os_, sc, out=os_)  # log x / 1.0, or -744.4 / 0.0 = -inf
     return out
 
 

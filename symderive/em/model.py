@@ -102,7 +102,7 @@ class _LocalSteps:
 
     def m_step(self, resp: np.ndarray, mu_prev: np.ndarray | None
                ) -> tuple[np.ndarray, np.ndarray]:
-        return self.model._m_step(self.formulas, self.data, resp, mu_prev)
+        return self.model._m_step(self.formulas, self.data, resp, mu_prev, keep_log=True)
 
     def e_step(self, pi: np.ndarray, mu_t: np.ndarray, beta: float, t: int) -> EStep:
         resp, ll_d, fe_d = self.formulas.e_step(self.data, pi, mu_t, beta)
@@ -333,8 +333,13 @@ class MultinomialMixture:
         return resp
 
     def _m_step(self, formulas: EMFormulas, data: SparseData, resp: np.ndarray,
-                mu_prev: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        pi, mu_t = formulas.m_step(data, resp, float(self.smoothing), float(self.smoothing_pi))
+                mu_prev: np.ndarray | None, keep_log: bool = False
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """``keep_log``: the E-step of the result follows in this process (it then
+        reuses log mu from the M-step's blocks; a repaired mu below is a new array, whose
+        logarithm the E-step takes itself)."""
+        pi, mu_t = formulas.m_step(data, resp, float(self.smoothing), float(self.smoothing_pi),
+                                   keep_log=keep_log)
         empty = np.isnan(mu_t[0])  # a whole column is 0 / 0 exactly when its sum is 0
         if empty.any():  # no words in the cluster: 0 / 0, any mu_k is a maximiser
             mu_t = np.array(mu_t)
