@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
 WALL_FACTOR = 60.0  # wall-clock safety net, in budgets (a worker waiting, not computing)
 POLL = 0.05         # seconds between looks at the workers' CPU time, near a budget's end
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 AFFINITY = 0.5      # a worker keeps to its derivation for a claim expected to take at least
                     # this fraction of the longest claim waiting
 
@@ -347,12 +348,12 @@ def _cpu_seconds(pid: int) -> float | None:
     try:
         with open(f"/proc/{pid}/stat") as fh:
             fields = fh.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
     except (OSError, ValueError, IndexError):
         return None
 
 
-@dataclass
+@dataclass(eq=False)  # one per process: compared, and hashed, by identity
 class _Worker:
     """A long-lived worker process and the claim it is checking (index None: idle)."""
     proc: mp.Process
@@ -427,6 +428,7 @@ def _run_unique(claims: Sequence[Claim], options: CheckOptions, jobs: int | None
     pending = sorted(range(len(claims)), key=lambda k: -expected(k))
     workers: list[_Worker] = []
     seconds: dict[str, float] = {}
+    poll = POLL  # seconds until the next look at the budgets
 
     def finish(w: _Worker, data: dict | None, note: str | None = None) -> None:
         index, w.index = w.index, None
@@ -466,7 +468,7 @@ def _run_unique(claims: Sequence[Claim], options: CheckOptions, jobs: int | None
                 except OSError:  # it died while waiting
                     finish(w, None, "the worker process died")
             busy = {w.conn: w for w in workers if w.index is not None}
-            for conn in wait(list(busy), timeout=_poll(busy.values(), timeout)):
+            for conn in wait(list(busy), timeout=poll):
                 w = busy[conn]
                 try:
                     index, kind, data = conn.recv()
@@ -480,8 +482,10 @@ def _run_unique(claims: Sequence[Claim], options: CheckOptions, jobs: int | None
                 else:
                     finish(w, data)
             now = time.perf_counter()
-            for w in [w for w in workers if w.index is not None and w.spent(now) >= timeout]:
+            left = {w: timeout - w.spent(now) for w in workers if w.index is not None}
+            for w in [w for w, s in left.items() if s <= 0]:
                 finish(w, None)
+            poll = _poll([s for s in left.values() if s > 0], timeout)
     except KeyboardInterrupt:
         for w in workers:
             _retire(w)
@@ -491,13 +495,12 @@ def _run_unique(claims: Sequence[Claim], options: CheckOptions, jobs: int | None
     _save_timings(past, seconds)
 
 
-def _poll(busy, timeout: float) -> float:
-    """Seconds until the next look at the workers' CPU time: a worker cannot use more
-    than ~2 CPU seconds per second (its own thread and a numeric library's), so half the
-    least budget left is safe; never less than :data:`POLL`, never over a second."""
-    now = time.perf_counter()
-    left = min((timeout - w.spent(now) for w in busy), default=timeout)
-    return min(1.0, max(POLL, left / 2))
+def _poll(left: list[float], timeout: float) -> float:
+    """Seconds until the next look at the workers' CPU time, given the budgets ``left``:
+    a worker cannot use more than ~2 CPU seconds per second (its own thread and a
+    numeric library's), so half the least left is safe; never less than :data:`POLL`,
+    never over a second."""
+    return min(1.0, max(POLL, min(left, default=timeout) / 2))
 
 
 def _retire(w: _Worker) -> None:

@@ -85,11 +85,9 @@ def _slow_after_sampling(claim, emit):
 def test_a_claim_over_budget_keeps_its_evidence_and_a_fresh_worker_goes_on(
         monkeypatch, no_timings, starts):
     _fake(monkeypatch, _slow_after_sampling)
-    begin = time.perf_counter()
     out = run_claims(_claims(2, "a", "slow", "b", "c"), timeout=1.5, jobs=1)
-    assert time.perf_counter() - begin < 25   # killed, not waited for
     by_id = {r.id: r for r in out}
-    assert by_id["slow"].verdict == "verified"
+    assert by_id["slow"].verdict == "verified"   # killed (not "ok slow"), evidence kept
     assert by_id["slow"].message == \
         "20 points agree; the symbolic proof did not finish within 1.5 CPU s"
     assert [(r.id, r.verdict) for r in out if r.id != "slow"] == \
