@@ -108,13 +108,23 @@ def _serve(claims: Sequence[Claim], options: CheckOptions, conn) -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     gc.freeze()  # the inherited objects: never traversed (nor copied) by this worker's gc
     fresh = _random_states()
-    while (index := conn.recv()) is not None:
+    parent = os.getppid()
+    while (index := _next_index(conn, parent)) is not None:
         _set_random_states(fresh)  # each claim starts as in a process of its own
 
         def emit(kind: str, outcome: Outcome, index: int = index) -> None:
             conn.send((index, kind, asdict(outcome)))
 
         emit("final", _check(claims[index], options, emit))
+
+
+def _next_index(conn, parent: int) -> int | None:
+    """The next claim to check; None to stop, also when the parent process has gone (a
+    worker forked later holds a copy of this pipe's other end, so no end of file comes)."""
+    while not conn.poll(1.0):
+        if os.getppid() != parent:
+            return None
+    return conn.recv()
 
 
 def _check(claim: Claim, options: CheckOptions, emit: Callable) -> Outcome:

@@ -213,3 +213,72 @@ def test_verdicts_do_not_depend_on_the_claims_checked_before(monkeypatch, no_tim
     assert verdicts["transpose-planted"] == verdicts["grad-planted"] == "refuted"
     assert verdicts["sqrt-planted"] == verdicts["33.3"] == verdicts["max-ab"] == "refuted"
     assert verdicts["transpose"] == verdicts["grad"] == verdicts["sqrt"] == "proved"
+
+
+ORPHAN = '''
+import time
+import sympy as sp
+from symderive import Derivation
+from symderive.runner import run_claims
+
+
+class Sleepy(sp.Function):
+    @classmethod
+    def eval(cls, arg):
+        if arg.is_Number:
+            time.sleep(60)
+            return arg
+
+
+d = Derivation("orphan")
+x = d.scalar("x")
+run_claims([d.equal("quick", (x + 1) ** 2, x ** 2 + 2 * x + 1), d.equal("slow", Sleepy(x), x)],
+           timeout=100, jobs=2)
+'''
+
+
+def _children(pid: int) -> set[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return {int(p) for p in fh.read().split()}
+    except OSError:
+        return set()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux /proc")
+def test_an_idle_worker_stops_when_its_parent_is_killed(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "orphan.py"
+    script.write_text(ORPHAN)
+    proc = subprocess.Popen([sys.executable, str(script)])
+    workers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 120
+        while len(workers) < 2 and time.monotonic() < deadline:
+            workers |= _children(proc.pid)
+            time.sleep(0.2)
+        assert len(workers) == 2
+        time.sleep(5)   # the quick claim is done: one worker waits for work
+        proc.send_signal(signal.SIGKILL)  # no clean-up in the parent
+        proc.wait()
+        deadline = time.monotonic() + 60
+        while all(_alive(p) for p in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not all(_alive(p) for p in workers)  # the idle one noticed and stopped
+    finally:
+        for p in workers:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
