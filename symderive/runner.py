@@ -1,22 +1,30 @@
-"""Run claim checks in worker processes, each with a budget of CPU seconds.
+"""Run claim checks in long-lived worker processes, each claim with a budget of CPU seconds.
 
-Each claim is checked in a forked process.  The worker reports its numeric outcome as
-soon as sampling is done, then tries the proof; when the budget runs out the worker is
-killed, so a runaway ``simplify`` can never hang the run, and the sampling evidence
-already received still decides the verdict (``verified``, never ``proved``).
+``jobs`` forked workers each check many claims in turn, so that what one claim computes
+(SymPy's cache, instantiated definitions, translations, imports done on first use) is
+there for the next; claims of one derivation go to the same worker where that keeps the
+longest claims first.  A worker reports a claim's numeric outcome as soon as sampling is
+done, then tries the proof; when the claim's budget runs out the worker is killed (a
+runaway ``simplify`` can never hang the run), the sampling evidence already received
+still decides the verdict (``verified``, never ``proved``), and a fresh worker takes over
+the remaining claims.
 
-The budget counts the worker's own CPU time, not wall-clock time, so that a busy machine
-(other processes competing for the cores) does not change any verdict; a wall-clock
-limit of :data:`WALL_FACTOR` times the budget stays as a safety net (on a machine so
-busy that a worker gets under 1/60 of a core, that net could still decide).
+The budget counts the CPU time the worker spends on that claim, not wall-clock time, so
+that a busy machine (other processes competing for the cores) does not change any
+verdict; a wall-clock limit of :data:`WALL_FACTOR` times the budget stays as a safety net
+(on a machine so busy that a worker gets under 1/60 of a core, that net could still
+decide).  A worker restores the global random states it was forked with before each
+claim, so no verdict depends on the claims a worker checked before.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import multiprocessing as mp
 import os
+import random
 import signal
 import time
 import traceback
@@ -25,6 +33,7 @@ from dataclasses import asdict, dataclass
 from multiprocessing.connection import wait
 from typing import TYPE_CHECKING
 
+import numpy as np
 import sympy as sp
 
 from .atomic import atomic_write_text
@@ -39,7 +48,10 @@ if TYPE_CHECKING:
     from .repair.search import Hint
 
 WALL_FACTOR = 60.0  # wall-clock safety net, in budgets (a worker waiting, not computing)
-POLL = 0.05         # seconds between looks at the workers' CPU time
+POLL = 0.05         # seconds between looks at the workers' CPU time, near a budget's end
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+AFFINITY = 0.5      # a worker keeps to its derivation for a claim expected to take at least
+                    # this fraction of the longest claim waiting
 
 
 @dataclass
@@ -88,28 +100,57 @@ class Interrupted(KeyboardInterrupt):
         self.results = results
 
 
-def _worker(claim: Claim, options: CheckOptions, conn) -> None:
+def _serve(claims: Sequence[Claim], options: CheckOptions, conn) -> None:
+    """A worker: check ``claims[index]`` for each index received (None: stop), sending
+    ``(index, kind, outcome)`` messages, the last of each claim of kind ``final``."""
     # Ctrl-C is the parent's to handle: it stops the workers and reports what finished
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    gc.freeze()  # the inherited objects: never traversed (nor copied) by this worker's gc
+    fresh = _random_states()
+    parent = os.getppid()
+    while (index := _next_index(conn, parent)) is not None:
+        _set_random_states(fresh)  # each claim starts as in a process of its own
 
-    def emit(kind: str, outcome: Outcome) -> None:
-        conn.send((kind, asdict(outcome)))
+        def emit(kind: str, outcome: Outcome, index: int = index) -> None:
+            conn.send((index, kind, asdict(outcome)))
 
+        emit("final", _check(claims[index], options, emit))
+
+
+def _next_index(conn, parent: int) -> int | None:
+    """The next claim to check; None to stop, also when the parent process has gone (a
+    worker forked later holds a copy of this pipe's other end, so no end of file comes)."""
+    while not conn.poll(1.0):
+        if os.getppid() != parent:
+            return None
+    return conn.recv()
+
+
+def _check(claim: Claim, options: CheckOptions, emit: Callable) -> Outcome:
+    """The final outcome of one claim; an exception is an ``error`` naming the line of the
+    derivation file it came from."""
     try:
         # repairs run after the check, in run_claims; the seed and the repair settings
         # are part of the cache key
-        outcome = check_claim(claim, emit, options.seed)
-        emit("final", outcome)
+        return check_claim(claim, emit, options.seed)
     except Exception as exc:  # a claim that cannot be built is reported, not raised
         tb = traceback.extract_tb(exc.__traceback__)
         where = next((f"{os.path.basename(f.filename)}:{f.lineno}" for f in reversed(tb)
                       if claim.derivation and claim.derivation.file
                       and os.path.samefile(f.filename, claim.derivation.file)), None)
         msg = f"{type(exc).__name__}: {exc}" + (f" ({where})" if where else "")
-        emit("final", Outcome(Verdict.ERROR, "build", msg))
-    finally:
-        conn.close()
+        return Outcome(Verdict.ERROR, "build", msg)
+
+
+def _random_states() -> tuple:
+    """The global random generators' states (Python's and NumPy's)."""
+    return random.getstate(), np.random.get_state()
+
+
+def _set_random_states(states: tuple) -> None:
+    random.setstate(states[0])
+    np.random.set_state(states[1])
 
 
 def _result(claim: Claim, data: dict, seconds: float) -> ClaimResult:
@@ -317,41 +358,97 @@ def _cpu_seconds(pid: int) -> float | None:
     try:
         with open(f"/proc/{pid}/stat") as fh:
             fields = fh.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
     except (OSError, ValueError, IndexError):
         return None
 
 
-def _spent(entry: list, now: float) -> float:
-    """Budget used by one worker: its CPU time, or wall time where that is unknown (and
-    never less than the wall time over :data:`WALL_FACTOR`, the safety net)."""
-    cpu = _cpu_seconds(entry[2].pid)
-    wall = now - entry[3]
-    return wall if cpu is None else max(cpu, wall / WALL_FACTOR)
+@dataclass(eq=False)  # one per process: compared, and hashed, by identity
+class _Worker:
+    """A long-lived worker process and the claim it is checking (index None: idle)."""
+    proc: mp.Process
+    conn: object
+    index: int | None = None
+    derivation: str | None = None   # of the claim it checked last
+    start: float = 0.0              # wall clock when the claim was sent
+    cpu: float | None = None        # the worker's CPU seconds then (None: unknown)
+    numeric: dict | None = None     # the claim's last numeric (or partial proof) outcome
+
+    def spent(self, now: float) -> float:
+        """Budget used by the current claim: the worker's CPU seconds since the claim was
+        sent, or wall time where that is unknown (and never less than the wall time over
+        :data:`WALL_FACTOR`, the safety net)."""
+        cpu = _cpu_seconds(self.proc.pid)
+        wall = now - self.start
+        if cpu is None or self.cpu is None:
+            return wall
+        return max(cpu - self.cpu, wall / WALL_FACTOR)
+
+
+def _start_worker(ctx, claims: Sequence[Claim], options: CheckOptions) -> _Worker:
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_serve, args=(claims, options, child), daemon=True)
+    # the child must not see a Ctrl-C before it has set its handler
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        proc.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    child.close()
+    return _Worker(proc, parent)
+
+
+def _derivation_name(claim: Claim) -> str:
+    return claim.derivation.name if claim.derivation else ""
+
+
+def _pick(pending: list[int], expected: Callable[[int], float],
+          derivation: Callable[[int], str], last: str | None) -> int:
+    """The next claim for a worker that last checked a claim of ``last``: the longest
+    waiting (``pending`` is longest first), or the longest of the same derivation when
+    it is expected to take at least :data:`AFFINITY` times as long, so that the
+    worker's caches serve it while no long claim is left to start last."""
+    floor = AFFINITY * expected(pending[0])
+    for pos, k in enumerate(pending):
+        if expected(k) < floor:
+            break
+        if derivation(k) == last:
+            return pending.pop(pos)
+    return pending.pop(0)
 
 
 def _run_unique(claims: Sequence[Claim], options: CheckOptions, jobs: int | None,
                 done: Callable[[int, ClaimResult, bool], None]) -> None:
-    """Check each claim in a worker process of its own; ``done(index, result,
-    cacheable)`` as each finishes (not cacheable: its worker died).  Ctrl-C kills the
+    """Check the claims in ``jobs`` long-lived worker processes; ``done(index, result,
+    cacheable)`` as each finishes (not cacheable: its worker died).  A worker that dies
+    or runs out of a claim's budget is replaced by a fresh one.  Ctrl-C kills the
     workers and re-raises."""
     if not claims:
         return
     timeout = options.timeout
     ctx = mp.get_context("fork")
-    jobs = max(1, jobs or os.cpu_count() or 1)
+    jobs = min(max(1, jobs or os.cpu_count() or 1), len(claims))
     past = _load_timings()
-    # longest first (as far as earlier runs tell), so that no long claim starts last
-    pending = sorted(enumerate(claims), key=lambda t: -past.get(_timing_key(t[1]), 0.0))
-    active: dict = {}  # conn -> (index, claim, process, start, last numeric data)
-    seconds: dict[str, float] = {}
+    keys = [_timing_key(c) for c in claims]
 
-    def finish(conn, data: dict | None, note: str | None = None) -> None:
-        index, claim, proc, start, numeric = active.pop(conn)
-        took = time.perf_counter() - start
+    def expected(k: int) -> float:
+        return past.get(keys[k], 0.0)
+
+    # longest first (as far as earlier runs tell), so that no long claim starts last
+    pending = sorted(range(len(claims)), key=lambda k: -expected(k))
+    workers: list[_Worker] = []
+    seconds: dict[str, float] = {}
+    poll = POLL  # seconds until the next look at the budgets
+
+    def finish(w: _Worker, data: dict | None, note: str | None = None) -> None:
+        index, w.index = w.index, None
+        claim = claims[index]
+        took = time.perf_counter() - w.start
+        cpu = _cpu_seconds(w.proc.pid)
+        seconds[keys[index]] = took if cpu is None or w.cpu is None else cpu - w.cpu
         if data is None:
-            if numeric is not None:  # sampling done (and perhaps some sizes proved)
-                data = dict(numeric)
+            if w.numeric is not None:  # sampling done (and perhaps some sizes proved)
+                data = dict(w.numeric)
                 what = ("the proof at larger sizes" if data["verdict"] == Verdict.PROVED
                         else "the symbolic proof")
                 data["message"] = (f"{data.get('message') or ''}; {what} did not "
@@ -359,45 +456,66 @@ def _run_unique(claims: Sequence[Claim], options: CheckOptions, jobs: int | None
             else:
                 data = {"verdict": Verdict.UNDECIDED, "method": "timeout",
                         "message": note or f"budget of {timeout:g} CPU s ran out"}
-        _stop(proc)
-        conn.close()
-        seconds[_timing_key(claim)] = took
+            _retire(w)  # killed mid-claim, or dead: its caches go with it
+            workers.remove(w)
         done(index, _result(claim, data, took), note is None)
 
     try:
-        while pending or active:
-            while pending and len(active) < jobs:
-                index, claim = pending.pop(0)
-                parent, child = ctx.Pipe(duplex=False)
-                proc = ctx.Process(target=_worker, args=(claim, options, child), daemon=True)
-                # the child must not see a Ctrl-C before it has set its handler
-                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        while pending or any(w.index is not None for w in workers):
+            while pending and len(workers) < jobs:
+                workers.append(_start_worker(ctx, claims, options))
+            for w in [w for w in workers if w.index is None]:
+                if not pending:
+                    break
+                w.index = _pick(pending, expected,
+                                lambda k: _derivation_name(claims[k]), w.derivation)
+                w.derivation = _derivation_name(claims[w.index])
+                w.numeric = None
+                w.cpu = _cpu_seconds(w.proc.pid)
+                w.start = time.perf_counter()
                 try:
-                    proc.start()
-                finally:
-                    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-                child.close()
-                active[parent] = [index, claim, proc, time.perf_counter(), None]
-            ready = wait(list(active), timeout=POLL)
-            for conn in ready:
+                    w.conn.send(w.index)
+                except OSError:  # it died while waiting
+                    finish(w, None, "the worker process died")
+            busy = {w.conn: w for w in workers if w.index is not None}
+            for conn in wait(list(busy), timeout=poll):
+                w = busy[conn]
                 try:
-                    kind, data = conn.recv()
+                    index, kind, data = conn.recv()
                 except (EOFError, OSError):
-                    finish(conn, None, "the worker process died")
+                    finish(w, None, "the worker process died")
+                    continue
+                if index != w.index:  # cannot happen: one claim at a time
                     continue
                 if kind in ("numeric", "proof"):
-                    active[conn][4] = data
+                    w.numeric = data
                 else:
-                    finish(conn, data)
+                    finish(w, data)
             now = time.perf_counter()
-            for conn in [c for c, e in active.items() if _spent(e, now) >= timeout]:
-                finish(conn, None)
+            left = {w: timeout - w.spent(now) for w in workers if w.index is not None}
+            for w in [w for w, s in left.items() if s <= 0]:
+                finish(w, None)
+            poll = _poll([s for s in left.values() if s > 0], timeout)
     except KeyboardInterrupt:
-        for conn, entry in active.items():
-            _stop(entry[2])
-            conn.close()
+        for w in workers:
+            _retire(w)
         raise
+    for w in workers:
+        _retire(w)
     _save_timings(past, seconds)
+
+
+def _poll(left: list[float], timeout: float) -> float:
+    """Seconds until the next look at the workers' CPU time, given the budgets ``left``:
+    a worker cannot use more than ~2 CPU seconds per second (its own thread and a
+    numeric library's), so half the least left is safe; never less than :data:`POLL`,
+    never over a second."""
+    return min(1.0, max(POLL, min(left, default=timeout) / 2))
+
+
+def _retire(w: _Worker) -> None:
+    _stop(w.proc)
+    w.conn.close()
 
 
 def _stop(proc) -> None:
@@ -415,7 +533,8 @@ def _timings_path() -> str:
 
 
 def _load_timings() -> dict[str, float]:
-    """Seconds each claim took last time: only used to order the work."""
+    """CPU seconds each claim took last time (wall seconds where the CPU time is
+    unknown): only used to order the work, and read by bench/check_all.py."""
     try:
         with open(_timings_path()) as fh:
             data = json.load(fh)
