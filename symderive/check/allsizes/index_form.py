@@ -36,6 +36,7 @@ from ...nodes import (
     relu,
 )
 from ...walker import InstantiationError, held_by
+from .sigma import SUMS, Sigma
 
 
 class Step(sp.Function):
@@ -74,14 +75,23 @@ def fresh_bound(expr: sp.Basic) -> sp.Basic:
     Dummy."""
     if not isinstance(expr, sp.Basic) or expr.is_Atom:
         return expr
+    if isinstance(expr, Sigma):
+        (v, lo, hi), = expr.limits
+        new = sp.Dummy(str(v), integer=True)
+        return Sigma(fresh_bound(expr.function).xreplace({v: new}),
+                     (new, fresh_bound(lo), fresh_bound(hi)))
     if isinstance(expr, (sp.Sum, sp.Product)):
         body = fresh_bound(expr.function)
-        limits = []
-        for v, lo, hi in reversed(expr.limits):  # outermost first
-            new = sp.Dummy(str(v), integer=True)
-            body = body.xreplace({v: new})
-            limits.append((new, fresh_bound(lo), fresh_bound(hi)))
-        return expr.func(body, *reversed(limits))
+        limits = [tuple(lim) for lim in expr.limits]  # innermost first
+        for k in reversed(range(len(limits))):  # outermost first
+            v = limits[k][0]
+            new = {v: sp.Dummy(str(v), integer=True)}
+            # the variable is bound in the summand and in the bounds of the inner sums
+            body = body.xreplace(new)
+            limits[:k] = [(w, lo.xreplace(new), hi.xreplace(new))
+                          for w, lo, hi in limits[:k]]
+            limits[k] = (new[v], fresh_bound(limits[k][1]), fresh_bound(limits[k][2]))
+        return expr.func(body, *limits)
     if isinstance(expr, BatchSum):
         v, lo, hi = expr.limits
         new = sp.Dummy(str(v), integer=True)
@@ -156,11 +166,17 @@ class IndexForm:
             return e.base[idx]
         if e.is_Atom:
             return e
-        if isinstance(e, (sp.Sum, sp.Product)):
+        if isinstance(e, sp.Product):
             e = fresh_bound(e)
             return e.func(self.expand(e.function, cuts),
                           *[(v, self.expand(lo, cuts), self.expand(hi, cuts))
                             for v, lo, hi in e.limits])
+        if isinstance(e, SUMS):  # nested Sigmas, the innermost limit first
+            e = fresh_bound(e)
+            out = self.expand(e.function, cuts)
+            for v, lo, hi in e.limits:
+                out = Sigma(out, (v, self.expand(lo, cuts), self.expand(hi, cuts)))
+            return out
         if isinstance(e, relu):
             return FUNCTIONS["relu"](self.expand(e.args[0], cuts))
         if isinstance(e, indicator):
@@ -194,7 +210,7 @@ class IndexForm:
         if rows != cols:
             raise Unsupported("trace of a matrix that is not square")
         k = _bound_var()
-        return sp.Sum(self.entry(e.arg, k, k, cuts), (k, 1, rows))
+        return Sigma(self.entry(e.arg, k, k, cuts), (k, sp.S.One, rows))
 
     # -- matrices: entry (r, c) ---------------------------------------------------------
     def entry(self, e: sp.Basic, r, c, cuts: frozenset = frozenset()) -> sp.Basic:
@@ -275,7 +291,7 @@ class IndexForm:
             left = k
         out = out * self.entry(factors[-1], left, c, cuts)
         for lim in limits:
-            out = sp.Sum(out, lim)
+            out = Sigma(out, lim)
         return out
 
     def _entry_Transpose(self, e, r, c, cuts):
@@ -297,15 +313,15 @@ class IndexForm:
         if not _one(c):
             raise Unsupported("softmax of a matrix")
         k = _bound_var()
-        total = sp.Sum(sp.exp(self.entry(e.arg, k, sp.S.One, cuts)),
-                       (k, 1, shape_of(e.arg)[0]))
+        total = Sigma(sp.exp(self.entry(e.arg, k, sp.S.One, cuts)),
+                      (k, sp.S.One, shape_of(e.arg)[0]))
         return sp.exp(self.entry(e.arg, r, sp.S.One, cuts)) / total
 
     def _entry_BatchSum(self, e: BatchSum, r, c, cuts):
         e = fresh_bound(e)
         var, lo, hi = e.limits
-        return sp.Sum(self.entry(e.summand, r, c, cuts),
-                      (var, self.expand(lo, cuts), self.expand(hi, cuts)))
+        return Sigma(self.entry(e.summand, r, c, cuts),
+                     (var, self.expand(lo, cuts), self.expand(hi, cuts)))
 
     def _entry_OneMatrix(self, e, r, c, cuts):
         return sp.S.One

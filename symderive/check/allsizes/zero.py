@@ -24,10 +24,12 @@ and every value of every entry; see the README ("Proofs for every size"):
 from __future__ import annotations
 
 import itertools
+from functools import lru_cache
 
 import sympy as sp
 
 from ..prove import _rational_zero
+from .sigma import Sigma
 
 #: canonical bound variables, one per nesting depth (Dummies compare by identity)
 CANON = [sp.Dummy(f"b{k}", integer=True) for k in range(32)]
@@ -58,20 +60,36 @@ class ZeroTest:
 
     # -- normal form -------------------------------------------------------------------
     def normal(self, e: sp.Basic, depth: int, ranges: dict) -> sp.Basic:
+        """The normal form of ``e`` at ``depth`` (bound variables CANON[depth:]) under
+        ``ranges``; pure in its arguments, so it is remembered (``_NORMAL``)."""
         if not isinstance(e, sp.Basic) or e.is_Atom or isinstance(e, sp.Indexed):
             return e
-        if isinstance(e, sp.Sum):
+        key = (e, depth, frozenset(ranges.items()))
+        out = _NORMAL.get(key)
+        if out is None:
+            try:
+                out = self._normal(e, depth, ranges)
+            except _NotShown:
+                out = _NOT_SHOWN
+            _remember(_NORMAL, key, out)
+        if out is _NOT_SHOWN:
+            raise _NotShown
+        return out
+
+    def _normal(self, e: sp.Basic, depth: int, ranges: dict) -> sp.Basic:
+        if isinstance(e, sp.Sum):  # a SymPy Sum: the same as nested Sigmas
             body = e.function
-            limits = list(e.limits)
-            if len(limits) > 1:  # innermost first
-                body = sp.Sum(body, *limits[:-1])
-                limits = limits[-1:]
-            (v, lo, hi), = limits
+            for lim in e.limits:  # innermost first
+                body = Sigma(body, lim)
+            e = body
+        if isinstance(e, Sigma):
+            (v, lo, hi), = e.limits
             lo, hi = self.normal(lo, depth, ranges), self.normal(hi, depth, ranges)
             _check_bounds(lo, hi, ranges)
             c = CANON[depth]
             inner = {**ranges, c: (lo, hi)}
-            body = self.normal(body.xreplace({v: c}), depth + 1, inner)
+            body = e.function if v == c else e.function.xreplace({v: c})
+            body = self.normal(body, depth + 1, inner)
             return self._sum(body, c, lo, hi, depth, ranges)
         if isinstance(e, sp.Product):
             raise _NotShown
@@ -91,8 +109,8 @@ class ZeroTest:
     def _sum(self, body, c, lo, hi, depth, ranges) -> sp.Basic:
         """sum_{c=lo}^{hi} body, by linearity and delta elimination."""
         out = []
-        for term in sp.Add.make_args(sp.expand_mul(body)):
-            free, dep = term.as_independent(c, as_Add=False)
+        for term in sp.Add.make_args(_expand_mul(body)):
+            free, dep = _split(term, c)
             if dep == 1:
                 out.append(free * (hi - lo + 1))
                 continue
@@ -101,7 +119,7 @@ class ZeroTest:
                 delta, a = target
                 out.append(free * (dep / delta).xreplace({c: a}))
                 continue
-            out.append(free * sp.Sum(dep, (c, lo, hi)))
+            out.append(free * Sigma(dep, (c, lo, hi)))
         return sp.Add(*out)
 
     @staticmethod
@@ -109,7 +127,7 @@ class ZeroTest:
         for f in sp.Mul.make_args(dep):
             if isinstance(f, sp.KroneckerDelta) and c in f.args:
                 a = f.args[1] if f.args[0] == c else f.args[0]
-                if c in a.free_symbols:
+                if c in _free(a):
                     continue
                 if a in ranges and _range_key(*ranges[a]) == _range_key(lo, hi):
                     return f, a
@@ -142,8 +160,8 @@ class ZeroTest:
         c = CANON[depth]
         rest, groups = [], {}
         for term in sp.Add.make_args(e):
-            coeff, part = term.as_independent(sp.Sum, as_Add=False)
-            if isinstance(part, sp.Sum) and part.limits[0][0] == c:
+            coeff, part = _sum_factor(term)
+            if part is not None and part.limits[0][0] == c and c not in _free(coeff):
                 groups.setdefault(part.limits[0][1:], []).append(coeff * part.function)
             else:
                 rest.append(term)
@@ -159,7 +177,7 @@ class ZeroTest:
     def _congruence(self, e, depth, ranges) -> sp.Basic | None:
         """Identify applications f(A), f(B) with A = B shown; None when none found."""
         bound = set(CANON[depth:])
-        apps = [a for a in _applications(e) if not (a.free_symbols & bound)]
+        apps = [a for a in _applications(e) if not (_free(a) & bound)]
         classes: list[list] = []
         for a in sorted(apps, key=sp.default_sort_key):
             for cls in classes:
@@ -174,7 +192,7 @@ class ZeroTest:
     def _same(self, a, b, depth, ranges) -> bool:
         if a.func != b.func or len(a.args) != len(b.args):
             return False
-        if isinstance(a, sp.Sum):
+        if isinstance(a, Sigma):
             if a.limits != b.limits:
                 return False
             (c, lo, hi), = a.limits
@@ -187,7 +205,7 @@ class ZeroTest:
     def _split_binary(self, e, depth, ranges) -> bool:
         bound = set(CANON[depth:])
         entries = sorted((x for x in e.atoms(sp.Indexed)
-                          if not (x.free_symbols & bound) and self.binary(x)),
+                          if not (_free(x) & bound) and self.binary(x)),
                          key=sp.default_sort_key)[:3]
         if not entries:
             return False
@@ -207,22 +225,33 @@ def _check_bounds(lo, hi, ranges) -> None:
     polynomial with nonnegative coefficients in (s - 1) for each size or index s (each
     >= 1).  Then hi >= lo - 1 always, and the rewrites here (the count hi - lo + 1,
     linearity) mean the same as the walkers' "an empty range is 0"."""
+    syms = _free(lo) | _free(hi)
+    starts = frozenset((s, sp.sympify(ranges[s][0]) == 1) for s in syms if s in ranges)
+    if not _bounds_ok(lo, hi, starts):
+        raise _NotShown
+
+
+@lru_cache(maxsize=4096)
+def _bounds_ok(lo, hi, starts: frozenset) -> bool:
+    """``_check_bounds`` given, for each symbol of the bounds that is a free index,
+    whether its range starts at 1 (pure: remembered)."""
+    from_one = {s for s, one in starts if one}
     count = sp.expand(hi - lo + 1)
     syms = sorted(count.free_symbols, key=sp.default_sort_key)
     for s in syms:
-        if not ((s.is_integer and s.is_positive)
-                or (s in ranges and sp.sympify(ranges[s][0]) == 1)):
-            raise _NotShown
+        if not ((s.is_integer and s.is_positive) or s in from_one):
+            return False
     shifted = sp.expand(count.xreplace({s: s + 1 for s in syms}))
     try:
         coeffs = sp.Poly(shifted, *syms).coeffs() if syms else [shifted]
     except sp.PolynomialError:
-        raise _NotShown from None
-    if not all(k.is_number and k >= 0 for k in coeffs):
-        raise _NotShown
+        return False
+    return all(k.is_number and k >= 0 for k in coeffs)
 
 
+@lru_cache(maxsize=4096)
 def _cancels(e) -> bool:
+    """Whether ``e`` cancels as a rational function of its atoms (pure: remembered)."""
     try:
         return _rational_zero(e)
     except (sp.PolynomialError, RecursionError, TypeError):
@@ -233,6 +262,58 @@ def _applications(e) -> list:
     """Function applications and sums in ``e`` (outermost first)."""
     out = []
     for node in sp.preorder_traversal(e):
-        if isinstance(node, (sp.Sum, sp.Function)) and not isinstance(node, sp.KroneckerDelta):
+        if isinstance(node, (Sigma, sp.Function)) and not isinstance(node, sp.KroneckerDelta):
             out.append(node)
     return list(dict.fromkeys(out))
+
+
+# -- remembered pure functions -------------------------------------------------------
+# Keys are SymPy objects, compared structurally (a Dummy only equals itself, symbols
+# with different assumptions differ), so a hit is the same computation; the tables are
+# bounded, and nothing in them depends on the claim or on the budget.
+
+_NORMAL: dict = {}
+_NORMAL_MAX = 50_000
+_NOT_SHOWN = object()
+
+
+def _remember(table: dict, key, value) -> None:
+    if len(table) >= _NORMAL_MAX:
+        table.clear()
+    table[key] = value
+
+
+@lru_cache(maxsize=65536)
+def _free(e: sp.Basic) -> frozenset:
+    """The free symbols of ``e`` (SymPy recomputes them on every call)."""
+    if isinstance(e, Sigma) or not e.args or isinstance(e, sp.Indexed):
+        return frozenset(e.free_symbols)
+    return frozenset().union(*map(_free, e.args))
+
+
+@lru_cache(maxsize=4096)
+def _expand_mul(e: sp.Basic) -> sp.Basic:
+    return sp.expand_mul(e)
+
+
+def _split(term: sp.Basic, c) -> tuple[sp.Basic, sp.Basic]:
+    """(the factors of ``term`` free of c, the others): ``term.as_independent(c)``
+    by free symbols (a factor in which c is bound does not depend on c)."""
+    free, dep = [], []
+    for f in sp.Mul.make_args(term):
+        (dep if c in _free(f) else free).append(f)
+    return sp.Mul(*free), sp.Mul(*dep)
+
+
+def _sum_factor(term: sp.Basic) -> tuple[sp.Basic, Sigma | None]:
+    """(coefficient, sum) when ``term`` is a coefficient free of sums times one sum."""
+    factors = sp.Mul.make_args(term)
+    at = [k for k, f in enumerate(factors) if _has_sum(f)]
+    if len(at) != 1 or not isinstance(factors[at[0]], Sigma):
+        return term, None
+    return sp.Mul(*factors[:at[0]], *factors[at[0] + 1:]), factors[at[0]]
+
+
+@lru_cache(maxsize=65536)
+def _has_sum(e: sp.Basic) -> bool:
+    return isinstance(e, Sigma) or any(_has_sum(a) for a in e.args)

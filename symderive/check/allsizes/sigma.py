@@ -1,0 +1,84 @@
+"""A finite sum with one variable, for the prover's index notation.
+
+``Sigma(f, (k, lo, hi))`` means what ``Sum(f, (k, lo, hi))`` means, and answers the same
+assumption queries (its handlers are ``Sum``'s), but it is cheap: SymPy's ``Sum``
+recomputes its free symbols by rebuilding its whole summand (``xreplace``) on every
+query, and the prover asks that question of every sum each time it rebuilds one.  Here
+the free symbols are computed once per object, from the summand's.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+__all__ = ["Sigma", "SUMS"]
+
+
+class Sigma(sp.Expr):
+    """sum_{k=lo}^{hi} f: args ``(f, Tuple(k, lo, hi))``."""
+
+    is_commutative = True  # the prover's scalars are commutative
+
+    def __new__(cls, function, limit):
+        if not isinstance(limit, sp.Tuple):
+            limit = sp.Tuple(*limit)
+        if len(limit) != 3:
+            raise ValueError("a Sigma takes (variable, lo, hi)")
+        return sp.Expr.__new__(cls, sp.sympify(function), limit)
+
+    @property
+    def function(self) -> sp.Expr:
+        return self._args[0]
+
+    @property
+    def limits(self) -> tuple:
+        return (self._args[1],)
+
+    @property
+    def variables(self) -> list:
+        return [self._args[1][0]]
+
+    @property
+    def free_symbols(self) -> set:
+        try:
+            return set(self._free)
+        except AttributeError:
+            pass
+        v, lo, hi = self._args[1]
+        free = self.function.free_symbols
+        free.discard(v)
+        free |= lo.free_symbols | hi.free_symbols
+        self._free = frozenset(free)
+        return set(free)
+
+    @property
+    def is_number(self) -> bool:
+        return not self.free_symbols
+
+    # the same answers as Sum's (log(exp(S)) = S needs S real, for one)
+    has_empty_sequence = sp.Sum.has_empty_sequence
+    has_finite_limits = sp.Sum.has_finite_limits
+    has_reversed_limits = sp.Sum.has_reversed_limits
+    _eval_is_zero = sp.Sum._eval_is_zero
+    _eval_is_extended_real = sp.Sum._eval_is_extended_real
+    _eval_is_positive = sp.Sum._eval_is_positive
+    _eval_is_negative = sp.Sum._eval_is_negative
+    _eval_is_finite = sp.Sum._eval_is_finite
+
+    def _eval_derivative(self, x):
+        """d/dx of the sum is the sum of d/dx of the summand, as ``Sum``'s: unevaluated
+        (None) when x is in a bound (the sum is not differentiable in its length)."""
+        if isinstance(x, sp.Symbol) and x not in self.free_symbols:
+            return sp.S.Zero
+        v, lo, hi = self._args[1]
+        if x in lo.free_symbols or x in hi.free_symbols:
+            return None
+        return Sigma(sp.Derivative(self.function, x, evaluate=True), self._args[1])
+
+    def _sympystr(self, printer) -> str:
+        v, lo, hi = self._args[1]
+        return f"Sigma({printer._print(self.function)}, ({v}, {lo}, {hi}))"
+
+
+#: the sum classes the prover meets (a claim's own Sum before translation)
+SUMS = (Sigma, sp.Sum)
