@@ -252,3 +252,34 @@ def test_latex_shows_the_hint_beside_the_document(small_results):
     assert r"\textbf{Did you mean}" in block
     assert r"\colorbox{yellow!40}{$\displaystyle \hat{\mathbf{h}}$}" in block
     assert "No small edit repairs this claim" in tex
+
+
+def test_the_safety_cap_counts_cpu_seconds_not_a_busy_machine(monkeypatch):
+    """A search that waits (as it would on a machine whose cores are taken) is not cut
+    by the cap, which counts the search's own CPU seconds; one that computes past the
+    cap is."""
+    import time
+
+    from symderive.repair.run import repair_many
+    from symderive.repair.search import Search
+
+    spend = Search._spend
+
+    def waiting(self):
+        time.sleep(0.05)  # wall time passes, the search's CPU time does not
+        spend(self)
+
+    claim = SMALL.claim("hopeless")
+    monkeypatch.setattr(Search, "_spend", waiting)
+    waited, = repair_many([claim], Options(budget=12, seconds=0.3), jobs=1)
+    assert not waited.capped and waited.exhausted and waited.candidates == 12
+
+    def computing(self):
+        end = time.process_time() + 0.05
+        while time.process_time() < end:
+            pass
+        spend(self)
+
+    monkeypatch.setattr(Search, "_spend", computing)
+    busy, = repair_many([claim], Options(budget=400, seconds=0.3), jobs=1)
+    assert busy.capped and not busy.exhausted and busy.candidates < 12

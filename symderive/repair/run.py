@@ -1,8 +1,10 @@
-"""Run the repair search of each refuted claim in its own process, under a time cap.
+"""Run the repair search of each refuted claim in its own process, under a CPU cap.
 
-The candidate budget is what normally ends a search.  The wall-clock cap is only a
-safety net: the search stops itself at the cap between candidates, and the process is
-killed shortly after if a check of a candidate is still running.  Hints arrive as they
+The candidate budget is what normally ends a search.  The cap is only a safety net, and
+it counts the search process's own CPU seconds, not wall-clock seconds, so that a busy
+machine does not change the hints: the search stops itself at the cap between
+candidates, and the process is killed shortly after if a check of a candidate is still
+running (a wall-clock limit of ``WALL_FACTOR`` caps stays as the last net).  Hints arrive as they
 are found (and again when a verified one is proved), so whatever was found before the
 cap still counts.
 """
@@ -17,9 +19,12 @@ from dataclasses import asdict, dataclass
 from multiprocessing.connection import wait
 
 from ..derivation import Claim
+from ..runner import WALL_FACTOR, _cpu_seconds
 from .search import DEFAULT_BUDGET, DEFAULT_SECONDS, Hint, Repair, ranked, search
 
-GRACE = 0.5  # seconds a process may overrun the cap (a candidate check finishing)
+POLL = 0.05  # seconds between looks at the searches' CPU time
+GRACE = 0.5  # CPU seconds a process may overrun the cap (a candidate check finishing)
+
 
 
 @dataclass
@@ -32,7 +37,7 @@ class Options:
 
 def _worker(claim: Claim, options: Options, conn) -> None:
     try:
-        deadline = time.perf_counter() + options.seconds
+        deadline = time.process_time() + options.seconds  # this process's CPU
         def send(hint: Hint) -> None:
             # the expression stays here: its classes may live in a derivation file
             conn.send(("hint", {**asdict(hint), "expr": None}))
@@ -46,6 +51,13 @@ def _worker(claim: Claim, options: Options, conn) -> None:
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
     finally:
         conn.close()
+
+
+def _spent(pid: int, wall: float) -> float:
+    """A search's CPU seconds (wall seconds where /proc is missing), and never less than
+    its wall seconds over ``WALL_FACTOR``."""
+    cpu = _cpu_seconds(pid)
+    return wall if cpu is None else max(cpu, wall / WALL_FACTOR)
 
 
 def _summary(out: Repair) -> dict:
@@ -85,8 +97,7 @@ def repair_many(claims: Sequence[Claim], options: Options, jobs: int | None = No
             child.close()
             active[parent] = [index, proc, time.perf_counter(), {}, None]
         limit = options.seconds + GRACE
-        next_deadline = min(entry[2] + limit for entry in active.values())
-        for conn in wait(list(active), timeout=max(0.0, next_deadline - time.perf_counter())):
+        for conn in wait(list(active), timeout=POLL):
             try:
                 kind, data = conn.recv()
             except (EOFError, OSError):
@@ -100,6 +111,6 @@ def repair_many(claims: Sequence[Claim], options: Options, jobs: int | None = No
             else:
                 finish(conn, data if kind == "done" else {})
         now = time.perf_counter()
-        for conn in [c for c, e in active.items() if now - e[2] >= limit]:
+        for conn in [c for c, e in active.items() if _spent(e[1].pid, now - e[2]) >= limit]:
             finish(conn, None)
     return [out[k] for k in range(len(claims))]

@@ -66,7 +66,7 @@ class Repair:
 
     hints: list[Hint] = field(default_factory=list)
     exhausted: bool = False  # the candidate budget ended the search
-    capped: bool = False     # the wall-clock safety cap ended it
+    capped: bool = False     # the CPU-seconds safety cap ended it
     candidates: int = 0
     seconds: float = 0.0
     search_seconds: float = 0.0  # until the hints were found (before their proofs)
@@ -107,7 +107,7 @@ class Search:
     def _spend(self) -> None:
         if self.used >= self.budget:
             raise _Budget
-        if self.deadline is not None and time.perf_counter() > self.deadline:
+        if self.deadline is not None and time.process_time() > self.deadline:
             raise TimeoutError
         self.used += 1
 
