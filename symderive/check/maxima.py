@@ -207,10 +207,17 @@ def _finite(f: sp.Expr) -> bool:
 
 
 def better_point(f: sp.Expr, variables: list, constraints: list, point: dict,
-                 admissible, value, rng: random.Random, tolerance) -> tuple | None:
+                 admissible, value, rng: random.Random, tolerance,
+                 screen=None) -> tuple | None:
     """A feasible point where ``f`` is larger than at ``point`` (all numbers), found by
     steps along the tangent space of affine constraints; None when none is found or the
-    constraints are curved (a step would leave the feasible set)."""
+    constraints are curved (a step would leave the feasible set).
+
+    ``screen(trial)``, when given, is a cheap estimate of f at a trial point (a compiled
+    function at many more digits than the tolerance, or None): a trial it puts clearly
+    below the claimed point's value (by :data:`SCREEN_MARGIN` relative, far beyond its
+    rounding) cannot be better and is not evaluated exactly; every other trial is, so a
+    better point is only ever reported from ``value``."""
     if f.has(sp.Integral):
         return None  # a functional: each value is a quadrature, beyond the time budget
     for g in constraints:
@@ -234,10 +241,20 @@ def better_point(f: sp.Expr, variables: list, constraints: list, point: dict,
         trial = {v: point[v] + step * direction[k] for k, v in enumerate(variables)}
         if not all(admissible(v, trial[v]) for v in variables):
             continue
+        if screen is not None:
+            guess = screen(trial)
+            if guess is not None and guess < base - SCREEN_MARGIN * max(1, abs(base)):
+                continue
         got = value(f.xreplace(trial))
         if got is not None and got > base + tolerance * max(1, abs(base)):
             return trial, got, base
     return None
+
+
+#: how far (relative) below the claimed value a screened trial must fall to be skipped:
+#: the screen computes at 70 digits, so its error is some 10^-60, and the exact test
+#: compares at 10^-35
+SCREEN_MARGIN = mpmath.mpf(10) ** -20
 
 
 def number(e: sp.Expr, digits: int):
