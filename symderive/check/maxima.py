@@ -26,11 +26,11 @@ from ..assumptions import Interval, Positive, Real, Simplex
 from ..numeric import quad_integrals, to_mp, valid
 
 __all__ = ["linear_multipliers", "concave_everywhere", "better_point", "nonvanishing",
-           "in_domain", "bracketed", "STEPS"]
+           "in_domain", "bracketed", "STEPS", "CONVEX"]
 
 #: domains that are intervals of the line (possibly a point added, as the simplex's 1):
 #: membership of a number is decided by two rationals bracketing it
-_CONVEX = (Interval, Positive, Real, Simplex)
+CONVEX = (Interval, Positive, Real, Simplex)
 
 
 #: steps tried from a claimed maximiser along the tangent space (times its size, at the
@@ -59,7 +59,7 @@ def in_domain(domain, value: sp.Expr, digits: int = 50) -> bool:
     bracket is far narrower than any declared interval).  Only a value within the
     bracket of a boundary at every precision is compared exactly."""
     value = sp.sympify(value)
-    if value.is_Rational or not isinstance(domain, _CONVEX) or not value.is_number:
+    if value.is_Rational or not isinstance(domain, CONVEX) or not value.is_number:
         return bool(domain.contains(value))
     for p in (digits, 4 * digits, 20 * digits):
         v = sp.N(value, p)
@@ -239,12 +239,12 @@ def better_point(f: sp.Expr, variables: list, constraints: list, point: dict,
             weights[0] = sp.Integer(1)
         direction = sum((w * z for w, z in zip(weights, Z)), sp.zeros(len(variables), 1))
         trial = {v: point[v] + step * direction[k] for k, v in enumerate(variables)}
-        if not all(admissible(v, trial[v]) for v in variables):
-            continue
-        if screen is not None:
+        if screen is not None:  # first: a trial it skips is skipped, admissible or not
             guess = screen(trial)
             if guess is not None and guess < base - SCREEN_MARGIN * max(1, abs(base)):
                 continue
+        if not all(admissible(v, trial[v]) for v in variables):
+            continue
         got = value(f.xreplace(trial))
         if got is not None and got > base + tolerance * max(1, abs(base)):
             return trial, got, base

@@ -50,6 +50,10 @@ def sizes_key(sizes: dict) -> tuple:
     return tuple(sorted(sizes.items(), key=str))
 
 
+def point_key(point: dict) -> tuple:
+    return tuple(sorted(point.items(), key=lambda t: str(t[0])))
+
+
 class Memo:
     """A least-recently-used map of at most ``size`` entries."""
 
@@ -57,10 +61,11 @@ class Memo:
         self.size = size
         self._data: OrderedDict = OrderedDict()
 
-    def get(self, key, make, remember: tuple = ()):
+    def get(self, key, make, remember: tuple = (), keep=None):
         """The value for ``key``, made by ``make()`` on a miss.  An exception of a type in
         ``remember`` is stored and raised again on every hit (it is as much a function of
-        the key); any other (a time budget running out) is not stored."""
+        the key); any other (a time budget running out) is not stored.  With ``keep``,
+        only values it accepts are stored (an Outcome the caller will change is not)."""
         if key in self._data:
             self._data.move_to_end(key)
             ok, value = self._data[key]
@@ -69,9 +74,10 @@ class Memo:
                 ok, value = True, make()
             except remember as exc:
                 ok, value = False, exc
-            self._data[key] = (ok, value)
-            if len(self._data) > self.size:
-                self._data.popitem(last=False)
+            if keep is None or not ok or keep(value):
+                self._data[key] = (ok, value)
+                if len(self._data) > self.size:
+                    self._data.popitem(last=False)
         if not ok:
             raise value
         return value

@@ -48,7 +48,7 @@ from ..numeric import _MODULE, TOLERANCE, Sampler, assumption_of, leaf_name
 from ..walker import OperandShapeError
 from .instances import all_entries, expand_family, free_indices, leaves_of, referenced_vars
 from .maxima import STEPS, bracketed
-from .memo import Memo, content_key, sizes_key
+from .memo import Memo, content_key, point_key, sizes_key
 from .plan import MIN_TOP_SIZE, POINTS_NUMERIC, tries
 from .unknowns import unknown_entries
 from .verdict import Outcome, Verdict, jsonable_sizes, sizes_text
@@ -112,30 +112,46 @@ def _compiler(args: list):
         modules=[_MODULE, "mpmath"], dummify=False, cse=cse)
 
 
-def derivative(expr: sp.Expr, v: sp.Symbol) -> sp.Expr:
+class Deriver:
     """d expr / d v by the sum and product rules, with SymPy's ``diff`` only on the
     factors that contain ``v``: the same derivative, without ``diff`` visiting (and
-    rebuilding) every constant factor and term of a large explicit objective, which is
-    most of the cost of making a claim explicit at a larger size."""
-    if expr == v:
-        return sp.S.One
-    if v not in expr.free_symbols:
-        return sp.S.Zero
-    if expr.is_Add:
-        return sp.Add(*(derivative(a, v) for a in expr.args))
-    if expr.is_Mul:
-        dep = [a for a in expr.args if v in a.free_symbols]
-        rest = sp.Mul(*(a for a in expr.args if v not in a.free_symbols))
-        if len(dep) == 1:
-            return rest * derivative(dep[0], v)
-        return rest * sp.Add(*(sp.Mul(*dep[:k], derivative(a, v), *dep[k + 1:])
-                               for k, a in enumerate(dep)))
-    if isinstance(expr, sp.log) and len(expr.args) == 1:
-        return derivative(expr.args[0], v) / expr.args[0]
-    if expr.is_Pow and v not in expr.exp.free_symbols:
-        b, e = expr.args
-        return e * b ** (e - 1) * derivative(b, v)
-    return sp.diff(expr, v)
+    rebuilding) every constant factor and term of a large explicit objective, which was
+    most of the cost of making a claim explicit at a larger size.  Which unknowns a
+    subexpression holds is computed once per subexpression (SymPy recomputes
+    ``free_symbols`` on every call)."""
+
+    def __init__(self, unknowns):
+        self.unknowns = frozenset(unknowns)
+        self._holds: dict = {}
+
+    def holds(self, expr: sp.Expr) -> frozenset:
+        got = self._holds.get(expr)
+        if got is None:
+            got = self._holds[expr] = (
+                frozenset([expr]) if expr in self.unknowns else
+                frozenset().union(*(self.holds(a) for a in expr.args)))
+        return got
+
+    def __call__(self, expr: sp.Expr, v) -> sp.Expr:
+        if expr == v:
+            return sp.S.One
+        if v not in self.holds(expr):
+            return sp.S.Zero
+        if expr.is_Add:
+            return sp.Add(*(self(a, v) for a in expr.args))
+        if expr.is_Mul:
+            dep = [a for a in expr.args if v in self.holds(a)]
+            rest = sp.Mul(*(a for a in expr.args if v not in self.holds(a)))
+            if len(dep) == 1:
+                return rest * self(dep[0], v)
+            return rest * sp.Add(*(sp.Mul(*dep[:k], self(a, v), *dep[k + 1:])
+                                   for k, a in enumerate(dep)))
+        if isinstance(expr, sp.log) and len(expr.args) == 1:
+            return self(expr.args[0], v) / expr.args[0]
+        if expr.is_Pow and v not in self.holds(expr.exp):
+            b, e = expr.args
+            return e * b ** (e - 1) * self(b, v)
+        return sp.diff(expr, v)
 
 
 @dataclass
@@ -182,13 +198,14 @@ class Large:
         except (InstantiationError, OperandShapeError, TypeError, ValueError, KeyError) as exc:
             raise TooCostly(f"not instantiable ({exc})") from exc
         varset = set(variables)
+        derivative = Deriver(variables)
         jac = sp.Matrix(len(constraints), len(variables),
                         lambda j, i: derivative(constraints[j], variables[i]))
         if jac.free_symbols & varset:
             raise TooCostly("curved constraints")
         grad = {v: [] for v in variables}
         for term in sp.Add.make_args(f):
-            for v in term.free_symbols & varset:
+            for v in derivative.holds(term):
                 grad[v].append(derivative(term, v))
         grad = {v: sp.Add(*terms) for v, terms in grad.items()}
         hess: dict = {}
@@ -196,7 +213,7 @@ class Large:
             where = {v: k for k, v in enumerate(variables)}
             for a, v in enumerate(variables):
                 for term in sp.Add.make_args(grad[v]):
-                    for u in term.free_symbols & varset:
+                    for u in derivative.holds(term):
                         hess.setdefault((a, where[u]), []).append(derivative(term, u))
             hess = {k: sp.Add(*terms) for k, terms in hess.items()}
         point_vars = referenced_vars(d, *claim.point.values())
@@ -472,6 +489,8 @@ def _lagrange_holds(J: sp.Matrix, grad: list) -> bool:
 
 #: claims made explicit at a larger size, by content (45.2 and 47.2 are the same claim)
 _LARGE = Memo(4)
+#: parameter points at which a claim's conditions held there (by content)
+_HELD = Memo(256)
 
 
 def larger_sizes(claim, sym_cfgs: list[dict], rng: random.Random
@@ -496,7 +515,9 @@ def larger_sizes(claim, sym_cfgs: list[dict], rng: random.Random
         for _ in range(tries(POINTS_NUMERIC)):
             point = distinct_draw(sampler)
             try:
-                bad = large.check(point)
+                bad = _HELD.get((content_key(claim), sizes_key(sizes), point_key(point)),
+                                lambda p=point, lg=large: lg.check(p),
+                                keep=lambda got: got is None)
             except (ValueError, ZeroDivisionError, TypeError, OverflowError, KinkError,
                     InstantiationError, ArithmeticError):
                 continue
