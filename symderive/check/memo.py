@@ -54,12 +54,25 @@ def point_key(point: dict) -> tuple:
     return tuple(sorted(point.items(), key=lambda t: str(t[0])))
 
 
+_ALL: list = []
+
+
+def clear_all() -> None:
+    """Empty every memo (tests compare a cold check with a warm one)."""
+    for memo in _ALL:
+        memo.clear()
+
+
 class Memo:
     """A least-recently-used map of at most ``size`` entries."""
 
     def __init__(self, size: int):
         self.size = size
         self._data: OrderedDict = OrderedDict()
+        _ALL.append(self)
+
+    def __len__(self) -> int:
+        return len(self._data)
 
     def get(self, key, make, remember: tuple = (), keep=None):
         """The value for ``key``, made by ``make()`` on a miss.  An exception of a type in
