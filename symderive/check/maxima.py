@@ -179,7 +179,7 @@ def concave_everywhere(f: sp.Expr, variables: list, constraints: list, domains: 
     for g in constraints:
         for a in variables:
             for b in variables:
-                if sp.simplify(sp.diff(g, a, b)) != 0:
+                if not _zero(sp.diff(g, a, b)):
                     return False  # a curved constraint: the feasible set may not be convex
     sub = {}
     for v, dm in zip(variables, domains):
@@ -189,12 +189,22 @@ def concave_everywhere(f: sp.Expr, variables: list, constraints: list, domains: 
     H = sp.hessian(f, variables)
     for a in range(len(variables)):
         for b in range(len(variables)):
-            if a != b and sp.simplify(H[a, b]) != 0:
+            if a != b and not _zero(H[a, b]):
                 return False
     if not _finite(f.xreplace(sub)):
         return False
-    return all(_nonpositive(sp.simplify(H[a, a].xreplace(sub)))
-               for a in range(len(variables)))
+    return all(_nonpositive_entry(H[a, a].xreplace(sub)) for a in range(len(variables)))
+
+
+def _zero(e: sp.Expr) -> bool:
+    """``simplify(e) == 0``, without simplify for an entry that is 0 as built."""
+    return e == 0 or sp.simplify(e) == 0
+
+
+def _nonpositive_entry(h: sp.Expr) -> bool:
+    """h <= 0 shown from h as it is (a sum of negative fractions, typically), or else
+    from its simplified form: each a sufficient test of the same value."""
+    return _nonpositive(h) or _nonpositive(sp.simplify(h))
 
 
 def _finite(f: sp.Expr) -> bool:
