@@ -181,6 +181,13 @@ def test_a_wrong_screen_cannot_make_a_better_point():
     assert len(STEPS) == 16
 
 
+def test_a_screen_that_misses_the_claimed_value_is_not_used():
+    # underrating every trial would skip them all; it does not reproduce f at the
+    # claimed point, so it is not trusted, and the exact search finds the other hill
+    found = _search(lambda trial: -10 ** 6)
+    assert found is not None and found[1] > sp.Rational(5, 12)
+
+
 def test_two_hills_claimed_global_is_refuted():
     memo.clear_all()
     out = _check(TWO_HILLS)

@@ -243,6 +243,10 @@ def better_point(f: sp.Expr, variables: list, constraints: list, point: dict,
     base = value(f.xreplace(point))
     if base is None:
         return None
+    if screen is not None:  # trusted only where it reproduces the exact value
+        at = screen(point)
+        if at is None or abs(at - base) > SCREEN_CHECK * max(1, abs(base)):
+            screen = None
     for step in STEPS:
         weights = [sp.Rational(rng.randint(-3, 3)) for _ in Z] if len(Z) > 1 else [1]
         if all(w == 0 for w in weights):
@@ -265,6 +269,9 @@ def better_point(f: sp.Expr, variables: list, constraints: list, point: dict,
 #: the screen computes at 70 digits, so its error is some 10^-60, and the exact test
 #: compares at 10^-35
 SCREEN_MARGIN = mpmath.mpf(10) ** -20
+#: how close the screen must come to the exact value at the claimed point itself to be
+#: used at all (a compiled f that cancels catastrophically there is not)
+SCREEN_CHECK = mpmath.mpf(10) ** -40
 
 
 def number(e: sp.Expr, digits: int):

@@ -85,8 +85,8 @@ class Memo:
         else:
             try:
                 ok, value = True, make()
-            except remember as exc:
-                ok, value = False, exc
+            except remember as exc:  # kept without its frames (and their locals)
+                ok, value = False, exc.with_traceback(None)
             if keep is None or not ok or keep(value):
                 self._data[key] = (ok, value)
                 if len(self._data) > self.size:

@@ -260,6 +260,9 @@ def _better_point(claim, system: System, full: dict):
                         screen=near.screen)
 
 
+_BOUND = 10 ** 6
+
+
 class _Trials:
     """Trial points of the better-point search, numerically: a trial differs from the
     claimed point by a rational step, so the claimed point is evaluated once (at 70
@@ -278,12 +281,13 @@ class _Trials:
                 self.at = None
 
     def approx(self, var, value):
-        """``value`` (a trial's entry for ``var``) as an mpf within some 10^-65 relative
-        of it, or None."""
+        """``value`` (a trial's entry for ``var``) as an mpf within 10^-60 of it, or
+        None (the point's entry and the step are at most 10^6 in size, each known to 70
+        digits)."""
         if self.at is None:
             return None
         step = value - self.full[var]
-        if not step.is_Rational:
+        if not step.is_Rational or abs(step) > _BOUND or abs(self.at[var]) > _BOUND:
             return None
         with mpmath.workdps(WORK):
             return self.at[var] + _to_mpf(step)
