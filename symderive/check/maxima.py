@@ -245,8 +245,9 @@ def better_point(f: sp.Expr, variables: list, constraints: list, point: dict,
         return None
     if screen is not None:  # trusted only where it reproduces the exact value
         at = screen(point)
-        if at is None or abs(at - base) > SCREEN_CHECK * max(1, abs(base)):
-            screen = None
+        with mpmath.workdps(SCREEN_DIGITS):
+            if at is None or abs(at - base) > SCREEN_CHECK * max(1, abs(base)):
+                screen = None
     for step in STEPS:
         weights = [sp.Rational(rng.randint(-3, 3)) for _ in Z] if len(Z) > 1 else [1]
         if all(w == 0 for w in weights):
@@ -255,8 +256,9 @@ def better_point(f: sp.Expr, variables: list, constraints: list, point: dict,
         trial = {v: point[v] + step * direction[k] for k, v in enumerate(variables)}
         if screen is not None:  # first: a trial it skips is skipped, admissible or not
             guess = screen(trial)
-            if guess is not None and guess < base - SCREEN_MARGIN * max(1, abs(base)):
-                continue
+            with mpmath.workdps(SCREEN_DIGITS):
+                if guess is not None and guess < base - SCREEN_MARGIN * max(1, abs(base)):
+                    continue
         if not all(admissible(v, trial[v]) for v in variables):
             continue
         got = value(f.xreplace(trial))
@@ -265,13 +267,18 @@ def better_point(f: sp.Expr, variables: list, constraints: list, point: dict,
     return None
 
 
-#: how far (relative) below the claimed value a screened trial must fall to be skipped:
-#: the screen computes at 70 digits, so its error is some 10^-60, and the exact test
-#: compares at 10^-35
-SCREEN_MARGIN = mpmath.mpf(10) ** -20
-#: how close the screen must come to the exact value at the claimed point itself to be
-#: used at all (a compiled f that cancels catastrophically there is not)
-SCREEN_CHECK = mpmath.mpf(10) ** -40
+#: how far (relative) below the claimed value a screened trial must fall to be skipped.
+#: The screen computes at 70 digits (error some 10^-60), but the values it is compared
+#: with may be rounded to double precision (``number`` outside a working-precision
+#: context), so the margin stays far above that rounding: a skipped trial's value, so
+#: rounded, cannot exceed the claimed one
+SCREEN_MARGIN = mpmath.mpf(10) ** -12
+#: how close the screen must come to the value at the claimed point itself to be used
+#: at all (a compiled f that cancels catastrophically there is not)
+SCREEN_CHECK = mpmath.mpf(10) ** -13
+#: the digits these two comparisons are made at (mpmath's default, 15, would round the
+#: margins away)
+SCREEN_DIGITS = 80
 
 
 def number(e: sp.Expr, digits: int):
