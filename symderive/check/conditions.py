@@ -27,6 +27,7 @@ import mpmath
 import sympy as sp
 from sympy.polys.polyerrors import BasePolynomialError
 
+from .memo import Memo
 from .prove import _Atoms
 
 __all__ = ["follows_from", "solutions_at", "degenerate_points"]
@@ -146,6 +147,32 @@ def _root_hunt(eqs: list, unknowns: list, rng: random.Random, digits: int) -> li
     return found
 
 
+def _exact_numerator(e: sp.Expr) -> sp.Expr:
+    """The numerator with any float made rational (``nsimplify`` changes nothing else in
+    an expression with symbols, so it is skipped where there is no float)."""
+    num = _numerator(e)
+    return sp.nsimplify(num) if num.has(sp.Float) or not num.free_symbols else num
+
+
+_SOLVED = Memo(256)
+
+
+def _solved(eqs: tuple, unknowns: tuple) -> tuple[list, list | None]:
+    """(the nonzero numerators of ``eqs``, ``solve``'s solutions or None when it fails),
+    memoised: claims under the same conditions, sampled at the same points (the points
+    depend on the seed only), solve the same systems.  Pure: no random draws here."""
+    def make():
+        exact = [e.doit() if e.has(sp.Integral) else e for e in eqs]
+        exact = [e for e in map(_exact_numerator, exact) if e != 0]
+        if not exact:
+            return exact, None
+        try:
+            return exact, sp.solve(exact, list(unknowns), dict=True)
+        except (NotImplementedError, ValueError, TypeError, BasePolynomialError):
+            return exact, None
+    return _SOLVED.get((eqs, unknowns), make)
+
+
 def solutions_at(eqs: list, unknowns: list, draw_free, rng: random.Random,
                  digits: int = 50) -> list[dict] | None:
     """Real solutions of ``eqs == 0`` for ``unknowns`` (parameters already numbers).
@@ -155,14 +182,9 @@ def solutions_at(eqs: list, unknowns: list, draw_free, rng: random.Random,
     may miss solutions), numerically found real roots are added.  None when ``solve``
     fails and nothing else is found.
     """
-    eqs = [e.doit() if e.has(sp.Integral) else e for e in eqs]
-    eqs = [e for e in (sp.nsimplify(_numerator(e)) for e in eqs) if e != 0]
+    eqs, sols = _solved(tuple(eqs), tuple(unknowns))
     if not eqs:
         return [{u: draw_free(u) for u in unknowns}]
-    try:
-        sols = sp.solve(eqs, unknowns, dict=True)
-    except (NotImplementedError, ValueError, TypeError, BasePolynomialError):
-        sols = None
     out = []
     for sol in sols or []:
         free = {u: draw_free(u) for u in unknowns if u not in sol}

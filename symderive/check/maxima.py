@@ -26,11 +26,11 @@ from ..assumptions import Interval, Positive, Real, Simplex
 from ..numeric import quad_integrals, to_mp, valid
 
 __all__ = ["linear_multipliers", "concave_everywhere", "better_point", "nonvanishing",
-           "in_domain", "bracketed", "STEPS"]
+           "in_domain", "bracketed", "STEPS", "CONVEX"]
 
 #: domains that are intervals of the line (possibly a point added, as the simplex's 1):
 #: membership of a number is decided by two rationals bracketing it
-_CONVEX = (Interval, Positive, Real, Simplex)
+CONVEX = (Interval, Positive, Real, Simplex)
 
 
 #: steps tried from a claimed maximiser along the tangent space (times its size, at the
@@ -59,7 +59,7 @@ def in_domain(domain, value: sp.Expr, digits: int = 50) -> bool:
     bracket is far narrower than any declared interval).  Only a value within the
     bracket of a boundary at every precision is compared exactly."""
     value = sp.sympify(value)
-    if value.is_Rational or not isinstance(domain, _CONVEX) or not value.is_number:
+    if value.is_Rational or not isinstance(domain, CONVEX) or not value.is_number:
         return bool(domain.contains(value))
     for p in (digits, 4 * digits, 20 * digits):
         v = sp.N(value, p)
@@ -179,7 +179,7 @@ def concave_everywhere(f: sp.Expr, variables: list, constraints: list, domains: 
     for g in constraints:
         for a in variables:
             for b in variables:
-                if sp.simplify(sp.diff(g, a, b)) != 0:
+                if not _zero(sp.diff(g, a, b)):
                     return False  # a curved constraint: the feasible set may not be convex
     sub = {}
     for v, dm in zip(variables, domains):
@@ -189,12 +189,22 @@ def concave_everywhere(f: sp.Expr, variables: list, constraints: list, domains: 
     H = sp.hessian(f, variables)
     for a in range(len(variables)):
         for b in range(len(variables)):
-            if a != b and sp.simplify(H[a, b]) != 0:
+            if a != b and not _zero(H[a, b]):
                 return False
     if not _finite(f.xreplace(sub)):
         return False
-    return all(_nonpositive(sp.simplify(H[a, a].xreplace(sub)))
-               for a in range(len(variables)))
+    return all(_nonpositive_entry(H[a, a].xreplace(sub)) for a in range(len(variables)))
+
+
+def _zero(e: sp.Expr) -> bool:
+    """``simplify(e) == 0``, without simplify for an entry that is 0 as built."""
+    return e == 0 or sp.simplify(e) == 0
+
+
+def _nonpositive_entry(h: sp.Expr) -> bool:
+    """h <= 0 shown from h as it is (a sum of negative fractions, typically), or else
+    from its simplified form: each a sufficient test of the same value."""
+    return _nonpositive(h) or _nonpositive(sp.simplify(h))
 
 
 def _finite(f: sp.Expr) -> bool:
@@ -207,10 +217,17 @@ def _finite(f: sp.Expr) -> bool:
 
 
 def better_point(f: sp.Expr, variables: list, constraints: list, point: dict,
-                 admissible, value, rng: random.Random, tolerance) -> tuple | None:
+                 admissible, value, rng: random.Random, tolerance,
+                 screen=None) -> tuple | None:
     """A feasible point where ``f`` is larger than at ``point`` (all numbers), found by
     steps along the tangent space of affine constraints; None when none is found or the
-    constraints are curved (a step would leave the feasible set)."""
+    constraints are curved (a step would leave the feasible set).
+
+    ``screen(trial)``, when given, is a cheap estimate of f at a trial point (a compiled
+    function at many more digits than the tolerance, or None): a trial it puts clearly
+    below the claimed point's value (by :data:`SCREEN_MARGIN` relative, far beyond its
+    rounding) cannot be better and is not evaluated exactly; every other trial is, so a
+    better point is only ever reported from ``value``."""
     if f.has(sp.Integral):
         return None  # a functional: each value is a quadrature, beyond the time budget
     for g in constraints:
@@ -226,18 +243,42 @@ def better_point(f: sp.Expr, variables: list, constraints: list, point: dict,
     base = value(f.xreplace(point))
     if base is None:
         return None
+    if screen is not None:  # trusted only where it reproduces the exact value
+        at = screen(point)
+        with mpmath.workdps(SCREEN_DIGITS):
+            if at is None or abs(at - base) > SCREEN_CHECK * max(1, abs(base)):
+                screen = None
     for step in STEPS:
         weights = [sp.Rational(rng.randint(-3, 3)) for _ in Z] if len(Z) > 1 else [1]
         if all(w == 0 for w in weights):
             weights[0] = sp.Integer(1)
         direction = sum((w * z for w, z in zip(weights, Z)), sp.zeros(len(variables), 1))
         trial = {v: point[v] + step * direction[k] for k, v in enumerate(variables)}
+        if screen is not None:  # first: a trial it skips is skipped, admissible or not
+            guess = screen(trial)
+            with mpmath.workdps(SCREEN_DIGITS):
+                if guess is not None and guess < base - SCREEN_MARGIN * max(1, abs(base)):
+                    continue
         if not all(admissible(v, trial[v]) for v in variables):
             continue
         got = value(f.xreplace(trial))
         if got is not None and got > base + tolerance * max(1, abs(base)):
             return trial, got, base
     return None
+
+
+#: how far (relative) below the claimed value a screened trial must fall to be skipped.
+#: The screen computes at 70 digits (error some 10^-60), but the values it is compared
+#: with may be rounded to double precision (``number`` outside a working-precision
+#: context), so the margin stays far above that rounding: a skipped trial's value, so
+#: rounded, cannot exceed the claimed one
+SCREEN_MARGIN = mpmath.mpf(10) ** -12
+#: how close the screen must come to the value at the claimed point itself to be used
+#: at all (a compiled f that cancels catastrophically there is not)
+SCREEN_CHECK = mpmath.mpf(10) ** -13
+#: the digits these two comparisons are made at (mpmath's default, 15, would round the
+#: margins away)
+SCREEN_DIGITS = 80
 
 
 def number(e: sp.Expr, digits: int):

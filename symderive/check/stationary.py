@@ -13,6 +13,7 @@ verdict is then ``undecided`` unless a global argument settles it, never ``refut
 
 from __future__ import annotations
 
+import copy
 import functools
 import itertools
 import random
@@ -42,13 +43,16 @@ from ..walker import OperandShapeError
 from .counterexample import operand_refutation, shape_refutation
 from .instances import ShapeMismatch, expand_family, free_indices, leaves_of
 from .maxima import (
+    CONVEX,
     better_point,
+    bracketed,
     concave_everywhere,
     in_domain,
     linear_multipliers,
     nonvanishing,
     number,
 )
+from .memo import Memo, content_key, point_key, sizes_key
 from .plan import (
     POINTS_NUMERIC,
     POINTS_SCALAR,
@@ -59,7 +63,7 @@ from .plan import (
     tries,
 )
 from .prove import is_zero
-from .stationary_large import distinct_draw, larger_sizes
+from .stationary_large import WORK, _compiler, distinct_draw, larger_sizes
 from .unknowns import matrix_point, unknown_entries
 from .verdict import Emit, Evidence, Outcome, Verdict, jsonable_sizes, sizes_text
 
@@ -82,9 +86,24 @@ class System:
         """The symbolic Hessian of the Lagrangian, once per system (not once per point)."""
         return sp.hessian(self.lagrangian, self.variables)
 
-    @property
+    @functools.cached_property
     def params(self) -> list:
         return leaves_of([self.f, *self.constraints, *self.point.values()], self.variables)
+
+    @functools.cached_property
+    def gradient(self) -> list:
+        """d Lagrangian / d v for each unknown, once per system (not once per point)."""
+        return [sp.diff(self.lagrangian, v) for v in self.variables]
+
+    @functools.cached_property
+    def compiled_f(self):
+        """f as an mpmath function of (unknowns, parameters), for screening trial
+        points (see :func:`symderive.check.maxima.better_point`); None if it will not
+        compile."""
+        try:
+            return _compiler([*self.variables, *self.params])(self.f, cse=True)
+        except Exception:  # noqa: BLE001 -- only a screen: the exact test decides
+            return None
 
 
 def build_system(claim: StationaryClaim, sizes: dict) -> System:
@@ -130,7 +149,7 @@ def _solve_multipliers(system: System, subs: dict) -> dict | None:
     linear solve decides exactly whether multipliers exist (see symderive/check/maxima.py)."""
     if not system.multipliers:
         return {}
-    grads = [sp.diff(system.lagrangian, v).xreplace(subs) for v in system.variables]
+    grads = [g.xreplace(subs) for g in system.gradient]
     lam = linear_multipliers(grads, system.multipliers)
     return lam if lam is not None else _numeric_multipliers(grads, system.multipliers)
 
@@ -174,8 +193,8 @@ def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
             cx["message"] = f"the constraint {g} = 0 fails at the claimed point"
             return Outcome(Verdict.REFUTED, "constraints", cx["message"], cx)
     lam = _solve_multipliers(system, full)
-    if lam is None or any(not _vanishes(sp.diff(system.lagrangian, v).xreplace(
-            {**full, **lam})) for v in system.variables):
+    if lam is None or any(not _vanishes(g.xreplace({**full, **lam}))
+                          for g in system.gradient):
         cx["message"] = ("not a stationary point: no multipliers satisfy the Lagrange "
                          "conditions" if system.multipliers else "not a stationary point: "
                          "the gradient does not vanish")
@@ -215,21 +234,99 @@ def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
 
 SINGULAR = "second-order test inconclusive"
 
+#: pure results by claim content (see memo.py): a point that held, the symbolic
+#: phase's outcome, the local proof; claims that say the same thing (45.x and 47.x)
+#: share them in one worker
+_POINTS = Memo(512)
+_PROOFS = Memo(16)
+_LOCAL = Memo(16)
+
 
 def _better_point(claim, system: System, full: dict):
     """A feasible point with a larger f (see symderive/check/maxima.py), all numbers."""
     f = system.f.xreplace({k: v for k, v in full.items() if k not in system.variables})
+    near = _Trials(system, full)
 
     def admissible(var, value) -> bool:
         dom = claim.domain.get(var) or assumption_of(claim.derivation, var)
-        return in_domain(dom, value)
+        return near.inside(dom, var, value)
 
     point = {v: full[v] for v in system.variables}
     return better_point(f, system.variables, [g.xreplace({k: v for k, v in full.items()
                                                           if k not in system.variables})
                                               for g in system.constraints],
                         point, admissible, lambda e: number(e, DIGITS),
-                        random.Random(len(system.variables)), TOLERANCE)
+                        random.Random(len(system.variables)), TOLERANCE,
+                        screen=near.screen)
+
+
+_BOUND = 10 ** 6
+
+
+class _Trials:
+    """Trial points of the better-point search, numerically: a trial differs from the
+    claimed point by a rational step, so the claimed point is evaluated once (at 70
+    digits) and each trial costs one addition.  Used to screen f (see
+    :func:`symderive.check.maxima.better_point`) and to decide domain membership where
+    a bracket a relative 10^-50 wide is decisive; anything else goes to the exact
+    tests."""
+
+    def __init__(self, system: System, full: dict):
+        self.system, self.full = system, full
+        with mpmath.workdps(WORK):
+            try:
+                self.at = {v: _to_mpf(full[v]) for v in system.variables}
+                self.params = [_to_mpf(full[p]) for p in system.params]
+            except (TypeError, ValueError, ZeroDivisionError, AttributeError):
+                self.at = None
+
+    def approx(self, var, value):
+        """``value`` (a trial's entry for ``var``) as an mpf within 10^-60 of it, or
+        None (the point's entry and the step are at most 10^6 in size, each known to 70
+        digits)."""
+        if self.at is None:
+            return None
+        step = value - self.full[var]
+        if not step.is_Rational or abs(step) > _BOUND or abs(self.at[var]) > _BOUND:
+            return None
+        with mpmath.workdps(WORK):
+            return self.at[var] + _to_mpf(step)
+
+    def inside(self, dom, var, value) -> bool:
+        if not value.is_Rational and isinstance(dom, CONVEX):
+            mid = self.approx(var, value)
+            if mid is not None:
+                got = bracketed(dom, sp.Rational(sp.Float(mid, WORK)), WORK - 20)
+                if got is not None:
+                    return got
+        return in_domain(dom, value)
+
+    def screen(self, trial: dict):
+        """f at ``trial`` from the compiled f at 70 digits; None wherever that fails."""
+        fn = self.system.compiled_f
+        if fn is None or self.at is None:
+            return None
+        with mpmath.workdps(WORK):
+            try:
+                xs = [self.approx(v, trial[v]) for v in self.system.variables]
+                if any(x is None for x in xs):
+                    return None
+                got = fn(*xs, *self.params)
+            except Exception:  # noqa: BLE001 -- only a screen: the exact test decides
+                return None
+            return got if isinstance(got, mpmath.mpf) and mpmath.isfinite(got) else None
+
+
+def _to_mpf(x) -> mpmath.mpf:
+    """An exact SymPy number as an mpf at the working precision (ValueError if it is
+    not real)."""
+    x = sp.sympify(x)
+    if x.is_Rational:
+        return mpmath.mpf(int(x.p)) / int(x.q)
+    v = sp.N(x, mpmath.mp.dps)
+    if not v.is_Float:
+        raise ValueError(f"not a real number: {x}")
+    return mpmath.mpf(v._mpf_)
 
 
 def _vanishes(e: sp.Expr) -> bool:
@@ -249,6 +346,14 @@ def _vanishes(e: sp.Expr) -> bool:
         raise ValueError(f"cannot evaluate {e}")  # the point is skipped, not refuted
     scale = max([1, *(abs(to_mp(t)) for t in sp.Add.make_args(e))])
     return bool(valid(scale) and abs(value) <= TOLERANCE * scale)
+
+
+def _identically_zero(e: sp.Expr) -> bool:
+    """Zero for all parameters: the cheap exact rewrites first (a common denominator, logs
+    of positive factors split: both sound for every value), ``simplify`` only if they do
+    not reach 0 (it costs 0.3 s on an annealed E-step's conditions, which the rewrites
+    settle at once)."""
+    return (not e.has(sp.Integral) and _exactly_zero(e)) or is_zero(e) is True
 
 
 def _exactly_zero(e: sp.Expr) -> bool:
@@ -285,7 +390,11 @@ def _numeric_phase(claim, systems: list[tuple[System, int]], rng,
         for n in range(len(firsts) + (tries(wanted) if params else 1)):
             point = firsts[n] if n < len(firsts) else distinct_draw(sampler)
             try:
-                bad = _numeric_check(claim, system, point)
+                bad = _POINTS.get(
+                    (content_key(claim), sizes_key(system.sizes), point_key(point)),
+                    lambda s=system, p=point: _numeric_check(claim, s, p),
+                    remember=(ZeroDivisionError, ValueError, TypeError),
+                    keep=lambda got: got is None)
             except (ZeroDivisionError, ValueError, TypeError):
                 continue
             if bad is not None and bad.method == SINGULAR:
@@ -328,7 +437,7 @@ def _symbolic_phase(claim, systems: list[System]) -> Outcome | None:
         if not _point_admissible(claim, system):
             return None
         for g in system.constraints:
-            if is_zero(g.xreplace(subs)) is not True:
+            if not _identically_zero(g.xreplace(subs)):
                 return None
         lam = _solve_multipliers(system, subs)
         # a multiplier with a denominator that may vanish (a parameter) exists only
@@ -337,8 +446,8 @@ def _symbolic_phase(claim, systems: list[System]) -> Outcome | None:
                                   for v in lam.values()):
             return None
         full = {**subs, **lam}
-        for v in system.variables:
-            if is_zero(sp.diff(system.lagrangian, v).xreplace(full)) is not True:
+        for g in system.gradient:
+            if not _identically_zero(g.xreplace(full)):
                 return None
         if claim.maximum and claim.local and not _second_order(system, full):
             return None
@@ -424,8 +533,8 @@ def _local_proof(claim, system: System) -> bool:
     if lam is None:
         return False
     full = {**subs, **lam}
-    return all(is_zero(sp.diff(system.lagrangian, v).xreplace(full)) is True
-               for v in system.variables) and _second_order(system, full)
+    return all(_identically_zero(g.xreplace(full))
+               for g in system.gradient) and _second_order(system, full)
 
 
 def _negative(h: sp.Expr) -> bool:
@@ -504,10 +613,12 @@ def check_stationary(claim: StationaryClaim, emit: Emit, seed: int | None = None
         outcome.evidence.sampled_sizes += large
         outcome.evidence.points += count
     emit("numeric", outcome)
-    proof = _symbolic_phase(claim, systems)
+    key = (content_key(claim), tuple(sizes_key(s.sizes) for s in systems))
+    proof = copy.deepcopy(_PROOFS.get(key, lambda: _symbolic_phase(claim, systems)))
     if proof is None:
         if claim.maximum and not claim.local and outcome.verdict == Verdict.VERIFIED and all(
-                _local_proof(claim, s) for s in systems):
+                _LOCAL.get((content_key(claim), sizes_key(s.sizes)),
+                           lambda s=s: _local_proof(claim, s)) for s in systems):
             outcome.message += ("; proved a local maximiser (second-order test), but no "
                                 "global argument (concavity) was found")
         else:

@@ -48,6 +48,7 @@ from ..numeric import _MODULE, TOLERANCE, Sampler, assumption_of, leaf_name
 from ..walker import OperandShapeError
 from .instances import all_entries, expand_family, free_indices, leaves_of, referenced_vars
 from .maxima import STEPS, bracketed
+from .memo import Memo, content_key, point_key, sizes_key
 from .plan import MIN_TOP_SIZE, POINTS_NUMERIC, tries
 from .unknowns import unknown_entries
 from .verdict import Outcome, Verdict, jsonable_sizes, sizes_text
@@ -99,13 +100,58 @@ def _mp(x):
 def _compiler(args: list):
     """A lambdify over ``args`` (entries such as mu[1, 2]): the entries become plain,
     uniquely named symbols in one pass (lambdify rewrites the expression once per
-    argument that is not such a symbol, a Dummy included: 400 passes at a larger size)."""
+    argument that is not such a symbol, a Dummy included: 400 passes at a larger size).
+    With ``cse``, common subexpressions are computed once: the objective at a larger
+    size repeats log(mu_kw) once per document, and the many calls of it in the search
+    for a better point are 3x cheaper so (cse itself costs, so only there)."""
     names = [sp.Symbol(f"symderive_arg_{k}") for k in range(len(args))]
     table = dict(zip(args, names))
-    return lambda exprs: sp.lambdify(names, sp.sympify(exprs).xreplace(table)
-                                     if not isinstance(exprs, list) else
-                                     [sp.sympify(e).xreplace(table) for e in exprs],
-                                     modules=[_MODULE, "mpmath"], dummify=False)
+    return lambda exprs, cse=False: sp.lambdify(
+        names, sp.sympify(exprs).xreplace(table) if not isinstance(exprs, list) else
+        [sp.sympify(e).xreplace(table) for e in exprs],
+        modules=[_MODULE, "mpmath"], dummify=False, cse=cse)
+
+
+class Deriver:
+    """d expr / d v by the sum and product rules, with SymPy's ``diff`` only on the
+    factors that contain ``v``: the same derivative, without ``diff`` visiting (and
+    rebuilding) every constant factor and term of a large explicit objective, which was
+    most of the cost of making a claim explicit at a larger size.  Which unknowns a
+    subexpression holds is computed once per subexpression (SymPy recomputes
+    ``free_symbols`` on every call)."""
+
+    def __init__(self, unknowns):
+        self.unknowns = frozenset(unknowns)
+        self._holds: dict = {}
+
+    def holds(self, expr: sp.Expr) -> frozenset:
+        got = self._holds.get(expr)
+        if got is None:
+            got = self._holds[expr] = (
+                frozenset([expr]) if expr in self.unknowns else
+                frozenset().union(*(self.holds(a) for a in expr.args)))
+        return got
+
+    def __call__(self, expr: sp.Expr, v) -> sp.Expr:
+        if expr == v:
+            return sp.S.One
+        if v not in self.holds(expr):
+            return sp.S.Zero
+        if expr.is_Add:
+            return sp.Add(*(self(a, v) for a in expr.args))
+        if expr.is_Mul:
+            dep = [a for a in expr.args if v in self.holds(a)]
+            rest = sp.Mul(*(a for a in expr.args if v not in self.holds(a)))
+            if len(dep) == 1:
+                return rest * self(dep[0], v)
+            return rest * sp.Add(*(sp.Mul(*dep[:k], self(a, v), *dep[k + 1:])
+                                   for k, a in enumerate(dep)))
+        if isinstance(expr, sp.log) and len(expr.args) == 1:
+            return self(expr.args[0], v) / expr.args[0]
+        if expr.is_Pow and v not in self.holds(expr.exp):
+            b, e = expr.args
+            return e * b ** (e - 1) * self(b, v)
+        return sp.diff(expr, v)
 
 
 @dataclass
@@ -123,6 +169,10 @@ class Large:
     cons: object
     hess: object
     hess_keys: list
+    #: the claimed point as one compiled function of the parameters, when every slot is
+    #: a scalar built from arithmetic, exp and log (see :func:`_plain_slots`); else None,
+    #: and the point is evaluated by the numeric instantiator
+    point_fn: object = None
 
     @classmethod
     def build(cls, claim, sizes: dict) -> Large:
@@ -148,32 +198,44 @@ class Large:
         except (InstantiationError, OperandShapeError, TypeError, ValueError, KeyError) as exc:
             raise TooCostly(f"not instantiable ({exc})") from exc
         varset = set(variables)
+        derivative = Deriver(variables)
         jac = sp.Matrix(len(constraints), len(variables),
-                        lambda j, i: sp.diff(constraints[j], variables[i]))
+                        lambda j, i: derivative(constraints[j], variables[i]))
         if jac.free_symbols & varset:
             raise TooCostly("curved constraints")
-        grad = {v: sp.S.Zero for v in variables}
+        grad = {v: [] for v in variables}
         for term in sp.Add.make_args(f):
-            for v in term.free_symbols & varset:
-                grad[v] += sp.diff(term, v)
+            for v in derivative.holds(term):
+                grad[v].append(derivative(term, v))
+        grad = {v: sp.Add(*terms) for v, terms in grad.items()}
         hess: dict = {}
         if claim.maximum:
+            where = {v: k for k, v in enumerate(variables)}
             for a, v in enumerate(variables):
                 for term in sp.Add.make_args(grad[v]):
-                    for u in term.free_symbols & varset:
-                        b = variables.index(u)
-                        hess[(a, b)] = hess.get((a, b), 0) + sp.diff(term, u)
+                    for u in derivative.holds(term):
+                        hess.setdefault((a, where[u]), []).append(derivative(term, u))
+            hess = {k: sp.Add(*terms) for k, terms in hess.items()}
         point_vars = referenced_vars(d, *claim.point.values())
         params = sorted(set(leaves_of([f, *constraints], variables))
                         | (set(all_entries(inst, point_vars)) - varset), key=str)
         fn = _compiler([*variables, *params])
         keys = sorted(hess)
+        exprs = _plain_slots(inst, slots, params)
         return cls(claim, dict(sizes), variables, params, slots, jac,
-                   fn(f), fn([grad[v] for v in variables]), fn(constraints),
-                   fn([hess[k] for k in keys]), keys)
+                   fn(f, cse=True), fn([grad[v] for v in variables]), fn(constraints),
+                   fn([hess[k] for k in keys]), keys,
+                   fn(exprs, cse=True) if exprs is not None else None)
 
     # -- one parameter point ---------------------------------------------------------
     def _point(self, point: dict) -> list:
+        if self.point_fn is not None:
+            got = self.point_fn(*([0] * len(self.variables)),
+                                *(_mp(point[k]) for k in self.params))
+            out = {}
+            for (_, _, leaves), x in zip(self.slots, got):
+                out[leaves[0]] = _real(x)
+            return [out[v] for v in self.variables]
         values = {key_of(k): _mp(v) for k, v in point.items()}
         ninst = NumericInstantiator(self.claim.derivation, self.sizes, values)
         out = {}
@@ -184,11 +246,7 @@ class Large:
                 raise _Shape(f"the claimed point has {len(got)} entries for "
                              f"{len(leaves)} unknowns at {sizes_text(self.sizes)}")
             for leaf, x in zip(leaves, got):
-                if isinstance(x, mpmath.mpc):
-                    if abs(x.imag) > TOLERANCE * max(1, abs(x.real)):
-                        raise ValueError("a complex claimed point")
-                    x = x.real
-                out[leaf] = mpmath.mpf(x)
+                out[leaf] = _real(x)
         return [out[v] for v in self.variables]
 
     def check(self, point: dict) -> Outcome | None:
@@ -260,20 +318,27 @@ class Large:
         return None
 
     def _better(self, x: list, p: list, Z):
-        """A feasible point with a larger f, by steps along the tangent space."""
+        """A feasible point with a larger f, by steps along the tangent space.  Only the
+        entries a direction moves are tested against their domains: the others are the
+        claimed point's, already found inside (strictly, with the same margin)."""
         base = self.f(*x, *p)
         rng = random.Random(len(x))
-        dirs = [Z[:, k] for k in range(min(Z.cols, 2))]
+        n = len(x)
+        dirs = [[Z[i, k] for i in range(n)] for k in range(min(Z.cols, 2))]
         for _ in range(2 if Z.cols > 1 else 0):
             w = [rng.randint(-3, 3) for _ in range(Z.cols)]
-            dirs.append(sum((w[k] * Z[:, k] for k in range(Z.cols)),
-                            mpmath.zeros(len(x), 1)))
+            dirs.append([mpmath.fsum(w[k] * Z[i, k] for k in range(Z.cols))
+                         for i in range(n)])
         reach = max([1, *(abs(t) for t in x)])
         for z in dirs:
+            moved = [i for i in range(n) if z[i]]
             for step in STEPS:
-                trial = [x[i] + step * reach * z[i] for i in range(len(x))]
-                if not all(_inside(self.claim, v, t, strict=True)
-                           for v, t in zip(self.variables, trial)):
+                length = _mp(step) * reach
+                trial = list(x)
+                for i in moved:
+                    trial[i] = x[i] + length * z[i]
+                if not all(_inside(self.claim, self.variables[i], trial[i], strict=True)
+                           for i in moved):
                     continue
                 try:
                     got = self.f(*trial, *p)
@@ -284,6 +349,40 @@ class Large:
                 if got > base + TOLERANCE * max(1, abs(base)):
                     return trial, got, base
         return None
+
+
+def _real(x) -> mpmath.mpf:
+    """A computed entry of the claimed point, which must be real."""
+    if isinstance(x, mpmath.mpc):
+        if abs(x.imag) > TOLERANCE * max(1, abs(x.real)):
+            raise ValueError("a complex claimed point")
+        x = x.real
+    return mpmath.mpf(x)
+
+
+#: what a compiled claimed point may contain besides numbers and the parameters: the
+#: operations whose mpmath evaluation is the numeric instantiator's (no kinks, no
+#: matrices, no sums left unexpanded)
+_PLAIN = (sp.Add, sp.Mul, sp.Pow, sp.exp, sp.log, sp.factorial)
+
+
+def _plain_slots(inst: Instantiator, slots: list, params: list) -> list | None:
+    """The claimed point's entries made explicit, one expression in the parameters per
+    scalar unknown; None when a slot is a matrix, or an entry holds anything but
+    arithmetic, exp and log of numbers and parameters."""
+    if not all(len(leaves) == 1 and not is_matrix(value) for value, _, leaves in slots):
+        return None
+    try:
+        exprs = [inst.scalar(value, env, frozenset()) for value, env, _ in slots]
+    except (InstantiationError, OperandShapeError, TypeError, ValueError, KeyError):
+        return None
+    known = set(params)
+
+    def plain(node) -> bool:
+        if node in known or node.is_Number or node.is_NumberSymbol:
+            return True
+        return isinstance(node, _PLAIN) and all(plain(a) for a in node.args)
+    return exprs if all(plain(e) for e in exprs) else None
 
 
 def _domain(claim, leaf):
@@ -388,6 +487,12 @@ def _lagrange_holds(J: sp.Matrix, grad: list) -> bool:
     return True
 
 
+#: claims made explicit at a larger size, by content (45.2 and 47.2 are the same claim)
+_LARGE = Memo(4)
+#: parameter points at which a claim's conditions held there (by content)
+_HELD = Memo(256)
+
+
 def larger_sizes(claim, sym_cfgs: list[dict], rng: random.Random
                  ) -> tuple[Outcome | None, list[dict], int, str]:
     """Sample ``claim`` numerically at a larger size (see the module doc).  Returns (a
@@ -400,7 +505,8 @@ def larger_sizes(claim, sym_cfgs: list[dict], rng: random.Random
     reasons = []
     for sizes in [top] + ([six] if six != top else []):
         try:
-            large = Large.build(claim, sizes)
+            large = _LARGE.get((content_key(claim), sizes_key(sizes)),
+                               lambda s=sizes: Large.build(claim, s), remember=(TooCostly,))
         except TooCostly as exc:
             reasons.append(f"{sizes_text(sizes)}: {exc}")
             continue
@@ -409,7 +515,9 @@ def larger_sizes(claim, sym_cfgs: list[dict], rng: random.Random
         for _ in range(tries(POINTS_NUMERIC)):
             point = distinct_draw(sampler)
             try:
-                bad = large.check(point)
+                bad = _HELD.get((content_key(claim), sizes_key(sizes), point_key(point)),
+                                lambda p=point, lg=large: lg.check(p),
+                                keep=lambda got: got is None)
             except (ValueError, ZeroDivisionError, TypeError, OverflowError, KinkError,
                     InstantiationError, ArithmeticError):
                 continue

@@ -1,0 +1,209 @@
+"""The shortcuts of the stationary and conditional checks change no verdict.
+
+The product-rule derivative is SymPy's derivative; a claimed point compiled at a larger
+size is refuted there as the numeric instantiator's was; the screen of the better-point
+search never reports a point the exact test did not; the memos are keyed on what a
+claim says, so a warm worker gives what a cold one gives, and a planted mistake checked
+after the true claim is still refuted.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import sympy as sp
+
+from symderive import POSITIVE, SIMPLEX, Derivation, interval
+from symderive.check import conditions, memo
+from symderive.check.dispatch import check_claim
+from symderive.check.maxima import STEPS, better_point
+from symderive.check.memo import Memo
+from symderive.check.stationary_large import Deriver, Large
+from symderive.numeric import TOLERANCE
+
+d = Derivation("stationary_memo")
+p, q = d.scalar("p", POSITIVE), d.scalar("q", POSITIVE)
+x = d.scalar("x", interval(0, 1))
+y = d.scalar("y")
+LOGS = p * sp.log(x) + q * sp.log(1 - x)
+TRUE_LOGS = d.stationary("logs", LOGS, [x], {x: p / (p + q)})
+SAME_LOGS = d.stationary("logs-again", LOGS, [x], {x: p / (p + q)})
+SWAPPED = d.stationary("logs-swapped", LOGS, [x], {x: q / (p + q)})
+MISSING = d.stationary("logs-unnormalised", LOGS, [x], {x: p})  # the normaliser dropped
+QUARTIC = -y ** 4 / 4 + y ** 3 / 3 + y ** 2  # local maxima at -1 (5/12) and 2 (8/3)
+TWO_HILLS = d.stationary("two-hills", QUARTIC, [y], {y: -1})
+
+m = d.dim("m")
+k = d.index("k", m)
+e = d.tensor("e", (m,))
+s = d.tensor("s", (m,), SIMPLEX)
+GIBBS = -sp.Sum(s[k] * sp.log(s[k]), (k, 1, m)) + sp.Sum(s[k] * e[k], (k, 1, m))
+SOFTMAX = sp.exp(e[k]) / sp.Sum(sp.exp(e[k]), (k, 1, m))
+# off by a factor 1 + (m-2)(m-3)(m-4)/10^6: exact at m = 2, 3, 4, wrong from m = 5 on,
+# and plain arithmetic, so the claimed point is compiled at the larger size
+LATE = d.stationary("late-polynomial", GIBBS, [s[k]],
+                    {s[k]: SOFTMAX * (1 + (m - 2) * (m - 3) * (m - 4) / sp.Integer(10**6))},
+                    constraints=[sp.Sum(s[k], (k, 1, m)) - 1])
+GIBBS_TRUE = d.stationary("gibbs", GIBBS, [s[k]], {s[k]: SOFTMAX},
+                          constraints=[sp.Sum(s[k], (k, 1, m)) - 1])
+
+
+def _check(claim, seed=None):
+    return check_claim(claim, lambda *args: None, seed)
+
+
+def _said(out) -> tuple:
+    ev = out.evidence
+    return (out.verdict, out.method, out.message, ev.points, ev.sampled_sizes,
+            ev.proved_sizes, ev.all_sizes, ev.seed)
+
+
+# -- the product-rule derivative ------------------------------------------------------
+def test_deriver_is_sympys_derivative():
+    a, b, c = sp.symbols("a b c", positive=True)
+    mu = sp.IndexedBase("mu")
+    unknowns = [a, b, mu[1, 2]]
+    exprs = [c * a * b * sp.log(a * mu[1, 2]) + a ** b,
+             sp.exp(a * b) * mu[1, 2] ** 3 + (a + b) ** c / (1 + mu[1, 2]),
+             sp.log(sp.factorial(c)) * a + sp.log(mu[1, 2]) * mu[2, 1],
+             (a * b * mu[1, 2]) ** c / (a + b) - sp.sqrt(a * mu[1, 2]) * b]
+    deriv = Deriver(unknowns)
+    for expr in exprs:
+        for v in unknowns:
+            assert sp.simplify(deriv(expr, v) - sp.diff(expr, v)) == 0, (expr, v)
+    assert deriv(mu[2, 1] * c, mu[1, 2]) == 0
+
+
+# -- the compiled claimed point at a larger size --------------------------------------
+def test_compiled_point_at_a_larger_size_refutes_a_late_mistake():
+    memo.clear_all()
+    large = Large.build(LATE, {m: 6})
+    assert large.point_fn is not None  # the compiled path, not the numeric instantiator
+    out = _check(LATE)
+    assert out.verdict == "refuted", out.message
+    assert out.counterexample["sizes"]["m"] >= 6
+    assert "constraint" in out.message
+
+
+def test_true_gibbs_holds_with_the_compiled_point():
+    memo.clear_all()
+    out = _check(GIBBS_TRUE)
+    assert out.verdict in ("proved", "verified"), out.message
+    assert any(cfg[m] >= 6 for cfg in out.evidence.sampled_sizes)
+
+
+# -- the memos: warm equals cold, mistakes after a true claim still refuted ------------
+@pytest.mark.parametrize("claim", [TRUE_LOGS, GIBBS_TRUE], ids=lambda c: c.id)
+def test_a_warm_check_says_what_a_cold_one_says(claim):
+    memo.clear_all()
+    cold = _said(_check(claim))
+    warm = _said(_check(claim))
+    memo.clear_all()
+    assert _said(_check(claim)) == cold == warm
+
+
+def test_same_content_other_id_shares_the_outcome():
+    memo.clear_all()
+    first = _check(TRUE_LOGS)
+    second = _check(SAME_LOGS)
+    assert _said(first) == _said(second)
+    assert first.verdict == "proved"
+
+
+@pytest.mark.parametrize("planted", [SWAPPED, MISSING], ids=lambda c: c.id)
+def test_planted_mistake_after_the_true_claim_is_refuted(planted):
+    memo.clear_all()
+    assert _check(TRUE_LOGS).verdict == "proved"
+    warm = _check(planted)
+    memo.clear_all()
+    cold = _check(planted)
+    assert warm.verdict == cold.verdict == "refuted", warm.message
+    assert _said(warm) == _said(cold)
+
+
+def test_late_mistake_after_the_true_gibbs_is_refuted():
+    memo.clear_all()
+    assert _check(GIBBS_TRUE).verdict in ("proved", "verified")
+    assert _check(LATE).verdict == "refuted"
+
+
+def test_memo_is_bounded_and_keeps_only_what_it_may():
+    box = Memo(2)
+    for key in range(5):
+        assert box.get(key, lambda key=key: key * 10) == key * 10
+    assert len(box) == 2
+    calls = []
+
+    def failing():
+        calls.append(1)
+        raise ValueError("no")
+
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            box.get("remembered", failing, remember=(ValueError,))
+    assert len(calls) == 1  # remembered: raised again without a second call
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            box.get("not remembered", failing)
+    assert len(calls) == 3  # a failure it was not told to remember is made again
+    assert box.get("odd", lambda: 3, keep=lambda v: v % 2 == 0) == 3
+    assert box.get("odd", lambda: 5, keep=lambda v: v % 2 == 0) == 5  # not stored
+
+
+# -- the screen of the better-point search ------------------------------------------------
+def _search(screen):
+    return better_point(QUARTIC, [y], [], {y: sp.Integer(-1)}, lambda v, t: True,
+                        lambda ex: sp.N(ex, 50), random.Random(1), TOLERANCE,
+                        screen=screen)
+
+
+def test_screen_finds_what_the_exact_search_finds():
+    exact = _search(None)
+    fn = sp.lambdify([y], QUARTIC, "mpmath")
+    screened = _search(lambda trial: fn(trial[y]))
+    assert exact is not None and screened is not None
+    assert screened[0] == exact[0] and screened[1] == exact[1]
+    assert screened[1] > sp.Rational(5, 12)
+
+
+def test_a_wrong_screen_cannot_make_a_better_point():
+    # a screen that overrates every trial sends each to the exact test, which decides
+    def liar(trial):
+        return 10 ** 6
+
+    fn = sp.lambdify([y], QUARTIC, "mpmath")
+    at_top = better_point(QUARTIC, [y], [], {y: sp.Integer(2)}, lambda v, t: True,
+                          lambda ex: sp.N(ex, 50), random.Random(1), TOLERANCE,
+                          screen=liar)
+    assert at_top is None  # 2 is the global maximiser: nothing is better
+    assert fn(2) > fn(-1)
+    assert len(STEPS) == 16
+
+
+def test_a_screen_that_misses_the_claimed_value_is_not_used():
+    # underrating every trial would skip them all; it does not reproduce f at the
+    # claimed point, so it is not trusted, and the exact search finds the other hill
+    found = _search(lambda trial: -10 ** 6)
+    assert found is not None and found[1] > sp.Rational(5, 12)
+
+
+def test_two_hills_claimed_global_is_refuted():
+    memo.clear_all()
+    out = _check(TWO_HILLS)
+    assert out.verdict == "refuted" and "not a global maximiser" in out.message
+
+
+# -- conditions: solve's solutions memoised ------------------------------------------------
+def test_solved_conditions_are_the_same_warm_and_cold():
+    a, b = sp.symbols("a b")
+    eqs = [a * b - 6, a + b - 5]
+    memo.clear_all()
+    cold = conditions.solutions_at(eqs, [a, b], lambda u: sp.Integer(2), random.Random(0))
+    warm = conditions.solutions_at(eqs, [a, b], lambda u: sp.Integer(2), random.Random(0))
+    assert cold == warm
+    assert sorted((s[a], s[b]) for s in cold) == [(2, 3), (3, 2)]
+    # a float coefficient is still made rational
+    got = conditions.solutions_at([sp.Float("0.5") * a - 1], [a], lambda u: sp.Integer(2),
+                                  random.Random(0))
+    assert got == [{a: 2}]
