@@ -40,6 +40,8 @@ from .atomic import atomic_write_text
 from .cache import Store, context_text, key, statement_text
 from .check import Evidence, Outcome, Verdict, check_claim
 from .config import DEFAULT_TIMEOUT, cache_dir
+from .cputime import WALL_FACTOR
+from .cputime import cpu_seconds as _cpu_seconds
 from .derivation import Claim, StationaryClaim
 from .options import CheckOptions
 
@@ -47,9 +49,7 @@ if TYPE_CHECKING:
     from .repair.run import Options as RepairOptions
     from .repair.search import Hint
 
-WALL_FACTOR = 60.0  # wall-clock safety net, in budgets (a worker waiting, not computing)
 POLL = 0.05         # seconds between looks at the workers' CPU time, near a budget's end
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 AFFINITY = 0.5      # a worker keeps to its derivation for a claim expected to take at least
                     # this fraction of the longest claim waiting
 
@@ -351,16 +351,6 @@ def _attach_repairs(claims: dict, results: dict, options, jobs: int | None) -> N
             note = (f"the repair search stopped at its {options.seconds:g} s safety cap "
                     f"after {found.candidates} candidates")
             r.message = f"{r.message}; {note}" if r.message else note
-
-
-def _cpu_seconds(pid: int) -> float | None:
-    """CPU time (user + system) a live process has used, from /proc; None elsewhere."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 @dataclass(eq=False)  # one per process: compared, and hashed, by identity

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from multiprocessing.connection import wait
 
+from ..cputime import WALL_FACTOR, cpu_seconds
 from ..derivation import Claim
-from ..runner import WALL_FACTOR, _cpu_seconds
 from .search import DEFAULT_BUDGET, DEFAULT_SECONDS, Hint, Repair, ranked, search
 
 POLL = 0.05  # seconds between looks at the searches' CPU time
@@ -56,7 +56,7 @@ def _worker(claim: Claim, options: Options, conn) -> None:
 def _spent(pid: int, wall: float) -> float:
     """A search's CPU seconds (wall seconds where /proc is missing), and never less than
     its wall seconds over ``WALL_FACTOR``."""
-    cpu = _cpu_seconds(pid)
+    cpu = cpu_seconds(pid)
     return wall if cpu is None else max(cpu, wall / WALL_FACTOR)
 
 
