@@ -153,3 +153,20 @@ def test_minimiser_with_a_matrix_inverse_is_sampled_at_a_larger_size():
     assert any(min(cfg.values()) >= 6 for cfg in out.evidence.sampled_sizes), \
         out.evidence.sampled_sizes
     assert "minimiser" in out.message and "50 digits" in out.message
+
+
+# g'(0) = g'(1) = 0 and g(1) - g(0) = 1: f = c - x^2 (x - 1)^2 + eps g has local maxima at 0
+# and 1, the one at 1 higher by eps = 1e-20 -- an advantage that rounding to double
+# precision (15 digits) hides when c = 1/3, and that 50 digits show
+_EPS = sp.Rational(1, 10 ** 20)
+_HAIR = sp.Rational(1, 3) - y ** 2 * (y - 1) ** 2 + _EPS * (3 * y ** 2 - 2 * y ** 3)
+HAIR = d.stationary("hair", _HAIR, [y], {y: 0})
+HAIR_LOCAL = d.stationary("c-hair-local", _HAIR, [y], {y: 0}, local=True)
+
+
+def test_a_better_point_better_by_less_than_double_precision_is_found():
+    assert _HAIR.subs(y, 1) - _HAIR.subs(y, 0) == _EPS  # the witness, exactly
+    out = check_claim(HAIR, lambda *a, **k: None)
+    assert out.verdict == "refuted", out.message
+    assert "not a global maximiser" in out.message and "y = 1" in out.message
+    assert check_claim(HAIR_LOCAL, lambda *a, **k: None).verdict in HOLDS

@@ -262,16 +262,16 @@ def better_point(f: sp.Expr, variables: list, constraints: list, point: dict,
         if not all(admissible(v, trial[v]) for v in variables):
             continue
         got = value(f.xreplace(trial))
-        if got is not None and got > base + tolerance * max(1, abs(base)):
-            return trial, got, base
+        with mpmath.workdps(SCREEN_DIGITS):  # at 15 digits the tolerance would round away
+            if got is not None and got > base + tolerance * max(1, abs(base)):
+                return trial, got, base
     return None
 
 
 #: how far (relative) below the claimed value a screened trial must fall to be skipped.
-#: The screen computes at 70 digits (error some 10^-60), but the values it is compared
-#: with may be rounded to double precision (``number`` outside a working-precision
-#: context), so the margin stays far above that rounding: a skipped trial's value, so
-#: rounded, cannot exceed the claimed one
+#: The screen computes at 70 digits (error some 10^-60) and the values it is compared
+#: with are exact to 50 digits (``number``); the margin stays far above both roundings,
+#: so a skipped trial's value cannot exceed the claimed one
 SCREEN_MARGIN = mpmath.mpf(10) ** -12
 #: how close the screen must come to the value at the claimed point itself to be used
 #: at all (a compiled f that cancels catastrophically there is not)
@@ -282,11 +282,14 @@ SCREEN_DIGITS = 80
 
 
 def number(e: sp.Expr, digits: int):
-    """A real mpmath number for ``e``, or None when it is not a finite real."""
+    """A real mpmath number for ``e`` at ``digits`` digits (not rounded to mpmath's
+    default 15: a better point may be better by far less), or None when it is not a
+    finite real."""
     e = quad_integrals(e)
     if e.has(sp.Integral):  # quadrature failed (say, a complex integrand): no value
         return None
-    v = to_mp(e)
+    with mpmath.workdps(digits):
+        v = to_mp(e)
     if not valid(v):
         return None
     return v.real if isinstance(v, mpmath.mpc) else v
