@@ -205,7 +205,8 @@ def integral(walker, e: sp.Integral, env: dict, cuts: frozenset, scale: float = 
 
         if c.separate:
             value = _product(c, values, hints, scale > 1, point, tick)
-        elif len(c.variables) - c.reduced >= 2 and not c.infinite:
+        elif len(c.variables) - c.reduced >= 2 and not c.infinite \
+                and _LOG[0] is not _OUTSIDE:  # its widened tolerance needs a claim's log
             try:
                 value = _nested(c, values, scale, point, tick)
             except _InfiniteRange:
@@ -439,6 +440,9 @@ class QuadratureLog:
 
 
 _LOG: list[QuadratureLog] = [QuadratureLog()]
+#: the log outside :func:`recording` (no claim): nested quadrature at 20 digits is not
+#: used there, so that its widened tolerance (:func:`tolerance`) cannot outlive a claim
+_OUTSIDE = _LOG[0]
 
 
 @contextmanager

@@ -228,3 +228,27 @@ def test_an_integrand_undefined_everywhere_is_not_zero():
     with recording() as log, pytest.raises(QuadratureUnreliable):
         reliable_quad(lambda t: mpmath.mpf(0) / mpmath.mpf(0), 0, 1, point="a=0")
     assert log.skipped == 1
+
+
+def test_outside_a_claims_log_nested_integrals_keep_the_reliable_quadrature(monkeypatch):
+    """The widened tolerance belongs to one claim's log: outside :func:`recording`, a
+    nested integral is not done at 20 digits (the reliable quadrature, here replaced by a
+    cheap stand-in, does it), and no comparison is widened; inside, it is."""
+    from nested_numeric import d as NUMERIC
+
+    from symderive.check.instances import Evaluator
+    from symderive.numeric import DIGITS, agree
+
+    calls = []
+    monkeypatch.setattr(quadrature, "_nested", lambda *a: calls.append(a) or mpmath.mpf(1))
+    monkeypatch.setattr(quadrature, "reliable_quad",
+                        lambda f, lo, hi, *a, **k: f((lo + hi) / 2) * (hi - lo))
+    evaluate = Evaluator(NUMERIC.claim("swap"), {})
+    point = {leaf: sp.Integer(1) for leaf in evaluate.leaves}
+    evaluate(point)
+    assert not calls and not quadrature._LOG[0].nested
+    with mpmath.workdps(DIGITS):
+        assert not agree(mpmath.mpf(1), mpmath.mpf(1) + mpmath.mpf(10) ** -20)
+    with recording():
+        evaluate(point)
+    assert calls
