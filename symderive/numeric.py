@@ -16,7 +16,7 @@ import sympy as sp
 from .assumptions import REAL, SCALES, Assumption, Binary, Counts, Interval
 from .derivation import Derivation
 from .matrix_domains import MatrixDomain
-from .quadrature import QuadratureUnreliable, reliable_quad
+from .quadrature import QuadratureUnreliable, reliable_quad, tolerance
 
 DIGITS = 50
 #: two values agree when they differ by less than this, relative to their size
@@ -101,7 +101,7 @@ def valid(value) -> bool:
 def agree(a, b) -> bool:
     a = a.real if isinstance(a, mpmath.mpc) else a
     b = b.real if isinstance(b, mpmath.mpc) else b
-    return abs(a - b) <= TOLERANCE * max(1, abs(a), abs(b))
+    return abs(a - b) <= tolerance(TOLERANCE) * max(1, abs(a), abs(b))
 
 
 @dataclass

@@ -85,6 +85,8 @@ class _Compiled:
     #: variable each, over constant limits: (coefficient, [(factor, lo, hi, cost), ...]),
     #: all taking ``*leaves`` (the factor also its variable first); else None
     separate: tuple | None = None
+    #: a level left to quadrature has an infinite range: no nested Gauss-Legendre
+    infinite: bool = False
 
 
 def _flatten(e: sp.Integral) -> sp.Integral:
@@ -201,9 +203,85 @@ def integral(walker, e: sp.Integral, env: dict, cuts: frozenset, scale: float = 
             return reliable_quad(lambda t: rec(k - 1, (t, *outer)), lo, hi, hints,
                                  confirm=scale > 1, point=point)
 
-        value = _product(c, values, hints, scale > 1, point, tick) if c.separate \
-            else rec(len(c.variables) - 1, ())
+        if c.separate:
+            value = _product(c, values, hints, scale > 1, point, tick)
+        elif len(c.variables) - c.reduced >= 2 and not c.infinite \
+                and _LOG[0] is not _OUTSIDE:  # its widened tolerance needs a claim's log
+            try:
+                value = _nested(c, values, scale, point, tick)
+            except _InfiniteRange:
+                c.infinite = True  # the compiled transforms of reliable_quad instead
+                value = rec(len(c.variables) - 1, ())
+        else:
+            value = rec(len(c.variables) - 1, ())
     return value if mpmath.isfinite(value) else None
+
+
+class _PlainGaussLegendre(mpmath.calculus.quadrature.GaussLegendre):
+    """Gauss-Legendre with the error estimated as the difference of the last two degrees.
+    mpmath extrapolates it and caps it at 1 in absolute terms: a value of e^1733, wrong in
+    its 4th digit, came with an estimate of 1.  Each degree doubles the nodes, so the
+    difference is far above the error of the last degree once it converges."""
+
+    def estimate_error(self, results, prec, epsilon):
+        return abs(results[-1] - results[-2])
+
+
+_RULE = _PlainGaussLegendre(mpmath.mp)  # one instance: its nodes are cached
+
+
+def _gauss_legendre(ctx):
+    return _RULE
+
+
+class _InfiniteRange(Exception):
+    """A level of a nested quadrature over an infinite range (left to reliable_quad)."""
+
+
+def _nested(c: _Compiled, values: list, scale: float, point, tick):
+    """A nested integral with 2+ levels left to quadrature and an integrand that does not
+    separate, by Gauss-Legendre quadrature at every level at :data:`NESTED_DIGITS`
+    digits (5 more per doubling of ``scale``, as :func:`quad_digits`): a reliable
+    quadrature with a peak search at every node of another costs seconds per point.
+    The error bound is carried up: a level's bound is its own estimate plus its length
+    times the largest bound of the level below at its nodes.  A bound above
+    :data:`NESTED_BOUND` (relative to max(1, |value|)) skips the point; otherwise the
+    claim is compared to :data:`NESTED_TOLERANCE` (:func:`tolerance`), 1000 times the
+    bound, and its evidence says so."""
+    confirm = scale > 1
+
+    def rec(k: int, outer: tuple):
+        if k < c.reduced:
+            tick(c.costs[c.reduced])
+            return c.levels[c.reduced](*outer, *values), 0
+        lo, hi = (_end(x(*outer, *values)) for x in c.ends[k])
+        if not (mpmath.isfinite(lo) and mpmath.isfinite(hi)):
+            raise _InfiniteRange
+        if isinstance(lo, mpmath.mpc) or isinstance(hi, mpmath.mpc):
+            raise _unreliable(point, confirm, "complex limits of integration")
+        worst = [mpmath.mpf(0)]
+
+        def inner(t):
+            v, e = rec(k - 1, (t, *outer))
+            worst[0] = max(worst[0], e)
+            return v
+        try:
+            v, e = mpmath.quad(inner, [lo, hi], method=_gauss_legendre, error=True,
+                               maxdegree=NESTED_DEGREE)
+        except (ZeroDivisionError, OverflowError, ValueError) as exc:
+            raise _unreliable(point, confirm, f"quadrature failed: {exc}") from exc
+        return v, e + abs(hi - lo) * worst[0]
+
+    digits = NESTED_DIGITS + 5 * max(0, round(math.log2(scale)))
+    with mpmath.workdps(digits):
+        value, err = rec(len(c.variables) - 1, ())
+    size = max(1, abs(value)) if mpmath.isfinite(value) else mpmath.inf
+    if not mpmath.isfinite(value) or not err <= NESTED_BOUND * size:
+        raise _unreliable(point, confirm, f"nested error bound {mpmath.nstr(err, 3)}")
+    log = _LOG[0]
+    log.nested.add(", ".join(str(v).lstrip("_") for v in c.variables[c.reduced:]))
+    log.nested_error = max(log.nested_error, err / size)
+    return value
 
 
 def _product(c: _Compiled, values: list, hints: list, confirm: bool, point, tick):
@@ -277,6 +355,15 @@ ERROR_BOUND = mpmath.mpf(10) ** -38
 #: a closed form agrees with quadrature within the comparison's tolerance (as
 #: symderive.numeric.agree, which imports this module: 1000 times ERROR_BOUND)
 CHECK_TOLERANCE = 1000 * ERROR_BOUND
+#: precision (digits) of the nested quadrature of a non-separable integral (:func:`_nested`),
+#: the error bound its value must carry (relative to max(1, |value|)), and the tolerance
+#: (relative) of the comparisons of a claim where one was used: 1000 times the bound
+NESTED_DIGITS = 20
+NESTED_BOUND = mpmath.mpf(10) ** -15
+NESTED_TOLERANCE = 1000 * NESTED_BOUND
+#: the highest Gauss-Legendre degree tried per level (3 * 2^5 = 96 nodes): an integrand
+#: that has not converged by then (e^(4000 x y)) skips the point instead of costing a second
+NESTED_DEGREE = 6
 #: split points at the integrand's peak p and p + j*w (w: the peak's width), for the
 #: first estimate and for the independent second one (different nodes everywhere)
 SPLITS = ((-8, 0, 8), (-5, 0.375, 6))
@@ -307,6 +394,10 @@ class QuadratureLog:
     separated: set = field(default_factory=set)
     #: variables whose closed form disagreed with quadrature (dropped: integrated numerically)
     closed_rejected: set = field(default_factory=set)
+    #: nested integrals done by nested quadrature at NESTED_DIGITS (:func:`_nested`), as
+    #: "x, y", and the largest error bound accepted there (relative)
+    nested: set = field(default_factory=set)
+    nested_error: object = 0
 
     @property
     def skipped(self) -> int:
@@ -332,6 +423,13 @@ class QuadratureLog:
             parts.append("separable nested integrals (over " + "; over ".join(
                 sorted(self.separated)) + ") as products of one-dimensional quadratures, "
                 "each with the error bound above")
+        if self.nested:
+            parts.append(
+                f"nested integrals (over {'; over '.join(sorted(self.nested))}) by numeric "
+                f"quadrature at {NESTED_DIGITS} digits (Gauss-Legendre at every level, the "
+                f"error bound of each level carried up: <= "
+                f"{mpmath.nstr(self.nested_error, 3)}), compared to "
+                f"{mpmath.nstr(NESTED_TOLERANCE, 3)} relative")
         if self.closed_rejected:
             parts.append("SymPy's closed form over "
                          + ", ".join(sorted(self.closed_rejected))
@@ -342,6 +440,9 @@ class QuadratureLog:
 
 
 _LOG: list[QuadratureLog] = [QuadratureLog()]
+#: the log outside :func:`recording` (no claim): nested quadrature at 20 digits is not
+#: used there, so that its widened tolerance (:func:`tolerance`) cannot outlive a claim
+_OUTSIDE = _LOG[0]
 
 
 @contextmanager
@@ -353,6 +454,13 @@ def recording() -> Iterator[QuadratureLog]:
         yield _LOG[0]
     finally:
         _LOG[0] = saved
+
+
+def tolerance(base):
+    """The tolerance of a comparison: ``base``, or :data:`NESTED_TOLERANCE` when a nested
+    integral of the claim being checked was done at the lower precision of
+    :func:`_nested` (never tighter than that quadrature supports)."""
+    return max(base, NESTED_TOLERANCE) if _LOG[0].nested else base
 
 
 def unsettled() -> bool:
@@ -396,6 +504,8 @@ def reliable_quad(f, lo, hi, hints=(), confirm: bool = False, point=None,
     if hi < lo:
         return -reliable_quad(f, hi, lo, hints, confirm, point, bound)
     peak, width, others, height = _peak(f, lo, hi, hints)
+    if mpmath.isnan(height):
+        raise _unreliable(point, confirm, "the integrand is undefined at every point tried")
     if height == 0:
         return mpmath.mpf(0)  # the integrand cancels: see _peak
     if not mpmath.isfinite(width):
@@ -430,20 +540,26 @@ def reliable_quad(f, lo, hi, hints=(), confirm: bool = False, point=None,
 def _peak(f, lo, hi, hints):
     """(p, w, others, |f(p)|): a point p where |f| is (locally) largest, the width w of the peak
     there (|f| falls below :data:`WIDTH_DROP` of its value within p +- w), and the other
-    hinted points where |f| is not negligible (other modes: split there too).  Found by a
+    hinted points where |f| is not negligible (other modes: split there too).  The height
+    is NaN when |f| is 0 or undefined at every point tried and undefined at one at least
+    (Si(a y)/(a y) at a = 0): the integral is undefined there, not 0.  Found by a
     scan on a geometric grid around 0 and the hinted values (scales 2^-12 .. 2^12), then
     a compass search with halving steps.  The height is 0 when |f| is exactly 0 at every
     point tried (mpmath never underflows to 0: such an integrand cancels exactly, as
     p log(p/q) with p = q), or when its largest value is rounding noise (it shrinks by
     more than half the digits when the precision doubles: the terms cancel, as in
     x(1-x)(2x+1) - x(1-x)/(1 - 2x/(2x+1))); such an integrand is 0."""
+    undefined = [0]
+
     def mag(x):
         if not lo <= x <= hi or not mpmath.isfinite(x):
             return mpmath.mpf(0)
         try:
             v = abs(f(x))
         except (ZeroDivisionError, OverflowError, ValueError, TypeError):
+            undefined[0] += 1
             return mpmath.mpf(0)
+        undefined[0] += not mpmath.isfinite(v)
         return v if mpmath.isfinite(v) else mpmath.mpf(0)
 
     # at most MAX_HINTS distinct hinted values (a large instance has hundreds of entries)
@@ -457,6 +573,8 @@ def _peak(f, lo, hi, hints):
                 values.setdefault(x, mag(x))
     p = max(values, key=values.get)
     fp = values[p]
+    if fp == 0 and undefined[0]:  # undefined wherever defined at all (0/0 for a = 0)
+        return p, mpmath.mpf(1), set(), mpmath.nan
     if fp == 0:
         return p, mpmath.mpf(1), set(), fp
     # compass search: move to a larger neighbour at distance d, else halve d, until the
@@ -541,5 +659,6 @@ def state_precision(outcome, log: QuadratureLog, *exprs):
         outcome.method = f"{outcome.method}; {note}"
         outcome.evidence.method = f"{outcome.evidence.method}; {note}"
         outcome.message = f"{outcome.message}; {note}" if outcome.message else note
-        outcome.evidence.digits = min(outcome.evidence.digits, QUAD_DIGITS)
+        outcome.evidence.digits = min(outcome.evidence.digits,
+                                      NESTED_DIGITS if log.nested else QUAD_DIGITS)
     return outcome
