@@ -10,6 +10,8 @@ import ast
 import os
 from pathlib import Path
 
+import pytest
+
 import symderive
 
 ROOT = Path(symderive.__file__).parent
@@ -93,3 +95,17 @@ def test_the_session_cache_is_a_temporary_folder(isolated_cache):
     assert cache_dir() == isolated_cache
     assert os.environ["SYMDERIVE_CACHE"] == str(isolated_cache)
     assert "pytest" in str(isolated_cache)
+
+
+def test_every_subpackage_is_installed_by_pip_install_dot():
+    """``pip install .`` (not editable) ships only the packages pyproject.toml lists: a
+    subpackage left out imports fine from a checkout and fails once installed
+    (``symderive.check.allsizes`` and ``symderive.repair`` once were)."""
+    import tomllib
+
+    pyproject = ROOT.parent / "pyproject.toml"
+    if not pyproject.exists():
+        pytest.skip("pyproject.toml is not beside the package: this is an installed copy")
+    listed = set(tomllib.loads(pyproject.read_text())["tool"]["setuptools"]["packages"])
+    found = {_module_name(p) for p in ROOT.rglob("__init__.py")}
+    assert found - listed == set(), "subpackages missing from pyproject.toml's packages"
