@@ -22,3 +22,21 @@ def isolated_cache(tmp_path_factory):
         os.environ.pop("SYMDERIVE_CACHE", None)
     else:
         os.environ["SYMDERIVE_CACHE"] = saved
+
+
+@pytest.fixture
+def drawn_points(monkeypatch) -> list:
+    """Every point the sampler draws, recorded in the last list the test appended (the
+    test appends one list before each run it wants to compare)."""
+    from symderive.numeric import Sampler
+
+    seen: list = []
+    real_draw = Sampler.draw
+
+    def recording(self):
+        point = real_draw(self)
+        seen[-1].append(dict(point))
+        return point
+
+    monkeypatch.setattr(Sampler, "draw", recording)
+    return seen

@@ -87,16 +87,8 @@ HUNT = cond.equal("hunt", v + 0 * w, a, **_drawn)
 HUNT_TWIN = cond.equal("hunt-twin", v * a, a ** 2, **_drawn)
 
 
-def test_points_after_a_cache_hit_are_the_points_of_a_cold_run(monkeypatch):
-    seen: list = []
-    real_draw = Sampler.draw
-
-    def recording(self):
-        point = real_draw(self)
-        seen[-1].append(dict(point))
-        return point
-
-    monkeypatch.setattr(Sampler, "draw", recording)
+def test_points_after_a_cache_hit_are_the_points_of_a_cold_run(drawn_points):
+    seen = drawn_points  # one list per run, appended before it
     equality._SOLVED.clear()
     seen.append([])
     assert _summary(HUNT_TWIN)[0] in ("proved", "verified")

@@ -116,20 +116,12 @@ def test_sampler_visits_every_scale():
     assert any(v >= sp.Rational(99, 100) for v in drawn)
 
 
-def test_points_do_not_depend_on_the_claim_id(monkeypatch):
+def test_points_do_not_depend_on_the_claim_id(drawn_points):
     twin = Derivation("twins", source="tests")
     a = twin.scalar("a")
     first = twin.equal("first id", sp.cosh(a) ** 2 - sp.sinh(a) ** 2, 1)
     second = twin.equal("another id", sp.cosh(a) ** 2 - sp.sinh(a) ** 2, 1)
-    seen: list = []
-    real_draw = Sampler.draw
-
-    def recording(self):
-        point = real_draw(self)
-        seen[-1].append(dict(point))
-        return point
-
-    monkeypatch.setattr(Sampler, "draw", recording)
+    seen = drawn_points  # one list per run, appended before it
     for claim in (first, second):
         seen.append([])
         _check(claim, seed=7)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import pytest
 import sympy as sp
+from gibbs import gibbs
 
-from symderive import POSITIVE, SIMPLEX, Derivation, interval
+from symderive import POSITIVE, Derivation, interval
 from symderive.check.dispatch import check_claim
 from symderive.check.stationary_large import distinct_draw
 from symderive.loader import import_file
@@ -41,12 +42,7 @@ TWO_HILLS_LOCAL = d.stationary("c-two-hills-local", QUARTIC, [y], {y: -1}, local
 TILTED = -y ** 4 / 4 + (a - 1) * y ** 3 / 3 + a * y ** 2 / 2
 TILTED_HILLS = d.stationary("tilted-hills", TILTED, [y], {y: -1})
 
-m = d.dim("m")
-k = d.index("k", m)
-e = d.tensor("e", (m,))
-s = d.tensor("s", (m,), SIMPLEX)
-GIBBS = -sp.Sum(s[k] * sp.log(s[k]), (k, 1, m)) + sp.Sum(s[k] * e[k], (k, 1, m))
-SOFTMAX = sp.exp(e[k]) / sp.Sum(sp.exp(e[k]), (k, 1, m))
+m, k, e, s, GIBBS, SOFTMAX = gibbs(d)
 # the softmax, off by one part in a million from m = 5 on: only larger sizes see it
 LATE = d.stationary("late", GIBBS, [s[k]],
                     {s[k]: SOFTMAX * sp.Piecewise((1, m < 5), (1 + sp.Rational(1, 10**6),

@@ -13,8 +13,9 @@ import random
 
 import pytest
 import sympy as sp
+from gibbs import gibbs
 
-from symderive import POSITIVE, SIMPLEX, Derivation, interval
+from symderive import POSITIVE, Derivation, interval
 from symderive.check import conditions, memo
 from symderive.check.dispatch import check_claim
 from symderive.check.maxima import STEPS, better_point
@@ -34,12 +35,7 @@ MISSING = d.stationary("logs-unnormalised", LOGS, [x], {x: p})  # the normaliser
 QUARTIC = -y ** 4 / 4 + y ** 3 / 3 + y ** 2  # local maxima at -1 (5/12) and 2 (8/3)
 TWO_HILLS = d.stationary("two-hills", QUARTIC, [y], {y: -1})
 
-m = d.dim("m")
-k = d.index("k", m)
-e = d.tensor("e", (m,))
-s = d.tensor("s", (m,), SIMPLEX)
-GIBBS = -sp.Sum(s[k] * sp.log(s[k]), (k, 1, m)) + sp.Sum(s[k] * e[k], (k, 1, m))
-SOFTMAX = sp.exp(e[k]) / sp.Sum(sp.exp(e[k]), (k, 1, m))
+m, k, e, s, GIBBS, SOFTMAX = gibbs(d)
 # off by a factor 1 + (m-2)(m-3)(m-4)/10^6: exact at m = 2, 3, 4, wrong from m = 5 on,
 # and plain arithmetic, so the claimed point is compiled at the larger size
 LATE = d.stationary("late-polynomial", GIBBS, [s[k]],
