@@ -247,3 +247,38 @@ def test_a_direction_of_increase_in_one_block_is_refuted_at_a_larger_size():
     assert Large.build(ROWS_TRUE, {nb: 6, rb: 7}).check({}) is None
     assert _check(SADDLE_ROW).verdict == "refuted"
     assert _check(ROWS_TRUE).verdict in ("proved", "verified")
+
+
+# -- multipliers from known coefficients, constraints known affine ----------------------
+def test_known_coefficients_give_the_multipliers_elimination_gives():
+    from symderive.check.maxima import linear_multipliers
+    l1, l2 = sp.symbols("l1 l2")
+    A = sp.Matrix([[1, 2], [3, 4], [5, 6]])
+    # consistent: grads = b - A lambda vanish at lambda = (1/3, log(2))
+    b = A * sp.Matrix([sp.Rational(1, 3), sp.log(2)])
+    grads = [b[i] - A[i, 0] * l1 - A[i, 1] * l2 for i in range(3)]
+    got = linear_multipliers(grads, [l1, l2], -A)  # the coefficients of l1, l2
+    assert got == linear_multipliers(grads, [l1, l2])
+    assert sp.simplify(got[l1] - sp.Rational(1, 3)) == 0 and sp.simplify(got[l2] - sp.log(2)) == 0
+    # inconsistent (the third equation off by 1): the multipliers solve the independent
+    # rows only, and the caller's check of every equation fails at them
+    bad = grads[:2] + [grads[2] + 1]
+    lam = linear_multipliers(bad, [l1, l2], -A)
+    assert any(sp.simplify(g.xreplace(lam)) != 0 for g in bad)
+
+
+def test_a_curved_constraint_still_stops_the_better_point_search():
+    """A system whose constraints are not affine as built is not told ``affine``: on
+    the unit circle the search would step off the feasible set."""
+    from symderive.check.stationary import build_system
+    u, v = d.scalar("u"), d.scalar("v")
+    circle = d.stationary("circle", u + v, [u, v], {u: -sp.sqrt(2) / 2, v: -sp.sqrt(2) / 2},
+                          constraints=[u ** 2 + v ** 2 - 1])
+    system = build_system(circle, {})
+    assert system.affine is False
+    line = d.stationary("line", -u ** 2 - v ** 2, [u, v], {u: p, v: 1 - p},
+                        constraints=[u + v - 1])
+    assert build_system(line, {}).affine is True
+    # the minimum of u + v on the circle claimed as its maximum: refuted (second order)
+    out = _check(circle)
+    assert out.verdict == "refuted", out.message
