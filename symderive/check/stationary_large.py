@@ -99,35 +99,49 @@ def _mp(x):
 
 
 def _compiler(args: list):
-    """A lambdify over ``args`` (entries such as mu[1, 2]): the entries become plain,
-    uniquely named symbols in one pass (lambdify rewrites the expression once per
-    argument that is not such a symbol, a Dummy included: 400 passes at a larger size).
-    With ``cse``, common subexpressions are computed once: the objective at a larger
-    size repeats log(mu_kw) once per document, and the many calls of it in the search
-    for a better point are 3x cheaper so (cse itself costs, so only there).
+    """A lambdify over ``args`` (entries such as mu[1, 2]), each printed as a plain,
+    uniquely named argument (lambdify would rewrite the expression once per argument
+    that is not such a symbol, a Dummy included: 400 passes at a larger size; renaming
+    them in the expression first rebuilds it, worth it only before ``cse``).  With
+    ``cse``, common subexpressions are computed once: the objective at a larger size
+    repeats log(mu_kw) once per document, and the many calls of it in the search for a
+    better point are 3x cheaper so (cse itself costs, so only there).
 
     Printing is most of the cost of compiling a large explicit objective, and most of
     that is sorting: terms are printed (and common subexpressions searched) in the
     order they are held, not SymPy's canonical order, and no docstring is rendered.
     The order of a sum only moves its rounding, at the working precision (70 digits)."""
     names = [sp.Symbol(f"symderive_arg_{k}") for k in range(len(args))]
-    table = dict(zip(args, names))
+    table = {a: str(n) for a, n in zip(args, names)}
+    renamed = dict(zip(args, names))
 
     def compile_(exprs, cse=False):
-        exprs = (sp.sympify(exprs).xreplace(table) if not isinstance(exprs, list) else
-                 [sp.sympify(e).xreplace(table) for e in exprs])
-        return sp.lambdify(names, exprs, modules=[_MODULE, "mpmath"], printer=_printer(),
-                           dummify=False, docstring_limit=0,
-                           cse=_unsorted_cse if cse else False)
+        exprs = sp.sympify(exprs) if not isinstance(exprs, list) else \
+            [sp.sympify(e) for e in exprs]
+        if cse:  # searched for common subexpressions faster among plain symbols
+            exprs = exprs.xreplace(renamed) if not isinstance(exprs, list) else \
+                [e.xreplace(renamed) for e in exprs]
+        return sp.lambdify(names, exprs, modules=[_MODULE, "mpmath"],
+                           printer=_Printer(table), dummify=False, docstring_limit=0,
+                           use_imps=False, cse=_unsorted_cse if cse else False)
     return compile_
 
 
-def _printer() -> MpmathPrinter:
+class _Printer(MpmathPrinter):
     """lambdify's own mpmath printer (the names of :data:`_MODULE` as user functions),
-    printing sums in their stored order."""
-    return MpmathPrinter({"fully_qualified_modules": False, "inline": True,
+    printing sums in their stored order and each argument by its plain name."""
+
+    def __init__(self, table: dict):
+        super().__init__({"fully_qualified_modules": False, "inline": True,
                           "allow_unknown_functions": True, "order": "none",
                           "user_functions": {k: k for k in _MODULE}})
+        self.table = table
+
+    def _print_Symbol(self, expr):
+        return self.table.get(expr) or super()._print_Symbol(expr)
+
+    def _print_Indexed(self, expr):
+        return self.table.get(expr) or super()._print_Indexed(expr)
 
 
 def _unsorted_cse(exprs):
