@@ -427,6 +427,11 @@ def _domain(claim, leaf):
     return claim.domain.get(leaf) or assumption_of(claim.derivation, leaf)
 
 
+with mpmath.workdps(WORK):
+    #: how close (relative) to an end of an interval a value is too close to tell
+    _MARGIN = mpmath.mpf(10) ** (10 - WORK)
+
+
 def _inside(claim, leaf, value, strict: bool = False) -> bool:
     """``value`` (an mpmath number) in the leaf's domain; a value too close to a boundary
     to tell raises ValueError (the point is skipped), or is outside when ``strict``."""
@@ -436,7 +441,7 @@ def _inside(claim, leaf, value, strict: bool = False) -> bool:
     ends = _ends(dom)
     if ends is not None:  # an interval of the line: compare with its ends directly
         lo, hi, closed_hi = ends
-        eps = mpmath.mpf(10) ** (10 - WORK) * max(1, abs(value))
+        eps = _MARGIN * max(1, abs(value))
         if value - eps > lo and (value + eps < hi or (closed_hi and value + eps <= hi)):
             return True
         got = False if value + eps < lo or value - eps > hi else None
@@ -537,19 +542,30 @@ def _lagrange_holds(J: sp.Matrix, grad: list) -> bool:
     to its terms (multipliers from independent rows, the free ones at 0)."""
     n = len(grad)
     lam = [mpmath.mpf(0)] * J.rows
-    if J.rows:
-        A = J.T
-        cols, rows = _pivots(sp.ImmutableMatrix(J))
-        if cols:
-            sub = mpmath.matrix([[_mp(A[r, c]) for c in cols] for r in rows])
-            sol = mpmath.lu_solve(sub, mpmath.matrix([grad[r] for r in rows]))
-            for k, c in enumerate(cols):
-                lam[c] = sol[k]
+    cols, rows, sub, entries = _numeric_jacobian(sp.ImmutableMatrix(J))
+    if cols:
+        sol = mpmath.lu_solve(sub, mpmath.matrix([grad[r] for r in rows]))
+        for k, c in enumerate(cols):
+            lam[c] = sol[k]
     for i in range(n):
-        push = mpmath.fsum(_mp(J[j, i]) * lam[j] for j in range(J.rows))
+        push = mpmath.fsum(a * lam[j] for j, a in entries[i])
         if abs(grad[i] - push) > TOLERANCE * max(1, abs(grad[i]), abs(push)):
             return False
     return True
+
+
+@functools.lru_cache(maxsize=8)
+def _numeric_jacobian(J: sp.ImmutableMatrix) -> tuple:
+    """For :func:`_lagrange_holds`, once per constraint Jacobian (the same at every
+    point for constraints with constant coefficients), at the working precision: the
+    pivot columns and rows of J^T, the square system on them, and each unknown's
+    nonzero entries (j, J[j, i]) (a zero term adds exactly nothing to a sum)."""
+    cols, rows = _pivots(J) if J.rows else ([], [])
+    with mpmath.workdps(WORK):
+        sub = mpmath.matrix([[_mp(J[c, r]) for c in cols] for r in rows]) if cols else None
+        entries = [[(j, _mp(J[j, i])) for j in range(J.rows) if J[j, i]]
+                   for i in range(J.cols)]
+    return cols, rows, sub, entries
 
 
 #: claims made explicit at a larger size, by content (45.2 and 47.2 are the same claim)
