@@ -189,6 +189,44 @@ def integral(walker, e: sp.Integral, env: dict, cuts: frozenset, scale: float = 
     except KeyError:
         return None
     point = tuple(values)
+    log = _LOG[0]
+    memo = None if log is _OUTSIDE else (key, point, quad_digits(scale), scale > 1)
+    if memo in log.memo and log.memo[memo][0] is c:
+        return _replay(log, log.memo[memo], point, scale > 1, tick)
+    steps, checks = [0], log.checks
+
+    def counted(n: int) -> None:
+        steps[0] += n
+        tick(n)
+    try:
+        value = _integral(c, values, point, scale, counted)
+    except QuadratureUnreliable as exc:
+        _remember(log, memo, (c, None, str(exc), steps[0], log.checks - checks))
+        raise
+    _remember(log, memo, (c, value, None, steps[0], log.checks - checks))
+    return value
+
+
+def _remember(log: QuadratureLog, memo, entry: tuple) -> None:
+    if memo is not None and len(log.memo) < MEMO_SIZE:
+        log.memo[memo] = entry
+
+
+def _replay(log: QuadratureLog, entry: tuple, point, confirm: bool, tick):
+    """An integral already computed in this claim at this point and precision: its value
+    (or its unreliability, counted again as the computation would), with the same work
+    counted and the same closed-form checks, so that neither verdicts nor sampled sizes
+    depend on the memo."""
+    _, value, why, steps, checks = entry
+    tick(steps)
+    log.checks += checks
+    if why is not None:
+        raise _unreliable(point, confirm, why)
+    return value
+
+
+def _integral(c: _Compiled, values: list, point: tuple, scale: float, tick):
+    """The compiled integral ``c`` at the point's ``values`` (see :func:`integral`)."""
     with mpmath.workdps(quad_digits(scale)):
         hints = [v for v in values if isinstance(v, (mpmath.mpf, int))]
         if c.reduced:
@@ -367,6 +405,8 @@ NESTED_DEGREE = 6
 #: split points at the integrand's peak p and p + j*w (w: the peak's width), for the
 #: first estimate and for the independent second one (different nodes everywhere)
 SPLITS = ((-8, 0, 8), (-5, 0.375, 6))
+#: integrals remembered per claim (:attr:`QuadratureLog.memo`), at most
+MEMO_SIZE = 4096
 #: the hinted values (parameters of the point) tried as peak locations, at most
 MAX_HINTS = 12
 #: the peak's width: the distance at which |f| has fallen below this fraction of its peak
@@ -398,6 +438,10 @@ class QuadratureLog:
     #: "x, y", and the largest error bound accepted there (relative)
     nested: set = field(default_factory=set)
     nested_error: object = 0
+    #: the integrals computed in this claim, by (integral, sizes, point, digits, confirm):
+    #: the sampler meets a point again (screening, then comparing) and the same integral
+    #: on both sides; the entry replays the work and checks counted (see :func:`integral`)
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def skipped(self) -> int:
