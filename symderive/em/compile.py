@@ -76,7 +76,12 @@ class Node:
 
 def _align(value: np.ndarray, axes: Sequence, target: Sequence) -> np.ndarray:
     """View of ``value`` (with ``axes``) broadcastable against ``target`` axes."""
-    order, source = _align_plan(tuple(axes), tuple(target))
+    return _aligned(value, _align_plan(tuple(axes), tuple(target)))
+
+
+def _aligned(value: np.ndarray, plan: tuple) -> np.ndarray:
+    """``value`` aligned by a plan of :func:`_align_plan`."""
+    order, source = plan
     if order is not None:
         value = np.transpose(value, order)
     return value.reshape([1 if i < 0 else value.shape[i] for i in source])
@@ -221,14 +226,27 @@ class _Broadcast(Node):
         self.children = tuple(children)
         self.axes = _union(children)
 
+    @functools.cached_property
+    def _plans(self) -> tuple:
+        """How each child's value is aligned to this node's axes (see ``_align``); None
+        where it has them already, in order."""
+        out = []
+        for c in self.children:
+            plan = _align_plan(tuple(c.axes), tuple(self.axes))
+            out.append(None if plan[0] is None and plan[1] == tuple(range(len(self.axes)))
+                       else plan)
+        return tuple(out)
+
     def compute(self, vals, ctx):
-        parts = [_align(np.asarray(v, dtype=np.float64), c.axes, self.axes)
-                 for v, c in zip(vals, self.children, strict=True)]
+        parts = [np.asarray(v, dtype=np.float64) if plan is None else
+                 _aligned(np.asarray(v, dtype=np.float64), plan)
+                 for v, plan in zip(vals, self._plans, strict=True)]
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             if len(parts) == 1:
                 return np.array(parts[0])
             out = None
-            shape = np.broadcast_shapes(*(p.shape for p in parts))
+            shape = np.broadcast(*parts).shape if len(parts) <= 32 else \
+                np.broadcast_shapes(*(p.shape for p in parts))
             dest = ctx.dest.get(id(self))
             if dest is not None and dest.shape == shape:  # straight into the output
                 out = self.op(parts[0], parts[1], out=dest)
@@ -471,6 +489,8 @@ class Program:
         self.outputs: dict[str, tuple[Node, tuple]] = {}
         self._memo: dict[str, tuple[Node, dict]] = {}
         self._memo_plans: dict = {}
+        #: id of a node list -> (the list, its evaluation steps), see _steps
+        self._memo_steps: dict = {}
 
     # -- public ------------------------------------------------------------------------
     def add(self, name: str, expr: sp.Expr, axes: Sequence[sp.Symbol]) -> None:
@@ -558,20 +578,34 @@ class Program:
         cached on ``data``."""
         ctx = _Context(inputs, sizes, 1 if data is None else data.threads, operands,
                        donated, dest, given)
-        for node in nodes:
-            if id(node) in values:
+        cache = None if data is None else data.cache
+        for node, nid, kids, static, keep in self._steps(nodes):
+            if nid in values:
                 continue
-            if node.static and data is not None and node in data.cache:
-                values[id(node)] = data.cache[node]
-                continue
-            value = values[id(node)] = node.compute([values[id(c)] for c in node.children],
-                                                    ctx)
+            if static and cache is not None:
+                hit = cache.get(node)
+                if hit is not None:
+                    values[nid] = hit
+                    continue
+            value = values[nid] = node.compute([values[k] for k in kids], ctx)
             # (not the data itself, as a renamed T[d, v] is: a cycle data -> cache -> data
             # would keep every matrix, its blocks and caches alive until a full collection)
-            if node.static and data is not None and value is not data and \
-                    not isinstance(node, (Const, Size, Data)):
-                data.cache[node] = value
+            if keep and cache is not None and value is not data:
+                cache[node] = value
         return values
+
+    def _steps(self, nodes: Sequence[Node]) -> list[tuple]:
+        """``(node, id, ids of its children, static, cached on the data)`` for each node
+        of a list that the plans keep: worked out once, since the graph is fixed and the
+        blocks of an iteration evaluate the same list again and again (the Python work
+        of each holds the lock the other threads need)."""
+        key = id(nodes)
+        hit = self._memo_steps.get(key)
+        if hit is None or hit[0] is not nodes:
+            steps = [(n, id(n), tuple(id(c) for c in n.children), n.static,
+                      n.static and not isinstance(n, (Const, Size, Data))) for n in nodes]
+            hit = self._memo_steps[key] = (nodes, steps)
+        return hit[1]
 
     # -- blockwise evaluation ------------------------------------------------------------
     def _split_plan(self, names: tuple, split: sp.Symbol) -> _SplitPlan | None:
@@ -660,7 +694,7 @@ class Program:
                                            given=given))
                 return
             start, stop, block = data.blocks(plan.axis)[i]
-            vals = {}
+            vals = dict(values)  # the whole part; the values it feeds are cut below
             for n, pos in plan.feeds:
                 v = values[id(n)]
                 if isinstance(v, SparseData):  # the data or an elementwise map of it
@@ -669,9 +703,6 @@ class Program:
                     index = [slice(None)] * np.ndim(v)
                     index[pos] = slice(start, stop)
                     vals[id(n)] = v[tuple(index)]
-            for n in plan.whole:
-                if id(n) not in vals:
-                    vals[id(n)] = values[id(n)]
             parts = {}
             for name, arr in outputs.items():
                 index = [slice(None)] * arr.ndim
