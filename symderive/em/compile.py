@@ -22,7 +22,9 @@ shape must not run silently with a wrong meaning.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -429,7 +431,15 @@ class _SplitPlan:
     cut into blocks, the nodes computed once before the blocks (``whole``), per block
     (``blockwise``) and once beside the blocks (``side``: what no block needs), the
     position of the split index in each node's axes (None: not indexed by it), and the
-    values of the whole part that blockwise nodes read, cut to the block."""
+    values of the whole part that blockwise nodes read, cut to the block.
+
+    ``late``: reductions of the whole part (and what is computed from them) that the
+    blocks read only after their sparse products (the M-step's normaliser
+    sum_d gamma_dk n_d, a pass over D x K): computed beside the blocks, first, instead
+    of before them, while the other threads start on their products; a block runs
+    ``head`` (the blockwise nodes before the first that reads a late value), waits for
+    the late values, then ``tail``.  The same operations on the same values: the same
+    bits."""
 
     axis: int
     whole: list
@@ -438,6 +448,9 @@ class _SplitPlan:
     feeds: list  # (node of the whole part, position of the split index): cut per block
     donated: frozenset  # blockwise temporaries their one consumer may overwrite
     side: list
+    late: list = dataclasses.field(default_factory=list)
+    head: list = dataclasses.field(default_factory=list)
+    tail: list = dataclasses.field(default_factory=list)
 
 
 #: node types whose value on a block of the split index is computed from their inputs on
@@ -663,9 +676,43 @@ class Program:
             if id(n) in whole and id(n) in inner:
                 need_before(n)
         side = [n for n in order if id(n) in whole and id(n) not in before]
-        return _SplitPlan(axis, [n for n in order if id(n) in before], blockwise,
-                          {id(n): cut(n) for n in order}, feeds,
-                          _donatable(blockwise, [self.outputs[n][0] for n in names]), side)
+        late = self._late(order, before, blockwise, feeds)
+        wait = next((i for i, n in enumerate(blockwise)
+                     if any(id(c) in late for c in n.children)), len(blockwise))
+        return _SplitPlan(axis, [n for n in order if id(n) in before and id(n) not in late],
+                          blockwise, {id(n): cut(n) for n in order}, feeds,
+                          _donatable(blockwise, [self.outputs[n][0] for n in names]), side,
+                          [n for n in order if id(n) in late], blockwise[:wait],
+                          blockwise[wait:])
+
+    @staticmethod
+    def _late(order: Sequence[Node], before: set, blockwise: Sequence[Node],
+              feeds: Sequence) -> set:
+        """Ids of the nodes of the whole part that may run beside the blocks (see
+        :class:`_SplitPlan`): dense reductions that are not static, and what depends on
+        them, unless a block needs them at its start (a value it is cut from, or the
+        dense factor of a sparse product, prepared once before the blocks)."""
+        early: set[int] = set()
+
+        def need_early(n: Node) -> None:
+            if id(n) not in early:
+                early.add(id(n))
+                for c in n.children:
+                    need_early(c)
+
+        for n, _ in feeds:
+            need_early(n)
+        for n in blockwise:
+            if isinstance(n, Contract) and id(n.children[1]) in before:
+                need_early(n.children[1])
+        late: set[int] = set()
+        for n in order:
+            if id(n) not in before or id(n) in early:
+                continue
+            if (isinstance(n, (Einsum, Reduce)) and not n.static) or \
+                    any(id(c) in late for c in n.children):
+                late.add(id(n))
+        return late
 
     def _run_split(self, names, inputs, sizes, data: SparseData, plan: _SplitPlan,
                    given: Mapping | None = None, then: Mapping | None = None) -> dict:
@@ -687,11 +734,20 @@ class Program:
         operands = {id(c): c.operand(values[id(c.children[1])]) for c in plan.blockwise
                     if isinstance(c, Contract) and id(c.children[1]) in values}
         side: dict = {}
+        late: dict = {}
+        ready = threading.Event()
 
         def run_block(i: int) -> None:
-            if i < 0:  # the values no block needs (pi beside mu): alongside the blocks
-                side.update(self._evaluate(plan.side, inputs, sizes, data, dict(values),
-                                           given=given))
+            if i < 0:  # beside the blocks, first: the late values, then those no block
+                try:   # needs (pi beside mu)
+                    if plan.late:
+                        got = self._evaluate(plan.late, inputs, sizes, data, dict(values),
+                                             given=given)
+                        late.update((id(n), got[id(n)]) for n in plan.late)
+                finally:
+                    ready.set()  # also on an error: no block waits forever
+                side.update(self._evaluate(plan.side, inputs, sizes, data,
+                                           {**values, **late}, given=given))
                 return
             start, stop, block = data.blocks(plan.axis)[i]
             vals = dict(values)  # the whole part; the values it feeds are cut below
@@ -709,8 +765,18 @@ class Program:
                 index[plan.cuts[id(self.outputs[name][0])]] = slice(start, stop)
                 parts[name] = arr[tuple(index)]
             dest = {id(self.outputs[name][0]): part for name, part in parts.items()}
-            self._evaluate(plan.blockwise, inputs, sizes, block, vals, operands,
-                           plan.donated, dest, given)
+            if not plan.late:
+                self._evaluate(plan.blockwise, inputs, sizes, block, vals, operands,
+                               plan.donated, dest, given)
+            else:
+                self._evaluate(plan.head, inputs, sizes, block, vals, operands,
+                               plan.donated, dest, given)
+                ready.wait()
+                if len(late) != len(plan.late):
+                    raise RuntimeError("the values computed beside the blocks failed")
+                vals.update(late)
+                self._evaluate(plan.tail, inputs, sizes, block, vals, operands,
+                               plan.donated, dest, given)
             for name, part in parts.items():
                 value = vals[id(self.outputs[name][0])]
                 if value is not part:  # not written in place (or another name's)
@@ -721,8 +787,10 @@ class Program:
                 with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                     arr[tuple(index)] = fn(parts[name])
 
-        items = ([-1] if plan.side else []) + list(range(len(data.blocks(plan.axis))))
+        items = ([-1] if plan.side or plan.late else []) + \
+            list(range(len(data.blocks(plan.axis))))
         parallel_map(run_block, items, data.threads)
+        values.update(late)
         values.update(side)
         out: dict = {n: outputs[n] if n in outputs else values[id(self.outputs[n][0])]
                      for n in names}
