@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -46,8 +47,9 @@ class Instance:
     given: list
     unknowns: list
 
-    @property
+    @functools.cached_property
     def leaves(self) -> list:
+        """The instance's variables (found once: the entries above do not change)."""
         return leaves_of(itertools.chain(self.lhs, self.rhs, self.given), self.unknowns)
 
 
@@ -108,13 +110,24 @@ def _claim_facts(d: Derivation, lhs: sp.Basic, rhs: sp.Basic) -> tuple[list, lis
     """(referenced variables, free indices) of a claim's two sides: the same at every
     size, so found once per pair of sides and derivation (kept on the derivation, like
     its other caches, keyed on the expressions themselves; bounded)."""
-    cache = d.__dict__.setdefault("_claim_facts", {})
     key = (lhs, rhs, len(d.vars), len(d.defs))  # a variable declared since: found again
+    return _memo(d, "_claim_facts", key,
+                 lambda: (referenced_vars(d, lhs, rhs), free_indices(d, lhs, rhs)))
+
+
+def _memo(d: Derivation, name: str, key, make):
+    """``make()``, remembered in the derivation's memo ``name`` under ``key`` (a pure
+    function of the key and the derivation; at most :data:`FACTS_MAX` entries)."""
+    cache = d.__dict__.setdefault(name, {})
     if key not in cache:
         if len(cache) >= FACTS_MAX:
             cache.clear()
-        cache[key] = (referenced_vars(d, lhs, rhs), free_indices(d, lhs, rhs))
+        cache[key] = make()
     return cache[key]
+
+
+def _sizes_key(sizes: dict) -> tuple:
+    return tuple(sorted(((str(k), v) for k, v in sizes.items())))
 
 
 def all_entries(inst: Instantiator, variables) -> list:
@@ -143,7 +156,10 @@ class Evaluator:
         d = claim.derivation
         probe = Instantiator(d, sizes)
         variables, idx = _claim_facts(d, claim.lhs, claim.rhs)
-        self.leaves = all_entries(probe, variables)
+        # the same entries for every claim on these variables at these sizes
+        key = (tuple((v.name, id(v)) for v in variables), _sizes_key(sizes))
+        self.leaves = list(_memo(d, "_all_entries", key,
+                                 lambda: tuple(all_entries(probe, variables))))
         ranges = [range(1, probe.integer(d.indices[k], {}) + 1) for k in idx]
         self.envs = [dict(zip(idx, v)) for v in itertools.product(*ranges)]
         self.labels: list = []
