@@ -327,6 +327,10 @@ def _scalar_matrix(x) -> Matrix:
     return Matrix(1, 1, [x])
 
 
+#: backend class -> {node class -> its scalar method} (scalar nodes only)
+_SCALAR_METHODS: dict = {}
+
+
 class NumericInstantiator(Walker):
     """Values of one derivation's expressions at one point and one set of sizes: the
     mpmath backend of the walker (one ``scalar_<Node>`` / ``matrix_<Node>`` method per
@@ -342,16 +346,25 @@ class NumericInstantiator(Walker):
         self._defcache: dict = {}
         self._dcache: dict = {}  # derivative values, per node and the indices it uses
         self.step_used: dict = {}  # key -> the step actually applied to a held quantity
+        self._scalar_methods = _SCALAR_METHODS.setdefault(type(self), {})
 
     # -- helpers -----------------------------------------------------------------------
     def int_of(self, e: sp.Basic, env: Mapping) -> int:
         kind = type(e)
-        if kind is sp.Symbol and type(env.get(e)) is int:  # an index: one visit, as
-            _tick()                                       # self.scalar would count it
-            return env[e]
-        if kind is int:
+        if kind is sp.Symbol:
+            value = env.get(e)
+            if type(value) is int:  # an index: one visit, as self.scalar would count it
+                _tick()
+                return value
+            if value is None and e in self.sizes:  # a size: likewise
+                _tick()
+                return self.sizes[e]
+        elif kind is int:
             _tick()
             return e
+        elif isinstance(e, sp.Integer):  # what scalar_Integer gives, in one visit
+            _tick()
+            return int(e)
         value = self.scalar(sp.sympify(e), env, frozenset())
         if isinstance(value, int):
             return value
@@ -436,13 +449,25 @@ class NumericInstantiator(Walker):
         return [(name, (*idx, a + 1, b + 1)) for a in range(rows) for b in range(cols)]
 
     # -- work counted per node visit (see work_limit) -----------------------------------
+    # Walker.scalar and Walker.matrix with the visit counted, inlined (the hot path):
+    # the method per node class comes from one dict per backend class and kind
     def scalar(self, e: sp.Basic, env: Mapping, cuts: frozenset):
-        _tick()
-        return super().scalar(e, env, cuts)
+        state = _STATE
+        state[1] += 1
+        if state[0]:
+            state[3] += 1
+        if state[2] is not None and state[1] > state[2]:
+            raise WorkLimit(f"more than {state[2]} evaluation steps")
+        method = self._scalar_methods.get(type(e))
+        if method is None:
+            if isinstance(e, MatrixExpr):
+                return Walker.scalar(self, e, env, cuts)
+            method = self._scalar_methods[type(e)] = self._method("scalar", e)
+        return method(self, e, env, cuts)
 
     def matrix(self, e: sp.Basic, env: Mapping, cuts: frozenset) -> Matrix:
         _tick()
-        return super().matrix(e, env, cuts)
+        return Walker.matrix(self, e, env, cuts)
 
     # -- scalars -----------------------------------------------------------------------
     def one_by_one(self, value) -> Matrix:
@@ -579,7 +604,9 @@ class NumericInstantiator(Walker):
             saved = _STATE[1], _STATE[2], _STATE[3]
             _STATE[2] = None  # charged SYMBOLIC_STEPS above, whatever this costs
             try:
-                value = self.scalar(expr, {}, frozenset())
+                fast = _compiled(self, expr)
+                value = (fast(self.values) if fast is not None
+                         else self.scalar(expr, {}, frozenset()))
             except InstantiationError:
                 value = None
             finally:
@@ -627,7 +654,19 @@ class NumericInstantiator(Walker):
                 args.append(sp.Integer(v))
             else:
                 args.append(sp.Float(v, WORK_DIGITS))
-        return _mp(e.func(*args))
+        if not all(isinstance(a, sp.Integer) for a in args):
+            return _mp(e.func(*args))
+        # integer arguments (an index function such as a topic-of-document): the value
+        # depends on them and the precision only, so it is made once
+        key = (e.func, tuple(args), WORK_DIGITS, mpmath.mp.prec)
+        try:
+            return _FALLBACK[key]
+        except KeyError:
+            pass
+        if len(_FALLBACK) >= FALLBACK_MAX:
+            del _FALLBACK[next(iter(_FALLBACK))]
+        out = _FALLBACK[key] = _mp(e.func(*args))
+        return out
 
     def _expand_limits(self, e, env, cuts):
         limits = list(e.limits)
@@ -1036,6 +1075,105 @@ def _instantiated(d: Derivation, sizes: tuple, e: sp.Basic, ints: tuple) -> tupl
         del _INSTANTIATED[next(iter(_INSTANTIATED))]
     out = _INSTANTIATED[key] = (expr, keys)
     return out
+
+
+#: values of unknown functions at integer arguments (:meth:`NumericInstantiator._fallback`)
+_FALLBACK: dict = {}
+FALLBACK_MAX = 4096
+
+#: closures computing an explicit expression of :func:`_instantiated` at a point, the
+#: same operations in the same order as the walker's methods (see :func:`compile_plain`):
+#: (expression, sizes) -> closure, or None when it has a node they do not cover
+_COMPILED: dict = {}
+COMPILED_MAX = 4096
+
+
+def _compiled(inst: NumericInstantiator, expr: sp.Basic):
+    key = (type(inst), expr, tuple(sorted(inst.sizes.items(), key=str)))
+    try:
+        return _COMPILED[key]
+    except KeyError:
+        pass
+    if len(_COMPILED) >= COMPILED_MAX:
+        del _COMPILED[next(iter(_COMPILED))]
+    out = _COMPILED[key] = compile_plain(inst, expr)
+    return out
+
+
+def compile_plain(inst: NumericInstantiator, expr: sp.Basic):
+    """``expr`` (explicit: numbers, leaf entries, + * **, the functions of FUNCTIONS) as a
+    closure of the point's values, doing exactly what ``inst.scalar(expr, {}, ...)`` does
+    (the same mpmath operations in the same order, numbers made at call time at the
+    precision then in force) but without the walk: no dispatch, no SymPy per point.  Node
+    visits are not counted (the caller charges a fixed amount).  None when ``expr`` has a
+    node the closure does not cover (a definition, a kinked function): walk it then."""
+    cls = type(inst)
+    sizes, defs = inst.sizes, inst.d.defs
+
+    def build(e):
+        method = inst._method("scalar", e)
+        if isinstance(e, MatrixExpr):
+            return None
+        if method is cls.scalar_Integer:
+            k = int(e)
+            return lambda values: k
+        if method is cls.scalar_Rational:
+            p, q = int(e.p), int(e.q)
+            return lambda values: mpmath.mpf(p) / q
+        if method is cls.scalar_Float:
+            return lambda values: mpmath.mpf(e)
+        if method is cls.scalar_Symbol:
+            if e in sizes:
+                k = sizes[e]
+                return lambda values: k
+            if e in defs:
+                return None
+            return _leaf_closure((_name(e), ()))
+        if method is cls.scalar_Indexed:
+            if e.base.label in defs or not all(type(i) is int or isinstance(i, sp.Integer)
+                                               for i in e.indices):
+                return None
+            return _leaf_closure((_name(e.base.label), tuple(int(i) for i in e.indices)))
+        args = [build(a) for a in e.args]
+        if any(a is None for a in args):
+            return None
+        if method is cls.scalar_Add:
+            return lambda values: mpmath.fsum(a(values) for a in args)
+        if method is cls.scalar_Mul:
+            def mul(values):
+                out = mpmath.mpf(1)
+                for a in args:
+                    out = out * a(values)
+                return out
+            return mul
+        if method is cls.scalar_Pow:
+            base, p = args
+            exp = e.args[1]
+            if exp.is_Integer:
+                k = int(exp)
+                return lambda values: _as_mpf(base(values)) ** k
+            if exp == sp.S.Half:
+                return lambda values: mpmath.sqrt(_as_mpf(base(values)))
+            return lambda values: mpmath.power(_as_mpf(base(values)), p(values))
+        fn = FUNCTIONS.get(e.func) if method is cls.scalar_default else None
+        if fn is not None:
+            return lambda values: fn(*(a(values) for a in args))
+        return None
+
+    return build(expr)
+
+
+def _leaf_closure(key: Key):
+    def leaf(values):
+        try:
+            return values[key]
+        except KeyError:
+            raise InstantiationError(f"no value for {key[0]}{list(key[1]) or ''}") from None
+    return leaf
+
+
+def _as_mpf(b):
+    return mpmath.mpf(b) if isinstance(b, int) else b  # 3 ** -1 would be a 53-bit float
 
 
 def _det(M: Matrix):
