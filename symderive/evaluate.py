@@ -347,6 +347,7 @@ class NumericInstantiator(Walker):
         self._dcache: dict = {}  # derivative values, per node and the indices it uses
         self.step_used: dict = {}  # key -> the step actually applied to a held quantity
         self._scalar_methods = _SCALAR_METHODS.setdefault(type(self), {})
+        self._sizes_key: tuple | None = None  # the sizes, sorted (see _symbolic)
 
     # -- helpers -----------------------------------------------------------------------
     def int_of(self, e: sp.Basic, env: Mapping) -> int:
@@ -596,10 +597,15 @@ class NumericInstantiator(Walker):
             raise InstantiationError(f"cannot evaluate {e} with held quantities")
         _tick(SYMBOLIC_STEPS)  # SymPy work: far dearer than one node visit (counted the
         # same whether compiled or not, so the sizes sampled never depend on the cache)
-        ints = tuple(sorted(((k, v) for k, v in env.items() if isinstance(v, int)),
+        # only the indices the node names can change its instantiation (an index of an
+        # enclosing sum that it does not use would only multiply the cache's entries)
+        free = _free_symbols(e)
+        ints = tuple(sorted(((k, v) for k, v in env.items()
+                             if isinstance(v, int) and k in free),
                             key=lambda kv: str(kv[0])))
-        expr, keys = _instantiated(self.d, tuple(sorted(self.sizes.items(), key=str)), e,
-                                   ints)
+        if self._sizes_key is None:
+            self._sizes_key = tuple(sorted(self.sizes.items(), key=str))
+        expr, keys = _instantiated(self.d, self._sizes_key, e, ints)
         if keys is not None and all(k in self.values for k in keys):
             saved = _STATE[1], _STATE[2], _STATE[3]
             _STATE[2] = None  # charged SYMBOLIC_STEPS above, whatever this costs
@@ -1052,6 +1058,20 @@ _INSTANTIATED: dict = {}
 INSTANTIATED_MAX = 4096
 
 
+_FREE: dict = {}  # node -> its free symbols (see _symbolic); bounded like the above
+
+
+def _free_symbols(e: sp.Basic) -> frozenset:
+    try:
+        return _FREE[e]
+    except KeyError:
+        pass
+    if len(_FREE) >= INSTANTIATED_MAX:
+        del _FREE[next(iter(_FREE))]
+    out = _FREE[e] = frozenset(e.free_symbols)
+    return out
+
+
 def _instantiated(d: Derivation, sizes: tuple, e: sp.Basic, ints: tuple) -> tuple:
     key = (d, sizes, e, ints)
     hit = _INSTANTIATED.get(key)
@@ -1122,6 +1142,11 @@ def compile_plain(inst: NumericInstantiator, expr: sp.Basic):
             return lambda values: mpmath.mpf(p) / q
         if method is cls.scalar_Float:
             return lambda values: mpmath.mpf(e)
+        if method is cls.scalar_NumberSymbol:
+            n = sp.N(e, 110)
+            return lambda values: mpmath.mpf(n)
+        if method is cls.scalar_ImaginaryUnit:
+            return lambda values: mpmath.mpmathify(1j)
         if method is cls.scalar_Symbol:
             if e in sizes:
                 k = sizes[e]
