@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 import mpmath
 import sympy as sp
+from sympy.matrices.exceptions import ShapeError
 from sympy.matrices.expressions import MatrixExpr
 
 from .derivation import Derivation
@@ -22,7 +23,7 @@ from .matrix_domains import structured
 from .nodes import BatchElement, Component, DefRef, Hess, MatD, ScalarD, sigmoid
 from .quadrature import ERROR_BOUND, reliable_quad
 from .quadrature import integral as compiled_integral
-from .walker import InstantiationError, MatrixShapeError, Walker
+from .walker import InstantiationError, MatrixShapeError, OperandShapeError, Walker
 
 #: precision of numeric evaluation, and the finite-difference step 10^-FD_DIGITS
 WORK_DIGITS = 100
@@ -282,19 +283,31 @@ class Matrix:
         return Matrix(self.rows, self.cols, [fn(x) for x in self.data])
 
     def zip(self, other: Matrix, fn) -> Matrix:
-        if self.shape != other.shape:
-            raise MatrixShapeError(f"shapes {self.shape} and {other.shape} do not match")
-        _tick(len(self.data))
+        self._fits(other)
         return Matrix(self.rows, self.cols, [fn(x, y) for x, y in zip(self.data, other.data)])
 
+    def _fits(self, other: Matrix) -> None:
+        """Entrywise operations need equal shapes; they cost one step per entry."""
+        if self.rows != other.rows or self.cols != other.cols:
+            raise MatrixShapeError(f"shapes {self.shape} and {other.shape} do not match")
+        _tick(len(self.data))
+
+    # the common entrywise operations written out (no function call per entry)
     def __add__(self, other: Matrix) -> Matrix:
-        return self.zip(other, lambda x, y: x + y)
+        self._fits(other)
+        return Matrix(self.rows, self.cols, [x + y for x, y in zip(self.data, other.data)])
 
     def __sub__(self, other: Matrix) -> Matrix:
-        return self.zip(other, lambda x, y: x - y)
+        self._fits(other)
+        return Matrix(self.rows, self.cols, [x - y for x, y in zip(self.data, other.data)])
+
+    def hadamard(self, other: Matrix) -> Matrix:
+        self._fits(other)
+        return Matrix(self.rows, self.cols, [x * y for x, y in zip(self.data, other.data)])
 
     def scale(self, c) -> Matrix:
-        return self.map(lambda x: c * x)
+        _tick(len(self.data))
+        return Matrix(self.rows, self.cols, [c * x for x in self.data])
 
     def __matmul__(self, other: Matrix) -> Matrix:
         if self.cols != other.rows:
@@ -309,7 +322,8 @@ class Matrix:
 
     @property
     def T(self) -> Matrix:
-        return Matrix.build(self.cols, self.rows, lambda a, b: self.data[b * self.cols + a])
+        data, rows, cols = self.data, self.rows, self.cols
+        return Matrix(cols, rows, [data[b * cols + a] for a in range(cols) for b in range(rows)])
 
 
 def _mp(value: sp.Basic):
@@ -327,7 +341,8 @@ def _scalar_matrix(x) -> Matrix:
     return Matrix(1, 1, [x])
 
 
-#: backend class -> {node class -> its scalar method} (scalar nodes only)
+#: (backend class, "scalar" | "matrix") -> {node class -> its method}; the scalar table
+#: holds scalar nodes only, the matrix table matrix nodes only
 _SCALAR_METHODS: dict = {}
 
 
@@ -346,7 +361,8 @@ class NumericInstantiator(Walker):
         self._defcache: dict = {}
         self._dcache: dict = {}  # derivative values, per node and the indices it uses
         self.step_used: dict = {}  # key -> the step actually applied to a held quantity
-        self._scalar_methods = _SCALAR_METHODS.setdefault(type(self), {})
+        self._scalar_methods = _SCALAR_METHODS.setdefault((type(self), "scalar"), {})
+        self._matrix_methods = _SCALAR_METHODS.setdefault((type(self), "matrix"), {})
         self._sizes_key: tuple | None = None  # the sizes, sorted (see _symbolic)
 
     # -- helpers -----------------------------------------------------------------------
@@ -467,8 +483,22 @@ class NumericInstantiator(Walker):
         return method(self, e, env, cuts)
 
     def matrix(self, e: sp.Basic, env: Mapping, cuts: frozenset) -> Matrix:
-        _tick()
-        return Walker.matrix(self, e, env, cuts)
+        state = _STATE
+        state[1] += 1
+        if state[0]:
+            state[3] += 1
+        if state[2] is not None and state[1] > state[2]:
+            raise WorkLimit(f"more than {state[2]} evaluation steps")
+        method = self._matrix_methods.get(type(e))
+        if method is None:
+            if not isinstance(e, MatrixExpr):
+                return self.one_by_one(self.scalar(e, env, cuts))
+            method = self._matrix_methods[type(e)] = self._method("matrix", e)
+        try:
+            return method(self, e, env, cuts)
+        except (ShapeError, MatrixShapeError) as exc:
+            raise OperandShapeError(e, self._operand_shapes(e, env, cuts),
+                                    dict(self.sizes)) from exc
 
     # -- scalars -----------------------------------------------------------------------
     def one_by_one(self, value) -> Matrix:
@@ -736,16 +766,19 @@ class NumericInstantiator(Walker):
         if domain is not None:  # built from its free entries, as in the exact backend
             rows_ = domain.numeric(lambda a, b: self._leaf((e.name, (a, b))), rows)
             return Matrix(rows, rows, [x for row in rows_ for x in row])
+        leaf, name = self._leaf, e.name
         if var.kind == "vector":
-            return Matrix.build(rows, 1, lambda a, b: self._leaf((e.name, (a + 1,))))
-        return Matrix.build(rows, cols, lambda a, b: self._leaf((e.name, (a + 1, b + 1))))
+            return Matrix(rows, 1, [leaf((name, (a + 1,))) for a in range(rows)])
+        return Matrix(rows, cols, [leaf((name, (a + 1, b + 1))) for a in range(rows)
+                                   for b in range(cols)])
 
     def matrix_BatchElement(self, e, env: Mapping, cuts: frozenset) -> Matrix:
         i = self.int_of(e.index, env)
         name = e.batch.name
         var = self.d.vars[name]
         dim = self.int_of(var.shape[1], env)
-        return Matrix.build(dim, 1, lambda a, b: self._leaf((name, (i, a + 1))))
+        leaf = self._leaf
+        return Matrix(dim, 1, [leaf((name, (i, a + 1))) for a in range(dim)])
 
     def matrix_DefRef(self, e, env: Mapping, cuts: frozenset) -> Matrix:
         idx = tuple(self.int_of(i, env) for i in e.indices)
@@ -772,7 +805,7 @@ class NumericInstantiator(Walker):
     def matrix_HadamardProduct(self, e, env: Mapping, cuts: frozenset) -> Matrix:
         out = self.matrix(e.args[0], env, cuts)
         for a in e.args[1:]:
-            out = out.zip(self.matrix(a, env, cuts), lambda x, y: x * y)
+            out = out.hadamard(self.matrix(a, env, cuts))
         return out
 
     def matrix_HadamardPower(self, e, env: Mapping, cuts: frozenset) -> Matrix:
@@ -783,7 +816,8 @@ class NumericInstantiator(Walker):
         return base.map(lambda x: mpmath.power(x, p))
 
     def matrix_Elementwise(self, e, env: Mapping, cuts: frozenset) -> Matrix:
-        return self.matrix(e.arg, env, cuts).map(ELEMENTWISE[e.fname])
+        return self.matrix(e.arg, env, cuts).map(ELEMENTWISE[e.args[0].name])  # fname,
+        # without the printer
 
     def matrix_Broadcast(self, e, env: Mapping, cuts: frozenset) -> Matrix:
         rows, cols = (self.int_of(s, env) for s in e.shape)
@@ -850,7 +884,7 @@ class NumericInstantiator(Walker):
             for k in leaves:
                 values[k] = values[k] + steps[k]
         name = next(iter(steps))[0]
-        changed = frozenset({name} | {str(t) for t in held})
+        changed = frozenset({name} | {_name(t) for t in held})
         child = NumericInstantiator(self.d, self.sizes, values, parent=self, changed=changed,
                                     held=(self, cuts, held, None if leaves else steps))
         out = (child.matrix(f, env, cuts | held) if value is None
