@@ -205,6 +205,19 @@ FUNCTIONS = {
 }
 
 
+#: an Indexed node -> (its label, the label's name, its indices): SymPy's properties
+#: rebuild these at each access (a hot path); bounded
+_INDEXED: dict = {}
+
+
+def _indexed_parts(e: sp.Indexed) -> tuple:
+    if len(_INDEXED) >= 65536:
+        _INDEXED.clear()
+    label = e.base.label
+    out = _INDEXED[e] = (label, _name(label), tuple(e.indices))
+    return out
+
+
 def _name(x: sp.Basic) -> str:
     """``str(x)`` for a symbol, without the printer (a hot path)."""
     return x.name if type(x) is sp.Symbol else str(x)
@@ -531,13 +544,17 @@ class NumericInstantiator(Walker):
         return self._leaf((_name(e), ()))
 
     def scalar_Indexed(self, e, env: Mapping, cuts: frozenset):
-        idx = tuple(self.int_of(i, env) for i in e.indices)
-        label = e.base.label
+        try:
+            label, name, indices = _INDEXED[e]
+        except KeyError:
+            label, name, indices = _indexed_parts(e)
+        int_of = self.int_of
+        idx = tuple([int_of(i, env) for i in indices])
         if label in self.d.defs:
             if label in cuts:
                 return self._held(label, idx).data[0]
             return self.definition(label, idx, cuts).data[0]
-        return self._leaf((_name(label), idx))
+        return self._leaf((name, idx))
 
     def scalar_Sum(self, e, env: Mapping, cuts: frozenset):
         return self._expand_limits(e, env, cuts)
@@ -1113,7 +1130,48 @@ def _instantiated(d: Derivation, sizes: tuple, e: sp.Basic, ints: tuple) -> tupl
         return hit
     from .instantiate import Instantiator
 
-    expr = Instantiator(d, dict(sizes)).scalar(e, dict(ints), frozenset())
+    inst, env = Instantiator(d, dict(sizes)), dict(ints)
+    if e.args and inst._method("scalar", e) is Instantiator.scalar_default:
+        # what Instantiator.scalar_default does, with the function applied once per
+        # explicit arguments: nodes at different indices often have the same ones
+        args = tuple(inst.scalar(a, env, frozenset()) for a in e.args)
+        expr = _applied(e.func, args)
+    else:
+        expr = inst.scalar(e, env, frozenset())
+    keys = _plain_keys(d, expr)
+    if len(_INSTANTIATED) >= INSTANTIATED_MAX:
+        del _INSTANTIATED[next(iter(_INSTANTIATED))]
+    out = _INSTANTIATED[key] = (expr, keys)
+    return out
+
+
+_APPLIED: dict = {}  # (function, explicit arguments) -> its value; bounded
+
+
+def _applied(func, args: tuple) -> sp.Basic:
+    key = (func, args)
+    try:
+        return _APPLIED[key]
+    except KeyError:
+        pass
+    if len(_APPLIED) >= INSTANTIATED_MAX:
+        del _APPLIED[next(iter(_APPLIED))]
+    out = _APPLIED[key] = func(*args)
+    return out
+
+
+_PLAIN: dict = {}  # (derivation, explicit expression) -> its leaf keys or None; bounded
+
+
+def _plain_keys(d: Derivation, expr: sp.Basic) -> list | None:
+    """The leaf keys of an explicit expression the walker evaluates, or None when it is
+    not plain arithmetic.  Many nodes instantiate to the same expression (a topic's pmf,
+    for every assignment giving a document that topic): made once per expression."""
+    key = (d, expr)
+    try:
+        return _PLAIN[key]
+    except KeyError:
+        pass
     keys = None
     # only plain explicit arithmetic is evaluated by the walker; anything else (an
     # unevaluated function, a symbol that is not a variable's entry) keeps evalf
@@ -1121,14 +1179,15 @@ def _instantiated(d: Derivation, sizes: tuple, e: sp.Basic, ints: tuple) -> tupl
                                sp.Idx, sp.IndexedBase, sp.Tuple, sp.NumberSymbol))
                 or x.func in FUNCTIONS for x in sp.preorder_traversal(expr))
     if plain:
-        keys = [key_of(x) for x in expr.atoms(sp.Indexed)]
+        entries = expr.atoms(sp.Indexed)
+        labels = {y.base.label for y in entries}
+        keys = [key_of(x) for x in entries]
         keys += [key_of(x) for x in expr.free_symbols
-                 if isinstance(x, sp.Symbol) and x not in d.defs
-                 and not any(x == y.base.label for y in expr.atoms(sp.Indexed))]
-    if len(_INSTANTIATED) >= INSTANTIATED_MAX:
-        del _INSTANTIATED[next(iter(_INSTANTIATED))]
-    out = _INSTANTIATED[key] = (expr, keys)
-    return out
+                 if isinstance(x, sp.Symbol) and x not in d.defs and x not in labels]
+    if len(_PLAIN) >= INSTANTIATED_MAX:
+        del _PLAIN[next(iter(_PLAIN))]
+    _PLAIN[key] = keys
+    return keys
 
 
 #: values of unknown functions at integer arguments (:meth:`NumericInstantiator._fallback`)
