@@ -205,8 +205,9 @@ FUNCTIONS = {
 }
 
 
-#: an Indexed node -> (its label, the label's name, its indices): SymPy's properties
-#: rebuild these at each access (a hot path); bounded
+#: id of an Indexed node -> (the node, its label, the label's name, its indices):
+#: SymPy's properties rebuild these at each access, and hashing an Indexed is dear (a
+#: hot path).  Keyed by identity (the node is kept, so its id is not reused); bounded
 _INDEXED: dict = {}
 
 
@@ -214,7 +215,7 @@ def _indexed_parts(e: sp.Indexed) -> tuple:
     if len(_INDEXED) >= 65536:
         _INDEXED.clear()
     label = e.base.label
-    out = _INDEXED[e] = (label, _name(label), tuple(e.indices))
+    out = _INDEXED[id(e)] = (e, label, _name(label), tuple(e.indices))
     return out
 
 
@@ -544,10 +545,10 @@ class NumericInstantiator(Walker):
         return self._leaf((_name(e), ()))
 
     def scalar_Indexed(self, e, env: Mapping, cuts: frozenset):
-        try:
-            label, name, indices = _INDEXED[e]
-        except KeyError:
-            label, name, indices = _indexed_parts(e)
+        parts = _INDEXED.get(id(e))
+        if parts is None or parts[0] is not e:
+            parts = _indexed_parts(e)
+        _, label, name, indices = parts
         int_of = self.int_of
         idx = tuple([int_of(i, env) for i in indices])
         if label in self.d.defs:
@@ -649,7 +650,7 @@ class NumericInstantiator(Walker):
         free = _free_symbols(e)
         ints = tuple(sorted(((k, v) for k, v in env.items()
                              if isinstance(v, int) and k in free),
-                            key=lambda kv: str(kv[0])))
+                            key=lambda kv: _name(kv[0])))
         if self._sizes_key is None:
             self._sizes_key = tuple(sorted(self.sizes.items(), key=str))
         expr, keys = _instantiated(self.d, self._sizes_key, e, ints)
@@ -921,8 +922,14 @@ class NumericInstantiator(Walker):
     def _cache_key(self, e, env: Mapping, cuts: frozenset) -> tuple:
         """A derivative's value depends on the point, its node, the cuts and the indices
         it names (not on the rest of ``env``): D(L, mu) inside a sum over i is one value."""
-        names = e.free_symbols.union(*(sp.sympify(h).free_symbols for h in e.holding))
-        return (e, tuple(sorted(((str(k), v) for k, v in env.items() if k in names))), cuts)
+        names = _DERIVATIVE_NAMES.get(e)
+        if names is None:
+            if len(_DERIVATIVE_NAMES) >= INSTANTIATED_MAX:
+                _DERIVATIVE_NAMES.clear()
+            names = _DERIVATIVE_NAMES[e] = e.free_symbols.union(
+                *(sp.sympify(h).free_symbols for h in e.holding))
+        return (e, tuple(sorted(((_name(k), v) for k, v in env.items() if k in names))),
+                cuts)
 
     def derivative(self, e, env: Mapping, cuts: frozenset) -> Matrix:
         var = self.d.vars.get(e.wrt.name) if isinstance(e.wrt, sp.MatrixSymbol) else None
@@ -1109,6 +1116,7 @@ _INSTANTIATED: dict = {}
 INSTANTIATED_MAX = 4096
 
 
+_DERIVATIVE_NAMES: dict = {}  # derivative node -> the symbols it names (see _cache_key)
 _FREE: dict = {}  # node -> its free symbols (see _symbolic); bounded like the above
 
 
@@ -1202,7 +1210,9 @@ COMPILED_MAX = 4096
 
 
 def _compiled(inst: NumericInstantiator, expr: sp.Basic):
-    key = (type(inst), expr, tuple(sorted(inst.sizes.items(), key=str)))
+    if inst._sizes_key is None:
+        inst._sizes_key = tuple(sorted(inst.sizes.items(), key=str))
+    key = (type(inst), expr, inst._sizes_key)
     try:
         return _COMPILED[key]
     except KeyError:
