@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 import mpmath
 import sympy as sp
+from mpmath.libmp import mpf_add, mpf_mul, mpf_sub, mpf_sum
 from sympy.matrices.exceptions import ShapeError
 from sympy.matrices.expressions import MatrixExpr
 
@@ -272,6 +273,19 @@ def _local(d: Derivation, token: sp.Symbol, changed: frozenset) -> bool:
     return ok(body)
 
 
+_MPF = mpmath.mpf
+_make = mpmath.mp.make_mpf
+
+
+def _raw(data: list) -> list | None:
+    """mpmath's raw values of a list of real mpmath numbers; None if any entry is
+    something else (an int, a complex number): then mpmath's own operators are used."""
+    for x in data:
+        if type(x) is not _MPF:
+            return None
+    return [x._mpf_ for x in data]
+
+
 class Matrix:
     """A small dense matrix of mpmath numbers (row-major lists)."""
 
@@ -306,17 +320,33 @@ class Matrix:
             raise MatrixShapeError(f"shapes {self.shape} and {other.shape} do not match")
         _tick(len(self.data))
 
-    # the common entrywise operations written out (no function call per entry)
+    # the common entrywise operations written out (no function call per entry); on
+    # real entries straight on mpmath's raw values, as mpf.__add__ etc. compute them
     def __add__(self, other: Matrix) -> Matrix:
         self._fits(other)
+        a, b = _raw(self.data), _raw(other.data)
+        if a is not None and b is not None:
+            prec, rnd = mpmath.mp._prec_rounding
+            return Matrix(self.rows, self.cols,
+                          [_make(mpf_add(x, y, prec, rnd)) for x, y in zip(a, b)])
         return Matrix(self.rows, self.cols, [x + y for x, y in zip(self.data, other.data)])
 
     def __sub__(self, other: Matrix) -> Matrix:
         self._fits(other)
+        a, b = _raw(self.data), _raw(other.data)
+        if a is not None and b is not None:
+            prec, rnd = mpmath.mp._prec_rounding
+            return Matrix(self.rows, self.cols,
+                          [_make(mpf_sub(x, y, prec, rnd)) for x, y in zip(a, b)])
         return Matrix(self.rows, self.cols, [x - y for x, y in zip(self.data, other.data)])
 
     def hadamard(self, other: Matrix) -> Matrix:
         self._fits(other)
+        a, b = _raw(self.data), _raw(other.data)
+        if a is not None and b is not None:
+            prec, rnd = mpmath.mp._prec_rounding
+            return Matrix(self.rows, self.cols,
+                          [_make(mpf_mul(x, y, prec, rnd)) for x, y in zip(a, b)])
         return Matrix(self.rows, self.cols, [x * y for x, y in zip(self.data, other.data)])
 
     def scale(self, c) -> Matrix:
@@ -330,6 +360,14 @@ class Matrix:
         _tick(self.rows * m * n)
         # fdot sums the exact products and rounds once: one call per entry, no
         # intermediate numbers (as accurate as fsum of rounded products, or more)
+        A, B = _raw(self.data), _raw(other.data)
+        if A is not None and B is not None:  # what fdot does on real entries
+            prec, rnd = mpmath.mp._prec_rounding
+            rows = [A[a * n:(a + 1) * n] for a in range(self.rows)]
+            cols = [B[b::m] for b in range(m)]
+            return Matrix(self.rows, m, [_make(mpf_sum([mpf_mul(x, y) for x, y in zip(r, c)],
+                                                       prec, rnd))
+                                         for r in rows for c in cols])
         rows = [self.data[a * n:(a + 1) * n] for a in range(self.rows)]
         cols = [other.data[b::m] for b in range(m)]
         return Matrix(self.rows, m, [mpmath.fdot(r, c) for r in rows for c in cols])

@@ -104,3 +104,48 @@ def test_symbolic_nodes_same_values_and_work_compiled_or_walked(claim_id, monkey
     assert compiled_fine == walked_fine
     if claim_id == "42.1":  # topic-of-document at integer arguments: made once each
         assert 0 < fallbacks < 50
+
+
+def _random_matrix(rng: random.Random, rows: int, cols: int, kind: str = "real"):
+    def entry():
+        x = mpmath.mpf(rng.randint(-10**6, 10**6)) / rng.randint(1, 10**6)
+        x = x * mpmath.exp(rng.randint(-30, 30))
+        if kind == "complex" and rng.random() < 0.5:
+            return mpmath.mpc(x, 1)
+        if kind == "int" and rng.random() < 0.5:
+            return rng.randint(-5, 5)
+        return x
+    return evaluate.Matrix(rows, cols, [entry() for _ in range(rows * cols)])
+
+
+@pytest.mark.parametrize("kind", ["real", "complex", "int"])
+@pytest.mark.parametrize("digits", [50, 100, 200])
+def test_matrix_arithmetic_is_mpmaths_own(kind, digits):
+    """The raw fast paths of Matrix give exactly what mpmath's operators and fdot give."""
+    rng = random.Random(f"{kind}{digits}")
+    with mpmath.workdps(digits):
+        for _ in range(5):
+            A = _random_matrix(rng, 3, 4, kind)
+            B = _random_matrix(rng, 3, 4, kind)
+            C = _random_matrix(rng, 4, 2, kind)
+            pairs = list(zip(A.data, B.data))
+            assert (A + B).data == [x + y for x, y in pairs]
+            assert (A - B).data == [x - y for x, y in pairs]
+            assert A.hadamard(B).data == [x * y for x, y in pairs]
+            expected = [mpmath.fdot(A.data[a * 4:(a + 1) * 4], C.data[b::2])
+                        for a in range(3) for b in range(2)]
+            assert (A @ C).data == expected
+            assert all(type(x) is type(y) for x, y in zip((A @ C).data, expected))
+
+
+def test_a_planted_arithmetic_mistake_is_caught(monkeypatch):
+    """The comparison above can fail: a fast path rounding each product disagrees."""
+    monkeypatch.setattr(evaluate, "mpf_sum", lambda terms, prec, rnd: mpmath.libmp.mpf_add(
+        mpmath.libmp.mpf_add(terms[0], terms[1], prec, rnd),
+        mpmath.libmp.mpf_add(terms[2], terms[3], prec, rnd), prec, rnd))
+    rng = random.Random(3)
+    with mpmath.workdps(50):
+        A, C = _random_matrix(rng, 3, 4), _random_matrix(rng, 4, 2)
+        expected = [mpmath.fdot(A.data[a * 4:(a + 1) * 4], C.data[b::2])
+                    for a in range(3) for b in range(2)]
+        assert (A @ C).data != expected
