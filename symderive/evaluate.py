@@ -587,8 +587,22 @@ class NumericInstantiator(Walker):
         if parts is None or parts[0] is not e:
             parts = _indexed_parts(e)
         _, label, name, indices = parts
-        int_of = self.int_of
-        idx = tuple([int_of(i, env) for i in indices])
+        # int_of, with the common case (an index bound in env) inlined; its visits are
+        # counted together, before anything else can happen
+        idx, pending = [], 0
+        for i in indices:
+            value = env.get(i) if type(i) is sp.Symbol else None
+            if type(value) is int:
+                pending += 1
+                idx.append(value)
+                continue
+            if pending:
+                _tick(pending)
+                pending = 0
+            idx.append(self.int_of(i, env))
+        if pending:
+            _tick(pending)
+        idx = tuple(idx)
         if label in self.d.defs:
             if label in cuts:
                 return self._held(label, idx).data[0]
