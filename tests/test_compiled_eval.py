@@ -21,6 +21,7 @@ from symderive.check.instances import Evaluator
 from symderive.evaluate import NumericInstantiator, compile_plain, key_of, raised_precision
 from symderive.instantiate import Instantiator
 from symderive.numeric import Sampler
+from symderive.walker import Walker
 
 #: cases whose explicit entries are plain arithmetic: the closure must cover them
 PLAIN = ("numbers", "imaginary unit", "powers", "functions", "sum and product", "indexed",
@@ -149,3 +150,77 @@ def test_a_planted_arithmetic_mistake_is_caught(monkeypatch):
         expected = [mpmath.fdot(A.data[a * 4:(a + 1) * 4], C.data[b::2])
                     for a in range(3) for b in range(2)]
         assert (A @ C).data != expected
+
+
+class _Reference(NumericInstantiator):
+    """The evaluator as it was before its hot paths were inlined: one visit counted per
+    scalar(), matrix() and int_of() call, dispatch through the walker, no compiled
+    nodes.  The inlined evaluator must count exactly the same work (it decides which
+    sizes are sampled) and compute exactly the same values."""
+
+    def scalar(self, e, env, cuts):
+        evaluate._tick()
+        return Walker.scalar(self, e, env, cuts)
+
+    def matrix(self, e, env, cuts):
+        evaluate._tick()
+        return Walker.matrix(self, e, env, cuts)
+
+    def int_of(self, e, env):
+        if type(e) is sp.Symbol and type(env.get(e)) is int:
+            evaluate._tick()
+            return env[e]
+        if type(e) is int:
+            evaluate._tick()
+            return e
+        value = self.scalar(sp.sympify(e), env, frozenset())
+        if isinstance(value, int):
+            return value
+        if isinstance(value, mpmath.mpf) and value == int(value):
+            return int(value)
+        raise evaluate.InstantiationError(f"{e} is not an integer here ({value})")
+
+    def scalar_Indexed(self, e, env, cuts):
+        idx = tuple(self.int_of(i, env) for i in e.indices)
+        label = e.base.label
+        if label in self.d.defs:
+            if label in cuts:
+                return self._held(label, idx).data[0]
+            return self.definition(label, idx, cuts).data[0]
+        return self._leaf((str(label), idx))
+
+
+def _values_and_work(cls, name: str, sizes: dict):
+    point = _values(sizes, random.Random(name))
+    with mpmath.workdps(100):
+        values = {key_of(k): mpmath.mpf(int(p.p)) / int(p.q) for k, p in point.items()}
+        evaluate.work_limit(None)
+        M = cls(d, sizes, values).matrix(CASES[name], {}, frozenset())
+        return list(M.data), evaluate.work_done()
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_inlined_evaluator_counts_and_computes_as_the_plain_walk(name, monkeypatch):
+    for sizes in ({n: 2, m: 3}, {n: 3, m: 2}):
+        fast = _values_and_work(NumericInstantiator, name, sizes)
+        with monkeypatch.context() as patch:
+            patch.setattr(evaluate, "_compiled", lambda *a: None)
+            # the perturbed instances of numeric derivatives are of the reference too
+            patch.setattr(evaluate, "NumericInstantiator", _Reference)
+            plain = _values_and_work(_Reference, name, sizes)
+        assert fast == plain, name
+        assert fast[1][0] > 0
+
+
+def test_a_planted_counting_mistake_is_caught():
+    """The comparison can fail: an evaluator that does not count index visits differs."""
+    class Uncounted(NumericInstantiator):
+        def int_of(self, e, env):
+            saved = evaluate._STATE[1]
+            out = super().int_of(e, env)
+            evaluate._STATE[1] = saved
+            return out
+
+    sizes = {n: 2, m: 3}
+    assert (_values_and_work(Uncounted, "leaves and products", sizes)[1]
+            != _values_and_work(NumericInstantiator, "leaves and products", sizes)[1])
