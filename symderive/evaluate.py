@@ -1256,7 +1256,8 @@ FALLBACK_MAX = 4096
 
 #: closures computing an explicit expression of :func:`_instantiated` at a point, the
 #: same operations in the same order as the walker's methods (see :func:`compile_plain`):
-#: (expression, sizes) -> closure, or None when it has a node they do not cover
+#: (backend, derivation, expression, sizes) -> closure, or None when it has a node they
+#: do not cover
 _COMPILED: dict = {}
 COMPILED_MAX = 4096
 
@@ -1264,7 +1265,7 @@ COMPILED_MAX = 4096
 def _compiled(inst: NumericInstantiator, expr: sp.Basic):
     if inst._sizes_key is None:
         inst._sizes_key = tuple(sorted(inst.sizes.items(), key=str))
-    key = (type(inst), expr, inst._sizes_key)
+    key = (type(inst), inst.d, expr, inst._sizes_key)  # defs decide what is a leaf
     try:
         return _COMPILED[key]
     except KeyError:
