@@ -27,6 +27,7 @@ import itertools
 from functools import lru_cache
 
 import sympy as sp
+from sympy.core.basic import _args_sortkey
 
 from ..prove import _rational_zero
 from .sigma import Sigma
@@ -88,7 +89,7 @@ class ZeroTest:
             _check_bounds(lo, hi, ranges)
             c = CANON[depth]
             inner = {**ranges, c: (lo, hi)}
-            body = e.function if v == c else e.function.xreplace({v: c})
+            body = e.function if v == c else _rename(e.function, v, c)
             body = self.normal(body, depth + 1, inner)
             return self._sum(body, c, lo, hi, depth, ranges)
         if isinstance(e, sp.Product):
@@ -289,6 +290,47 @@ def _free(e: sp.Basic) -> frozenset:
     if isinstance(e, Sigma) or not e.args or isinstance(e, sp.Indexed):
         return frozenset(e.free_symbols)
     return frozenset().union(*map(_free, e.args))
+
+
+@lru_cache(maxsize=65536)
+def _symbols(e: sp.Basic) -> frozenset:
+    """Every symbol in ``e``, bound ones included."""
+    if isinstance(e, sp.Symbol):
+        return frozenset((e,))
+    return frozenset().union(*map(_symbols, e.args)) if e.args else frozenset()
+
+
+@lru_cache(maxsize=16384)
+def _rename(e: sp.Basic, v: sp.Symbol, c: sp.Symbol) -> sp.Basic:
+    """``e.xreplace({v: c})`` for a variable ``c`` that occurs nowhere in ``e`` (else
+    ``xreplace`` itself).  Renaming one integer symbol to another with the same
+    assumptions is injective and changes no assumption, so SymPy would evaluate every
+    rebuilt node exactly as it evaluated the original: only the canonical order of the
+    terms of sums and products can change.  Nodes are therefore rebuilt without
+    evaluation (re-sorted where the order is canonical), which spares the assumption
+    queries of SymPy's constructors."""
+    if c in _symbols(e) or v.assumptions0 != c.assumptions0:
+        return e.xreplace({v: c})
+    return _renamed(e, v, c)
+
+
+def _renamed(e: sp.Basic, v, c) -> sp.Basic:
+    if e == v:
+        return c
+    if not e.args or v not in _symbols(e):
+        return e
+    args = [_renamed(a, v, c) for a in e.args]
+    if isinstance(e, (sp.Add, sp.Mul)) and e.is_commutative:
+        numbers = [a for a in args if a.is_Number]
+        rest = [a for a in args if not a.is_Number]
+        rest.sort(key=_args_sortkey)
+        return e.func._from_args(numbers + rest)
+    if isinstance(e, sp.Pow):
+        return sp.Pow(*args, evaluate=False)
+    if isinstance(e, sp.Function) and len(args) == 1 \
+            and not isinstance(e, sp.KroneckerDelta):
+        return e.func(*args, evaluate=False)
+    return e.func(*args)
 
 
 @lru_cache(maxsize=4096)
