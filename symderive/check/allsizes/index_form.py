@@ -36,6 +36,7 @@ from ...nodes import (
     relu,
 )
 from ...walker import InstantiationError, held_by
+from .calculus import diff
 from .sigma import SUMS, Sigma
 
 
@@ -360,7 +361,7 @@ class IndexForm:
             raise Unsupported(f"a derivative with respect to {e.wrt}")
         if isinstance(V, sp.Symbol) and V in self.d.indices:
             raise Unsupported(f"a derivative with respect to the index {V}")
-        out = sp.diff(F, V)
+        out = diff(F, V)
         if out.has(sp.Derivative, sp.Subs):
             raise Unsupported("a derivative SymPy leaves unevaluated")
         return self._release(out, frozenset(held - cuts), cuts)
