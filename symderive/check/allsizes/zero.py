@@ -302,14 +302,17 @@ def _symbols(e: sp.Basic) -> frozenset:
 
 @lru_cache(maxsize=16384)
 def _rename(e: sp.Basic, v: sp.Symbol, c: sp.Symbol) -> sp.Basic:
-    """``e.xreplace({v: c})`` for a variable ``c`` that occurs nowhere in ``e`` (else
-    ``xreplace`` itself).  Renaming one integer symbol to another with the same
-    assumptions is injective and changes no assumption, so SymPy would evaluate every
-    rebuilt node exactly as it evaluated the original: only the canonical order of the
-    terms of sums and products can change.  Nodes are therefore rebuilt without
-    evaluation (re-sorted where the order is canonical), which spares the assumption
-    queries of SymPy's constructors."""
-    if c in _symbols(e) or v.assumptions0 != c.assumptions0:
+    """``e.xreplace({v: c})``, refused (``_NotShown``) unless ``c`` occurs nowhere in
+    ``e``: a free c would be merged with v, and a sum over c inside e would capture the
+    renamed v (``xreplace`` does not know bound variables).  Renaming one integer symbol
+    to another with the same assumptions is then injective and changes no assumption, so
+    SymPy would evaluate every rebuilt node exactly as it evaluated the original: only
+    the canonical order of the terms of sums and products can change.  Nodes are
+    therefore rebuilt without evaluation (re-sorted where the order is canonical), which
+    spares the assumption queries of SymPy's constructors."""
+    if c in _symbols(e):
+        raise _NotShown
+    if v.assumptions0 != c.assumptions0:
         return e.xreplace({v: c})
     return _renamed(e, v, c)
 
