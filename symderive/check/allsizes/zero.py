@@ -336,9 +336,31 @@ def _renamed(e: sp.Basic, v, c) -> sp.Basic:
     return e.func(*args)
 
 
-@lru_cache(maxsize=4096)
+#: the hints ``sympy.expand_mul`` hands to each node
+_MUL_HINTS = dict(power_base=False, power_exp=False, mul=True, log=False,
+                  multinomial=False, basic=False)
+
+
+@lru_cache(maxsize=65536)
 def _expand_mul(e: sp.Basic) -> sp.Basic:
-    return sp.expand_mul(e)
+    """``sympy.expand_mul(e)``, bottom up with every subtree remembered: SymPy's walks
+    the whole tree at least twice per call (a pass, then passes until nothing changes),
+    and the prover expands every sum's summand, each containing the inner sums.  The
+    same steps at each node: the arguments expanded, then the node's own rule, repeated
+    until it changes nothing."""
+    if not isinstance(e, sp.Basic) or e.is_Atom or not e.args:
+        return e
+    while True:
+        args = tuple(_expand_mul(a) for a in e.args)
+        if args != e.args:
+            e = e.func(*args)
+        rule = getattr(e, "_eval_expand_mul", None)
+        if rule is None:
+            return e
+        new = rule(**_MUL_HINTS)
+        if new == e:
+            return e
+        e = new
 
 
 def _split(term: sp.Basic, c) -> tuple[sp.Basic, sp.Basic]:
