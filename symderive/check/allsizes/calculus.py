@@ -4,8 +4,9 @@
 whole result again (its free symbols, whether it is zero, a ``replace`` pass for nested
 derivatives) at every level, so a derivative through k nested sums costs k walks of the
 summand.  :func:`diff` applies the very rules SymPy's nodes define
-(``Add._eval_derivative``, ``Mul._eval_derivative``, ``Function._eval_derivative`` with
-``fdiff``, ``Indexed._eval_derivative``, and a sum's linearity) in the same order, so it
+(``Add._eval_derivative``, ``Mul._eval_derivative``, ``Pow._eval_derivative``,
+``Function._eval_derivative`` with ``fdiff``, ``Indexed._eval_derivative``, and a sum's
+linearity) in the same order, so it
 builds the same expression; any other node is handed to ``sympy.diff`` itself.
 """
 
@@ -42,6 +43,9 @@ def diff(e: sp.Basic, x: sp.Basic) -> sp.Basic:
             else:  # Mul._eval_derivative
                 terms.append(reduce(lambda p, q: p * q, factors, sp.S.One))
         return sp.Add.fromiter(terms)
+    if isinstance(e, sp.Pow):  # Pow._eval_derivative
+        base, exp = e.args
+        return e * (diff(exp, x) * sp.log(base) + diff(base, x) * exp / base)
     if isinstance(e, sp.Indexed):
         return e._eval_derivative(x)
     if isinstance(e, Sigma):
