@@ -205,7 +205,7 @@ class ZeroTest:
 
     def _split_binary(self, e, depth, ranges) -> bool:
         bound = set(CANON[depth:])
-        entries = sorted((x for x in e.atoms(sp.Indexed)
+        entries = sorted((x for x in _entries(e)
                           if not (_free(x) & bound) and self.binary(x)),
                          key=sp.default_sort_key)[:3]
         if not entries:
@@ -293,6 +293,13 @@ def _free(e: sp.Basic) -> frozenset:
 
 
 @lru_cache(maxsize=65536)
+def _entries(e: sp.Basic) -> frozenset:
+    """``e.atoms(sp.Indexed)``, remembered for every subtree."""
+    own = frozenset((e,)) if isinstance(e, sp.Indexed) else frozenset()
+    return own.union(*map(_entries, e.args))
+
+
+@lru_cache(maxsize=65536)
 def _symbols(e: sp.Basic) -> frozenset:
     """Every symbol in ``e``, bound ones included."""
     if isinstance(e, sp.Symbol):
@@ -318,8 +325,8 @@ def _rename(e: sp.Basic, v: sp.Symbol, c: sp.Symbol) -> sp.Basic:
 
 
 def _renamed(e: sp.Basic, v, c) -> sp.Basic:
-    if e == v:
-        return c
+    if isinstance(e, sp.Symbol):
+        return c if e == v else e
     if not e.args or v not in _symbols(e):
         return e
     args = [_renamed(a, v, c) for a in e.args]
