@@ -74,8 +74,7 @@ class Sigma(sp.Expr):
         v, lo, hi = self._args[1]
         if x in lo.free_symbols or x in hi.free_symbols:
             return None
-        from .calculus import diff  # calculus imports this module
-        return Sigma(diff(self.function, x), self._args[1])
+        return Sigma(sp.Derivative(self.function, x, evaluate=True), self._args[1])
 
     def _sympystr(self, printer) -> str:
         v, lo, hi = self._args[1]
