@@ -10,6 +10,7 @@ than the comparison needs, even for a second derivative.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
@@ -320,34 +321,25 @@ class Matrix:
             raise MatrixShapeError(f"shapes {self.shape} and {other.shape} do not match")
         _tick(len(self.data))
 
-    # the common entrywise operations written out (no function call per entry); on
-    # real entries straight on mpmath's raw values, as mpf.__add__ etc. compute them
+    # the common entrywise operations: on real entries straight on mpmath's raw values,
+    # as mpf.__add__ etc. compute them (no mpf method call per entry)
     def __add__(self, other: Matrix) -> Matrix:
-        self._fits(other)
-        a, b = _raw(self.data), _raw(other.data)
-        if a is not None and b is not None:
-            prec, rnd = mpmath.mp._prec_rounding
-            return Matrix(self.rows, self.cols,
-                          [_make(mpf_add(x, y, prec, rnd)) for x, y in zip(a, b)])
-        return Matrix(self.rows, self.cols, [x + y for x, y in zip(self.data, other.data)])
+        return self._entrywise(other, mpf_add, operator.add)
 
     def __sub__(self, other: Matrix) -> Matrix:
-        self._fits(other)
-        a, b = _raw(self.data), _raw(other.data)
-        if a is not None and b is not None:
-            prec, rnd = mpmath.mp._prec_rounding
-            return Matrix(self.rows, self.cols,
-                          [_make(mpf_sub(x, y, prec, rnd)) for x, y in zip(a, b)])
-        return Matrix(self.rows, self.cols, [x - y for x, y in zip(self.data, other.data)])
+        return self._entrywise(other, mpf_sub, operator.sub)
 
     def hadamard(self, other: Matrix) -> Matrix:
+        return self._entrywise(other, mpf_mul, operator.mul)
+
+    def _entrywise(self, other: Matrix, raw_op, op) -> Matrix:
         self._fits(other)
         a, b = _raw(self.data), _raw(other.data)
         if a is not None and b is not None:
             prec, rnd = mpmath.mp._prec_rounding
             return Matrix(self.rows, self.cols,
-                          [_make(mpf_mul(x, y, prec, rnd)) for x, y in zip(a, b)])
-        return Matrix(self.rows, self.cols, [x * y for x, y in zip(self.data, other.data)])
+                          [_make(raw_op(x, y, prec, rnd)) for x, y in zip(a, b)])
+        return Matrix(self.rows, self.cols, [op(x, y) for x, y in zip(self.data, other.data)])
 
     def scale(self, c) -> Matrix:
         _tick(len(self.data))

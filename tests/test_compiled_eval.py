@@ -13,14 +13,12 @@ import random
 import mpmath
 import pytest
 import sympy as sp
-from symderive.derivations import em_multinomial as em
+from em_point import evaluated_at_a_point
 from test_walker import CASES, _values, d, m, n
 
 import symderive.evaluate as evaluate
-from symderive.check.instances import Evaluator
 from symderive.evaluate import NumericInstantiator, compile_plain, key_of, raised_precision
 from symderive.instantiate import Instantiator
-from symderive.numeric import Sampler
 from symderive.walker import Walker
 
 #: cases whose explicit entries are plain arithmetic: the closure must cover them
@@ -78,15 +76,7 @@ class _NoStore(dict):
 
 @pytest.mark.parametrize("claim_id", ["41.1", "39", "42.1"])
 def test_symbolic_nodes_same_values_and_work_compiled_or_walked(claim_id, monkeypatch):
-    claim = em.dv.claim(claim_id)
-    sizes = em.dv.size_configs(claim)[0][1]
-    ev = Evaluator(claim, sizes)
-    point = Sampler(claim.derivation, ev.leaves, sizes, random.Random(7)).draw()
-
-    def run():
-        evaluate.work_limit(None)
-        vals = ev(point)
-        return vals, evaluate.work_done()
+    run = evaluated_at_a_point(claim_id, 7)
 
     evaluate._COMPILED.clear()
     evaluate._FALLBACK.clear()

@@ -83,28 +83,22 @@ def test_no_reliable_estimate_still_raises_after_the_fallback():
 
 
 # -- an integral remembered within a claim -----------------------------------------------
-def _outcomes(claims, monkeypatch, memo: bool):
-    replays = [0]
-    replay = quadrature._replay
-
-    def counted(*args):
-        replays[0] += 1
-        return replay(*args)
-    monkeypatch.setattr(quadrature, "_replay", counted)
+def _outcomes(claims, monkeypatch, count_calls, memo: bool):
+    replays = count_calls(quadrature, "_replay")
     monkeypatch.setattr(quadrature, "MEMO_SIZE", 4096 if memo else 0)
     out = [(o.verdict, o.message, o.evidence.points, o.evidence.sampled_sizes)
            for o in (check_claim(c, lambda *_: None, 0) for c in claims)]
     return out, replays[0]
 
 
-def test_the_memo_changes_no_verdict_message_or_count(monkeypatch):
+def test_the_memo_changes_no_verdict_message_or_count(monkeypatch, count_calls):
     """A closed form's checks per point (nested), a refutation confirmed at raised
     precision (KL without 1/2) and a verified claim: identical with and without the memo,
     which is used."""
     kl = kl_derivation()
     claims = [NESTED.claim("box"), kl.claim("kl-no-half"), kl.claim("kl")]
-    with_memo, hits = _outcomes(claims, monkeypatch, memo=True)
-    without, none = _outcomes(claims, monkeypatch, memo=False)
+    with_memo, hits = _outcomes(claims, monkeypatch, count_calls, memo=True)
+    without, none = _outcomes(claims, monkeypatch, count_calls, memo=False)
     assert with_memo == without
     assert hits > 0 and none == 0
 
