@@ -122,6 +122,28 @@ def _one(x) -> bool:
     return sp.sympify(x) == 1
 
 
+_MEMO_MAX = 20_000  # remembered translations per derivation (then forgotten at once)
+
+
+def _memo_of(d: Derivation) -> dict:
+    """The translations remembered for ``d``, emptied whenever ``d`` gains a name.
+
+    A translation is a function of the expression, the entry (r, c), the held
+    definitions and the derivation's names, so a derivation's claims share it: their
+    definitions are expanded and differentiated once.  The bound variables of a
+    remembered result are fresh Dummies made when it was computed; a copy elsewhere binds
+    its own, and none of them is free in the inputs (``fresh_bound`` makes them after
+    the inputs exist), so no substitution into or around a copy can capture one.
+    Names are only ever added to a derivation (never redefined), so its sizes of
+    ``vars``, ``defs``, ``dims`` and ``indices`` identify its state."""
+    state = (len(d.vars), len(d.defs), len(d.dims), len(d.indices))
+    memo = d.__dict__.get("_index_form_memo")
+    if memo is None or memo[0] != state:
+        memo = (state, {})
+        d.__dict__["_index_form_memo"] = memo
+    return memo[1]
+
+
 class IndexForm:
     """Translates one derivation's expressions into plain SymPy index notation.
 
@@ -133,9 +155,30 @@ class IndexForm:
 
     def __init__(self, d: Derivation):
         self.d = d
+        self._memo = _memo_of(d)
+
+    def _remembered(self, key: tuple, compute) -> sp.Basic:
+        """``compute()``, remembered under ``key`` for this derivation (see ``_memo_of``)."""
+        out = self._memo.get(key)
+        if out is None:
+            try:
+                out = compute()
+            except Unsupported as exc:
+                out = exc
+            if len(self._memo) >= _MEMO_MAX:
+                self._memo.clear()
+            self._memo[key] = out
+        if isinstance(out, Unsupported):
+            raise out
+        return out
 
     # -- scalars -----------------------------------------------------------------------
     def expand(self, e: sp.Basic, cuts: frozenset = frozenset()) -> sp.Basic:
+        if not isinstance(e, sp.Basic) or e.is_Atom and e not in self.d.defs:
+            return self._expand(e, cuts)
+        return self._remembered(("expand", e, cuts), lambda: self._expand(e, cuts))
+
+    def _expand(self, e: sp.Basic, cuts: frozenset) -> sp.Basic:
         if isinstance(e, MatrixExpr):
             if shape_of(e) != (1, 1):
                 raise Unsupported(f"a matrix where a scalar is expected: {e}")
@@ -223,6 +266,10 @@ class IndexForm:
     # -- matrices: entry (r, c) ---------------------------------------------------------
     def entry(self, e: sp.Basic, r, c, cuts: frozenset = frozenset()) -> sp.Basic:
         """Entry (r, c) of ``e`` (1-based), as a scalar in index notation."""
+        r, c = sp.sympify(r), sp.sympify(c)
+        return self._remembered(("entry", e, r, c, cuts), lambda: self._entry(e, r, c, cuts))
+
+    def _entry(self, e: sp.Basic, r, c, cuts: frozenset) -> sp.Basic:
         if not isinstance(e, MatrixExpr):
             if not (_one(r) and _one(c)):
                 raise Unsupported(f"entry ({r}, {c}) of a scalar")
