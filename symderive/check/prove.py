@@ -15,10 +15,11 @@ Strategy, cheapest first:
 from __future__ import annotations
 
 import itertools
+from functools import lru_cache
 
 import sympy as sp
 
-__all__ = ["is_zero", "atomize", "combine_integrals"]
+__all__ = ["is_zero", "atomize", "combine_integrals", "distinct_nodes"]
 
 _MAX_CASES = 64
 
@@ -36,7 +37,7 @@ class _Atoms:
 
     def exp(self, arg: sp.Expr) -> sp.Expr:
         out = sp.S.One
-        for term in sp.Add.make_args(sp.expand(arg)):
+        for term in sp.Add.make_args(_expanded(arg)):
             coeff, rest = term.as_coeff_Mul()
             if not coeff.is_Rational:
                 coeff, rest = sp.S.One, term
@@ -62,6 +63,8 @@ class _Atoms:
     def _walk(self, e: sp.Basic) -> sp.Expr:
         args = [self.walk(a) for a in e.args]
         if isinstance(e, (sp.Add, sp.Mul)):
+            if all(a is b for a, b in zip(args, e.args)):
+                return e  # nothing atomized below: the same rational function
             return e.func(*args)
         if isinstance(e, sp.Pow):
             base, p = args
@@ -78,11 +81,37 @@ class _Atoms:
         return e
 
 
+def distinct_nodes(expr: sp.Basic) -> list:
+    """The nodes of ``expr`` in preorder, each distinct one once (the order of
+    ``dict.fromkeys(preorder_traversal(expr))``), visiting a repeated subtree once:
+    ``preorder_traversal`` and ``atoms`` walk every copy, and the instances and sums
+    here repeat large subtrees many times."""
+    seen: dict = {}
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen[node] = None
+        if isinstance(node, sp.Basic):
+            stack.extend(reversed(node.args))
+    return list(seen)
+
+
+@lru_cache(maxsize=4096)
+def _expanded(arg: sp.Expr) -> sp.Expr:
+    """``sympy.expand(arg)`` of an exponent (pure: remembered; each exponent is expanded
+    by ``_exp_denominator`` and again by ``_Atoms.exp``)."""
+    return sp.expand(arg)
+
+
 def _exp_denominator(expr: sp.Expr) -> int:
     """The least common denominator of the rational coefficients in all exponents."""
     q = 1
-    for node in expr.atoms(sp.exp):
-        for term in sp.Add.make_args(sp.expand(node.args[0])):
+    for node in distinct_nodes(expr):
+        if not isinstance(node, sp.exp):
+            continue
+        for term in sp.Add.make_args(_expanded(node.args[0])):
             coeff, _ = term.as_coeff_Mul()
             if coeff.is_Rational:
                 q = sp.ilcm(q, coeff.q)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ...assumptions import Binary
+from ..prove import distinct_nodes
 from .index_form import IndexForm, Unsupported, shape_of
 from .zero import ZeroTest
 
@@ -64,7 +65,7 @@ def _sizes_never_vanish(e: sp.Basic, dims: set) -> bool:
     positive for every size >= 1: a polynomial with nonnegative coefficients in (n - 1)
     for each size n and a positive value when every size is 1.  A claim with 1/(n - 1)
     holds at most for n >= 2, which the sizes do not declare, so the prover refuses it."""
-    for node in sp.preorder_traversal(e):
+    for node in distinct_nodes(e):
         if not (isinstance(node, sp.Pow) and node.exp.is_negative):
             continue
         base = node.base

@@ -36,6 +36,7 @@ from ...nodes import (
     relu,
 )
 from ...walker import InstantiationError, held_by
+from ..prove import distinct_nodes
 from .calculus import diff
 from .rename import rename
 from .sigma import SUMS, Sigma
@@ -443,5 +444,6 @@ class IndexForm:
             rest = rest + (sp.S.One,) * (2 - len(rest))
             return self._definition(token, idx, cuts, *rest)
 
-        found = [x for x in G.atoms(sp.Indexed, sp.Symbol) if held(x)]
+        found = [x for x in distinct_nodes(G)
+                 if isinstance(x, (sp.Indexed, sp.Symbol)) and held(x)]
         return G.xreplace({x: value(x) for x in found})

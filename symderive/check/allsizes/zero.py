@@ -28,7 +28,7 @@ from functools import lru_cache
 
 import sympy as sp
 
-from ..prove import _rational_zero
+from ..prove import _rational_zero, distinct_nodes
 from .rename import rename
 from .sigma import Sigma
 
@@ -263,11 +263,8 @@ def _cancels(e) -> bool:
 
 def _applications(e) -> list:
     """Function applications and sums in ``e`` (outermost first)."""
-    out = []
-    for node in sp.preorder_traversal(e):
-        if isinstance(node, (Sigma, sp.Function)) and not isinstance(node, sp.KroneckerDelta):
-            out.append(node)
-    return list(dict.fromkeys(out))
+    return [node for node in distinct_nodes(e)
+            if isinstance(node, (Sigma, sp.Function)) and not isinstance(node, sp.KroneckerDelta)]
 
 
 # -- remembered pure functions -------------------------------------------------------
