@@ -170,7 +170,7 @@ class IndexForm:
                 self._memo.clear()
             self._memo[key] = out
         if isinstance(out, Unsupported):
-            raise out
+            raise Unsupported(*out.args)  # a new one: re-raising would grow its traceback
         return out
 
     # -- scalars -----------------------------------------------------------------------
