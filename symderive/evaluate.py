@@ -957,11 +957,35 @@ class NumericInstantiator(Walker):
         """The central difference quotient of ``f`` in one variable (checked to be
         resolved: :func:`_resolved`)."""
         outer, _STATE[4] = _STATE[4], 0
-        plus, up = self._perturbed({key: h}, env, f, cuts, held)
-        minus, down = self._perturbed({key: -h}, env, f, cuts, held)
-        out = (plus - minus).scale(1 / (up[key] - down[key]))
-        _STATE[4] = max(outer, _resolved(out, plus, minus, up[key] - down[key]))
+        if isinstance(f, Component):  # an entry of a vector: see _vector_pair
+            plus, minus, width = self._vector_pair(key, h, env, f, cuts, held)
+        else:
+            plus, up = self._perturbed({key: h}, env, f, cuts, held)
+            minus, down = self._perturbed({key: -h}, env, f, cuts, held)
+            width = up[key] - down[key]
+        out = (plus - minus).scale(1 / width)
+        _STATE[4] = max(outer, _resolved(out, plus, minus, width))
         return out
+
+    def _vector_pair(self, key: Key, h, env, f: Component, cuts: frozenset,
+                     held: frozenset) -> tuple[Matrix, Matrix, object]:
+        """The perturbed values of the entry ``f`` of a vector, and the width between
+        them.  Evaluating the entry evaluates the whole vector, so the perturbed vectors
+        are kept (in ``_dcache``, per vector, the indices it names, cuts, held quantities
+        and variable) for the vector's other entries: d yhat_j / d z_k for every j from
+        one pair of evaluations, the same numbers as entry by entry."""
+        vec = f.vector
+        names = vec.free_symbols
+        pkey = ("pair", vec, tuple(sorted((_name(k), v) for k, v in env.items()
+                                          if k in names)), cuts, held, key, h)
+        pair = self._dcache.get(pkey)
+        if pair is None:
+            plus, up = self._perturbed({key: h}, env, vec, cuts, held)
+            minus, down = self._perturbed({key: -h}, env, vec, cuts, held)
+            pair = self._dcache[pkey] = (plus, minus, up[key] - down[key], _STATE[4])
+        plus, minus, width, _STATE[4] = pair  # the nested error of those evaluations
+        a = self.int_of(f.k, env) - 1
+        return Matrix(1, 1, [plus[a, 0]]), Matrix(1, 1, [minus[a, 0]]), width
 
     def _cache_key(self, e, env: Mapping, cuts: frozenset) -> tuple:
         """A derivative's value depends on the point, its node, the cuts and the indices

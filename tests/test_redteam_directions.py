@@ -15,6 +15,7 @@ import sympy as sp
 
 from symderive import Derivation, as_scalar, bsum, hadamard, ones
 from symderive.check import check_claim
+from symderive.check.counterexample import failures
 from symderive.check.directions import DIRECTIONS, Unsettled, derivative_side, draw
 from symderive.check.instances import Evaluator
 from symderive.numeric import Sampler
@@ -138,3 +139,60 @@ def test_directions_are_never_small_and_cover_the_grid():
     v = draw(rng, 1000)
     assert all(1 <= abs(t) < 2 for t in v)
     assert len(set(v)) == 1000 and {mpmath.sign(t) for t in v} == {-1, 1}
+
+
+# -- one direction per point (DIRECTIONS = 1): the screen alone must catch every fault ----
+#: an error far below the entrywise scale of the values yet far above the screen's
+#: threshold (about 1e-33 relative): X_55 / 10^25 added, so the gradient is 2X except
+#: 2X + 10^-25 at entry (5, 5)
+TINY = red.derivative("tiny-entry", _sum_sq + X[4, 4] / sp.Integer(10) ** 25, X, 2 * X,
+                      sizes=SIX)
+SEEDS = range(20)
+
+
+def test_one_direction_per_point():
+    """The soundness argument in symderive/check/directions.py is stated for one
+    direction per point; more would square the bound and double the cost."""
+    assert DIRECTIONS == 1
+
+
+@pytest.mark.parametrize("cid", ["one-entry", "hessian-off-diagonal", "one-member",
+                                 "one-index-entry", "tiny-entry"])
+def test_one_direction_flags_every_point_where_an_entry_is_wrong(cid):
+    """A single wrong entry (or pair, or family member) among 36+ is flagged by the one
+    projected direction at every point, drawn from each of 20 seeds, where the entrywise
+    comparison finds it wrong (a screen that accepted would let the claim through at
+    that point), and accepted where the planted error happens to vanish (X_55 = 0)."""
+    claim = TINY if cid == "tiny-entry" else FALSE[cid][0]
+    wrong = 0
+    for seed in SEEDS:
+        evaluate, point = _screen_at(claim, claim.sizes[0], seed)
+        if failures(evaluate(point)):
+            wrong += 1
+            with pytest.raises(Unsettled) as info:
+                evaluate.screen(point)
+            assert info.value.suspect, (seed, str(info.value))
+        else:
+            vals = evaluate.screen(point)
+            assert vals is not None and not failures(vals), seed
+    assert wrong >= 15  # the planted error is seen at most points: the test has teeth
+
+
+def test_a_tiny_single_entry_error_is_refuted_entrywise_across_seeds():
+    """The screen flags the point, and the entrywise comparison (35 digits) refutes it
+    at entry (5, 5), whatever the seed."""
+    for seed in (0, 7, 19):
+        out = _check(TINY, seed)
+        assert out.verdict == "refuted", (seed, out.message)
+        entries = {e["entry"] for e in out.counterexample["entries"]}
+        assert entries == {"[5,5]"}, (seed, out.counterexample["entries"])
+
+
+@pytest.mark.parametrize("cid", ["one-entry", "one-member"])
+def test_false_gradients_are_refuted_whatever_the_seed(cid):
+    """Seeds 9 and 13 draw X_55 = 0 first (the planted error vanishes there)."""
+    claim, wrong = FALSE[cid]
+    for seed in (0, 9, 13, 19):
+        out = _check(claim, seed)
+        assert out.verdict == "refuted", (seed, out.message)
+        assert {e["entry"] for e in out.counterexample["entries"]} == wrong, seed

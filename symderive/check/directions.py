@@ -15,7 +15,7 @@ the rounding error 10^-70; a first-derivative screen therefore compares at
 :data:`SCREEN_TOLERANCE` = 10^-45 relative to the size of the sum of the terms
 ``|C_k v_k|``, a nested (second) difference at the usual 10^-35.
 
-Why a false derivative is found (with probability at least 1 - 2^-32 per direction):
+Why a false derivative is found (with probability at least 1 - 2^-32 per point):
 the error E = C - D F is a fixed array at the point.  Each entry of v is drawn
 independently and uniformly from the 2^33 binary fractions s (1 + r 2^-32), s = ±1,
 0 <= r < 2^32.  If E_k != 0 for some k, fix every entry of v but v_k: the projected
@@ -23,8 +23,20 @@ error ``<E, v> = E_k v_k + c`` is within tolerance tau of zero only for v_k in a
 of length 2 tau / |E_k|, which holds at most 1 + 2 tau 2^32 / |E_k| of the grid values, so
 at most one (probability 2^-33) as long as |E_k| exceeds tau 2^33.  The same holds for
 each row of a Jacobian, and for ``u^T E v`` (fix u first, then argue about v, and
-the other way round: probability at most 2^-32).  Every point screens
-:data:`DIRECTIONS` independent directions, and every size several points.
+the other way round: probability at most 2^-32).
+
+Every point screens :data:`DIRECTIONS` = 1 direction (a second one would square the
+bound below at the price of two more evaluations of F per point).  Per point: a
+derivative wrong there (some |E_k| above the threshold) is accepted with probability at
+most 2^-33 (gradient, Jacobian; 2^-32 for a Hessian), about 2e-10.  Per claim: the
+directions of different points come from generators seeded by different points, so a
+claim whose derivative is wrong at j of its sampled points passes all of them with
+probability at most 2^-32j.  A formula of analytic functions that is wrong is wrong at
+almost every point, so j counts every point sampled at every size (at least 5 per size,
+20 for a claim without dimensions): at most 2^-160.  Even a claim wrong at a single
+sampled point passes with probability at most 2^-32.  (The probabilities are over the
+directions; the generator, Python's Mersenne Twister seeded by the point, is taken to be
+uniform.)  A miss can only accept a point, never refute a true claim.
 
 Each v_k is also multiplied by 1 / max(1, |C_k|) (:func:`_scales`; a factor fixed at
 the point, so the argument above is unchanged): every projected term is at most 2 in
@@ -49,8 +61,9 @@ import sympy as sp
 from ..evaluate import KinkError, Matrix, NumericInstantiator
 from ..nodes import Hess, MatD, ScalarD
 
-#: independent random directions screened per point
-DIRECTIONS = 2
+#: random directions screened per point (the bound per point and per claim is in
+#: the module's docstring)
+DIRECTIONS = 1
 #: agreement of a first-derivative screen, relative to the size of the projected terms
 SCREEN_TOLERANCE = mpmath.mpf(10) ** -45
 #: a nested difference (a Hessian, or F itself containing derivatives) keeps the usual

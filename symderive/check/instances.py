@@ -104,6 +104,8 @@ def referenced_vars(d: Derivation, *exprs: sp.Basic) -> list:
 
 #: entries kept in a derivation's memo of :func:`_claim_facts` before it is emptied
 FACTS_MAX = 1024
+#: point values kept as mpmath numbers by one :class:`Evaluator` before it forgets them
+NUMBERS_MAX = 4096
 
 
 def _claim_facts(d: Derivation, lhs: sp.Basic, rhs: sp.Basic) -> tuple[list, list]:
@@ -170,16 +172,26 @@ class Evaluator:
         #: every point); whether the screened derivative is nested (found on first use)
         self._keys: dict = {}
         self._names: dict = {}
+        #: the point values met so far as mpmath numbers, per precision (sampled points
+        #: repeat their values: 1, -1, 1/1000, ...); bounded
+        self._numbers: dict = {}
         self._nested: bool | None = None
 
     def _values(self, point: dict) -> dict:
         """The point as the numeric instantiator takes it (call at working precision)."""
-        keys, out = self._keys, {}
+        keys, numbers, out = self._keys, self._numbers, {}
+        prec = mpmath.mp.prec
         for k, v in point.items():
             key = keys.get(k)
             if key is None:
                 key = keys[k] = key_of(k)
-            out[key] = mpmath.mpf(int(v.p)) / int(v.q)
+            p, q = int(v.p), int(v.q)
+            x = numbers.get((p, q, prec))
+            if x is None:
+                if len(numbers) >= NUMBERS_MAX:
+                    numbers.clear()
+                x = numbers[p, q, prec] = mpmath.mpf(p) / q
+            out[key] = x
         return out
 
     def screen(self, point: dict) -> list | None:

@@ -29,7 +29,7 @@ POINTS_SYMBOLIC = POINTS_PER_SIZE  # random points per size also tried by the ex
 POINTS_NUMERIC = POINTS_PER_SIZE   # random points per larger size checked numerically only
 MAX_TRIES = 40       # draws allowed (at least; 3 per wanted point) to find defined points
 #: node visits one point's evaluation may take at a sampled size (see evaluate.work_limit)
-#: (with derivatives screened along directions: bn_backprop 10.1 at 7 takes 122 000,
+#: (with derivatives screened along one direction: bn_backprop 10.1 at 7 takes 118 000,
 #: em_multinomial 41.1 at 6 116 000, about 0.4 CPU s a point; the K^D enumeration of
 #: 42.x more than 2 000 000 at 6, so it stays at the declared sizes)
 WORK_PER_POINT = 150_000
