@@ -27,7 +27,7 @@ from ..assumptions import Interval, Positive, Real, Simplex
 from ..numeric import quad_integrals, to_mp, valid
 
 __all__ = ["linear_multipliers", "concave_everywhere", "better_point", "nonvanishing",
-           "in_domain", "bracketed", "STEPS", "CONVEX"]
+           "in_domain", "bracketed", "tangent_basis", "STEPS", "CONVEX"]
 
 #: domains that are intervals of the line (possibly a point added, as the simplex's 1):
 #: membership of a number is decided by two rationals bracketing it
@@ -122,6 +122,20 @@ def _independent(A: sp.ImmutableMatrix) -> tuple[list, list]:
     sampled point: computed once)."""
     cols = list(A.rref()[1])
     return cols, list(A[:, cols].T.rref()[1])
+
+
+def tangent_basis(J: sp.Matrix) -> list:
+    """``J.nullspace()``: a basis of the constraints' tangent space.  A rational J (affine
+    constraints with constant coefficients: the same at every sampled point) is reduced
+    once; the basis is handed out as fresh matrices."""
+    if not all(x.is_Rational for x in J):
+        return J.nullspace()
+    return [sp.Matrix(z) for z in _rational_nullspace(sp.ImmutableMatrix(J))]
+
+
+@functools.lru_cache(maxsize=16)
+def _rational_nullspace(J: sp.ImmutableMatrix) -> tuple:
+    return tuple(sp.ImmutableMatrix(z) for z in J.nullspace())
 
 
 def nonvanishing(e: sp.Expr) -> bool:
@@ -258,7 +272,7 @@ def better_point(f: sp.Expr, variables: list, constraints: list, point: dict,
     if constraints:
         J = jacobian if jacobian is not None else \
             sp.Matrix([[sp.diff(g, v) for v in variables] for g in constraints])
-        Z = J.xreplace(point).nullspace()
+        Z = tangent_basis(J.xreplace(point))
     else:
         Z = [sp.eye(len(variables))[:, k] for k in range(len(variables))]
     if not Z:

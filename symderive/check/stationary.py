@@ -51,6 +51,7 @@ from .maxima import (
     linear_multipliers,
     nonvanishing,
     number,
+    tangent_basis,
 )
 from .memo import Memo, content_key, point_key, sizes_key
 from .plan import (
@@ -153,20 +154,22 @@ def _tangent_hessian(system: System, subs: dict) -> sp.Matrix:
     H = system.hessian.xreplace(subs)
     if not system.constraints:
         return H
-    J = system.jacobian.xreplace(subs)
-    Z = J.nullspace()
+    Z = tangent_basis(system.jacobian.xreplace(subs))
     if not Z:
         return sp.zeros(0, 0)
     Z = sp.Matrix.hstack(*Z)
     return Z.T * H * Z
 
 
-def _solve_multipliers(system: System, subs: dict) -> dict | None:
+def _solve_multipliers(system: System, subs: dict, grads: list | None = None
+                       ) -> dict | None:
     """Solve the stationarity equations, linear in the multipliers, at the point: a
-    linear solve decides exactly whether multipliers exist (see symderive/check/maxima.py)."""
+    linear solve decides exactly whether multipliers exist (see symderive/check/maxima.py).
+    ``grads``, when the caller has them, is the gradient of the Lagrangian at the point."""
     if not system.multipliers:
         return {}
-    grads = [g.xreplace(subs) for g in system.gradient]
+    if grads is None:
+        grads = [g.xreplace(subs) for g in system.gradient]
     lam = linear_multipliers(grads, system.multipliers,
                              system.coefficients.xreplace(subs))
     return lam if lam is not None else _numeric_multipliers(grads, system.multipliers)
@@ -194,29 +197,37 @@ def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
     subs = {v: sp.sympify(val).xreplace(point) for v, val in system.point.items()}
     if any(s.has(sp.zoo, sp.nan, sp.oo, -sp.oo) for s in subs.values()):
         return Outcome(Verdict.UNDECIDED, "domain")
-    cx = {"sizes": jsonable_sizes(system.sizes),
-          "values": {leaf_name(k): str(v)
-                     for k, v in sorted(point.items(), key=lambda t: str(t[0]))},
-          "point": {leaf_name(k): str(v) for k, v in subs.items()}}
+
+    def failed(verdict: Verdict, method: str, message: str, **more) -> Outcome:
+        # the counterexample's texts only for a point that fails (most hold)
+        cx = {"sizes": jsonable_sizes(system.sizes),
+              "values": {leaf_name(k): str(v)
+                         for k, v in sorted(point.items(), key=lambda t: str(t[0]))},
+              "point": {leaf_name(k): str(v) for k, v in subs.items()},
+              "message": message, **more}
+        return Outcome(verdict, method, message, cx)
+
     for var, value in subs.items():
         dom = claim.domain.get(var) or _domain_for(claim, var)
         if dom is not None and not in_domain(dom, value):
-            cx["message"] = f"{leaf_name(var)} = {value} lies outside {dom.describe()}"
-            return Outcome(Verdict.REFUTED, "domain", cx["message"], cx)
+            return failed(Verdict.REFUTED, "domain",
+                          f"{leaf_name(var)} = {value} lies outside {dom.describe()}")
     # the claimed point itself, substituted: the constraints hold, and multipliers exist
     # (a linear solve); never "is it among the solutions solve found"
     full = {**point, **subs}
     for g in system.constraints:
         if not _vanishes(g.xreplace(full)):
-            cx["message"] = f"the constraint {g} = 0 fails at the claimed point"
-            return Outcome(Verdict.REFUTED, "constraints", cx["message"], cx)
-    lam = _solve_multipliers(system, full)
-    if lam is None or any(not _vanishes(g.xreplace({**full, **lam}))
-                          for g in system.gradient):
-        cx["message"] = ("not a stationary point: no multipliers satisfy the Lagrange "
-                         "conditions" if system.multipliers else "not a stationary point: "
-                         "the gradient does not vanish")
-        return Outcome(Verdict.REFUTED, "Lagrange conditions", cx["message"], cx)
+            return failed(Verdict.REFUTED, "constraints",
+                          f"the constraint {g} = 0 fails at the claimed point")
+    # the gradient at the point once, the multipliers left symbols: they are then put
+    # into it, not the point into the symbolic gradient a second time
+    grads = [g.xreplace(full) for g in system.gradient]
+    lam = _solve_multipliers(system, full, grads)
+    if lam is None or any(not _vanishes(g.xreplace(lam)) for g in grads):
+        return failed(Verdict.REFUTED, "Lagrange conditions",
+                      "not a stationary point: no multipliers satisfy the Lagrange "
+                      "conditions" if system.multipliers else "not a stationary point: "
+                      "the gradient does not vanish")
     fpoint = {**full, **lam}
     if claim.maximum:
         M = _tangent_hessian(system, fpoint)
@@ -229,24 +240,24 @@ def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
                 top = max(eig[k] for k in range(M.shape[0]))
                 scale = max(1, *(abs(eig[k]) for k in range(M.shape[0])))
             if top > TOLERANCE * scale:  # a direction of increase: not even a local max
-                cx["message"] = (f"stationary, but not a maximum: the Hessian of the Lagrangian "
-                                 f"has eigenvalue {fmt_value(top)} > 0 on the tangent space")
-                cx["eigenvalue"] = fmt_value(top)
-                return Outcome(Verdict.REFUTED, "second-order condition", cx["message"], cx)
+                return failed(Verdict.REFUTED, "second-order condition",
+                              f"stationary, but not a maximum: the Hessian of the Lagrangian "
+                              f"has eigenvalue {fmt_value(top)} > 0 on the tangent space",
+                              eigenvalue=fmt_value(top))
         if not claim.local:
             found = _better_point(claim, system, full)
             if found is not None:
                 trial, got, base = found
                 better, claimed = fmt_pair(got, base)  # digits enough to show the difference
-                cx["message"] = (f"not a global maximiser: f = {better} at "
-                                 + ", ".join(f"{leaf_name(k)} = {v}" for k, v in trial.items())
-                                 + f", greater than f = {claimed} at the claimed point")
-                cx["better"] = {leaf_name(k): str(v) for k, v in trial.items()}
-                return Outcome(Verdict.REFUTED, "global maximum", cx["message"], cx)
+                return failed(Verdict.REFUTED, "global maximum",
+                              f"not a global maximiser: f = {better} at "
+                              + ", ".join(f"{leaf_name(k)} = {v}" for k, v in trial.items())
+                              + f", greater than f = {claimed} at the claimed point",
+                              better={leaf_name(k): str(v) for k, v in trial.items()})
         if M.shape[0] and abs(top) <= TOLERANCE * scale:
-            cx["message"] = ("the second-order test is inconclusive: the Hessian of the "
-                             "Lagrangian is singular on the tangent space")
-            return Outcome(Verdict.UNDECIDED, SINGULAR, cx["message"], cx)
+            return failed(Verdict.UNDECIDED, SINGULAR,
+                          "the second-order test is inconclusive: the Hessian of the "
+                          "Lagrangian is singular on the tangent space")
     return None
 
 
@@ -537,8 +548,10 @@ def _point_admissible(claim, system: System) -> bool:
 
 
 def _sign_ok(e: sp.Expr, closed: bool) -> bool:
-    t = sp.factor(sp.together(e))
     test = (lambda x: x.is_nonnegative) if closed else (lambda x: x.is_positive)
+    if test(e):  # as written (a ratio of sums of positive terms): no factoring needed
+        return True
+    t = sp.factor(sp.together(e))
     if test(t):
         return True
     num, den = sp.fraction(t)

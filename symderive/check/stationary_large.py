@@ -293,36 +293,42 @@ class Large:
 
     def _check(self, point: dict) -> Outcome | None:
         claim = self.claim
-        cx = {"sizes": jsonable_sizes(self.sizes),
-              "values": {leaf_name(k): str(v)
-                         for k, v in sorted(point.items(), key=lambda t: str(t[0]))}}
+        x = None
+
+        def failed(method: str, message: str, **more) -> Outcome:
+            # the counterexample's texts only for a point that fails (most hold)
+            cx = {"sizes": jsonable_sizes(self.sizes),
+                  "values": {leaf_name(k): str(v)
+                             for k, v in sorted(point.items(), key=lambda t: str(t[0]))}}
+            if x is not None:
+                cx["point"] = {leaf_name(v): mpmath.nstr(xv, 15)
+                               for v, xv in zip(self.variables, x)}
+            cx.update(message=message, **more)
+            return Outcome(Verdict.REFUTED, method, message, cx)
+
         try:
             x = self._point(point)
         except _Shape as exc:
-            cx["message"] = str(exc)
-            return Outcome(Verdict.REFUTED, "shape", cx["message"], cx)
+            return failed("shape", str(exc))
         p = [_mp(point[k]) for k in self.params]
-        cx["point"] = {leaf_name(v): mpmath.nstr(xv, 15) for v, xv in zip(self.variables, x)}
         for v, xv in zip(self.variables, x):
             if not _inside(claim, v, xv):
-                cx["message"] = f"{leaf_name(v)} = {mpmath.nstr(xv, 15)} lies outside " \
-                    f"{_domain(claim, v).describe()}"
-                return Outcome(Verdict.REFUTED, "domain", cx["message"], cx)
+                return failed("domain", f"{leaf_name(v)} = {mpmath.nstr(xv, 15)} lies "
+                              f"outside {_domain(claim, v).describe()}")
         scale = max([1, *(abs(t) for t in x)])
         for j, g in enumerate(self.cons(*x, *p)):
             if abs(g) > TOLERANCE * scale:
-                cx["message"] = f"the constraint {j + 1} fails at the claimed point " \
-                    f"(residual {mpmath.nstr(g, 5)})"
-                return Outcome(Verdict.REFUTED, "constraints", cx["message"], cx)
+                return failed("constraints", f"the constraint {j + 1} fails at the claimed "
+                              f"point (residual {mpmath.nstr(g, 5)})")
         J = self.jac.xreplace(dict(zip(self.params, (point[k] for k in self.params))))
         if not all(e.is_Rational for e in J):
             raise ValueError("a constraint Jacobian that is not rational")
         grad = self.grad(*x, *p)
         if not _lagrange_holds(J, grad):
-            cx["message"] = ("not a stationary point: no multipliers satisfy the Lagrange "
-                             "conditions" if J.rows else "not a stationary point: the "
-                             "gradient does not vanish")
-            return Outcome(Verdict.REFUTED, "Lagrange conditions", cx["message"], cx)
+            return failed("Lagrange conditions",
+                          "not a stationary point: no multipliers satisfy the Lagrange "
+                          "conditions" if J.rows else "not a stationary point: the "
+                          "gradient does not vanish")
         if not claim.maximum:
             return None
         Z = _basis(sp.ImmutableMatrix(J), len(x))
@@ -337,22 +343,21 @@ class Large:
                 top = max(eig)
                 size = max(1, *(abs(e) for e in eig))
                 if top > TOLERANCE * size:
-                    cx["message"] = (f"stationary, but not a maximum: the Hessian of the "
-                                     f"Lagrangian has eigenvalue {mpmath.nstr(top, 12)} > 0 "
-                                     "on the tangent space")
-                    return Outcome(Verdict.REFUTED, "second-order condition", cx["message"],
-                                   cx)
+                    return failed("second-order condition",
+                                  f"stationary, but not a maximum: the Hessian of the "
+                                  f"Lagrangian has eigenvalue {mpmath.nstr(top, 12)} > 0 "
+                                  "on the tangent space")
                 raise ValueError("the second-order test is inconclusive here") from None
         if not claim.local:
             found = self._better(x, p, Z)
             if found is not None:
                 trial, got, base = found
-                cx["message"] = (f"not a global maximiser: f = {mpmath.nstr(got, 15)} at a "
-                                 f"feasible point, greater than f = {mpmath.nstr(base, 15)} "
-                                 "at the claimed point")
-                cx["better"] = {leaf_name(v): mpmath.nstr(t, 15)
-                                for v, t in zip(self.variables, trial)}
-                return Outcome(Verdict.REFUTED, "global maximum", cx["message"], cx)
+                return failed("global maximum",
+                              f"not a global maximiser: f = {mpmath.nstr(got, 15)} at a "
+                              f"feasible point, greater than f = {mpmath.nstr(base, 15)} "
+                              "at the claimed point",
+                              better={leaf_name(v): mpmath.nstr(t, 15)
+                                      for v, t in zip(self.variables, trial)})
         return None
 
     def _better(self, x: list, p: list, Z):
