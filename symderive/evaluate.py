@@ -21,6 +21,7 @@ from sympy.matrices.exceptions import ShapeError
 from sympy.matrices.expressions import MatrixExpr
 
 from .derivation import Derivation
+from .invariant import MARKED, mark_invariants
 from .matrix_domains import structured
 from .nodes import BatchElement, Component, DefRef, Hess, MatD, ScalarD, sigmoid
 from .quadrature import ERROR_BOUND, reliable_quad
@@ -103,6 +104,14 @@ RESOLVE = 10
 #: (mpmath rounds each operation to 2^-prec, prec ~ 3.32 WORK_DIGITS + 3 bits; this
 #: allows ~100 operations' worth of accumulated rounding)
 ROUNDING_ULPS = 100
+
+
+#: node visits made inside definition bodies computed afresh (cached, so a second walk
+#: of the same expression does not make them): what a reused subterm does not charge
+#: again (see NumericInstantiator._reused).  Only differences are read
+_ABSORBED = [0]
+#: reused subterm values kept per instance (see NumericInstantiator._reused)
+REUSED_MAX = 1 << 16
 
 
 def work_limit(limit: int | None) -> None:
@@ -408,6 +417,7 @@ class NumericInstantiator(Walker):
         self._scalar_methods = _SCALAR_METHODS.setdefault((type(self), "scalar"), {})
         self._matrix_methods = _SCALAR_METHODS.setdefault((type(self), "matrix"), {})
         self._sizes_key: tuple | None = None  # the sizes, sorted (see _symbolic)
+        self._reuse: dict = {}  # loop-invariant subterms' values (see _reused)
 
     # -- helpers -----------------------------------------------------------------------
     def int_of(self, e: sp.Basic, env: Mapping) -> int:
@@ -455,7 +465,9 @@ class NumericInstantiator(Walker):
             defn = self.d.defs[token]
             if len(idx) != len(defn.params):
                 raise InstantiationError(f"{token} takes {len(defn.params)} index(es)")
+            absorbed, before = _ABSORBED[0], _STATE[1]
             self._defcache[key] = self.matrix(defn.body, dict(zip(defn.params, idx)), cuts)
+            _ABSORBED[0] = absorbed + _STATE[1] - before  # a second walk finds it cached
         return self._defcache[key]
 
     def _untouched(self, token: sp.Symbol, idx: tuple) -> bool:
@@ -524,6 +536,9 @@ class NumericInstantiator(Walker):
             if isinstance(e, MatrixExpr):
                 return Walker.scalar(self, e, env, cuts)
             method = self._scalar_methods[type(e)] = self._method("scalar", e)
+        mark = MARKED.get(id(e))
+        if mark is not None and mark[0] is e:
+            return self._reused(method, e, mark[1], env, cuts)
         return method(self, e, env, cuts)
 
     def matrix(self, e: sp.Basic, env: Mapping, cuts: frozenset) -> Matrix:
@@ -538,11 +553,42 @@ class NumericInstantiator(Walker):
             if not isinstance(e, MatrixExpr):
                 return self.one_by_one(self.scalar(e, env, cuts))
             method = self._matrix_methods[type(e)] = self._method("matrix", e)
+        mark = MARKED.get(id(e))
         try:
+            if mark is not None and mark[0] is e:
+                return self._reused(method, e, mark[1], env, cuts)
             return method(self, e, env, cuts)
         except (ShapeError, MatrixShapeError) as exc:
             raise OperandShapeError(e, self._operand_shapes(e, env, cuts),
                                     dict(self.sizes)) from exc
+
+    def _reused(self, method, e: sp.Basic, symbols: tuple, env: Mapping, cuts: frozenset):
+        """``method``'s value of a loop-invariant subterm ``e`` (see
+        :mod:`symderive.invariant`; its own visit already counted), computed once per
+        value of the symbols it names, the cuts and the precision; whether kinks are
+        guarded is part of the key too (a value computed outside a difference never
+        stands in for one inside).
+
+        Reuse charges the visits a second walk would count: those of the first walk
+        less the ones made inside definitions computed afresh, which the second walk
+        would find cached.  So the work counted, which decides the sizes sampled, is
+        the plain walk's exactly, whatever was reused (and a reuse past the work limit
+        raises WorkLimit as the walk would).  Subterms holding a numeric derivative or
+        an integral are never marked: their caches are not accounted here."""
+        state = _STATE
+        key = (e, tuple([env.get(s) for s in symbols]), cuts, state[0] > 0,
+               mpmath.mp._prec_rounding[0], WORK_DIGITS)
+        hit = self._reuse.get(key)
+        if hit is not None:
+            if hit[1]:
+                _tick(hit[1])
+            return hit[0]
+        absorbed, before = _ABSORBED[0], state[1]
+        value = method(self, e, env, cuts)
+        if len(self._reuse) >= REUSED_MAX:
+            self._reuse.clear()
+        self._reuse[key] = (value, state[1] - before - (_ABSORBED[0] - absorbed))
+        return value
 
     # -- scalars -----------------------------------------------------------------------
     def one_by_one(self, value) -> Matrix:
@@ -699,7 +745,7 @@ class NumericInstantiator(Walker):
             self._sizes_key = tuple(sorted(self.sizes.items(), key=str))
         expr, keys = _instantiated(self.d, self._sizes_key, e, ints)
         if keys is not None and all(k in self.values for k in keys):
-            saved = _STATE[1], _STATE[2], _STATE[3]
+            saved = _STATE[1], _STATE[2], _STATE[3], _ABSORBED[0]
             _STATE[2] = None  # charged SYMBOLIC_STEPS above, whatever this costs
             try:
                 fast = _compiled(self, expr)
@@ -708,7 +754,7 @@ class NumericInstantiator(Walker):
             except InstantiationError:
                 value = None
             finally:
-                _STATE[1], _STATE[2], _STATE[3] = saved
+                _STATE[1], _STATE[2], _STATE[3], _ABSORBED[0] = saved
             if isinstance(value, int):
                 return mpmath.mpf(value)
             if value is not None:
@@ -767,6 +813,7 @@ class NumericInstantiator(Walker):
         return out
 
     def _expand_limits(self, e, env, cuts):
+        mark_invariants(e)  # computed once per value of the indices they use
         limits = list(e.limits)
         is_sum = isinstance(e, sp.Sum)
 
@@ -784,6 +831,10 @@ class NumericInstantiator(Walker):
             return out
 
         return rec(len(limits) - 1, env)
+
+    def matrix_BatchSum(self, e, env: Mapping, cuts: frozenset) -> Matrix:
+        mark_invariants(e)  # as in _expand_limits
+        return Walker.matrix_BatchSum(self, e, env, cuts)
 
     def integral(self, e: sp.Integral, env, cuts):
         """Definite integrals by tanh-sinh quadrature: compiled once (fast, see
