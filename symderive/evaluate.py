@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 import mpmath
 import sympy as sp
-from mpmath.libmp import mpf_add, mpf_mul, mpf_sub, mpf_sum
+from mpmath.libmp import fone, mpf_add, mpf_div, mpf_exp, mpf_mul, mpf_mul_int, mpf_sub, mpf_sum
 from sympy.matrices.exceptions import ShapeError
 from sympy.matrices.expressions import MatrixExpr
 
@@ -294,6 +294,35 @@ def _raw(data: list) -> list | None:
         if type(x) is not _MPF:
             return None
     return [x._mpf_ for x in data]
+
+
+def _fsum(terms: list):
+    """``mpmath.fsum(terms)``, straight on mpmath's raw values when every term is a real
+    mpmath number (what fsum does then, without its per-term type tests)."""
+    raw = _raw(terms)
+    if raw is None:
+        return mpmath.fsum(terms)
+    prec, rnd = mpmath.mp._prec_rounding
+    return _make(mpf_sum(raw, prec, rnd))
+
+
+def _product(factors: list):
+    """``mpf(1) * f1 * f2 * ...`` in this order, on raw values for real mpmath numbers
+    and Python ints (what mpf.__mul__ does for them), by the operators otherwise."""
+    prec, rnd = mpmath.mp._prec_rounding
+    acc = fone
+    for k, x in enumerate(factors):
+        kind = type(x)
+        if kind is _MPF:
+            acc = mpf_mul(acc, x._mpf_, prec, rnd)
+        elif kind is int:
+            acc = mpf_mul_int(acc, x, prec, rnd)
+        else:
+            out = _make(acc)
+            for y in factors[k:]:
+                out = out * y
+            return out
+    return _make(acc)
 
 
 class Matrix:
@@ -660,13 +689,10 @@ class NumericInstantiator(Walker):
         return self.matrix(e.vector, env, cuts)[k - 1, 0]
 
     def scalar_Add(self, e, env: Mapping, cuts: frozenset):
-        return mpmath.fsum(self.scalar(a, env, cuts) for a in e.args)
+        return _fsum([self.scalar(a, env, cuts) for a in e.args])
 
     def scalar_Mul(self, e, env: Mapping, cuts: frozenset):
-        out = mpmath.mpf(1)
-        for a in e.args:
-            out = out * self.scalar(a, env, cuts)
-        return out
+        return _product([self.scalar(a, env, cuts) for a in e.args])
 
     def scalar_Pow(self, e, env: Mapping, cuts: frozenset):
         base, p = e.args
@@ -813,7 +839,7 @@ class NumericInstantiator(Walker):
         return out
 
     def _expand_limits(self, e, env, cuts):
-        mark_invariants(e)  # computed once per value of the indices they use
+        self.summing(e)
         limits = list(e.limits)
         is_sum = isinstance(e, sp.Sum)
 
@@ -823,18 +849,12 @@ class NumericInstantiator(Walker):
             var, lo, hi = limits[k]
             lo, hi = self.int_of(lo, env), self.int_of(hi, env)
             terms = [rec(k - 1, {**env, var: v}) for v in range(lo, hi + 1)]
-            if is_sum:
-                return mpmath.fsum(terms)
-            out = mpmath.mpf(1)
-            for t in terms:
-                out = out * t
-            return out
+            return _fsum(terms) if is_sum else _product(terms)
 
         return rec(len(limits) - 1, env)
 
-    def matrix_BatchSum(self, e, env: Mapping, cuts: frozenset) -> Matrix:
-        mark_invariants(e)  # as in _expand_limits
-        return Walker.matrix_BatchSum(self, e, env, cuts)
+    def summing(self, e: sp.Basic) -> None:
+        mark_invariants(e)  # computed once per value of the indices they use
 
     def integral(self, e: sp.Integral, env, cuts):
         """Definite integrals by tanh-sinh quadrature: compiled once (fast, see
@@ -938,9 +958,20 @@ class NumericInstantiator(Walker):
         return Matrix(rows, cols, [s] * (rows * cols))
 
     def matrix_Softmax(self, e, env: Mapping, cuts: frozenset) -> Matrix:
-        z = self.matrix(e.arg, env, cuts).map(mpmath.exp)
-        total = mpmath.fsum(z.data)
-        return z.map(lambda t: t / total)
+        M = self.matrix(e.arg, env, cuts)
+        raw = _raw(M.data)
+        if raw is None:
+            z = M.map(mpmath.exp)
+            total = mpmath.fsum(z.data)
+            return z.map(lambda t: t / total)
+        # what the three lines above do on real entries, on raw values (the same
+        # visits counted: one per entry for the exponentials, one per quotient)
+        prec, rnd = mpmath.mp._prec_rounding
+        _tick(len(raw))
+        z = [mpf_exp(x, prec, rnd) for x in raw]
+        total = mpf_sum(z, prec, rnd)
+        _tick(len(raw))
+        return Matrix(M.rows, M.cols, [_make(mpf_div(t, total, prec, rnd)) for t in z])
 
     def matrix_OneMatrix(self, e, env: Mapping, cuts: frozenset) -> Matrix:
         rows, cols = (self.int_of(s, env) for s in e.shape)
@@ -1362,14 +1393,9 @@ def compile_plain(inst: NumericInstantiator, expr: sp.Basic):
         if any(a is None for a in args):
             return None
         if method is cls.scalar_Add:
-            return lambda values: mpmath.fsum(a(values) for a in args)
+            return lambda values: _fsum([a(values) for a in args])
         if method is cls.scalar_Mul:
-            def mul(values):
-                out = mpmath.mpf(1)
-                for a in args:
-                    out = out * a(values)
-                return out
-            return mul
+            return lambda values: _product([a(values) for a in args])
         if method is cls.scalar_Pow:
             base, p = args
             exp = e.args[1]

@@ -21,7 +21,7 @@ import symderive.invariant as invariant
 from symderive import D
 from symderive.evaluate import NumericInstantiator, compile_plain, key_of, raised_precision
 from symderive.instantiate import Instantiator
-from symderive.ops import bsum, comp, hadamard
+from symderive.ops import bsum, comp, hadamard, softmax
 from symderive.ops import exp as eexp
 from symderive.walker import Walker
 
@@ -396,3 +396,38 @@ def test_a_derivative_inside_a_reused_subterm_is_caught(monkeypatch):
     invariant.MARKED.clear()
     invariant._ANALYSED.clear()
     assert over[1][0] > _reference(expr, sizes, monkeypatch)[1][0]
+
+
+@pytest.mark.parametrize("kind", ["real", "complex", "int"])
+@pytest.mark.parametrize("digits", [50, 100, 200])
+def test_sums_products_and_softmax_are_mpmaths_own(kind, digits):
+    """The raw fast paths of sums, products and softmax give exactly what mpmath's fsum,
+    its operators and exp give."""
+    rng = random.Random(f"raw{kind}{digits}")
+    with mpmath.workdps(digits):
+        for _ in range(5):
+            terms = _random_matrix(rng, 1, 5, kind).data
+            out = mpmath.mpf(1)
+            for t in terms:
+                out = out * t
+            assert evaluate._product(terms) == out
+            assert type(evaluate._product(terms)) is type(out)
+            assert evaluate._fsum(terms) == mpmath.fsum(terms)
+            assert type(evaluate._fsum(terms)) is type(mpmath.fsum(terms))
+        if kind == "real":
+            values = {("v", (a + 1,)): mpmath.mpf(rng.randint(-300, 300)) / 7
+                      for a in range(3)}
+            got = NumericInstantiator(d, {n: 3, m: 2}, values).matrix(
+                softmax(v), {}, frozenset()).data
+            z = [mpmath.exp(values[("v", (a + 1,))]) for a in range(3)]
+            total = mpmath.fsum(z)
+            assert got == [t / total for t in z]
+
+
+def test_a_planted_product_mistake_is_caught(monkeypatch):
+    """The comparison above can fail: integer factors multiplied at half precision."""
+    monkeypatch.setattr(evaluate, "mpf_mul_int", lambda a, b, prec, rnd: mpmath.libmp.mpf_mul(
+        a, mpmath.libmp.from_int(b), prec // 2, rnd))
+    with mpmath.workdps(50):
+        terms = [mpmath.mpf(1) / 3, 7]
+        assert evaluate._product(terms) != terms[0] * 7
