@@ -483,12 +483,19 @@ class NumericInstantiator(Walker):
 
     # -- definitions and held quantities ------------------------------------------------
     def definition(self, token: sp.Symbol, idx: tuple, cuts: frozenset) -> Matrix:
+        asked = (token, idx, cuts)  # the value depends on these and the instance only
+        hit = self._defcache.get(asked)
+        if hit is not None:
+            return hit
         deps = self.d.depends(token)
         cuts = self.relevant_cuts(token, cuts)
         if self.parent is not None and not (deps & self.changed):
-            return self.parent.definition(token, idx, cuts)
+            out = self._defcache[asked] = self.parent.definition(token, idx, cuts)
+            return out
         if self.parent is not None and self._untouched(token, idx):
-            return self.parent.definition(token, idx, cuts - self.held[2])
+            out = self._defcache[asked] = self.parent.definition(token, idx,
+                                                                 cuts - self.held[2])
+            return out
         key = (token, idx, cuts)
         if key not in self._defcache:
             defn = self.d.defs[token]
@@ -497,7 +504,8 @@ class NumericInstantiator(Walker):
             absorbed, before = _ABSORBED[0], _STATE[1]
             self._defcache[key] = self.matrix(defn.body, dict(zip(defn.params, idx)), cuts)
             _ABSORBED[0] = absorbed + _STATE[1] - before  # a second walk finds it cached
-        return self._defcache[key]
+        out = self._defcache[asked] = self._defcache[key]
+        return out
 
     def _untouched(self, token: sp.Symbol, idx: tuple) -> bool:
         """Whether ``token[idx]`` keeps its value in this perturbed instance although it
