@@ -285,6 +285,7 @@ def _local(d: Derivation, token: sp.Symbol, changed: frozenset) -> bool:
 
 _MPF = mpmath.mpf
 _make = mpmath.mp.make_mpf
+_ONE = mpmath.mpf(1)  # exact: the same number at every precision
 
 
 def _raw(data: list) -> list | None:
@@ -382,6 +383,17 @@ class Matrix:
     def scale(self, c) -> Matrix:
         _tick(len(self.data))
         return Matrix(self.rows, self.cols, [c * x for x in self.data])
+
+    def unit_scaled(self) -> Matrix:
+        """``self.scale(mpf(1))`` (a product without a scalar factor), counted the same:
+        itself when every entry is a real mpmath number of at most the working
+        precision's bits, which multiplying by 1 leaves as it is."""
+        prec = mpmath.mp._prec_rounding[0]
+        for x in self.data:
+            if type(x) is not _MPF or x._mpf_[3] > prec:
+                return self.scale(_ONE)
+        _tick(len(self.data))
+        return self
 
     def __matmul__(self, other: Matrix) -> Matrix:
         if self.cols != other.rows:
@@ -533,7 +545,7 @@ class NumericInstantiator(Walker):
             if token in tokens:
                 value = source.definition(token, idx, source_cuts)
                 if steps and next(iter(steps))[0] == _name(token):
-                    keys = self._placeholder_keys(token, idx, value.rows, value.cols)
+                    keys = self._held_keys(token, idx, value.rows, value.cols)
                     data = list(value.data)
                     for pos, k in enumerate(keys):
                         if k in steps:
@@ -547,6 +559,17 @@ class NumericInstantiator(Walker):
                 return value
             node = source
         raise InstantiationError(f"no value for the held quantity {token}")
+
+    def _held_keys(self, token: sp.Symbol, idx: tuple, rows: int, cols: int) -> tuple:
+        """:meth:`_placeholder_keys`, made once per derivation and arguments (read only)."""
+        cache = self.d.__dict__.setdefault("_held_keys", {})
+        key = (token, idx, rows, cols)
+        out = cache.get(key)
+        if out is None:
+            if len(cache) >= 65536:
+                cache.clear()
+            out = cache[key] = tuple(self._placeholder_keys(token, idx, rows, cols))
+        return out
 
     def _placeholder_keys(self, token: sp.Symbol, idx: tuple, rows: int, cols: int) -> list:
         name = _name(token)
@@ -931,14 +954,14 @@ class NumericInstantiator(Walker):
         return self.matrix_sum([self.matrix(a, env, cuts) for a in e.args])
 
     def matrix_MatMul(self, e, env: Mapping, cuts: frozenset) -> Matrix:
-        coeff, out = mpmath.mpf(1), None
+        coeff, out = None, None
         for a in e.args:
             if isinstance(a, MatrixExpr):
                 m = self.matrix(a, env, cuts)
                 out = m if out is None else out @ m
             else:
-                coeff = coeff * self.scalar(a, env, cuts)
-        return out.scale(coeff)
+                coeff = (_ONE if coeff is None else coeff) * self.scalar(a, env, cuts)
+        return out.unit_scaled() if coeff is None else out.scale(coeff)
 
     def matrix_Transpose(self, e, env: Mapping, cuts: frozenset) -> Matrix:
         return self.matrix(e.arg, env, cuts).T

@@ -431,3 +431,37 @@ def test_a_planted_product_mistake_is_caught(monkeypatch):
     with mpmath.workdps(50):
         terms = [mpmath.mpf(1) / 3, 7]
         assert evaluate._product(terms) != terms[0] * 7
+
+
+@pytest.mark.parametrize("kind", ["real", "complex", "int"])
+def test_a_product_without_a_scalar_is_scaled_by_one_exactly(kind):
+    """unit_scaled gives what scale(mpf(1)) gives (ints become mpf, entries made at a
+    higher precision are rounded), with the same work counted."""
+    rng = random.Random(kind)
+    with mpmath.workdps(200):
+        fine = _random_matrix(rng, 3, 2, kind)  # entries with more bits than below
+    for digits in (50, 100, 300):
+        with mpmath.workdps(digits):
+            for M in (fine, _random_matrix(rng, 3, 2, kind)):
+                evaluate.work_limit(None)
+                got = M.unit_scaled()
+                counted = evaluate.work_done()
+                evaluate.work_limit(None)
+                want = M.scale(mpmath.mpf(1))
+                assert got.data == want.data and got.shape == want.shape
+                assert [type(a) for a in got.data] == [type(b) for b in want.data]
+                assert [a._mpf_ for a in got.data if type(a) is mpmath.mpf] == \
+                    [b._mpf_ for b in want.data if type(b) is mpmath.mpf]
+                assert counted == evaluate.work_done() == (6, 0)
+
+
+def test_a_planted_unit_scale_mistake_is_caught(monkeypatch):
+    """The comparison above can fail: a path keeping entries finer than the precision."""
+    def careless(self):
+        evaluate._tick(len(self.data))
+        return self if all(type(x) is mpmath.mpf for x in self.data) else self.scale(1)
+    monkeypatch.setattr(evaluate.Matrix, "unit_scaled", careless)
+    with mpmath.workdps(200):
+        M = evaluate.Matrix(1, 1, [mpmath.mpf(1) / 3])
+    with mpmath.workdps(50):
+        assert M.unit_scaled().data[0]._mpf_ != M.scale(mpmath.mpf(1)).data[0]._mpf_
