@@ -16,11 +16,12 @@ from contextlib import contextmanager
 
 import mpmath
 import sympy as sp
-from mpmath.libmp import mpf_add, mpf_mul, mpf_sub, mpf_sum
+from mpmath.libmp import fone, mpf_add, mpf_div, mpf_exp, mpf_mul, mpf_mul_int, mpf_sub, mpf_sum
 from sympy.matrices.exceptions import ShapeError
 from sympy.matrices.expressions import MatrixExpr
 
 from .derivation import Derivation
+from .invariant import MARKED, mark_invariants
 from .matrix_domains import structured
 from .nodes import BatchElement, Component, DefRef, Hess, MatD, ScalarD, sigmoid
 from .quadrature import ERROR_BOUND, reliable_quad
@@ -103,6 +104,14 @@ RESOLVE = 10
 #: (mpmath rounds each operation to 2^-prec, prec ~ 3.32 WORK_DIGITS + 3 bits; this
 #: allows ~100 operations' worth of accumulated rounding)
 ROUNDING_ULPS = 100
+
+
+#: node visits made inside definition bodies computed afresh (cached, so a second walk
+#: of the same expression does not make them): what a reused subterm does not charge
+#: again (see NumericInstantiator._reused).  Only differences are read
+_ABSORBED = [0]
+#: reused subterm values kept per instance (see NumericInstantiator._reused)
+REUSED_MAX = 1 << 16
 
 
 def work_limit(limit: int | None) -> None:
@@ -276,6 +285,7 @@ def _local(d: Derivation, token: sp.Symbol, changed: frozenset) -> bool:
 
 _MPF = mpmath.mpf
 _make = mpmath.mp.make_mpf
+_ONE = mpmath.mpf(1)  # exact: the same number at every precision
 
 
 def _raw(data: list) -> list | None:
@@ -285,6 +295,35 @@ def _raw(data: list) -> list | None:
         if type(x) is not _MPF:
             return None
     return [x._mpf_ for x in data]
+
+
+def _fsum(terms: list):
+    """``mpmath.fsum(terms)``, straight on mpmath's raw values when every term is a real
+    mpmath number (what fsum does then, without its per-term type tests)."""
+    raw = _raw(terms)
+    if raw is None:
+        return mpmath.fsum(terms)
+    prec, rnd = mpmath.mp._prec_rounding
+    return _make(mpf_sum(raw, prec, rnd))
+
+
+def _product(factors: list):
+    """``mpf(1) * f1 * f2 * ...`` in this order, on raw values for real mpmath numbers
+    and Python ints (what mpf.__mul__ does for them), by the operators otherwise."""
+    prec, rnd = mpmath.mp._prec_rounding
+    acc = fone
+    for k, x in enumerate(factors):
+        kind = type(x)
+        if kind is _MPF:
+            acc = mpf_mul(acc, x._mpf_, prec, rnd)
+        elif kind is int:
+            acc = mpf_mul_int(acc, x, prec, rnd)
+        else:
+            out = _make(acc)
+            for y in factors[k:]:
+                out = out * y
+            return out
+    return _make(acc)
 
 
 class Matrix:
@@ -344,6 +383,17 @@ class Matrix:
     def scale(self, c) -> Matrix:
         _tick(len(self.data))
         return Matrix(self.rows, self.cols, [c * x for x in self.data])
+
+    def unit_scaled(self) -> Matrix:
+        """``self.scale(mpf(1))`` (a product without a scalar factor), counted the same:
+        itself when every entry is a real mpmath number of at most the working
+        precision's bits, which multiplying by 1 leaves as it is."""
+        prec = mpmath.mp._prec_rounding[0]
+        for x in self.data:
+            if type(x) is not _MPF or x._mpf_[3] > prec:
+                return self.scale(_ONE)
+        _tick(len(self.data))
+        return self
 
     def __matmul__(self, other: Matrix) -> Matrix:
         if self.cols != other.rows:
@@ -408,6 +458,7 @@ class NumericInstantiator(Walker):
         self._scalar_methods = _SCALAR_METHODS.setdefault((type(self), "scalar"), {})
         self._matrix_methods = _SCALAR_METHODS.setdefault((type(self), "matrix"), {})
         self._sizes_key: tuple | None = None  # the sizes, sorted (see _symbolic)
+        self._reuse: dict = {}  # loop-invariant subterms' values (see _reused)
 
     # -- helpers -----------------------------------------------------------------------
     def int_of(self, e: sp.Basic, env: Mapping) -> int:
@@ -444,19 +495,29 @@ class NumericInstantiator(Walker):
 
     # -- definitions and held quantities ------------------------------------------------
     def definition(self, token: sp.Symbol, idx: tuple, cuts: frozenset) -> Matrix:
+        asked = (token, idx, cuts)  # the value depends on these and the instance only
+        hit = self._defcache.get(asked)
+        if hit is not None:
+            return hit
         deps = self.d.depends(token)
         cuts = self.relevant_cuts(token, cuts)
         if self.parent is not None and not (deps & self.changed):
-            return self.parent.definition(token, idx, cuts)
+            out = self._defcache[asked] = self.parent.definition(token, idx, cuts)
+            return out
         if self.parent is not None and self._untouched(token, idx):
-            return self.parent.definition(token, idx, cuts - self.held[2])
+            out = self._defcache[asked] = self.parent.definition(token, idx,
+                                                                 cuts - self.held[2])
+            return out
         key = (token, idx, cuts)
         if key not in self._defcache:
             defn = self.d.defs[token]
             if len(idx) != len(defn.params):
                 raise InstantiationError(f"{token} takes {len(defn.params)} index(es)")
+            absorbed, before = _ABSORBED[0], _STATE[1]
             self._defcache[key] = self.matrix(defn.body, dict(zip(defn.params, idx)), cuts)
-        return self._defcache[key]
+            _ABSORBED[0] = absorbed + _STATE[1] - before  # a second walk finds it cached
+        out = self._defcache[asked] = self._defcache[key]
+        return out
 
     def _untouched(self, token: sp.Symbol, idx: tuple) -> bool:
         """Whether ``token[idx]`` keeps its value in this perturbed instance although it
@@ -484,7 +545,7 @@ class NumericInstantiator(Walker):
             if token in tokens:
                 value = source.definition(token, idx, source_cuts)
                 if steps and next(iter(steps))[0] == _name(token):
-                    keys = self._placeholder_keys(token, idx, value.rows, value.cols)
+                    keys = self._held_keys(token, idx, value.rows, value.cols)
                     data = list(value.data)
                     for pos, k in enumerate(keys):
                         if k in steps:
@@ -498,6 +559,17 @@ class NumericInstantiator(Walker):
                 return value
             node = source
         raise InstantiationError(f"no value for the held quantity {token}")
+
+    def _held_keys(self, token: sp.Symbol, idx: tuple, rows: int, cols: int) -> tuple:
+        """:meth:`_placeholder_keys`, made once per derivation and arguments (read only)."""
+        cache = self.d.__dict__.setdefault("_held_keys", {})
+        key = (token, idx, rows, cols)
+        out = cache.get(key)
+        if out is None:
+            if len(cache) >= 65536:
+                cache.clear()
+            out = cache[key] = tuple(self._placeholder_keys(token, idx, rows, cols))
+        return out
 
     def _placeholder_keys(self, token: sp.Symbol, idx: tuple, rows: int, cols: int) -> list:
         name = _name(token)
@@ -524,6 +596,9 @@ class NumericInstantiator(Walker):
             if isinstance(e, MatrixExpr):
                 return Walker.scalar(self, e, env, cuts)
             method = self._scalar_methods[type(e)] = self._method("scalar", e)
+        mark = MARKED.get(id(e))
+        if mark is not None and mark[0] is e:
+            return self._reused(method, e, mark[1], env, cuts)
         return method(self, e, env, cuts)
 
     def matrix(self, e: sp.Basic, env: Mapping, cuts: frozenset) -> Matrix:
@@ -538,11 +613,42 @@ class NumericInstantiator(Walker):
             if not isinstance(e, MatrixExpr):
                 return self.one_by_one(self.scalar(e, env, cuts))
             method = self._matrix_methods[type(e)] = self._method("matrix", e)
+        mark = MARKED.get(id(e))
         try:
+            if mark is not None and mark[0] is e:
+                return self._reused(method, e, mark[1], env, cuts)
             return method(self, e, env, cuts)
         except (ShapeError, MatrixShapeError) as exc:
             raise OperandShapeError(e, self._operand_shapes(e, env, cuts),
                                     dict(self.sizes)) from exc
+
+    def _reused(self, method, e: sp.Basic, symbols: tuple, env: Mapping, cuts: frozenset):
+        """``method``'s value of a loop-invariant subterm ``e`` (see
+        :mod:`symderive.invariant`; its own visit already counted), computed once per
+        value of the symbols it names, the cuts and the precision; whether kinks are
+        guarded is part of the key too (a value computed outside a difference never
+        stands in for one inside).
+
+        Reuse charges the visits a second walk would count: those of the first walk
+        less the ones made inside definitions computed afresh, which the second walk
+        would find cached.  So the work counted, which decides the sizes sampled, is
+        the plain walk's exactly, whatever was reused (and a reuse past the work limit
+        raises WorkLimit as the walk would).  Subterms holding a numeric derivative or
+        an integral are never marked: their caches are not accounted here."""
+        state = _STATE
+        key = (e, tuple([env.get(s) for s in symbols]), cuts, state[0] > 0,
+               mpmath.mp._prec_rounding[0], WORK_DIGITS)
+        hit = self._reuse.get(key)
+        if hit is not None:
+            if hit[1]:
+                _tick(hit[1])
+            return hit[0]
+        absorbed, before = _ABSORBED[0], state[1]
+        value = method(self, e, env, cuts)
+        if len(self._reuse) >= REUSED_MAX:
+            self._reuse.clear()
+        self._reuse[key] = (value, state[1] - before - (_ABSORBED[0] - absorbed))
+        return value
 
     # -- scalars -----------------------------------------------------------------------
     def one_by_one(self, value) -> Matrix:
@@ -614,13 +720,10 @@ class NumericInstantiator(Walker):
         return self.matrix(e.vector, env, cuts)[k - 1, 0]
 
     def scalar_Add(self, e, env: Mapping, cuts: frozenset):
-        return mpmath.fsum(self.scalar(a, env, cuts) for a in e.args)
+        return _fsum([self.scalar(a, env, cuts) for a in e.args])
 
     def scalar_Mul(self, e, env: Mapping, cuts: frozenset):
-        out = mpmath.mpf(1)
-        for a in e.args:
-            out = out * self.scalar(a, env, cuts)
-        return out
+        return _product([self.scalar(a, env, cuts) for a in e.args])
 
     def scalar_Pow(self, e, env: Mapping, cuts: frozenset):
         base, p = e.args
@@ -699,7 +802,7 @@ class NumericInstantiator(Walker):
             self._sizes_key = tuple(sorted(self.sizes.items(), key=str))
         expr, keys = _instantiated(self.d, self._sizes_key, e, ints)
         if keys is not None and all(k in self.values for k in keys):
-            saved = _STATE[1], _STATE[2], _STATE[3]
+            saved = _STATE[1], _STATE[2], _STATE[3], _ABSORBED[0]
             _STATE[2] = None  # charged SYMBOLIC_STEPS above, whatever this costs
             try:
                 fast = _compiled(self, expr)
@@ -708,7 +811,7 @@ class NumericInstantiator(Walker):
             except InstantiationError:
                 value = None
             finally:
-                _STATE[1], _STATE[2], _STATE[3] = saved
+                _STATE[1], _STATE[2], _STATE[3], _ABSORBED[0] = saved
             if isinstance(value, int):
                 return mpmath.mpf(value)
             if value is not None:
@@ -767,6 +870,7 @@ class NumericInstantiator(Walker):
         return out
 
     def _expand_limits(self, e, env, cuts):
+        self.summing(e)
         limits = list(e.limits)
         is_sum = isinstance(e, sp.Sum)
 
@@ -776,14 +880,12 @@ class NumericInstantiator(Walker):
             var, lo, hi = limits[k]
             lo, hi = self.int_of(lo, env), self.int_of(hi, env)
             terms = [rec(k - 1, {**env, var: v}) for v in range(lo, hi + 1)]
-            if is_sum:
-                return mpmath.fsum(terms)
-            out = mpmath.mpf(1)
-            for t in terms:
-                out = out * t
-            return out
+            return _fsum(terms) if is_sum else _product(terms)
 
         return rec(len(limits) - 1, env)
+
+    def summing(self, e: sp.Basic) -> None:
+        mark_invariants(e)  # computed once per value of the indices they use
 
     def integral(self, e: sp.Integral, env, cuts):
         """Definite integrals by tanh-sinh quadrature: compiled once (fast, see
@@ -852,14 +954,14 @@ class NumericInstantiator(Walker):
         return self.matrix_sum([self.matrix(a, env, cuts) for a in e.args])
 
     def matrix_MatMul(self, e, env: Mapping, cuts: frozenset) -> Matrix:
-        coeff, out = mpmath.mpf(1), None
+        coeff, out = None, None
         for a in e.args:
             if isinstance(a, MatrixExpr):
                 m = self.matrix(a, env, cuts)
                 out = m if out is None else out @ m
             else:
-                coeff = coeff * self.scalar(a, env, cuts)
-        return out.scale(coeff)
+                coeff = (_ONE if coeff is None else coeff) * self.scalar(a, env, cuts)
+        return out.unit_scaled() if coeff is None else out.scale(coeff)
 
     def matrix_Transpose(self, e, env: Mapping, cuts: frozenset) -> Matrix:
         return self.matrix(e.arg, env, cuts).T
@@ -887,9 +989,20 @@ class NumericInstantiator(Walker):
         return Matrix(rows, cols, [s] * (rows * cols))
 
     def matrix_Softmax(self, e, env: Mapping, cuts: frozenset) -> Matrix:
-        z = self.matrix(e.arg, env, cuts).map(mpmath.exp)
-        total = mpmath.fsum(z.data)
-        return z.map(lambda t: t / total)
+        M = self.matrix(e.arg, env, cuts)
+        raw = _raw(M.data)
+        if raw is None:
+            z = M.map(mpmath.exp)
+            total = mpmath.fsum(z.data)
+            return z.map(lambda t: t / total)
+        # what the three lines above do on real entries, on raw values (the same
+        # visits counted: one per entry for the exponentials, one per quotient)
+        prec, rnd = mpmath.mp._prec_rounding
+        _tick(len(raw))
+        z = [mpf_exp(x, prec, rnd) for x in raw]
+        total = mpf_sum(z, prec, rnd)
+        _tick(len(raw))
+        return Matrix(M.rows, M.cols, [_make(mpf_div(t, total, prec, rnd)) for t in z])
 
     def matrix_OneMatrix(self, e, env: Mapping, cuts: frozenset) -> Matrix:
         rows, cols = (self.int_of(s, env) for s in e.shape)
@@ -1335,14 +1448,9 @@ def compile_plain(inst: NumericInstantiator, expr: sp.Basic):
         if any(a is None for a in args):
             return None
         if method is cls.scalar_Add:
-            return lambda values: mpmath.fsum(a(values) for a in args)
+            return lambda values: _fsum([a(values) for a in args])
         if method is cls.scalar_Mul:
-            def mul(values):
-                out = mpmath.mpf(1)
-                for a in args:
-                    out = out * a(values)
-                return out
-            return mul
+            return lambda values: _product([a(values) for a in args])
         if method is cls.scalar_Pow:
             base, p = args
             exp = e.args[1]

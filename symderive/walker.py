@@ -215,6 +215,7 @@ class Walker:
     def matrix_BatchSum(self, e, env: Mapping, cuts: frozenset):
         """A sum of matrices over an index range; an empty range (upper bound one below
         the lower) is the zero matrix of the summand's shape, as in SymPy."""
+        self.summing(e)
         var, lo, hi = e.limits
         lo, hi = self.index(lo, env, cuts), self.index(hi, env, cuts)
         terms = [self.matrix(e.summand, {**env, var: v}, cuts) for v in range(lo, hi + 1)]
@@ -225,6 +226,10 @@ class Walker:
     # -- what the backends share ---------------------------------------------------------
     def one_by_one(self, value):
         raise NotImplementedError
+
+    def summing(self, e: sp.Basic) -> None:
+        """Called before the body of a sum ``e`` is walked once per index value (the
+        numeric backend reuses the subterms that do not move with the index)."""
 
     def index(self, e: sp.Basic, env: Mapping, cuts: frozenset) -> int:
         """The integer value of an index expression (a bound of a sum)."""

@@ -14,11 +14,15 @@ import mpmath
 import pytest
 import sympy as sp
 from em_point import evaluated_at_a_point
-from test_walker import CASES, _values, d, m, n
+from test_walker import CASES, X, _values, d, i, m, n, q, s, u, v, w, x, y
 
 import symderive.evaluate as evaluate
+import symderive.invariant as invariant
+from symderive import D
 from symderive.evaluate import NumericInstantiator, compile_plain, key_of, raised_precision
 from symderive.instantiate import Instantiator
+from symderive.ops import bsum, comp, hadamard, softmax
+from symderive.ops import exp as eexp
 from symderive.walker import Walker
 
 #: cases whose explicit entries are plain arithmetic: the closure must cover them
@@ -214,3 +218,250 @@ def test_a_planted_counting_mistake_is_caught():
     sizes = {n: 2, m: 3}
     assert (_values_and_work(Uncounted, "leaves and products", sizes)[1]
             != _values_and_work(NumericInstantiator, "leaves and products", sizes)[1])
+
+
+# -- loop-invariant subterms of sums (symderive.invariant) ------------------------------
+Ai = sp.IndexedBase("A")
+j, r = sp.Symbol("j", integer=True), sp.Symbol("r", integer=True)
+k = sp.Symbol("k", integer=True)
+
+#: sums whose summands hold subterms that miss an index bound around them
+REUSE_CASES = {
+    # the log-sum-exp of row j, inside the sum over k
+    "log-sum-exp per row": sp.Sum(sp.Sum(
+        Ai[j, k] * (Ai[j, k] - sp.log(sp.Sum(sp.exp(Ai[j, r]), (r, 1, m)))),
+        (k, 1, m)), (j, 1, n)),
+    # definitions (q, s) computed inside the reused subterm: a second walk finds them
+    # cached, so reuse must not charge their bodies again
+    "definitions inside": sp.Sum(comp(v, k) * (q + s * sp.log(x + s)), (k, 1, n)),
+    # depends on the inner index only: reused across the outer one
+    "inner index only": sp.Sum(sp.Sum(Ai[j, k] * sp.exp(comp(u, k)), (k, 1, m)), (j, 1, n)),
+    "batch sum": bsum(hadamard(X[i], eexp(v)), i, 1, m) + X[1],
+    "product": sp.Product(comp(w, k) + sp.exp(x * y), (k, 1, n)),
+    # a numeric derivative is never inside a reused subterm; one around a sum is
+    "derivative in the summand": sp.Sum(comp(v, k) * (sp.log(s) + D(x ** 2 * y, x)),
+                                        (k, 1, n)),
+    "sum in a derivative": D(sp.Sum(comp(v, k) * sp.exp(x * y + s), (k, 1, n)), x),
+    "gradient of a sum": D(sp.Sum(comp(v, k) * sp.log(v.T * w + s), (k, 1, n)), w),
+}
+
+SIZES = ({n: 2, m: 3}, {n: 3, m: 2})
+
+
+def _run(cls, expr, sizes: dict, limit: int | None = None):
+    """Values and counted work of ``expr`` at the point of ``_values`` (seeded)."""
+    point = _values(sizes, random.Random("reuse"))
+    with mpmath.workdps(100):
+        values = {key_of(k): mpmath.mpf(int(p.p)) / int(p.q) for k, p in point.items()}
+        evaluate.work_limit(limit)
+        try:
+            M = cls(d, sizes, values).matrix(expr, {}, frozenset())
+        finally:
+            done = evaluate.work_done()
+            evaluate.work_limit(None)
+        return list(M.data), done
+
+
+def _reference(expr, sizes: dict, monkeypatch, limit: int | None = None):
+    with monkeypatch.context() as patch:
+        patch.setattr(evaluate, "_compiled", lambda *a: None)
+        patch.setattr(evaluate, "NumericInstantiator", _Reference)
+        return _run(_Reference, expr, sizes, limit)
+
+
+@pytest.mark.parametrize("name", list(REUSE_CASES))
+def test_reuse_counts_and_computes_as_the_plain_walk(name, monkeypatch):
+    """Values bit for bit and work visit for visit, as the walk without reuse."""
+    for sizes in SIZES:
+        invariant.MARKED.clear()
+        invariant._ANALYSED.clear()
+        fast = _run(NumericInstantiator, REUSE_CASES[name], sizes)
+        assert invariant.MARKED, name  # something is reused
+        assert fast == _reference(REUSE_CASES[name], sizes, monkeypatch), name
+        assert fast[1][0] > 0
+        if "derivative" in name:
+            assert fast[1][1] > 0  # work inside numeric derivatives counted too
+
+
+def test_reuse_computes_an_invariant_once_per_index_value(monkeypatch):
+    """The log-sum-exp of a row is computed once per row, not once per entry."""
+    calls = []
+    exp = evaluate.FUNCTIONS[sp.exp]
+    monkeypatch.setitem(evaluate.FUNCTIONS, sp.exp, lambda a: calls.append(a) or exp(a))
+    sizes = {n: 2, m: 3}
+    _run(NumericInstantiator, REUSE_CASES["log-sum-exp per row"], sizes)
+    assert len(calls) == 2 * 3  # rows x entries per row, not rows x 3 x 3
+    calls.clear()
+    _reference(REUSE_CASES["log-sum-exp per row"], sizes, monkeypatch)
+    assert len(calls) == 2 * 3 * 3
+
+
+def test_work_does_not_depend_on_what_is_marked_or_cached(monkeypatch):
+    """Marks kept from earlier evaluations, or none at all, change nothing counted."""
+    expr = REUSE_CASES["definitions inside"]
+    sizes = {n: 3, m: 2}
+    cold = _run(NumericInstantiator, expr, sizes)
+    for other in REUSE_CASES.values():
+        _run(NumericInstantiator, other, sizes)
+    assert _run(NumericInstantiator, expr, sizes) == cold
+    monkeypatch.setattr(evaluate, "mark_invariants", lambda e: None)
+    invariant.MARKED.clear()
+    invariant._ANALYSED.clear()
+    assert _run(NumericInstantiator, expr, sizes) == cold
+
+
+def test_a_reuse_past_the_work_limit_raises(monkeypatch):
+    """A limit crossed by the visits a reuse charges raises WorkLimit, as the walk
+    does when it crosses the limit inside the same subterm; below the total, every
+    limit raises, at the total none does."""
+    expr, sizes = REUSE_CASES["log-sum-exp per row"], {n: 2, m: 3}
+    total = _run(NumericInstantiator, expr, sizes)[1][0]
+    charges = []
+    tick = evaluate._tick
+
+    def recorded(steps=1):
+        if steps > 1:
+            charges.append((evaluate._STATE[1], steps))
+        tick(steps)
+    monkeypatch.setattr(evaluate, "_tick", recorded)
+    _run(NumericInstantiator, expr, sizes)
+    assert charges  # reuses charged their work
+    before, steps = charges[-1]
+    for limit in (before + 1, before + steps - 1, total - 1, total // 2, 0):
+        with pytest.raises(evaluate.WorkLimit):
+            _run(NumericInstantiator, expr, sizes, limit)
+        with pytest.raises(evaluate.WorkLimit):
+            _reference(expr, sizes, monkeypatch, limit)
+    assert _run(NumericInstantiator, expr, sizes, total)[1][0] == total
+
+
+def test_a_memo_keyed_without_its_index_is_caught(monkeypatch):
+    """The comparison can fail: reusing the log-sum-exp of row 1 for every row gives
+    other values."""
+    marking = evaluate.mark_invariants
+
+    def careless(e):
+        marking(e)
+        for key, (node, _) in list(invariant.MARKED.items()):
+            invariant.MARKED[key] = (node, ())
+    monkeypatch.setattr(evaluate, "mark_invariants", careless)
+    invariant.MARKED.clear()
+    invariant._ANALYSED.clear()
+    expr, sizes = REUSE_CASES["log-sum-exp per row"], {n: 2, m: 3}
+    wrong = _run(NumericInstantiator, expr, sizes)
+    invariant.MARKED.clear()
+    invariant._ANALYSED.clear()
+    assert wrong[0] != _reference(expr, sizes, monkeypatch)[0]
+
+
+class _Frozen(list):
+    """A counter that keeps nothing written to it."""
+
+    def __setitem__(self, key, value):
+        pass
+
+
+def test_a_reuse_charging_cached_definitions_again_is_caught(monkeypatch):
+    """The comparison can fail: charging a reused subterm its first walk's work
+    (definitions computed inside it included) over-counts."""
+    expr, sizes = REUSE_CASES["definitions inside"], {n: 3, m: 2}
+    monkeypatch.setattr(evaluate, "_ABSORBED", _Frozen([0]))
+    over = _run(NumericInstantiator, expr, sizes)
+    monkeypatch.undo()
+    plain = _reference(expr, sizes, monkeypatch)
+    assert over[0] == plain[0] and over[1][0] > plain[1][0]
+
+
+@pytest.mark.parametrize("claim_id", ["42.1", "44.1", "DA.2"])
+def test_homework_claims_same_values_and_work_with_or_without_reuse(claim_id,
+                                                                     monkeypatch):
+    run = evaluated_at_a_point(claim_id, 11)
+    with_reuse = run()
+    monkeypatch.setattr(evaluate, "mark_invariants", lambda e: None)
+    invariant.MARKED.clear()
+    invariant._ANALYSED.clear()
+    assert run() == with_reuse
+    assert with_reuse[1][0] > 0
+
+
+def test_a_derivative_inside_a_reused_subterm_is_caught(monkeypatch):
+    """The comparison can fail: a numeric derivative is cached by the instance (a second
+    walk counts one visit for it), so a reuse charging its whole first computation
+    over-counts: derivatives are never marked."""
+    monkeypatch.setattr(invariant, "UNSAFE", ())
+    invariant.MARKED.clear()
+    invariant._ANALYSED.clear()
+    expr, sizes = REUSE_CASES["derivative in the summand"], {n: 2, m: 3}
+    over = _run(NumericInstantiator, expr, sizes)
+    invariant.MARKED.clear()
+    invariant._ANALYSED.clear()
+    assert over[1][0] > _reference(expr, sizes, monkeypatch)[1][0]
+
+
+@pytest.mark.parametrize("kind", ["real", "complex", "int"])
+@pytest.mark.parametrize("digits", [50, 100, 200])
+def test_sums_products_and_softmax_are_mpmaths_own(kind, digits):
+    """The raw fast paths of sums, products and softmax give exactly what mpmath's fsum,
+    its operators and exp give."""
+    rng = random.Random(f"raw{kind}{digits}")
+    with mpmath.workdps(digits):
+        for _ in range(5):
+            terms = _random_matrix(rng, 1, 5, kind).data
+            out = mpmath.mpf(1)
+            for t in terms:
+                out = out * t
+            assert evaluate._product(terms) == out
+            assert type(evaluate._product(terms)) is type(out)
+            assert evaluate._fsum(terms) == mpmath.fsum(terms)
+            assert type(evaluate._fsum(terms)) is type(mpmath.fsum(terms))
+        if kind == "real":
+            values = {("v", (a + 1,)): mpmath.mpf(rng.randint(-300, 300)) / 7
+                      for a in range(3)}
+            got = NumericInstantiator(d, {n: 3, m: 2}, values).matrix(
+                softmax(v), {}, frozenset()).data
+            z = [mpmath.exp(values[("v", (a + 1,))]) for a in range(3)]
+            total = mpmath.fsum(z)
+            assert got == [t / total for t in z]
+
+
+def test_a_planted_product_mistake_is_caught(monkeypatch):
+    """The comparison above can fail: integer factors multiplied at half precision."""
+    monkeypatch.setattr(evaluate, "mpf_mul_int", lambda a, b, prec, rnd: mpmath.libmp.mpf_mul(
+        a, mpmath.libmp.from_int(b), prec // 2, rnd))
+    with mpmath.workdps(50):
+        terms = [mpmath.mpf(1) / 3, 7]
+        assert evaluate._product(terms) != terms[0] * 7
+
+
+@pytest.mark.parametrize("kind", ["real", "complex", "int"])
+def test_a_product_without_a_scalar_is_scaled_by_one_exactly(kind):
+    """unit_scaled gives what scale(mpf(1)) gives (ints become mpf, entries made at a
+    higher precision are rounded), with the same work counted."""
+    rng = random.Random(kind)
+    with mpmath.workdps(200):
+        fine = _random_matrix(rng, 3, 2, kind)  # entries with more bits than below
+    for digits in (50, 100, 300):
+        with mpmath.workdps(digits):
+            for M in (fine, _random_matrix(rng, 3, 2, kind)):
+                evaluate.work_limit(None)
+                got = M.unit_scaled()
+                counted = evaluate.work_done()
+                evaluate.work_limit(None)
+                want = M.scale(mpmath.mpf(1))
+                assert got.data == want.data and got.shape == want.shape
+                assert [type(a) for a in got.data] == [type(b) for b in want.data]
+                assert [a._mpf_ for a in got.data if type(a) is mpmath.mpf] == \
+                    [b._mpf_ for b in want.data if type(b) is mpmath.mpf]
+                assert counted == evaluate.work_done() == (6, 0)
+
+
+def test_a_planted_unit_scale_mistake_is_caught(monkeypatch):
+    """The comparison above can fail: a path keeping entries finer than the precision."""
+    def careless(self):
+        evaluate._tick(len(self.data))
+        return self if all(type(x) is mpmath.mpf for x in self.data) else self.scale(1)
+    monkeypatch.setattr(evaluate.Matrix, "unit_scaled", careless)
+    with mpmath.workdps(200):
+        M = evaluate.Matrix(1, 1, [mpmath.mpf(1) / 3])
+    with mpmath.workdps(50):
+        assert M.unit_scaled().data[0]._mpf_ != M.scale(mpmath.mpf(1)).data[0]._mpf_
