@@ -342,6 +342,58 @@ def test_the_m_steps_normaliser_runs_beside_the_blocks_and_an_error_there_stops_
         prog.run(["pi", "mu"], {"T": data, "gamma": gamma}, split=em.W)
 
 
+def test_the_m_steps_side_values_run_after_the_blocks_the_late_ones_before(monkeypatch):
+    """pi (no block needs it) is the last item of the M-step's pass, so the thread that
+    finishes its blocks first computes it; the normaliser the blocks wait for is the
+    first.  The order changes nothing: the same bits on 1 and 2 threads."""
+    small_blocks(monkeypatch)
+    prog = program_for()
+    plan = prog._split_plan(("pi", "mu"), em.W)
+    assert plan.side and plan.late
+    order: list[str] = []
+    evaluate = Program._evaluate
+
+    def recording(self, nodes, *args, **kwargs):
+        order.append("late" if nodes is plan.late else "side" if nodes is plan.side else
+                     "block" if nodes in (plan.head, plan.tail, plan.blockwise) else "whole")
+        return evaluate(self, nodes, *args, **kwargs)
+
+    monkeypatch.setattr(Program, "_evaluate", recording)
+    X = SparseData.from_counts(poisson_corpus(3)).csr
+    gamma = np.random.default_rng(7).random((X.shape[0], 3))
+    gamma /= gamma.sum(1, keepdims=True)
+    one = prog.run(["pi", "mu"], {"T": SparseData(X, threads=1), "gamma": gamma}, split=em.W)
+    blocks = len(SparseData(X, threads=1).blocks(1))
+    assert order == ["whole", "late", *["block"] * (2 * blocks), "side"]
+    two = prog.run(["pi", "mu"], {"T": SparseData(X, threads=2), "gamma": gamma}, split=em.W)
+    assert np.array_equal(one["pi"], two["pi"]) and np.array_equal(one["mu"], two["mu"])
+    np.testing.assert_allclose(one["pi"], gamma.mean(0), rtol=1e-14)
+
+
+def test_blocks_have_equal_cost_counting_each_row():
+    """A block's time grows with its rows (the E-step's log-sum-exp over each row of K)
+    as well as with its stored entries: blocks cut by entries alone put the many short
+    documents of one half in one block, and the other thread waits for it."""
+    short = np.zeros((600, 50))
+    short[np.arange(600), np.arange(600) % 50] = 1.0     # 600 rows of one entry
+    long = np.zeros((20, 50))
+    long[:, :30] = 1.0                                   # 20 rows of 30 entries
+    X = sps.csr_matrix(np.vstack([short, long]))
+    data = SparseData(SparseData.from_counts(X).csr, threads=1)
+    data.BLOCK_NNZ = 600                                 # two blocks
+    data.ROW_COST = 0
+    (a0, b0, _), (a1, b1, _) = data.blocks(0)
+    assert (a0, b0, b1) == (0, 600, 620)                 # equal entries: 600 and 600
+    weighted = SparseData(SparseData.from_counts(X).csr, threads=1)
+    weighted.BLOCK_NNZ = 600
+    weighted.ROW_COST = 10
+    blocks = weighted.blocks(0)
+    cost = [blk.csr.nnz + 10 * (b - a) for a, b, blk in blocks]
+    assert len(blocks) == 2 and max(cost) <= 1.02 * min(cost), cost
+    assert blocks[0][1] < 600                            # fewer of the short rows
+    assert np.array_equal(sps.vstack([b.csr for _, _, b in blocks]).toarray(), X.toarray())
+
+
 def test_blockwise_outputs_are_written_in_place_and_never_shared(monkeypatch):
     """A block's last operation writes straight into its part of the output (no copy);
     an output asked for under two names is one formula: each name gets its own array."""
