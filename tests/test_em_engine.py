@@ -894,3 +894,32 @@ def test_nmi_against_hand_computed_values():
         mi / ((hu + hv) / 2))
     with pytest.raises(ValueError):
         normalized_mutual_info([0, 1], [0, 1, 2])
+
+
+def test_a_fit_draws_its_random_start_on_the_datas_threads_with_the_same_values(
+        formulas, monkeypatch):
+    """The chunks of the random start are drawn in parallel on the fit's threads; every
+    row is still 1 - u normalised, u from the chunk's own stream, on any thread count."""
+    from symderive.em import steps
+
+    K, D = 6, 2 * steps.INIT_CHUNK + 700
+    one = steps.initial_responsibilities(5, 2, 0, D, K)
+    u = np.random.default_rng([5, 2, 2]).random((700, K))  # the third chunk's stream
+    np.testing.assert_allclose(one[-700:], (1 - u) / (1 - u).sum(1, keepdims=True),
+                               rtol=1e-15)
+    for threads in (2, 3):
+        assert np.array_equal(steps.initial_responsibilities(5, 2, 0, D, K, threads), one)
+    asked: list[int] = []
+    parallel_map = steps.parallel_map
+    monkeypatch.setattr(steps, "parallel_map",
+                        lambda fn, items, threads: asked.append(threads) or
+                        parallel_map(fn, items, threads))
+    X = poisson_corpus(4, D=400, W=60, rate=0.8)
+    X = X[:, np.flatnonzero(np.asarray(X.sum(0)).ravel() > 0)]
+    fits = [MultinomialMixture(3, random_state=1, max_iter=3, anneal=False, smoothing=0.0,
+                               formulas=formulas).fit(SparseData(SparseData.from_counts(X).csr,
+                                                                 threads=t))
+            for t in (1, 2)]
+    assert asked == [1, 2]
+    assert np.array_equal(fits[0].components_, fits[1].components_)
+    assert np.array_equal(fits[0].log_likelihood_, fits[1].log_likelihood_)
