@@ -342,6 +342,58 @@ def test_the_m_steps_normaliser_runs_beside_the_blocks_and_an_error_there_stops_
         prog.run(["pi", "mu"], {"T": data, "gamma": gamma}, split=em.W)
 
 
+def test_the_m_steps_side_values_run_after_the_blocks_the_late_ones_before(monkeypatch):
+    """pi (no block needs it) is the last item of the M-step's pass, so the thread that
+    finishes its blocks first computes it; the normaliser the blocks wait for is the
+    first.  The order changes nothing: the same bits on 1 and 2 threads."""
+    small_blocks(monkeypatch)
+    prog = program_for()
+    plan = prog._split_plan(("pi", "mu"), em.W)
+    assert plan.side and plan.late
+    order: list[str] = []
+    evaluate = Program._evaluate
+
+    def recording(self, nodes, *args, **kwargs):
+        order.append("late" if nodes is plan.late else "side" if nodes is plan.side else
+                     "block" if nodes in (plan.head, plan.tail, plan.blockwise) else "whole")
+        return evaluate(self, nodes, *args, **kwargs)
+
+    monkeypatch.setattr(Program, "_evaluate", recording)
+    X = SparseData.from_counts(poisson_corpus(3)).csr
+    gamma = np.random.default_rng(7).random((X.shape[0], 3))
+    gamma /= gamma.sum(1, keepdims=True)
+    one = prog.run(["pi", "mu"], {"T": SparseData(X, threads=1), "gamma": gamma}, split=em.W)
+    blocks = len(SparseData(X, threads=1).blocks(1))
+    assert order == ["whole", "late", *["block"] * (2 * blocks), "side"]
+    two = prog.run(["pi", "mu"], {"T": SparseData(X, threads=2), "gamma": gamma}, split=em.W)
+    assert np.array_equal(one["pi"], two["pi"]) and np.array_equal(one["mu"], two["mu"])
+    np.testing.assert_allclose(one["pi"], gamma.mean(0), rtol=1e-14)
+
+
+def test_blocks_have_equal_cost_counting_each_row():
+    """A block's time grows with its rows (the E-step's log-sum-exp over each row of K)
+    as well as with its stored entries: blocks cut by entries alone put the many short
+    documents of one half in one block, and the other thread waits for it."""
+    short = np.zeros((600, 50))
+    short[np.arange(600), np.arange(600) % 50] = 1.0     # 600 rows of one entry
+    long = np.zeros((20, 50))
+    long[:, :30] = 1.0                                   # 20 rows of 30 entries
+    X = sps.csr_matrix(np.vstack([short, long]))
+    data = SparseData(SparseData.from_counts(X).csr, threads=1)
+    data.BLOCK_NNZ = 600                                 # two blocks
+    data.ROW_COST = 0
+    (a0, b0, _), (a1, b1, _) = data.blocks(0)
+    assert (a0, b0, b1) == (0, 600, 620)                 # equal entries: 600 and 600
+    weighted = SparseData(SparseData.from_counts(X).csr, threads=1)
+    weighted.BLOCK_NNZ = 600
+    weighted.ROW_COST = 10
+    blocks = weighted.blocks(0)
+    cost = [blk.csr.nnz + 10 * (b - a) for a, b, blk in blocks]
+    assert len(blocks) == 2 and max(cost) <= 1.02 * min(cost), cost
+    assert blocks[0][1] < 600                            # fewer of the short rows
+    assert np.array_equal(sps.vstack([b.csr for _, _, b in blocks]).toarray(), X.toarray())
+
+
 def test_blockwise_outputs_are_written_in_place_and_never_shared(monkeypatch):
     """A block's last operation writes straight into its part of the output (no copy);
     an output asked for under two names is one formula: each name gets its own array."""
@@ -842,3 +894,32 @@ def test_nmi_against_hand_computed_values():
         mi / ((hu + hv) / 2))
     with pytest.raises(ValueError):
         normalized_mutual_info([0, 1], [0, 1, 2])
+
+
+def test_a_fit_draws_its_random_start_on_the_datas_threads_with_the_same_values(
+        formulas, monkeypatch):
+    """The chunks of the random start are drawn in parallel on the fit's threads; every
+    row is still 1 - u normalised, u from the chunk's own stream, on any thread count."""
+    from symderive.em import steps
+
+    K, D = 6, 2 * steps.INIT_CHUNK + 700
+    one = steps.initial_responsibilities(5, 2, 0, D, K)
+    u = np.random.default_rng([5, 2, 2]).random((700, K))  # the third chunk's stream
+    np.testing.assert_allclose(one[-700:], (1 - u) / (1 - u).sum(1, keepdims=True),
+                               rtol=1e-15)
+    for threads in (2, 3):
+        assert np.array_equal(steps.initial_responsibilities(5, 2, 0, D, K, threads), one)
+    asked: list[int] = []
+    parallel_map = steps.parallel_map
+    monkeypatch.setattr(steps, "parallel_map",
+                        lambda fn, items, threads: asked.append(threads) or
+                        parallel_map(fn, items, threads))
+    X = poisson_corpus(4, D=400, W=60, rate=0.8)
+    X = X[:, np.flatnonzero(np.asarray(X.sum(0)).ravel() > 0)]
+    fits = [MultinomialMixture(3, random_state=1, max_iter=3, anneal=False, smoothing=0.0,
+                               formulas=formulas).fit(SparseData(SparseData.from_counts(X).csr,
+                                                                 threads=t))
+            for t in (1, 2)]
+    assert asked == [1, 2]
+    assert np.array_equal(fits[0].components_, fits[1].components_)
+    assert np.array_equal(fits[0].log_likelihood_, fits[1].log_likelihood_)

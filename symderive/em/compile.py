@@ -435,7 +435,8 @@ class _SplitPlan:
 
     ``late``: reductions of the whole part (and what is computed from them) that the
     blocks read only after their sparse products (the M-step's normaliser
-    sum_d gamma_dk n_d, a pass over D x K): computed beside the blocks, first, instead
+    sum_d gamma_dk n_d, a pass over D x K): computed beside the blocks, first (``side``
+    after the last block), instead
     of before them, while the other threads start on their products; a block runs
     ``head`` (the blockwise nodes before the first that reads a late value), waits for
     the late values, then ``tail``.  The same operations on the same values: the same
@@ -452,6 +453,9 @@ class _SplitPlan:
     head: list = dataclasses.field(default_factory=list)
     tail: list = dataclasses.field(default_factory=list)
 
+
+#: the items of a blockwise pass besides the blocks (see ``Program._run_split``)
+_LATE, _SIDE = -1, -2
 
 #: node types whose value on a block of the split index is computed from their inputs on
 #: the same block: elementwise maps, broadcasts, and reductions over another index
@@ -738,14 +742,17 @@ class Program:
         ready = threading.Event()
 
         def run_block(i: int) -> None:
-            if i < 0:  # beside the blocks, first: the late values, then those no block
-                try:   # needs (pi beside mu)
-                    if plan.late:
-                        got = self._evaluate(plan.late, inputs, sizes, data, dict(values),
-                                             given=given)
-                        late.update((id(n), got[id(n)]) for n in plan.late)
+            if i == _LATE:  # beside the blocks, first: the values they wait for
+                try:
+                    got = self._evaluate(plan.late, inputs, sizes, data, dict(values),
+                                         given=given)
+                    late.update((id(n), got[id(n)]) for n in plan.late)
                 finally:
                     ready.set()  # also on an error: no block waits forever
+                return
+            if i == _SIDE:  # last: what no block needs (pi beside mu)
+                if len(late) != len(plan.late):
+                    raise RuntimeError("the values computed beside the blocks failed")
                 side.update(self._evaluate(plan.side, inputs, sizes, data,
                                            {**values, **late}, given=given))
                 return
@@ -787,8 +794,11 @@ class Program:
                 with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                     arr[tuple(index)] = fn(parts[name])
 
-        items = ([-1] if plan.side or plan.late else []) + \
-            list(range(len(data.blocks(plan.axis))))
+        # the side values last, taken by the thread that finishes its blocks first: with
+        # two threads and four blocks, the one that computed the late values (a pass
+        # over D x K) also running the side ones (another) made the other wait for both
+        items = ([_LATE] if plan.late else []) + \
+            list(range(len(data.blocks(plan.axis)))) + ([_SIDE] if plan.side else [])
         parallel_map(run_block, items, data.threads)
         values.update(late)
         values.update(side)

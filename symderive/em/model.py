@@ -98,7 +98,7 @@ class _LocalSteps:
             check_preconditions(formulas, self.data, ["m_step_mu"])
 
     def initial(self, entropy: int, init: int) -> np.ndarray:
-        return self.model._initial_resp(entropy, init, self.shape[0])
+        return self.model._initial_resp(entropy, init, self.shape[0], self.data.threads)
 
     def m_step(self, resp: np.ndarray, mu_prev: np.ndarray | None
                ) -> tuple[np.ndarray, np.ndarray]:
@@ -320,10 +320,10 @@ class MultinomialMixture:
         """Fit, then the most probable topic of each training document."""
         return self.fit(X).labels_
 
-    def _initial_resp(self, entropy: int, init: int, D: int) -> np.ndarray:
+    def _initial_resp(self, entropy: int, init: int, D: int, threads: int = 1) -> np.ndarray:
         K = self.n_components
         if isinstance(self.init, str):  # in (0, 1]: every word gets mu_kw > 0
-            return initial_responsibilities(entropy, init, 0, D, K)
+            return initial_responsibilities(entropy, init, 0, D, K, threads=threads)
         resp = np.array(self.init, dtype=np.float64)
         if resp.shape != (D, K) or not np.all(np.isfinite(resp)) or np.any(resp < 0) \
                 or np.any(resp.sum(axis=1) <= 0):

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from .kernels import parallel_map
+
 __all__ = ["EStep", "Run", "Estimator", "seed_entropy", "initial_responsibilities",
            "INIT_CHUNK"]
 
@@ -36,22 +38,29 @@ def seed_entropy(random_state: int | np.random.Generator | None) -> int:
     return int(random_state)
 
 
-def initial_responsibilities(entropy: int, init: int, start: int, stop: int, K: int
-                             ) -> np.ndarray:
+def initial_responsibilities(entropy: int, init: int, start: int, stop: int, K: int,
+                             threads: int = 1) -> np.ndarray:
     """Random initial responsibilities of documents ``start .. stop-1`` (rows normalised).
 
     Document d's row depends only on (entropy, init, d): rows are drawn in fixed chunks of
     ``INIT_CHUNK`` documents, chunk c from the stream seeded by (entropy, init, c).  So a
     fit that sees the documents in blocks of any size (the Dask backend) starts from the
-    same responsibilities as the in-process fit.
+    same responsibilities as the in-process fit.  ``threads``: the chunks are drawn and
+    normalised on that many threads (the draws release the GIL; at K = 50 on 20
+    Newsgroups they are 3 ms of a fit's set-up, on one core), the same values.
     """
     out = np.empty((stop - start, K))
-    for c in range(start // INIT_CHUNK, (stop - 1) // INIT_CHUNK + 1 if stop > start else 0):
+    chunks = range(start // INIT_CHUNK, (stop - 1) // INIT_CHUNK + 1 if stop > start else 0)
+
+    def fill(c: int) -> None:
         lo, hi = max(start, c * INIT_CHUNK), min(stop, (c + 1) * INIT_CHUNK)
         # a stream fills rows in order: the first rows of a chunk do not depend on its end
         draw = np.random.default_rng([entropy, init, c]).random((hi - c * INIT_CHUNK, K))
-        out[lo - start:hi - start] = 1.0 - draw[lo - c * INIT_CHUNK:]  # in (0, 1]
-    out /= out.sum(axis=1, keepdims=True)
+        rows = out[lo - start:hi - start]
+        np.subtract(1.0, draw[lo - c * INIT_CHUNK:], out=rows)  # in (0, 1]
+        rows /= rows.sum(axis=1, keepdims=True)  # row by row: the same in any chunk
+
+    parallel_map(fill, list(chunks), threads)
     return out
 
 
