@@ -357,3 +357,16 @@ def test_a_repair_search_over_its_cap_keeps_its_hints_and_a_fresh_worker_goes_on
         "wrong forever; the repair search stopped at its 0.3 s safety cap after 0 candidates"
     assert (c.id, c.verdict, c.message) == ("c", "proved", "ok c")
     assert starts[0] == 2  # the killed worker was replaced
+
+
+def test_workers_collect_garbage_less_often_than_python_does(monkeypatch, no_timings):
+    import gc
+
+    from symderive.runner import WORKER_GC
+
+    _fake(monkeypatch, lambda claim, emit: Outcome(Verdict.PROVED, "fake",
+                                                   str(gc.get_threshold())))
+    before = gc.get_threshold()
+    out = run_claims(_claims(8, "a", "b"), timeout=20, jobs=2)
+    assert [r.message for r in out] == [str(WORKER_GC)] * 2
+    assert WORKER_GC[0] > before[0] and gc.get_threshold() == before  # the parent's: as is
