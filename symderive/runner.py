@@ -7,7 +7,9 @@ longest claims first.  A worker reports a claim's numeric outcome as soon as sam
 done, then tries the proof; when the claim's budget runs out the worker is killed (a
 runaway ``simplify`` can never hang the run), the sampling evidence already received
 still decides the verdict (``verified``, never ``proved``), and a fresh worker takes over
-the remaining claims.
+the remaining claims.  A refuted claim's repair search (:mod:`symderive.repair`) is a
+task of its own, for the next free worker, under its own cap of CPU seconds, so that it
+runs while the other claims are checked.
 
 The budget counts the CPU time the worker spends on that claim, not wall-clock time, so
 that a busy machine (other processes competing for the cores) does not change any

@@ -1,4 +1,6 @@
-"""Run the repair search of each refuted claim in its own process, under a CPU cap.
+"""Run the repair search of a refuted claim in a process, under a CPU cap: in the claim
+workers of :mod:`symderive.runner` (:func:`serve` there, :class:`Heard` here), or in a
+process of its own (:func:`repair_many`).
 
 The candidate budget is what normally ends a search.  The cap is only a safety net, and
 it counts the search process's own CPU seconds, not wall-clock seconds, so that a busy
