@@ -7,7 +7,9 @@ longest claims first.  A worker reports a claim's numeric outcome as soon as sam
 done, then tries the proof; when the claim's budget runs out the worker is killed (a
 runaway ``simplify`` can never hang the run), the sampling evidence already received
 still decides the verdict (``verified``, never ``proved``), and a fresh worker takes over
-the remaining claims.
+the remaining claims.  A refuted claim's repair search (:mod:`symderive.repair`) is a
+task of its own, for the next free worker, under its own cap of CPU seconds, so that it
+runs while the other claims are checked.
 
 The budget counts the CPU time the worker spends on that claim, not wall-clock time, so
 that a busy machine (other processes competing for the cores) does not change any
@@ -46,10 +48,17 @@ from .derivation import Claim, StationaryClaim
 from .options import CheckOptions
 
 if TYPE_CHECKING:
+    from .repair.run import Heard
     from .repair.run import Options as RepairOptions
     from .repair.search import Hint
 
 POLL = 0.05         # seconds between looks at the workers' CPU time, near a budget's end
+REPAIR = "repair"   # the task of a repair search, sent as (REPAIR, index)
+#: a worker's garbage-collection thresholds (Python's default: 700, 10, 10).  A check
+#: makes millions of short-lived SymPy objects; at 700 the worker ran a full collection,
+#: over every object its caches hold, every few seconds: 12 % of bn_backprop's CPU time,
+#: ~9 % on the whole homework (halved with these; larger thresholds gain no more)
+WORKER_GC = (5000, 10, 10)
 AFFINITY = 0.5      # a worker keeps to its derivation for a claim expected to take at least
                     # this fraction of the longest claim waiting
 
@@ -100,17 +109,30 @@ class Interrupted(KeyboardInterrupt):
         self.results = results
 
 
-def _serve(claims: Sequence[Claim], options: CheckOptions, conn) -> None:
-    """A worker: check ``claims[index]`` for each index received (None: stop), sending
-    ``(index, kind, outcome)`` messages, the last of each claim of kind ``final``."""
+def _serve(claims: Sequence[Claim], options: CheckOptions, conn,
+           repair: RepairOptions | None = None) -> None:
+    """A worker: for each ``index`` received, check ``claims[index]``, sending
+    ``(index, kind, outcome)`` messages, the last of each claim of kind ``final``; for
+    each ``(REPAIR, index)``, search repairs of that (refuted) claim, sending
+    ``(index, kind, data)`` messages as :class:`symderive.repair.run.Heard` takes them.
+    None: stop."""
     # Ctrl-C is the parent's to handle: it stops the workers and reports what finished
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     gc.freeze()  # the inherited objects: never traversed (nor copied) by this worker's gc
+    gc.set_threshold(*WORKER_GC)
     fresh = _random_states()
     parent = os.getppid()
-    while (index := _next_index(conn, parent)) is not None:
+    while (task := _next_index(conn, parent)) is not None:
         _set_random_states(fresh)  # each claim starts as in a process of its own
+        if isinstance(task, tuple):  # (REPAIR, index)
+            from .repair.run import serve
+
+            index = task[1]
+            serve(claims[index], repair,
+                  lambda kind, data, index=index: conn.send((index, kind, data)))
+            continue
+        index = task
 
         def emit(kind: str, outcome: Outcome, index: int = index) -> None:
             conn.send((index, kind, asdict(outcome)))
@@ -118,8 +140,8 @@ def _serve(claims: Sequence[Claim], options: CheckOptions, conn) -> None:
         emit("final", _check(claims[index], options, emit))
 
 
-def _next_index(conn, parent: int) -> int | None:
-    """The next claim to check; None to stop, also when the parent process has gone (a
+def _next_index(conn, parent: int) -> int | tuple | None:
+    """The next task; None to stop, also when the parent process has gone (a
     worker forked later holds a copy of this pipe's other end, so no end of file comes)."""
     while not conn.poll(1.0):
         if os.getppid() != parent:
@@ -131,8 +153,8 @@ def _check(claim: Claim, options: CheckOptions, emit: Callable) -> Outcome:
     """The final outcome of one claim; an exception is an ``error`` naming the line of the
     derivation file it came from."""
     try:
-        # repairs run after the check, in run_claims; the seed and the repair settings
-        # are part of the cache key
+        # a refuted claim's repair search is a task of its own (see _run_unique); the
+        # seed and the repair settings are part of the cache key
         return check_claim(claim, emit, options.seed)
     except Exception as exc:  # a claim that cannot be built is reported, not raised
         tb = traceback.extract_tb(exc.__traceback__)
@@ -295,13 +317,9 @@ def run_claims(claims: Sequence[Claim], timeout: float | None = None,
     keys: dict[int, str] = {}
 
     repair = repair if repair is not None else options.repair_search()
-    to_repair: dict[int, tuple[ClaimResult, bool]] = {}
+    waiting: dict[int, ClaimResult] = {}  # refuted, their repair search under way
 
     def finished(k: int, result: ClaimResult, cacheable: bool = True) -> None:
-        if (repair is not None and result.verdict == Verdict.REFUTED and not result.cached
-                and result.repair is None and k not in to_repair):
-            to_repair[k] = (result, cacheable)  # shown once its search has run
-            return
         done[k] = result
         if store is not None and cacheable and not result.cached:
             store.put(keys[k], _to_cache(result))
@@ -312,6 +330,7 @@ def run_claims(claims: Sequence[Claim], timeout: float | None = None,
             if progress:
                 progress(done[j])
 
+    todo: list[int] = []
     try:
         if store is not None:
             for k in unique:
@@ -325,37 +344,22 @@ def run_claims(claims: Sequence[Claim], timeout: float | None = None,
                     finished(k, cached)
         todo = [k for k in unique if k not in done]
         _run_unique([claims[k] for k in todo], options, jobs,
-                    lambda i, r, ok: finished(todo[i], r, ok))
-        if to_repair:
-            _attach_repairs({k: claims[k] for k in to_repair},
-                            {k: r for k, (r, _) in to_repair.items()}, repair, jobs)
-            for k in sorted(to_repair):
-                finished(k, *to_repair[k])
+                    lambda i, r, ok: finished(todo[i], r, ok), repair, waiting)
     except KeyboardInterrupt:
-        for k, (r, _) in to_repair.items():  # refuted, with or without its hints
-            done.setdefault(k, r)
+        for i, r in waiting.items():  # refuted, without the hints still searched for
+            done.setdefault(todo[i], r)
         raise Interrupted([done.get(k) for k in range(len(claims))]) from None
     return [done[k] for k in range(len(claims))]
 
 
-def _attach_repairs(claims: dict, results: dict, options, jobs: int | None) -> None:
-    """Search repairs for the refuted claims and record them on their results."""
-    from .repair.run import repair_many  # the search prints with the LaTeX printer
-
-    keys = list(results)
-    gc.freeze()  # this process's objects: never traversed by the searches' collections
-    try:
-        found_all = repair_many([claims[k] for k in keys], options, jobs)
-    finally:
-        gc.unfreeze()
-    for k, found in zip(keys, found_all):
-        r = results[k]
-        r.repair, r.repair_exhausted = found.hints, found.exhausted
-        r.repair_capped, r.repair_candidates = found.capped, found.candidates
-        if found.capped:
-            note = (f"the repair search stopped at its {options.seconds:g} s safety cap "
-                    f"after {found.candidates} candidates")
-            r.message = f"{r.message}; {note}" if r.message else note
+def _attach(result: ClaimResult, found, options: RepairOptions) -> None:
+    """Record the repair search's outcome ``found`` on a refuted claim's result."""
+    result.repair, result.repair_exhausted = found.hints, found.exhausted
+    result.repair_capped, result.repair_candidates = found.capped, found.candidates
+    if found.capped:
+        note = (f"the repair search stopped at its {options.seconds:g} s safety cap "
+                f"after {found.candidates} candidates")
+        result.message = f"{result.message}; {note}" if result.message else note
 
 
 @dataclass(eq=False)  # one per process: compared, and hashed, by identity
@@ -368,6 +372,7 @@ class _Worker:
     start: float = 0.0              # wall clock when the claim was sent
     cpu: float | None = None        # the worker's CPU seconds then (None: unknown)
     numeric: dict | None = None     # the claim's last numeric (or partial proof) outcome
+    heard: Heard | None = None      # the repair search it runs (None: it checks a claim)
 
     def spent(self, now: float) -> float:
         """Budget used by the current claim: the worker's CPU seconds since the claim was
@@ -380,9 +385,10 @@ class _Worker:
         return max(cpu - self.cpu, wall / WALL_FACTOR)
 
 
-def _start_worker(ctx, claims: Sequence[Claim], options: CheckOptions) -> _Worker:
+def _start_worker(ctx, claims: Sequence[Claim], options: CheckOptions,
+                  repair: RepairOptions | None = None) -> _Worker:
     parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_serve, args=(claims, options, child), daemon=True)
+    proc = ctx.Process(target=_serve, args=(claims, options, child, repair), daemon=True)
     # the child must not see a Ctrl-C before it has set its handler
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
@@ -413,11 +419,15 @@ def _pick(pending: list[int], expected: Callable[[int], float],
 
 
 def _run_unique(claims: Sequence[Claim], options: CheckOptions, jobs: int | None,
-                done: Callable[[int, ClaimResult, bool], None]) -> None:
+                done: Callable[[int, ClaimResult, bool], None],
+                repair: RepairOptions | None = None,
+                waiting: dict[int, ClaimResult] | None = None) -> None:
     """Check the claims in ``jobs`` long-lived worker processes; ``done(index, result,
-    cacheable)`` as each finishes (not cacheable: its worker died).  A worker that dies
-    or runs out of a claim's budget is replaced by a fresh one.  Ctrl-C kills the
-    workers and re-raises."""
+    cacheable)`` as each finishes (not cacheable: its worker died).  With ``repair``, a
+    refuted claim's result waits (in ``waiting``) for its repair search, which the next
+    free worker runs, under its own cap of CPU seconds, while the other claims go on
+    being checked.  A worker that dies or runs out of a budget is replaced by a fresh
+    one.  Ctrl-C kills the workers and re-raises."""
     if not claims:
         return
     timeout = options.timeout
@@ -425,6 +435,11 @@ def _run_unique(claims: Sequence[Claim], options: CheckOptions, jobs: int | None
     jobs = min(max(1, jobs or os.cpu_count() or 1), len(claims))
     past = _load_timings()
     keys = [_timing_key(c) for c in claims]
+    waiting = {} if waiting is None else waiting
+    waiting_ok: dict[int, bool] = {}  # whether each waiting result may be cached
+    searches: list[int] = []  # refuted claims whose repair search waits for a worker
+    if repair is not None:  # imported once, here, not in every worker
+        from .repair.run import GRACE, Heard
 
     def expected(k: int) -> float:
         return past.get(keys[k], 0.0)
@@ -453,43 +468,76 @@ def _run_unique(claims: Sequence[Claim], options: CheckOptions, jobs: int | None
                         "message": note or f"budget of {timeout:g} CPU s ran out"}
             _retire(w)  # killed mid-claim, or dead: its caches go with it
             workers.remove(w)
-        done(index, _result(claim, data, took), note is None)
+        result = _result(claim, data, took)
+        if repair is not None and result.verdict == Verdict.REFUTED:
+            waiting[index] = result  # reported once its repair search has run
+            waiting_ok[index] = note is None
+            searches.append(index)
+        else:
+            done(index, result, note is None)
+
+    def repaired(w: _Worker, data: dict | None) -> None:
+        """The repair search of ``w`` is over (``data`` None: killed or dead)."""
+        index, w.index = w.index, None
+        found, w.heard = w.heard.repair(data), None
+        if data is None:
+            _retire(w)
+            workers.remove(w)
+        result = waiting.pop(index)
+        _attach(result, found, repair)
+        done(index, result, waiting_ok.pop(index))
+
+    def budget(w: _Worker) -> float:
+        return timeout if w.heard is None else repair.seconds + GRACE
 
     try:
-        while pending or any(w.index is not None for w in workers):
-            while pending and len(workers) < jobs:
-                workers.append(_start_worker(ctx, claims, options))
+        while pending or searches or any(w.index is not None for w in workers):
+            while (pending or searches) and len(workers) < jobs:
+                workers.append(_start_worker(ctx, claims, options, repair))
             for w in [w for w in workers if w.index is None]:
-                if not pending:
+                if searches:  # first: the worker that refuted the claim has it in cache
+                    w.index, w.heard, task = searches[0], Heard(), (REPAIR, searches.pop(0))
+                elif pending:
+                    w.index = task = _pick(pending, expected,
+                                           lambda k: _derivation_name(claims[k]),
+                                           w.derivation)
+                    w.derivation = _derivation_name(claims[w.index])
+                    w.numeric = None
+                else:
                     break
-                w.index = _pick(pending, expected,
-                                lambda k: _derivation_name(claims[k]), w.derivation)
-                w.derivation = _derivation_name(claims[w.index])
-                w.numeric = None
                 w.cpu = _cpu_seconds(w.proc.pid)
                 w.start = time.perf_counter()
                 try:
-                    w.conn.send(w.index)
+                    w.conn.send(task)
                 except OSError:  # it died while waiting
-                    finish(w, None, "the worker process died")
+                    (finish if w.heard is None else repaired)(w, None)
             busy = {w.conn: w for w in workers if w.index is not None}
             for conn in wait(list(busy), timeout=poll):
                 w = busy[conn]
+                if w.index is None:  # its task ended on an earlier message of this round
+                    continue
                 try:
                     index, kind, data = conn.recv()
                 except (EOFError, OSError):
-                    finish(w, None, "the worker process died")
+                    if w.heard is None:
+                        finish(w, None, "the worker process died")
+                    else:
+                        repaired(w, None)
                     continue
-                if index != w.index:  # cannot happen: one claim at a time
+                if index != w.index:  # cannot happen: one task at a time
                     continue
-                if kind in ("numeric", "proof"):
+                if w.heard is not None:
+                    final = w.heard.hear(kind, data)
+                    if final is not None:
+                        repaired(w, final)
+                elif kind in ("numeric", "proof"):
                     w.numeric = data
                 else:
                     finish(w, data)
             now = time.perf_counter()
-            left = {w: timeout - w.spent(now) for w in workers if w.index is not None}
+            left = {w: budget(w) - w.spent(now) for w in workers if w.index is not None}
             for w in [w for w, s in left.items() if s <= 0]:
-                finish(w, None)
+                (finish if w.heard is None else repaired)(w, None)
             poll = _poll([s for s in left.values() if s > 0], timeout)
     except KeyboardInterrupt:
         for w in workers:

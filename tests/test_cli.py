@@ -286,3 +286,40 @@ def test_strict_levels():
     # a marked erratum that is undecided never fails the run; one that holds always does
     assert exit_status([result("undecided", "refuted")], [], strict="proved") == 0
     assert exit_status([result("proved", "refuted")], []) == 1
+
+
+CONSOLE = '''
+import atexit, gc, sys
+from symderive.cli import console
+
+# at exit, after the command: how many objects the interpreter's last collections skip
+atexit.register(lambda: print("frozen", gc.get_freeze_count(), file=sys.stderr))
+sys.exit(console())
+'''
+
+
+@pytest.mark.parametrize("files, status", [({"good": GOOD}, 0), ({"wrong": WRONG}, 1),
+                                           ({"broken": BROKEN}, 2)])
+def test_the_command_exits_as_main_says_with_its_objects_frozen(tmp_path, capsys, files,
+                                                                  status):
+    import os
+    import subprocess
+    import sys
+
+    folder = write(tmp_path, **files)
+    script = tmp_path.parent / f"{tmp_path.name}-console.py"  # not a derivation file
+    script.write_text(CONSOLE)
+    env = {**os.environ, "SYMDERIVE_CACHE": str(tmp_path / "cache")}
+    args = ["check", "--dir", folder, "--json", "--no-cache"]
+    proc = subprocess.run([sys.executable, str(script), *args], capture_output=True,
+                          text=True, env=env, cwd=tmp_path)
+    code, out, _ = run(capsys, *args)
+    assert proc.returncode == code == status
+    doc, here = json.loads(proc.stdout), json.loads(out)
+    for d in (doc, here):
+        del d["summary"]["seconds"]
+        for c in (c for der in d["derivations"] for c in der["claims"]):
+            del c["seconds"]
+    assert doc == here
+    frozen = int(proc.stderr.split("frozen ")[-1])
+    assert frozen > 50_000  # SymPy's modules and more: the last collections skip them

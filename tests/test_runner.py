@@ -274,3 +274,99 @@ def test_an_idle_worker_stops_when_its_parent_is_killed(tmp_path):
                 os.kill(p, signal.SIGKILL)
             except OSError:
                 pass
+
+
+# -- repair searches: tasks of the same workers, while the other claims are checked -------
+
+def _logged(monkeypatch, log, refuted=(), slow=()) -> None:
+    """Workers check claims (``refuted`` ones refuted, ``slow`` ones after 1 CPU s) and
+    search repairs with a fake search; each task's start goes to the file ``log``."""
+    from symderive.repair.search import Hint, Repair
+
+    def note(line: str) -> None:
+        with open(log, "a") as fh:
+            fh.write(line + "\n")
+
+    def check(claim, emit):
+        note(f"check {claim.id}")
+        if claim.id in slow:
+            _burn(1.0)
+        if claim.id in refuted:
+            return Outcome(Verdict.REFUTED, "fake", f"wrong {claim.id}")
+
+    def search(claim, budget, report, deadline, searched):
+        note(f"repair {claim.id}")
+        report(Hint(f"fixed {claim.id}", "x", ["an edit"], Verdict.VERIFIED, order=(1,)))
+        if claim.id.startswith("forever"):
+            _burn(30)  # past the cap: the worker is killed, the hint found stays
+        out = Repair(candidates=7)
+        searched(out)
+        return out
+
+    _fake(monkeypatch, check)
+    monkeypatch.setattr("symderive.repair.run.search", search)
+
+
+def _repair_options(seconds: float = 2.0):
+    from symderive.repair.run import Options
+
+    return Options(budget=20, seconds=seconds)
+
+
+def test_a_repair_search_runs_in_the_worker_before_the_next_claims(
+        monkeypatch, no_timings, starts, tmp_path):
+    log = tmp_path / "log"
+    _logged(monkeypatch, log, refuted={"bad"})
+    out = run_claims(_claims(5, "a", "bad", "b"), timeout=20, jobs=1,
+                     repair=_repair_options())
+    # not after every claim, in processes of its own: in the same worker, next
+    assert log.read_text().split("\n")[:-1] == \
+        ["check a", "check bad", "repair bad", "check b"]
+    assert starts[0] == 1
+    assert [(r.id, r.verdict) for r in out] == \
+        [("a", "proved"), ("bad", "refuted"), ("b", "proved")]
+    bad = out[1]
+    assert [h.formula for h in bad.repair] == ["fixed bad"]
+    assert (bad.repair_candidates, bad.repair_exhausted, bad.repair_capped) == (7, False, False)
+    assert bad.message == "wrong bad"
+    assert out[0].repair is None and out[2].repair is None
+
+
+def test_results_come_in_claim_order_though_repairs_finish_out_of_order(
+        monkeypatch, no_timings, tmp_path):
+    _logged(monkeypatch, tmp_path / "log", refuted={"bad", "bad2"}, slow={"slow"})
+    heard = []
+    out = run_claims(_claims(6, "slow", "bad", "c", "bad2"), timeout=20, jobs=2,
+                     progress=lambda r: heard.append(r.id), repair=_repair_options())
+    assert heard[-1] == "slow"  # finished last, reported first
+    assert [r.id for r in out] == ["slow", "bad", "c", "bad2"]
+    assert [[h.formula for h in r.repair or []] for r in out] == \
+        [[], ["fixed bad"], [], ["fixed bad2"]]
+
+
+def test_a_repair_search_over_its_cap_keeps_its_hints_and_a_fresh_worker_goes_on(
+        monkeypatch, no_timings, starts, tmp_path):
+    _logged(monkeypatch, tmp_path / "log", refuted={"forever"})
+    out = run_claims(_claims(7, "forever", "c"), timeout=20, jobs=1,
+                     repair=_repair_options(seconds=0.3))
+    forever, c = out
+    assert forever.verdict == "refuted" and [h.formula for h in forever.repair] == \
+        ["fixed forever"]
+    assert forever.repair_capped and not forever.repair_exhausted
+    assert forever.message == \
+        "wrong forever; the repair search stopped at its 0.3 s safety cap after 0 candidates"
+    assert (c.id, c.verdict, c.message) == ("c", "proved", "ok c")
+    assert starts[0] == 2  # the killed worker was replaced
+
+
+def test_workers_collect_garbage_less_often_than_python_does(monkeypatch, no_timings):
+    import gc
+
+    from symderive.runner import WORKER_GC
+
+    _fake(monkeypatch, lambda claim, emit: Outcome(Verdict.PROVED, "fake",
+                                                   str(gc.get_threshold())))
+    before = gc.get_threshold()
+    out = run_claims(_claims(8, "a", "b"), timeout=20, jobs=2)
+    assert [r.message for r in out] == [str(WORKER_GC)] * 2
+    assert WORKER_GC[0] > before[0] and gc.get_threshold() == before  # the parent's: as is
