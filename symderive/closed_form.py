@@ -24,6 +24,8 @@ from contextlib import contextmanager
 
 import sympy as sp
 
+from .piecewise_level import guarded_level
+
 #: CPU seconds SymPy may spend on the inner integrals of one nested integral (all levels)
 SECONDS = 2.0
 #: functions a closed form may not contain: unevaluated integrals, branches on convergence
@@ -73,10 +75,18 @@ def inner_closed_forms(f: sp.Expr, limits: list[tuple], seconds: float = SECONDS
     try:
         with cpu_bound(seconds):
             for k, (var, lo, hi) in enumerate(limits):
+                below = current
                 current = sp.unpolarify(sp.integrate(current, (var, lo, hi)))
                 allowed = set(f.free_symbols) | {x for lim in limits for x in
                                                  sp.sympify(lim[1:]).free_symbols}
                 allowed -= {lim[0] for lim in limits[:k + 1]}
+                if current.has(sp.Piecewise):
+                    # branches on conditions: chosen node by node (no further level)
+                    guarded = guarded_level(current, below, (var, lo, hi),
+                                            [lim[0] for lim in limits[k + 1:]], allowed)
+                    if guarded is not None:
+                        out.append(guarded)
+                    break
                 if not _acceptable(current, allowed):
                     break
                 out.append(current)
