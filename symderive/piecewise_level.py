@@ -91,8 +91,8 @@ class BranchLog:
                f"value used where two evaluations, at {GUARD_DIGITS[0][0]} and "
                f"{GUARD_DIGITS[0][1]} guard digits (or {GUARD_DIGITS[1][0]} and "
                f"{GUARD_DIGITS[1][1]}), agree to the working precision relative to the "
-               f"largest value at the point "({self.by_branch} node(s)); the level below by quadrature elsewhere "
-               f"({self.by_quadrature} node(s))")
+               f"largest value at the point ({self.by_branch} node(s)); the level below "
+               f"by quadrature elsewhere ({self.by_quadrature} node(s))")
         if self.skipped:
             out += (f"; {len(self.skipped)} point(s) skipped where the branch failed at "
                     f"more than {MAX_FALLBACKS} nodes")
