@@ -128,8 +128,8 @@ def _exact(v) -> sp.Expr | None:
     if isinstance(v, int):
         return sp.Integer(v)
     if isinstance(v, mpmath.mpf) and mpmath.isfinite(v):
-        man, exp = v.man_exp
-        return sp.Integer(man) * sp.Integer(2) ** exp
+        sign, man, exp, _ = v._mpf_  # (man_exp drops the sign)
+        return (-1) ** sign * sp.Integer(man) * sp.Integer(2) ** exp
     return None
 
 
@@ -205,7 +205,7 @@ class _Guarded:
             fn = None
             if not e.has(*_NOT_CLOSED) and not e.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
                 try:
-                    fn = sp.lambdify(self.args, e, modules=[_POLAR, "mpmath"])
+                    fn = sp.lambdify(self.args, e, modules=[_POLAR, "mpmath"], cse=True)
                 except (TypeError, ValueError, NameError, KeyError, SyntaxError):
                     fn = None
             self.fns.append(fn)
@@ -302,13 +302,17 @@ def _end(x):
 
 
 def guarded_level(value: sp.Expr, below: sp.Expr, limit: tuple, outer: list,
-                  allowed: set) -> sp.Expr | None:
+                  allowed: set, simpler: dict | None = None) -> sp.Expr | None:
     """``value`` (SymPy's integral of ``below`` over ``limit``, holding a Piecewise) as
     an expression ``G(*outer, *params)`` that lambdify evaluates branch by branch at each
-    node (see the module docstring); None when no branch is a closed form."""
+    node (see the module docstring); None when no branch is a closed form.  ``simpler``:
+    equal forms of some branches, by index; the one with fewer operations is used."""
     pw = sp.piecewise_fold(value)
     if not isinstance(pw, sp.Piecewise):
         return None
+    pw = sp.Piecewise(*(
+        (min((e, (simpler or {}).get(k, e)), key=sp.count_ops), c)
+        for k, (e, c) in enumerate(pw.args)), evaluate=False)
     if pw.args[-1].cond != sp.true:
         pw = sp.Piecewise(*pw.args, (sp.nan, True))  # no branch: the quadrature decides
     if not any(not e.has(*_NOT_CLOSED) for e, _ in pw.args):
