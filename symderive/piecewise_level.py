@@ -25,6 +25,7 @@ What happened is counted per claim (:class:`BranchLog`) and stated in the eviden
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -272,8 +273,10 @@ class _Guarded:
         return None
 
     def _fallback(self, state: list, outer: tuple, pvals: tuple):
-        from .quadrature import QUAD_DIGITS, reliable_quad
-
+        # symderive.quadrature built this level (through closed_form) and is loaded; an
+        # import here would be a cycle quadrature -> closed_form -> piecewise_level
+        quadrature = sys.modules["symderive.quadrature"]
+        QUAD_DIGITS, reliable_quad = quadrature.QUAD_DIGITS, quadrature.reliable_quad
         log = _LOG[0]
         log.by_quadrature += 1
         state[1] += 1
