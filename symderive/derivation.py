@@ -351,7 +351,8 @@ class Derivation:
         """(symbolic configs, numeric-only configs) for a claim."""
         if claim.sizes is not None:
             return [dict(s) for s in claim.sizes], []
-        dims = {d: v for d, v in self.dims.items() if d in self.dims_of(claim)}
+        used = self.dims_of(claim)  # once, not once per dimension
+        dims = {d: v for d, v in self.dims.items() if d in used}
         if not dims:
             return [{}], []
         n = max(len(s) for s, _ in dims.values())

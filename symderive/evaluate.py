@@ -10,11 +10,14 @@ than the comparison needs, even for a second derivative.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 import mpmath
 import sympy as sp
+from mpmath.libmp import mpf_add, mpf_mul, mpf_sub, mpf_sum
+from sympy.matrices.exceptions import ShapeError
 from sympy.matrices.expressions import MatrixExpr
 
 from .derivation import Derivation
@@ -22,7 +25,7 @@ from .matrix_domains import structured
 from .nodes import BatchElement, Component, DefRef, Hess, MatD, ScalarD, sigmoid
 from .quadrature import ERROR_BOUND, reliable_quad
 from .quadrature import integral as compiled_integral
-from .walker import InstantiationError, MatrixShapeError, Walker
+from .walker import InstantiationError, MatrixShapeError, OperandShapeError, Walker
 
 #: precision of numeric evaluation, and the finite-difference step 10^-FD_DIGITS
 WORK_DIGITS = 100
@@ -204,6 +207,20 @@ FUNCTIONS = {
 }
 
 
+#: id of an Indexed node -> (the node, its label, the label's name, its indices):
+#: SymPy's properties rebuild these at each access, and hashing an Indexed is dear (a
+#: hot path).  Keyed by identity (the node is kept, so its id is not reused); bounded
+_INDEXED: dict = {}
+
+
+def _indexed_parts(e: sp.Indexed) -> tuple:
+    if len(_INDEXED) >= 65536:
+        _INDEXED.clear()
+    label = e.base.label
+    out = _INDEXED[id(e)] = (e, label, _name(label), tuple(e.indices))
+    return out
+
+
 def _name(x: sp.Basic) -> str:
     """``str(x)`` for a symbol, without the printer (a hot path)."""
     return x.name if type(x) is sp.Symbol else str(x)
@@ -257,6 +274,19 @@ def _local(d: Derivation, token: sp.Symbol, changed: frozenset) -> bool:
     return ok(body)
 
 
+_MPF = mpmath.mpf
+_make = mpmath.mp.make_mpf
+
+
+def _raw(data: list) -> list | None:
+    """mpmath's raw values of a list of real mpmath numbers; None if any entry is
+    something else (an int, a complex number): then mpmath's own operators are used."""
+    for x in data:
+        if type(x) is not _MPF:
+            return None
+    return [x._mpf_ for x in data]
+
+
 class Matrix:
     """A small dense matrix of mpmath numbers (row-major lists)."""
 
@@ -282,19 +312,38 @@ class Matrix:
         return Matrix(self.rows, self.cols, [fn(x) for x in self.data])
 
     def zip(self, other: Matrix, fn) -> Matrix:
-        if self.shape != other.shape:
-            raise MatrixShapeError(f"shapes {self.shape} and {other.shape} do not match")
-        _tick(len(self.data))
+        self._fits(other)
         return Matrix(self.rows, self.cols, [fn(x, y) for x, y in zip(self.data, other.data)])
 
+    def _fits(self, other: Matrix) -> None:
+        """Entrywise operations need equal shapes; they cost one step per entry."""
+        if self.rows != other.rows or self.cols != other.cols:
+            raise MatrixShapeError(f"shapes {self.shape} and {other.shape} do not match")
+        _tick(len(self.data))
+
+    # the common entrywise operations: on real entries straight on mpmath's raw values,
+    # as mpf.__add__ etc. compute them (no mpf method call per entry)
     def __add__(self, other: Matrix) -> Matrix:
-        return self.zip(other, lambda x, y: x + y)
+        return self._entrywise(other, mpf_add, operator.add)
 
     def __sub__(self, other: Matrix) -> Matrix:
-        return self.zip(other, lambda x, y: x - y)
+        return self._entrywise(other, mpf_sub, operator.sub)
+
+    def hadamard(self, other: Matrix) -> Matrix:
+        return self._entrywise(other, mpf_mul, operator.mul)
+
+    def _entrywise(self, other: Matrix, raw_op, op) -> Matrix:
+        self._fits(other)
+        a, b = _raw(self.data), _raw(other.data)
+        if a is not None and b is not None:
+            prec, rnd = mpmath.mp._prec_rounding
+            return Matrix(self.rows, self.cols,
+                          [_make(raw_op(x, y, prec, rnd)) for x, y in zip(a, b)])
+        return Matrix(self.rows, self.cols, [op(x, y) for x, y in zip(self.data, other.data)])
 
     def scale(self, c) -> Matrix:
-        return self.map(lambda x: c * x)
+        _tick(len(self.data))
+        return Matrix(self.rows, self.cols, [c * x for x in self.data])
 
     def __matmul__(self, other: Matrix) -> Matrix:
         if self.cols != other.rows:
@@ -303,13 +352,22 @@ class Matrix:
         _tick(self.rows * m * n)
         # fdot sums the exact products and rounds once: one call per entry, no
         # intermediate numbers (as accurate as fsum of rounded products, or more)
+        A, B = _raw(self.data), _raw(other.data)
+        if A is not None and B is not None:  # what fdot does on real entries
+            prec, rnd = mpmath.mp._prec_rounding
+            rows = [A[a * n:(a + 1) * n] for a in range(self.rows)]
+            cols = [B[b::m] for b in range(m)]
+            return Matrix(self.rows, m, [_make(mpf_sum([mpf_mul(x, y) for x, y in zip(r, c)],
+                                                       prec, rnd))
+                                         for r in rows for c in cols])
         rows = [self.data[a * n:(a + 1) * n] for a in range(self.rows)]
         cols = [other.data[b::m] for b in range(m)]
         return Matrix(self.rows, m, [mpmath.fdot(r, c) for r in rows for c in cols])
 
     @property
     def T(self) -> Matrix:
-        return Matrix.build(self.cols, self.rows, lambda a, b: self.data[b * self.cols + a])
+        data, rows, cols = self.data, self.rows, self.cols
+        return Matrix(cols, rows, [data[b * cols + a] for a in range(cols) for b in range(rows)])
 
 
 def _mp(value: sp.Basic):
@@ -327,6 +385,11 @@ def _scalar_matrix(x) -> Matrix:
     return Matrix(1, 1, [x])
 
 
+#: (backend class, "scalar" | "matrix") -> {node class -> its method}; the scalar table
+#: holds scalar nodes only, the matrix table matrix nodes only
+_SCALAR_METHODS: dict = {}
+
+
 class NumericInstantiator(Walker):
     """Values of one derivation's expressions at one point and one set of sizes: the
     mpmath backend of the walker (one ``scalar_<Node>`` / ``matrix_<Node>`` method per
@@ -342,16 +405,27 @@ class NumericInstantiator(Walker):
         self._defcache: dict = {}
         self._dcache: dict = {}  # derivative values, per node and the indices it uses
         self.step_used: dict = {}  # key -> the step actually applied to a held quantity
+        self._scalar_methods = _SCALAR_METHODS.setdefault((type(self), "scalar"), {})
+        self._matrix_methods = _SCALAR_METHODS.setdefault((type(self), "matrix"), {})
+        self._sizes_key: tuple | None = None  # the sizes, sorted (see _symbolic)
 
     # -- helpers -----------------------------------------------------------------------
     def int_of(self, e: sp.Basic, env: Mapping) -> int:
         kind = type(e)
-        if kind is sp.Symbol and type(env.get(e)) is int:  # an index: one visit, as
-            _tick()                                       # self.scalar would count it
-            return env[e]
-        if kind is int:
+        if kind is sp.Symbol:
+            value = env.get(e)
+            if type(value) is int:  # an index: one visit, as self.scalar would count it
+                _tick()
+                return value
+            if value is None and e in self.sizes:  # a size: likewise
+                _tick()
+                return self.sizes[e]
+        elif kind is int:
             _tick()
             return e
+        elif isinstance(e, sp.Integer):  # what scalar_Integer gives, in one visit
+            _tick()
+            return int(e)
         value = self.scalar(sp.sympify(e), env, frozenset())
         if isinstance(value, int):
             return value
@@ -436,13 +510,39 @@ class NumericInstantiator(Walker):
         return [(name, (*idx, a + 1, b + 1)) for a in range(rows) for b in range(cols)]
 
     # -- work counted per node visit (see work_limit) -----------------------------------
+    # Walker.scalar and Walker.matrix with the visit counted, inlined (the hot path):
+    # the method per node class comes from one dict per backend class and kind
     def scalar(self, e: sp.Basic, env: Mapping, cuts: frozenset):
-        _tick()
-        return super().scalar(e, env, cuts)
+        state = _STATE
+        state[1] += 1
+        if state[0]:
+            state[3] += 1
+        if state[2] is not None and state[1] > state[2]:
+            raise WorkLimit(f"more than {state[2]} evaluation steps")
+        method = self._scalar_methods.get(type(e))
+        if method is None:
+            if isinstance(e, MatrixExpr):
+                return Walker.scalar(self, e, env, cuts)
+            method = self._scalar_methods[type(e)] = self._method("scalar", e)
+        return method(self, e, env, cuts)
 
     def matrix(self, e: sp.Basic, env: Mapping, cuts: frozenset) -> Matrix:
-        _tick()
-        return super().matrix(e, env, cuts)
+        state = _STATE
+        state[1] += 1
+        if state[0]:
+            state[3] += 1
+        if state[2] is not None and state[1] > state[2]:
+            raise WorkLimit(f"more than {state[2]} evaluation steps")
+        method = self._matrix_methods.get(type(e))
+        if method is None:
+            if not isinstance(e, MatrixExpr):
+                return self.one_by_one(self.scalar(e, env, cuts))
+            method = self._matrix_methods[type(e)] = self._method("matrix", e)
+        try:
+            return method(self, e, env, cuts)
+        except (ShapeError, MatrixShapeError) as exc:
+            raise OperandShapeError(e, self._operand_shapes(e, env, cuts),
+                                    dict(self.sizes)) from exc
 
     # -- scalars -----------------------------------------------------------------------
     def one_by_one(self, value) -> Matrix:
@@ -475,13 +575,31 @@ class NumericInstantiator(Walker):
         return self._leaf((_name(e), ()))
 
     def scalar_Indexed(self, e, env: Mapping, cuts: frozenset):
-        idx = tuple(self.int_of(i, env) for i in e.indices)
-        label = e.base.label
+        parts = _INDEXED.get(id(e))
+        if parts is None or parts[0] is not e:
+            parts = _indexed_parts(e)
+        _, label, name, indices = parts
+        # int_of, with the common case (an index bound in env) inlined; its visits are
+        # counted together, before anything else can happen
+        idx, pending = [], 0
+        for i in indices:
+            value = env.get(i) if type(i) is sp.Symbol else None
+            if type(value) is int:
+                pending += 1
+                idx.append(value)
+                continue
+            if pending:
+                _tick(pending)
+                pending = 0
+            idx.append(self.int_of(i, env))
+        if pending:
+            _tick(pending)
+        idx = tuple(idx)
         if label in self.d.defs:
             if label in cuts:
                 return self._held(label, idx).data[0]
             return self.definition(label, idx, cuts).data[0]
-        return self._leaf((_name(label), idx))
+        return self._leaf((name, idx))
 
     def scalar_Sum(self, e, env: Mapping, cuts: frozenset):
         return self._expand_limits(e, env, cuts)
@@ -571,15 +689,22 @@ class NumericInstantiator(Walker):
             raise InstantiationError(f"cannot evaluate {e} with held quantities")
         _tick(SYMBOLIC_STEPS)  # SymPy work: far dearer than one node visit (counted the
         # same whether compiled or not, so the sizes sampled never depend on the cache)
-        ints = tuple(sorted(((k, v) for k, v in env.items() if isinstance(v, int)),
-                            key=lambda kv: str(kv[0])))
-        expr, keys = _instantiated(self.d, tuple(sorted(self.sizes.items(), key=str)), e,
-                                   ints)
+        # only the indices the node names can change its instantiation (an index of an
+        # enclosing sum that it does not use would only multiply the cache's entries)
+        free = _free_symbols(e)
+        ints = tuple(sorted(((k, v) for k, v in env.items()
+                             if isinstance(v, int) and k in free),
+                            key=lambda kv: _name(kv[0])))
+        if self._sizes_key is None:
+            self._sizes_key = tuple(sorted(self.sizes.items(), key=str))
+        expr, keys = _instantiated(self.d, self._sizes_key, e, ints)
         if keys is not None and all(k in self.values for k in keys):
             saved = _STATE[1], _STATE[2], _STATE[3]
             _STATE[2] = None  # charged SYMBOLIC_STEPS above, whatever this costs
             try:
-                value = self.scalar(expr, {}, frozenset())
+                fast = _compiled(self, expr)
+                value = (fast(self.values) if fast is not None
+                         else self.scalar(expr, {}, frozenset()))
             except InstantiationError:
                 value = None
             finally:
@@ -627,7 +752,19 @@ class NumericInstantiator(Walker):
                 args.append(sp.Integer(v))
             else:
                 args.append(sp.Float(v, WORK_DIGITS))
-        return _mp(e.func(*args))
+        if not all(isinstance(a, sp.Integer) for a in args):
+            return _mp(e.func(*args))
+        # integer arguments (an index function such as a topic-of-document): the value
+        # depends on them and the precision only, so it is made once
+        key = (e.func, tuple(args), WORK_DIGITS, mpmath.mp.prec)
+        try:
+            return _FALLBACK[key]
+        except KeyError:
+            pass
+        if len(_FALLBACK) >= FALLBACK_MAX:
+            del _FALLBACK[next(iter(_FALLBACK))]
+        out = _FALLBACK[key] = _mp(e.func(*args))
+        return out
 
     def _expand_limits(self, e, env, cuts):
         limits = list(e.limits)
@@ -691,16 +828,19 @@ class NumericInstantiator(Walker):
         if domain is not None:  # built from its free entries, as in the exact backend
             rows_ = domain.numeric(lambda a, b: self._leaf((e.name, (a, b))), rows)
             return Matrix(rows, rows, [x for row in rows_ for x in row])
+        leaf, name = self._leaf, e.name
         if var.kind == "vector":
-            return Matrix.build(rows, 1, lambda a, b: self._leaf((e.name, (a + 1,))))
-        return Matrix.build(rows, cols, lambda a, b: self._leaf((e.name, (a + 1, b + 1))))
+            return Matrix(rows, 1, [leaf((name, (a + 1,))) for a in range(rows)])
+        return Matrix(rows, cols, [leaf((name, (a + 1, b + 1))) for a in range(rows)
+                                   for b in range(cols)])
 
     def matrix_BatchElement(self, e, env: Mapping, cuts: frozenset) -> Matrix:
         i = self.int_of(e.index, env)
         name = e.batch.name
         var = self.d.vars[name]
         dim = self.int_of(var.shape[1], env)
-        return Matrix.build(dim, 1, lambda a, b: self._leaf((name, (i, a + 1))))
+        leaf = self._leaf
+        return Matrix(dim, 1, [leaf((name, (i, a + 1))) for a in range(dim)])
 
     def matrix_DefRef(self, e, env: Mapping, cuts: frozenset) -> Matrix:
         idx = tuple(self.int_of(i, env) for i in e.indices)
@@ -727,7 +867,7 @@ class NumericInstantiator(Walker):
     def matrix_HadamardProduct(self, e, env: Mapping, cuts: frozenset) -> Matrix:
         out = self.matrix(e.args[0], env, cuts)
         for a in e.args[1:]:
-            out = out.zip(self.matrix(a, env, cuts), lambda x, y: x * y)
+            out = out.hadamard(self.matrix(a, env, cuts))
         return out
 
     def matrix_HadamardPower(self, e, env: Mapping, cuts: frozenset) -> Matrix:
@@ -738,7 +878,8 @@ class NumericInstantiator(Walker):
         return base.map(lambda x: mpmath.power(x, p))
 
     def matrix_Elementwise(self, e, env: Mapping, cuts: frozenset) -> Matrix:
-        return self.matrix(e.arg, env, cuts).map(ELEMENTWISE[e.fname])
+        return self.matrix(e.arg, env, cuts).map(ELEMENTWISE[e.args[0].name])  # fname,
+        # without the printer
 
     def matrix_Broadcast(self, e, env: Mapping, cuts: frozenset) -> Matrix:
         rows, cols = (self.int_of(s, env) for s in e.shape)
@@ -805,7 +946,7 @@ class NumericInstantiator(Walker):
             for k in leaves:
                 values[k] = values[k] + steps[k]
         name = next(iter(steps))[0]
-        changed = frozenset({name} | {str(t) for t in held})
+        changed = frozenset({name} | {_name(t) for t in held})
         child = NumericInstantiator(self.d, self.sizes, values, parent=self, changed=changed,
                                     held=(self, cuts, held, None if leaves else steps))
         out = (child.matrix(f, env, cuts | held) if value is None
@@ -825,8 +966,14 @@ class NumericInstantiator(Walker):
     def _cache_key(self, e, env: Mapping, cuts: frozenset) -> tuple:
         """A derivative's value depends on the point, its node, the cuts and the indices
         it names (not on the rest of ``env``): D(L, mu) inside a sum over i is one value."""
-        names = e.free_symbols.union(*(sp.sympify(h).free_symbols for h in e.holding))
-        return (e, tuple(sorted(((str(k), v) for k, v in env.items() if k in names))), cuts)
+        names = _DERIVATIVE_NAMES.get(e)
+        if names is None:
+            if len(_DERIVATIVE_NAMES) >= INSTANTIATED_MAX:
+                _DERIVATIVE_NAMES.clear()
+            names = _DERIVATIVE_NAMES[e] = e.free_symbols.union(
+                *(sp.sympify(h).free_symbols for h in e.holding))
+        return (e, tuple(sorted(((_name(k), v) for k, v in env.items() if k in names))),
+                cuts)
 
     def derivative(self, e, env: Mapping, cuts: frozenset) -> Matrix:
         var = self.d.vars.get(e.wrt.name) if isinstance(e.wrt, sp.MatrixSymbol) else None
@@ -1013,6 +1160,21 @@ _INSTANTIATED: dict = {}
 INSTANTIATED_MAX = 4096
 
 
+_DERIVATIVE_NAMES: dict = {}  # derivative node -> the symbols it names (see _cache_key)
+_FREE: dict = {}  # node -> its free symbols (see _symbolic); bounded like the above
+
+
+def _free_symbols(e: sp.Basic) -> frozenset:
+    try:
+        return _FREE[e]
+    except KeyError:
+        pass
+    if len(_FREE) >= INSTANTIATED_MAX:
+        del _FREE[next(iter(_FREE))]
+    out = _FREE[e] = frozenset(e.free_symbols)
+    return out
+
+
 def _instantiated(d: Derivation, sizes: tuple, e: sp.Basic, ints: tuple) -> tuple:
     key = (d, sizes, e, ints)
     hit = _INSTANTIATED.get(key)
@@ -1020,7 +1182,48 @@ def _instantiated(d: Derivation, sizes: tuple, e: sp.Basic, ints: tuple) -> tupl
         return hit
     from .instantiate import Instantiator
 
-    expr = Instantiator(d, dict(sizes)).scalar(e, dict(ints), frozenset())
+    inst, env = Instantiator(d, dict(sizes)), dict(ints)
+    if e.args and inst._method("scalar", e) is Instantiator.scalar_default:
+        # what Instantiator.scalar_default does, with the function applied once per
+        # explicit arguments: nodes at different indices often have the same ones
+        args = tuple(inst.scalar(a, env, frozenset()) for a in e.args)
+        expr = _applied(e.func, args)
+    else:
+        expr = inst.scalar(e, env, frozenset())
+    keys = _plain_keys(d, expr)
+    if len(_INSTANTIATED) >= INSTANTIATED_MAX:
+        del _INSTANTIATED[next(iter(_INSTANTIATED))]
+    out = _INSTANTIATED[key] = (expr, keys)
+    return out
+
+
+_APPLIED: dict = {}  # (function, explicit arguments) -> its value; bounded
+
+
+def _applied(func, args: tuple) -> sp.Basic:
+    key = (func, args)
+    try:
+        return _APPLIED[key]
+    except KeyError:
+        pass
+    if len(_APPLIED) >= INSTANTIATED_MAX:
+        del _APPLIED[next(iter(_APPLIED))]
+    out = _APPLIED[key] = func(*args)
+    return out
+
+
+_PLAIN: dict = {}  # (derivation, explicit expression) -> its leaf keys or None; bounded
+
+
+def _plain_keys(d: Derivation, expr: sp.Basic) -> list | None:
+    """The leaf keys of an explicit expression the walker evaluates, or None when it is
+    not plain arithmetic.  Many nodes instantiate to the same expression (a topic's pmf,
+    for every assignment giving a document that topic): made once per expression."""
+    key = (d, expr)
+    try:
+        return _PLAIN[key]
+    except KeyError:
+        pass
     keys = None
     # only plain explicit arithmetic is evaluated by the walker; anything else (an
     # unevaluated function, a symbol that is not a variable's entry) keeps evalf
@@ -1028,14 +1231,122 @@ def _instantiated(d: Derivation, sizes: tuple, e: sp.Basic, ints: tuple) -> tupl
                                sp.Idx, sp.IndexedBase, sp.Tuple, sp.NumberSymbol))
                 or x.func in FUNCTIONS for x in sp.preorder_traversal(expr))
     if plain:
-        keys = [key_of(x) for x in expr.atoms(sp.Indexed)]
+        entries = expr.atoms(sp.Indexed)
+        labels = {y.base.label for y in entries}
+        keys = [key_of(x) for x in entries]
         keys += [key_of(x) for x in expr.free_symbols
-                 if isinstance(x, sp.Symbol) and x not in d.defs
-                 and not any(x == y.base.label for y in expr.atoms(sp.Indexed))]
-    if len(_INSTANTIATED) >= INSTANTIATED_MAX:
-        del _INSTANTIATED[next(iter(_INSTANTIATED))]
-    out = _INSTANTIATED[key] = (expr, keys)
+                 if isinstance(x, sp.Symbol) and x not in d.defs and x not in labels]
+    if len(_PLAIN) >= INSTANTIATED_MAX:
+        del _PLAIN[next(iter(_PLAIN))]
+    _PLAIN[key] = keys
+    return keys
+
+
+#: values of unknown functions at integer arguments (:meth:`NumericInstantiator._fallback`)
+_FALLBACK: dict = {}
+FALLBACK_MAX = 4096
+
+#: closures computing an explicit expression of :func:`_instantiated` at a point, the
+#: same operations in the same order as the walker's methods (see :func:`compile_plain`):
+#: (backend, derivation, expression, sizes) -> closure, or None when it has a node they
+#: do not cover
+_COMPILED: dict = {}
+COMPILED_MAX = 4096
+
+
+def _compiled(inst: NumericInstantiator, expr: sp.Basic):
+    if inst._sizes_key is None:
+        inst._sizes_key = tuple(sorted(inst.sizes.items(), key=str))
+    key = (type(inst), inst.d, expr, inst._sizes_key)  # defs decide what is a leaf
+    try:
+        return _COMPILED[key]
+    except KeyError:
+        pass
+    if len(_COMPILED) >= COMPILED_MAX:
+        del _COMPILED[next(iter(_COMPILED))]
+    out = _COMPILED[key] = compile_plain(inst, expr)
     return out
+
+
+def compile_plain(inst: NumericInstantiator, expr: sp.Basic):
+    """``expr`` (explicit: numbers, leaf entries, + * **, the functions of FUNCTIONS) as a
+    closure of the point's values, doing exactly what ``inst.scalar(expr, {}, ...)`` does
+    (the same mpmath operations in the same order, numbers made at call time at the
+    precision then in force) but without the walk: no dispatch, no SymPy per point.  Node
+    visits are not counted (the caller charges a fixed amount).  None when ``expr`` has a
+    node the closure does not cover (a definition, a kinked function): walk it then."""
+    cls = type(inst)
+    sizes, defs = inst.sizes, inst.d.defs
+
+    def build(e):
+        method = inst._method("scalar", e)
+        if isinstance(e, MatrixExpr):
+            return None
+        if method is cls.scalar_Integer:
+            k = int(e)
+            return lambda values: k
+        if method is cls.scalar_Rational:
+            p, q = int(e.p), int(e.q)
+            return lambda values: mpmath.mpf(p) / q
+        if method is cls.scalar_Float:
+            return lambda values: mpmath.mpf(e)
+        if method is cls.scalar_NumberSymbol:
+            n = sp.N(e, 110)
+            return lambda values: mpmath.mpf(n)
+        if method is cls.scalar_ImaginaryUnit:
+            return lambda values: mpmath.mpmathify(1j)
+        if method is cls.scalar_Symbol:
+            if e in sizes:
+                k = sizes[e]
+                return lambda values: k
+            if e in defs:
+                return None
+            return _leaf_closure((_name(e), ()))
+        if method is cls.scalar_Indexed:
+            if e.base.label in defs or not all(type(i) is int or isinstance(i, sp.Integer)
+                                               for i in e.indices):
+                return None
+            return _leaf_closure((_name(e.base.label), tuple(int(i) for i in e.indices)))
+        args = [build(a) for a in e.args]
+        if any(a is None for a in args):
+            return None
+        if method is cls.scalar_Add:
+            return lambda values: mpmath.fsum(a(values) for a in args)
+        if method is cls.scalar_Mul:
+            def mul(values):
+                out = mpmath.mpf(1)
+                for a in args:
+                    out = out * a(values)
+                return out
+            return mul
+        if method is cls.scalar_Pow:
+            base, p = args
+            exp = e.args[1]
+            if exp.is_Integer:
+                k = int(exp)
+                return lambda values: _as_mpf(base(values)) ** k
+            if exp == sp.S.Half:
+                return lambda values: mpmath.sqrt(_as_mpf(base(values)))
+            return lambda values: mpmath.power(_as_mpf(base(values)), p(values))
+        fn = FUNCTIONS.get(e.func) if method is cls.scalar_default else None
+        if fn is not None:
+            return lambda values: fn(*(a(values) for a in args))
+        return None
+
+    return build(expr)
+
+
+def _leaf_closure(key: Key):
+    def leaf(values):
+        try:
+            return values[key]
+        except KeyError:
+            raise InstantiationError(f"no value for {key[0]}{list(key[1]) or ''}") from None
+    return leaf
+
+
+def _as_mpf(b):
+    return mpmath.mpf(b) if isinstance(b, int) else b  # 3 ** -1 would be a 53-bit float
 
 
 def _det(M: Matrix):

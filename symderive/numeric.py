@@ -120,6 +120,21 @@ class Sampler:
     extra: dict | None = None
     count: int = 0
     offsets: dict = field(default_factory=dict)
+    #: per leaf, its domain (and per variable, its last extent): looked up once, not at
+    #: every draw (valid while ``extra`` is the same object)
+    _domains: dict = field(default_factory=dict, repr=False, compare=False)
+    _extents: dict = field(default_factory=dict, repr=False, compare=False)
+    _extra_seen: object = field(default=None, repr=False, compare=False)
+
+    def _domain(self, leaf) -> Assumption:
+        """``assumption_of(self.d, leaf, self.extra)``, remembered per leaf."""
+        if self._extra_seen is not self.extra:
+            self._domains.clear()
+            self._extra_seen = self.extra
+        a = self._domains.get(leaf)
+        if a is None:
+            a = self._domains[leaf] = assumption_of(self.d, leaf, self.extra)
+        return a
 
     def _scale(self, key) -> str:
         """The scale of this point for one leaf (or one simplex group)."""
@@ -128,18 +143,20 @@ class Sampler:
         return SCALES[(self.count + self.offsets[key]) % len(SCALES)]
 
     def _group_extent(self, leaf) -> int | None:
-        var = self.d.vars.get(leaf_base(leaf))
-        if var is None or not var.shape:
-            return None
-        last = var.shape[-1]
-        return int(sp.sympify(last).xreplace({k: sp.Integer(v) for k, v in self.sizes.items()}))
+        base = leaf_base(leaf)
+        if base not in self._extents:
+            var = self.d.vars.get(base)
+            self._extents[base] = None if var is None or not var.shape else int(
+                sp.sympify(var.shape[-1]).xreplace(
+                    {k: sp.Integer(v) for k, v in self.sizes.items()}))
+        return self._extents[base]
 
     def draw(self) -> dict:
         point: dict = {}
         for leaf in self.leaves:
             if leaf in point:
                 continue
-            a = assumption_of(self.d, leaf, self.extra)
+            a = self._domain(leaf)
             if isinstance(a, MatrixDomain) and isinstance(leaf, sp.Indexed):
                 n = self._group_extent(leaf)  # a whole structured matrix at once
                 for ab, v in a.draw_matrix(self.rng, n).items():
@@ -174,7 +191,7 @@ class Sampler:
         definite, ...) is never moved entry by entry: it stays a whole draw of its domain."""
         out = []
         for leaf in self.leaves:
-            a = assumption_of(self.d, leaf, self.extra)
+            a = self._domain(leaf)
             if isinstance(a, MatrixDomain):
                 continue
             var = self.d.vars.get(leaf_base(leaf))

@@ -31,6 +31,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import mpmath
 import sympy as sp
@@ -189,6 +190,44 @@ def integral(walker, e: sp.Integral, env: dict, cuts: frozenset, scale: float = 
     except KeyError:
         return None
     point = tuple(values)
+    log = _LOG[0]
+    memo = None if log is _OUTSIDE else (key, point, quad_digits(scale), scale > 1)
+    if memo in log.memo and log.memo[memo][0] is c:
+        return _replay(log, log.memo[memo], point, scale > 1, tick)
+    steps, checks = [0], log.checks
+
+    def counted(n: int) -> None:
+        steps[0] += n
+        tick(n)
+    try:
+        value = _integral(c, values, point, scale, counted)
+    except QuadratureUnreliable as exc:
+        _remember(log, memo, (c, None, str(exc), steps[0], log.checks - checks))
+        raise
+    _remember(log, memo, (c, value, None, steps[0], log.checks - checks))
+    return value
+
+
+def _remember(log: QuadratureLog, memo, entry: tuple) -> None:
+    if memo is not None and len(log.memo) < MEMO_SIZE:
+        log.memo[memo] = entry
+
+
+def _replay(log: QuadratureLog, entry: tuple, point, confirm: bool, tick):
+    """An integral already computed in this claim at this point and precision: its value
+    (or its unreliability, counted again as the computation would), with the same work
+    counted and the same closed-form checks, so that neither verdicts nor sampled sizes
+    depend on the memo."""
+    _, value, why, steps, checks = entry
+    tick(steps)
+    log.checks += checks
+    if why is not None:
+        raise _unreliable(point, confirm, why)
+    return value
+
+
+def _integral(c: _Compiled, values: list, point: tuple, scale: float, tick):
+    """The compiled integral ``c`` at the point's ``values`` (see :func:`integral`)."""
     with mpmath.workdps(quad_digits(scale)):
         hints = [v for v in values if isinstance(v, (mpmath.mpf, int))]
         if c.reduced:
@@ -367,6 +406,8 @@ NESTED_DEGREE = 6
 #: split points at the integrand's peak p and p + j*w (w: the peak's width), for the
 #: first estimate and for the independent second one (different nodes everywhere)
 SPLITS = ((-8, 0, 8), (-5, 0.375, 6))
+#: integrals remembered per claim (:attr:`QuadratureLog.memo`), at most
+MEMO_SIZE = 4096
 #: the hinted values (parameters of the point) tried as peak locations, at most
 MAX_HINTS = 12
 #: the peak's width: the distance at which |f| has fallen below this fraction of its peak
@@ -398,6 +439,10 @@ class QuadratureLog:
     #: "x, y", and the largest error bound accepted there (relative)
     nested: set = field(default_factory=set)
     nested_error: object = 0
+    #: the integrals computed in this claim, by (integral, sizes, point, digits, confirm):
+    #: the sampler meets a point again (screening, then comparing) and the same integral
+    #: on both sides; the entry replays the work and checks counted (see :func:`integral`)
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def skipped(self) -> int:
@@ -496,6 +541,12 @@ def reliable_quad(f, lo, hi, hints=(), confirm: bool = False, point=None,
     Its nodes cluster doubly exponentially at the ends of an interval, so a peak at an
     end is resolved at any scale: the peak is found (:func:`_peak`) and made an end.
     ``hints`` are values of the point (parameters), tried as peak locations and scales.
+
+    The peak search first stops at a peak at an end of the interval as soon as its
+    neighbour inside is within the peak (:func:`_search`, ``quick``); the full search
+    (:func:`_peak`, halving its step down to the precision's epsilon) is run whenever
+    that estimate fails or one of its nodes rises above twice the peak found, so a
+    narrow peak hugging an end is found as before.
     """
     if isinstance(lo, mpmath.mpc) or isinstance(hi, mpmath.mpc):
         raise _unreliable(point, confirm, "complex limits of integration")
@@ -503,38 +554,82 @@ def reliable_quad(f, lo, hi, hints=(), confirm: bool = False, point=None,
         return mpmath.mpf(0)
     if hi < lo:
         return -reliable_quad(f, hi, lo, hints, confirm, point, bound)
-    peak, width, others, height = _peak(f, lo, hi, hints)
+    found = _search(f, lo, hi, hints, quick=True)
+    log = _LOG[0]
+    saved = log.largest_error, log.example
+    try:
+        try:
+            return _estimate(f, lo, hi, found, confirm, bound)
+        except (_NoEstimate, _Missed):
+            if not found.quick:
+                raise
+        log.largest_error, log.example = saved  # as if only the full search had run
+        return _estimate(f, lo, hi, _search(f, lo, hi, hints), confirm, bound)
+    except _NoEstimate as exc:
+        raise _unreliable(point, confirm, str(exc)) from exc.__cause__
+
+
+class _NoEstimate(Exception):
+    """No reliable estimate, and why (made a :class:`QuadratureUnreliable`, and counted,
+    by :func:`reliable_quad` once no other peak search is left to try)."""
+
+
+class _Missed(Exception):
+    """A node of the quadrature rose above twice the peak a quick search found."""
+
+
+def _estimate(f, lo, hi, found: _Peak, confirm: bool, bound):
+    """The estimate(s) of :func:`reliable_quad` split around the peak ``found``."""
+    peak, width, others, height = found[:4]
     if mpmath.isnan(height):
-        raise _unreliable(point, confirm, "the integrand is undefined at every point tried")
+        raise _NoEstimate("the integrand is undefined at every point tried")
     if height == 0:
         return mpmath.mpf(0)  # the integrand cancels: see _peak
     if not mpmath.isfinite(width):
-        raise _unreliable(point, confirm, "the integrand does not decay: the integral "
-                          "may diverge")
+        raise _NoEstimate("the integrand does not decay: the integral may diverge")
     # mpmath stops refining once its error estimate is below eps in absolute terms: an
     # integrand of height 1e-42 would get 3 correct digits.  Scaled to height 1 it gets all.
     unit = height
+    top = [mpmath.mpf(0)]
+
+    def scaled(t):
+        v = f(t) / unit
+        top[0] = max(top[0], abs(v))
+        return v
     estimates = []
     for offsets in SPLITS[:2 if confirm else 1]:
         pts = sorted(x for x in {peak + j * width for j in offsets} | others if lo < x < hi)
         try:
-            value, err = mpmath.quad(lambda t: f(t) / unit, [lo, *pts, hi], error=True)
+            value, err = mpmath.quad(scaled, [lo, *pts, hi], error=True)
             value, err = value * unit, err * unit
         except (ZeroDivisionError, OverflowError, ValueError) as exc:
-            raise _unreliable(point, confirm, f"quadrature failed: {exc}") from exc
+            raise _NoEstimate(f"quadrature failed: {exc}") from exc
+        if found.quick and top[0] > 2:
+            raise _Missed
         # relative to the value itself (a product of integrals, or a factor e^1000, turns
         # an absolute error of 1e-55 on a value of 1e-42 into a visible one), or to the
         # integrand's mass (height times width) when the value cancels to near 0
         size = max(abs(value), height * width)
         if not mpmath.isfinite(value) or not err <= bound * size:
-            raise _unreliable(point, confirm, f"error estimate {mpmath.nstr(err, 3)}")
+            raise _NoEstimate(f"error estimate {mpmath.nstr(err, 3)}")
         estimates.append(value)
         log = _LOG[0]
         log.largest_error = max(log.largest_error, err / size if size else err)
         log.example = log.example or tuple(pts)
     if len(estimates) == 2 and abs(estimates[0] - estimates[1]) > bound * size:
-        raise _unreliable(point, confirm, "two estimates split differently disagree")
+        raise _NoEstimate("two estimates split differently disagree")
     return estimates[0]
+
+
+class _Peak(NamedTuple):
+    """What :func:`_search` found (see :func:`_peak`); ``quick``: its compass search stopped
+    at an end of the interval, where the full search would have gone on halving."""
+
+    p: object
+    width: object
+    others: set
+    height: object
+    quick: bool = False
 
 
 def _peak(f, lo, hi, hints):
@@ -549,18 +644,33 @@ def _peak(f, lo, hi, hints):
     p log(p/q) with p = q), or when its largest value is rounding noise (it shrinks by
     more than half the digits when the precision doubles: the terms cancel, as in
     x(1-x)(2x+1) - x(1-x)/(1 - 2x/(2x+1))); such an integrand is 0."""
+    return tuple(_search(f, lo, hi, hints)[:4])
+
+
+def _search(f, lo, hi, hints, quick: bool = False) -> _Peak:
+    """:func:`_peak`; with ``quick``, the compass search also stops when its neighbours
+    inside ``[lo, hi]`` (one at least) are within the peak: at an end of the interval
+    the other one never is, and the full search halves its step down to the precision's
+    epsilon there (hundreds of evaluations per integral).  Each point is evaluated once
+    (the scan, the compass search and the width share their values)."""
     undefined = [0]
+    seen: dict = {}
 
     def mag(x):
+        if x in seen:
+            return seen[x]
         if not lo <= x <= hi or not mpmath.isfinite(x):
             return mpmath.mpf(0)
         try:
             v = abs(f(x))
         except (ZeroDivisionError, OverflowError, ValueError, TypeError):
             undefined[0] += 1
-            return mpmath.mpf(0)
-        undefined[0] += not mpmath.isfinite(v)
-        return v if mpmath.isfinite(v) else mpmath.mpf(0)
+            v = mpmath.mpf(0)
+        else:
+            undefined[0] += not mpmath.isfinite(v)
+            v = v if mpmath.isfinite(v) else mpmath.mpf(0)
+        seen[x] = v
+        return v
 
     # at most MAX_HINTS distinct hinted values (a large instance has hundreds of entries)
     centres = {mpmath.mpf(0), *sorted({mpmath.mpf(h) for h in hints}, key=abs)[:MAX_HINTS]}
@@ -574,18 +684,23 @@ def _peak(f, lo, hi, hints):
     p = max(values, key=values.get)
     fp = values[p]
     if fp == 0 and undefined[0]:  # undefined wherever defined at all (0/0 for a = 0)
-        return p, mpmath.mpf(1), set(), mpmath.nan
+        return _Peak(p, mpmath.mpf(1), set(), mpmath.nan)
     if fp == 0:
-        return p, mpmath.mpf(1), set(), fp
+        return _Peak(p, mpmath.mpf(1), set(), fp)
     # compass search: move to a larger neighbour at distance d, else halve d, until the
     # neighbours at d are within the peak (|f| above half its value there)
     d = mpmath.ldexp(1, 12)
+    early = False
     for _ in range(400):
         left, right = mag(p - d), mag(p + d)
         if max(left, right) > fp:
             p, fp = (p - d, left) if left > right else (p + d, right)
             continue
         if min(left, right) >= fp / 2 or d < mpmath.eps * max(1, abs(p)) * 16:
+            break
+        inside = [v for x, v in ((p - d, left), (p + d, right)) if lo <= x <= hi]
+        if quick and inside and min(inside) >= fp / 2:
+            early = True
             break
         d /= 2
     w = d
@@ -595,15 +710,16 @@ def _peak(f, lo, hi, hints):
             break
         w *= 2
     else:  # |f| never falls off over an infinite range: the integral may diverge
-        return p, mpmath.inf, set(), fp
+        return _Peak(p, mpmath.inf, set(), fp, early)
     noise = fp * mpmath.mpf(10) ** (-mpmath.mp.dps // 2)
     with mpmath.workdps(2 * mpmath.mp.dps):
+        seen.clear()  # at twice the precision: evaluated afresh
         if mag(p) < noise:
-            return p, w, set(), mpmath.mpf(0)
+            return _Peak(p, w, set(), mpmath.mpf(0), early)
     tiny = fp * mpmath.mpf(10) ** -mpmath.mp.dps
     others = {c for c in centres if c not in (lo, hi) and values[c] > tiny
               and abs(c - p) > w}
-    return p, w, others, fp
+    return _Peak(p, w, others, fp, early)
 
 
 def quad_digits(scale: float) -> int:

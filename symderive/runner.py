@@ -343,7 +343,12 @@ def _attach_repairs(claims: dict, results: dict, options, jobs: int | None) -> N
     from .repair.run import repair_many  # the search prints with the LaTeX printer
 
     keys = list(results)
-    for k, found in zip(keys, repair_many([claims[k] for k in keys], options, jobs)):
+    gc.freeze()  # this process's objects: never traversed by the searches' collections
+    try:
+        found_all = repair_many([claims[k] for k in keys], options, jobs)
+    finally:
+        gc.unfreeze()
+    for k, found in zip(keys, found_all):
         r = results[k]
         r.repair, r.repair_exhausted = found.hints, found.exhausted
         r.repair_capped, r.repair_candidates = found.capped, found.candidates

@@ -193,16 +193,24 @@ class Walker:
         the integrand depends on (as a declared variable) is renamed, so that the
         definition keeps meaning its own variable, not the bound one.  ``g := x**2``
         under ``Integral(g, (x, 0, 1))`` is the constant ``x**2``, as written."""
+        cache = self.d.__dict__.setdefault("_unclashed", {})  # the same for every point
+        out = cache.get(e)
+        if out is not None:
+            return out
         bound = {str(v) for v in e.variables}
         used = self.d.var_names(e.function) - bound
         deps = set().union(*(self.d.depends(sp.Symbol(n)) for n in used
                              if sp.Symbol(n) in self.d.defs))
         clash = [v for v in e.variables if str(v) in deps]
-        if not clash:
-            return e
-        fresh = {v: sp.Dummy(f"{v}_", dummy_index=hash((str(v), "bound")) & 0xFFFFFF,
-                             **v.assumptions0) for v in clash}
-        return e.xreplace(fresh)
+        out = e
+        if clash:
+            fresh = {v: sp.Dummy(f"{v}_", dummy_index=hash((str(v), "bound")) & 0xFFFFFF,
+                                 **v.assumptions0) for v in clash}
+            out = e.xreplace(fresh)
+        if len(cache) >= 4096:
+            cache.clear()
+        cache[e] = out
+        return out
 
     def matrix_BatchSum(self, e, env: Mapping, cuts: frozenset):
         """A sum of matrices over an index range; an empty range (upper bound one below

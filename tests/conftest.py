@@ -40,3 +40,22 @@ def drawn_points(monkeypatch) -> list:
 
     monkeypatch.setattr(Sampler, "draw", recording)
     return seen
+
+
+@pytest.fixture
+def count_calls(monkeypatch):
+    """``count_calls(owner, name)`` replaces ``owner.name`` by a wrapper that counts its
+    calls and returns a one-element list holding the count."""
+
+    def count(owner, name: str) -> list:
+        calls = [0]
+        real = getattr(owner, name)
+
+        def counted(*args, **kwargs):
+            calls[0] += 1
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, counted)
+        return calls
+
+    return count

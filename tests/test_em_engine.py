@@ -319,6 +319,29 @@ def test_blockwise_evaluation_is_the_whole_evaluation_bit_for_bit(threads, monke
     assert np.all(np.isfinite(whole["loglik"])) and np.any(whole["gamma"][:, 1] == 0.0)
 
 
+def test_the_m_steps_normaliser_runs_beside_the_blocks_and_an_error_there_stops_them(
+        monkeypatch):
+    """sum_d gamma_dk n_d (a pass over D x K) is computed beside the blocks' products,
+    not before them; a failure there is raised, not waited for."""
+    small_blocks(monkeypatch)
+    prog = program_for()
+    plan = prog._split_plan(("pi", "mu"), em.W)
+    assert [n.describe() for n in plan.late] == ["Einsum", "Map(x**-1)"]
+    assert [n.describe() for n in plan.head] == ["Contract"]
+    assert prog._split_plan(("gamma", "loglik"), em.D).late == []  # the E-step: none
+    data = SparseData(SparseData.from_counts(poisson_corpus(3)).csr, threads=2)
+    gamma = np.full((data.shape[0], 3), 1 / 3)
+    good = prog.run(["pi", "mu"], {"T": data, "gamma": gamma}, split=em.W)
+    assert np.allclose(good["mu"].sum(axis=0), 1.0)
+
+    def broken(self, vals, ctx):
+        raise FloatingPointError("planted")
+
+    monkeypatch.setattr(type(plan.late[0]), "compute", broken)
+    with pytest.raises(FloatingPointError, match="planted"):
+        prog.run(["pi", "mu"], {"T": data, "gamma": gamma}, split=em.W)
+
+
 def test_blockwise_outputs_are_written_in_place_and_never_shared(monkeypatch):
     """A block's last operation writes straight into its part of the output (no copy);
     an output asked for under two names is one formula: each name gets its own array."""

@@ -174,10 +174,16 @@ def test_erratum_that_holds_fails_the_run():
 
 
 # -- budgets ---------------------------------------------------------------------------------
+#: CPU seconds a runaway evaluation would take if its budget did not stop it
+BURN = 120
+
+
 def _burn(seconds: float) -> None:
-    """Busy work (the budget counts CPU seconds, so a sleep would not use it up)."""
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
+    """Busy work of ``seconds`` CPU seconds (the budget counts CPU seconds, so a sleep
+    would not use it up; counted in CPU, so that on a loaded machine the work left undone
+    by a budget that failed to stop it still shows in the wall time)."""
+    end = time.process_time() + seconds
+    while time.process_time() < end:
         pass
 
 
@@ -188,7 +194,7 @@ class Slow(sp.Function):
     @classmethod
     def eval(cls, arg):
         if arg.is_Number:
-            _burn(30)
+            _burn(BURN)
             return arg
 
 
@@ -202,14 +208,15 @@ def test_slow_claim_ends_undecided_within_budget():
     assert "1.5 CPU s" in r.message
     assert r.evidence["scope"] is None and r.evidence["sampled"] == {"sizes": [], "points": 0}
     assert r.evidence["seed"] is None   # nothing was sampled
-    # the claim burns 30 s of wall time; the budget counts CPU seconds, which on a loaded
-    # machine (a quarter of a core each) take several times as long in wall time
-    assert time.perf_counter() - start < 20
+    # the claim burns BURN CPU seconds, at least that long in wall time; the budget (a
+    # few CPU seconds) stops it long before, even on a machine so loaded that a CPU
+    # second takes several seconds of wall time
+    assert time.perf_counter() - start < BURN / 2
 
 
 def test_runaway_proof_keeps_the_sampling_evidence(monkeypatch):
     def runaway_simplify(*args, **kwargs):  # stands in for a simplify that never ends
-        _burn(30)
+        _burn(BURN)
 
     monkeypatch.setattr("symderive.check.equality.is_zero", runaway_simplify)  # workers are forked
     e = Derivation("runaway")
@@ -217,9 +224,10 @@ def test_runaway_proof_keeps_the_sampling_evidence(monkeypatch):
     claim = e.equal("runaway", sp.sqrt(xx) ** 2, xx)
     start = time.perf_counter()
     r = run_claims([claim], timeout=2)[0]
-    # the claim burns 30 s of wall time; the budget counts CPU seconds, which on a loaded
-    # machine (a quarter of a core each) take several times as long in wall time
-    assert time.perf_counter() - start < 20
+    # the claim burns BURN CPU seconds, at least that long in wall time; the budget (a
+    # few CPU seconds) stops it long before, even on a machine so loaded that a CPU
+    # second takes several seconds of wall time
+    assert time.perf_counter() - start < BURN / 2
     assert r.verdict == "verified"
     assert "did not finish within 2 CPU s" in r.message
     ev = r.evidence   # the evidence of the sampling phase survives the killed worker

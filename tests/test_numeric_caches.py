@@ -1,17 +1,13 @@
 """The numeric phase's memo caches are pure: a claim's outcome, and the work counted for
 it, never depend on which claims were checked before it in the same process."""
 
-import random
-
 import sympy as sp
-from symderive.derivations import em_multinomial as em
+from em_point import evaluated_at_a_point
 
 import symderive.check.equality as equality
 import symderive.evaluate as evaluate
 from symderive import POSITIVE, Derivation
 from symderive.check import check_claim
-from symderive.check.instances import Evaluator
-from symderive.numeric import Sampler
 
 cond = Derivation("cached-conditions", source="tests")
 a = cond.scalar("a", POSITIVE)
@@ -55,15 +51,7 @@ def test_outcomes_do_not_depend_on_what_ran_before():
 
 
 def test_symbolic_nodes_same_values_and_work_with_or_without_the_cache():
-    claim = em.dv.claim("41.1")
-    sizes = em.dv.size_configs(claim)[0][1]
-    ev = Evaluator(claim, sizes)
-    point = Sampler(claim.derivation, ev.leaves, sizes, random.Random(5)).draw()
-
-    def run():
-        evaluate.work_limit(None)
-        vals = ev(point)
-        return vals, evaluate.work_done()
+    run = evaluated_at_a_point("41.1", 5)
 
     evaluate._INSTANTIATED.clear()
     cold, cold_work = run()

@@ -28,19 +28,11 @@ def no_timings(monkeypatch):
 
 
 @pytest.fixture
-def starts(monkeypatch):
+def starts(count_calls):
     """The number of worker processes started (the parent forks them, so it counts)."""
     import symderive.runner as runner
 
-    count = [0]
-    real = runner._start_worker
-
-    def counted(*args):
-        count[0] += 1
-        return real(*args)
-
-    monkeypatch.setattr(runner, "_start_worker", counted)
-    return count
+    return count_calls(runner, "_start_worker")
 
 
 def _burn(seconds: float) -> None:

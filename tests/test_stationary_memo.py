@@ -203,3 +203,82 @@ def test_solved_conditions_are_the_same_warm_and_cold():
     got = conditions.solutions_at([sp.Float("0.5") * a - 1], [a], lambda u: sp.Integer(2),
                                   random.Random(0))
     assert got == [{a: 2}]
+
+
+# -- the second-order test at a larger size, one diagonal block at a time ----------------
+nb, rb = d.dim("nb"), d.dim("rb")
+ib, jb = d.index("ib", rb), d.index("jb", nb)
+xb = d.tensor("xb", (rb, nb))
+_ROWS = -sp.Sum(sp.Sum(xb[ib, jb] ** 2, (jb, 1, nb)), (ib, 1, rb))
+_ROW_SUMS = [sp.Sum(xb[ib, jb], (jb, 1, nb))]
+# the first row's first entry convex: a direction of increase in the first row's block
+# of the tangent Hessian only (each row sums to 0: one block per row)
+SADDLE_ROW = d.stationary("saddle-in-one-row", _ROWS + 2 * xb[1, 1] ** 2, [xb[ib, jb]],
+                          {xb[ib, jb]: 0}, constraints=_ROW_SUMS)
+ROWS_TRUE = d.stationary("rows", _ROWS, [xb[ib, jb]], {xb[ib, jb]: 0},
+                         constraints=_ROW_SUMS)
+
+
+def test_tangent_blocks_are_the_connected_components():
+    import mpmath
+
+    from symderive.check.stationary_large import _blocks, _sub
+    rng = random.Random(3)
+    order = list(range(9))
+    rng.shuffle(order)
+    groups = [order[:2], order[2:3], order[3:7], order[7:]]
+    M = mpmath.zeros(9, 9)
+    for g in groups:
+        for a in g:
+            for b in g:
+                M[a, b] = M[b, a] = mpmath.mpf(rng.randint(1, 9)) if a <= b else M[a, b]
+    assert sorted(_blocks(M)) == sorted(sorted(g) for g in groups)
+    every = sorted(e for b in _blocks(M) for e in mpmath.eigsy(_sub(M, b))[0])
+    whole = sorted(mpmath.eigsy(M)[0])
+    assert all(abs(a - b) < mpmath.mpf(10) ** -10 for a, b in zip(every, whole))
+
+
+def test_a_direction_of_increase_in_one_block_is_refuted_at_a_larger_size():
+    large = Large.build(SADDLE_ROW, {nb: 6, rb: 7})
+    out = large.check({})
+    assert out is not None and out.method == "second-order condition", out
+    assert "eigenvalue" in out.message and "> 0" in out.message
+    assert out.counterexample["sizes"] == {"nb": 6, "rb": 7}, out.counterexample
+    assert Large.build(ROWS_TRUE, {nb: 6, rb: 7}).check({}) is None
+    assert _check(SADDLE_ROW).verdict == "refuted"
+    assert _check(ROWS_TRUE).verdict in ("proved", "verified")
+
+
+# -- multipliers from known coefficients, constraints known affine ----------------------
+def test_known_coefficients_give_the_multipliers_elimination_gives():
+    from symderive.check.maxima import linear_multipliers
+    l1, l2 = sp.symbols("l1 l2")
+    A = sp.Matrix([[1, 2], [3, 4], [5, 6]])
+    # consistent: grads = b - A lambda vanish at lambda = (1/3, log(2))
+    b = A * sp.Matrix([sp.Rational(1, 3), sp.log(2)])
+    grads = [b[i] - A[i, 0] * l1 - A[i, 1] * l2 for i in range(3)]
+    got = linear_multipliers(grads, [l1, l2], -A)  # the coefficients of l1, l2
+    assert got == linear_multipliers(grads, [l1, l2])
+    assert sp.simplify(got[l1] - sp.Rational(1, 3)) == 0 and sp.simplify(got[l2] - sp.log(2)) == 0
+    # inconsistent (the third equation off by 1): the multipliers solve the independent
+    # rows only, and the caller's check of every equation fails at them
+    bad = grads[:2] + [grads[2] + 1]
+    lam = linear_multipliers(bad, [l1, l2], -A)
+    assert any(sp.simplify(g.xreplace(lam)) != 0 for g in bad)
+
+
+def test_a_curved_constraint_still_stops_the_better_point_search():
+    """A system whose constraints are not affine as built is not told ``affine``: on
+    the unit circle the search would step off the feasible set."""
+    from symderive.check.stationary import build_system
+    u, v = d.scalar("u"), d.scalar("v")
+    circle = d.stationary("circle", u + v, [u, v], {u: -sp.sqrt(2) / 2, v: -sp.sqrt(2) / 2},
+                          constraints=[u ** 2 + v ** 2 - 1])
+    system = build_system(circle, {})
+    assert system.affine is False
+    line = d.stationary("line", -u ** 2 - v ** 2, [u, v], {u: p, v: 1 - p},
+                        constraints=[u + v - 1])
+    assert build_system(line, {}).affine is True
+    # the minimum of u + v on the circle claimed as its maximum: refuted (second order)
+    out = _check(circle)
+    assert out.verdict == "refuted", out.message

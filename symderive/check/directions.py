@@ -95,7 +95,7 @@ def draw(rng: random.Random, count: int) -> list:
     return out
 
 
-def _nested(d, e: sp.Basic) -> bool:
+def nested(d, e: sp.Basic) -> bool:
     """Whether evaluating ``e`` takes derivatives itself (directly or in a definition)."""
     if isinstance(e, Hess):
         return True
@@ -171,16 +171,41 @@ def _stack(Cs: list, F: Matrix) -> Matrix:
                   [C[a, b] for a in range(rows) for C in Cs for b in range(C.cols)])
 
 
-def screen(claim, inst: NumericInstantiator, envs: list, point: dict, side: int) -> list:
+def _text(x: sp.Basic) -> str:
+    """``str(x)``, without the printer for the rationals a point is made of."""
+    if isinstance(x, sp.Rational):
+        return str(x.p) if x.q == 1 else f"{x.p}/{x.q}"
+    return str(x)
+
+
+def seed_text(point: dict, names: dict | None = None) -> str:
+    """The seed of a point's directions: its entries and values as text, sorted (so the
+    same point gives the same directions on every run).  ``names``: a memo of the
+    entries' names, kept by the caller across the points of one claim."""
+    names = {} if names is None else names
+    pairs = []
+    for k, v in point.items():
+        name = names.get(k)
+        if name is None:
+            name = names[k] = str(k)
+        pairs.append((name, _text(v)))
+    return "directions:" + repr(sorted(pairs))
+
+
+def screen(claim, inst: NumericInstantiator, envs: list, point: dict, side: int,
+           is_nested: bool | None = None, names: dict | None = None) -> list:
     """Both sides' projections at every index value, as a flat list (left sides, then
     right sides, like an entrywise evaluation).  Raises :class:`Unsettled` when the point
     must be evaluated entry by entry: the projections disagree, a value is undefined, or
-    the node is outside the directional route."""
+    the node is outside the directional route.  ``is_nested`` (:func:`nested` of the node,
+    computed here when not given) and ``names`` (see :func:`seed_text`) let a caller
+    screening many points work them out once."""
     node = (claim.lhs, claim.rhs)[side]
     claimed = (claim.rhs, claim.lhs)[side]
-    tol = NESTED_TOLERANCE if _nested(claim.derivation, node) else SCREEN_TOLERANCE
-    rng = random.Random("directions:" + repr(sorted((str(k), str(v))
-                                                    for k, v in point.items())))
+    if is_nested is None:
+        is_nested = nested(claim.derivation, node)
+    tol = NESTED_TOLERANCE if is_nested else SCREEN_TOLERANCE
+    rng = random.Random(seed_text(point, names))
     groups = [envs] if _joint(node, envs) else [[env] for env in envs]
     derived, projected = [], []
     try:

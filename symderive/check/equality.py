@@ -360,16 +360,18 @@ def _follows_on_cases(d: Derivation, inst: Instance, diffs: list) -> bool:
 
 
 # -- driver ------------------------------------------------------------------------------
-def _sampling_configs(claim: Claim, rng: random.Random) -> tuple[list, list[str]]:
-    """(configurations for :func:`numeric_phase`, notes for the message)."""
+def _sampling_configs(claim: Claim, rng: random.Random, sizes: tuple | None = None
+                      ) -> tuple[list, list[str]]:
+    """(configurations for :func:`numeric_phase`, notes for the message); ``sizes``: the
+    claim's ``size_configs`` when the caller has them already."""
     d = claim.derivation
-    sym, num = d.size_configs(claim)
+    sym, num = sizes if sizes is not None else d.size_configs(claim)
     plan = plan_sizes(sym, num, claim.sizes is not None, rng)
     configs: list = [(s, plan.points) for s in plan.exact]
     notes = list(plan.notes)
     if claim.given and plan.larger:
         # the conditions are solved exactly at every point: the declared sizes only
-        configs += [(s, plan.points) for s in numeric_configs(d, claim, rng)]
+        configs += [(s, plan.points) for s in numeric_configs(d, claim, rng, (sym, num))]
         notes.append("conditions solved exactly at each point: sampled at the declared "
                      "sizes only")
     else:
@@ -385,9 +387,10 @@ def check_equality(claim: Claim, emit: Emit, seed: int | None = None) -> Outcome
     (:func:`.scope.at_sizes`)."""
     d = claim.derivation
     rng = claim_rng(seed)
-    sym_cfgs, _ = d.size_configs(claim)
+    sizes = d.size_configs(claim)
+    sym_cfgs = sizes[0]
     one_size = not has_sizes(sym_cfgs)  # no dimensions: an exact proof covers "all sizes"
-    configs, notes = _sampling_configs(claim, rng)
+    configs, notes = _sampling_configs(claim, rng, sizes)
     try:
         with recording() as quadrature, branch_recording() as branches:
             outcome = numeric_phase(claim, configs, rng, seed, notes)

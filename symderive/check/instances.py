@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -13,7 +14,7 @@ from ..evaluate import KinkError, NumericInstantiator, Unresolved, key_of, worki
 from ..instantiate import Instantiator
 from ..matrix_domains import structured
 from ..quadrature import QuadratureUnreliable
-from .directions import derivative_side, screen
+from .directions import derivative_side, nested, screen
 
 
 def free_indices(d: Derivation, *exprs: sp.Basic) -> list[sp.Symbol]:
@@ -46,8 +47,9 @@ class Instance:
     given: list
     unknowns: list
 
-    @property
+    @functools.cached_property
     def leaves(self) -> list:
+        """The instance's variables (found once: the entries above do not change)."""
         return leaves_of(itertools.chain(self.lhs, self.rhs, self.given), self.unknowns)
 
 
@@ -100,6 +102,34 @@ def referenced_vars(d: Derivation, *exprs: sp.Basic) -> list:
     return [d.vars[n] for n in sorted(d.var_names(*exprs)) if n in d.vars]
 
 
+#: entries kept in a derivation's memo of :func:`_claim_facts` before it is emptied
+FACTS_MAX = 1024
+
+
+def _claim_facts(d: Derivation, lhs: sp.Basic, rhs: sp.Basic) -> tuple[list, list]:
+    """(referenced variables, free indices) of a claim's two sides: the same at every
+    size, so found once per pair of sides and derivation (kept on the derivation, like
+    its other caches, keyed on the expressions themselves; bounded)."""
+    key = (lhs, rhs, len(d.vars), len(d.defs))  # a variable declared since: found again
+    return _memo(d, "_claim_facts", key,
+                 lambda: (referenced_vars(d, lhs, rhs), free_indices(d, lhs, rhs)))
+
+
+def _memo(d: Derivation, name: str, key, make):
+    """``make()``, remembered in the derivation's memo ``name`` under ``key`` (a pure
+    function of the key and the derivation; at most :data:`FACTS_MAX` entries)."""
+    cache = d.__dict__.setdefault(name, {})
+    if key not in cache:
+        if len(cache) >= FACTS_MAX:
+            cache.clear()
+        cache[key] = make()
+    return cache[key]
+
+
+def _sizes_key(sizes: dict) -> tuple:
+    return tuple(sorted(((str(k), v) for k, v in sizes.items())))
+
+
 def all_entries(inst: Instantiator, variables) -> list:
     """Every entry of the given variables at the instance's sizes."""
     out = []
@@ -125,14 +155,32 @@ class Evaluator:
         self.claim, self.sizes = claim, sizes
         d = claim.derivation
         probe = Instantiator(d, sizes)
-        self.leaves = all_entries(probe, referenced_vars(d, claim.lhs, claim.rhs))
-        idx = free_indices(d, claim.lhs, claim.rhs)
+        variables, idx = _claim_facts(d, claim.lhs, claim.rhs)
+        # the same entries for every claim on these variables at these sizes
+        key = (tuple((v.name, id(v)) for v in variables), _sizes_key(sizes))
+        self.leaves = list(_memo(d, "_all_entries", key,
+                                 lambda: tuple(all_entries(probe, variables))))
         ranges = [range(1, probe.integer(d.indices[k], {}) + 1) for k in idx]
         self.envs = [dict(zip(idx, v)) for v in itertools.product(*ranges)]
         self.labels: list = []
         self.side = derivative_side(claim, self.envs)
         #: points where a numeric derivative could not be resolved (skipped, counted)
         self.unresolved = 0
+        #: per leaf entry, its evaluation key and its printed name (computed once, not at
+        #: every point); whether the screened derivative is nested (found on first use)
+        self._keys: dict = {}
+        self._names: dict = {}
+        self._nested: bool | None = None
+
+    def _values(self, point: dict) -> dict:
+        """The point as the numeric instantiator takes it (call at working precision)."""
+        keys, out = self._keys, {}
+        for k, v in point.items():
+            key = keys.get(k)
+            if key is None:
+                key = keys[k] = key_of(k)
+            out[key] = mpmath.mpf(int(v.p)) / int(v.q)
+        return out
 
     def screen(self, point: dict) -> list | None:
         """The values at ``point`` as :meth:`__call__` gives them, or, for a claimed
@@ -142,15 +190,17 @@ class Evaluator:
         outside the work limit: it is the start of a refutation)."""
         if self.side is None:
             return self(point)
+        if self._nested is None:
+            self._nested = nested(self.claim.derivation,
+                                  (self.claim.lhs, self.claim.rhs)[self.side])
         with working_precision():
-            values = {key_of(k): mpmath.mpf(int(v.p)) / int(v.q) for k, v in point.items()}
-            inst = NumericInstantiator(self.claim.derivation, self.sizes, values)
-            return screen(self.claim, inst, self.envs, point, self.side)
+            inst = NumericInstantiator(self.claim.derivation, self.sizes, self._values(point))
+            return screen(self.claim, inst, self.envs, point, self.side,
+                          is_nested=self._nested, names=self._names)
 
     def __call__(self, point: dict) -> list | None:
         with working_precision():
-            values = {key_of(k): mpmath.mpf(int(v.p)) / int(v.q) for k, v in point.items()}
-            inst = NumericInstantiator(self.claim.derivation, self.sizes, values)
+            inst = NumericInstantiator(self.claim.derivation, self.sizes, self._values(point))
             labels, lhs, rhs = [], [], []
             try:
                 for env in self.envs:

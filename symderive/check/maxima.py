@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 from fractions import Fraction
 
@@ -71,7 +72,8 @@ def in_domain(domain, value: sp.Expr, digits: int = 50) -> bool:
     return bool(domain.contains(value))
 
 
-def linear_multipliers(grads: list, multipliers: list) -> dict | None:
+def linear_multipliers(grads: list, multipliers: list,
+                       coefficients: sp.Matrix | None = None) -> dict | None:
     """Multipliers solving the linear equations ``grads == 0``, or None if inconsistent.
     Free multipliers (dependent constraints) are set to 0.
 
@@ -80,9 +82,17 @@ def linear_multipliers(grads: list, multipliers: list) -> dict | None:
     and the other equations are left for the caller, who checks every equation at the
     multipliers anyway.  Elimination on the augmented system would ask whether
     expressions in logs of algebraic numbers are zero (a minimal polynomial each, minutes
-    at a large parameter)."""
+    at a large parameter).
+
+    ``coefficients``, when the caller knows them (the constraints' Jacobian, negated and
+    transposed, at the point), spare extracting them from every equation: if they are
+    rational, the right-hand sides are the equations at multipliers 0."""
     if not multipliers:
         return {} if all(sp.simplify(g) == 0 for g in grads) else None
+    if coefficients is not None and all(x.is_Rational for x in coefficients):
+        zero = {lam: 0 for lam in multipliers}
+        return _square_solve(coefficients, sp.Matrix([-g.xreplace(zero) for g in grads]),
+                             multipliers)
     A, b = sp.linear_eq_to_matrix([sp.together(g) for g in grads], multipliers)
     if not A.free_symbols and all(x.is_Rational for x in A):
         return _square_solve(A, b, multipliers)
@@ -98,13 +108,20 @@ def _square_solve(A: sp.Matrix, b: sp.Matrix, multipliers: list) -> dict:
     """The solution of ``A x = b`` (A rational) with the free unknowns at 0, from rows of
     A that are independent on its pivot columns; it solves the whole system exactly when
     the system is consistent (the caller checks that)."""
-    cols = list(A.rref()[1])
-    rows = list(A[:, cols].T.rref()[1])
+    cols, rows = _independent(sp.ImmutableMatrix(A))
     x = A[rows, cols].LUsolve(b[rows, :]) if cols else sp.zeros(0, 1)
     out = {lam: sp.S.Zero for lam in multipliers}
     for k, c in enumerate(cols):
         out[multipliers[c]] = sp.together(x[k])
     return out
+
+
+@functools.lru_cache(maxsize=16)
+def _independent(A: sp.ImmutableMatrix) -> tuple[list, list]:
+    """A's pivot columns and rows independent on them (the same constraints at every
+    sampled point: computed once)."""
+    cols = list(A.rref()[1])
+    return cols, list(A[:, cols].T.rref()[1])
 
 
 def nonvanishing(e: sp.Expr) -> bool:
@@ -218,7 +235,8 @@ def _finite(f: sp.Expr) -> bool:
 
 def better_point(f: sp.Expr, variables: list, constraints: list, point: dict,
                  admissible, value, rng: random.Random, tolerance,
-                 screen=None) -> tuple | None:
+                 screen=None, affine: bool = False,
+                 jacobian: sp.Matrix | None = None) -> tuple | None:
     """A feasible point where ``f`` is larger than at ``point`` (all numbers), found by
     steps along the tangent space of affine constraints; None when none is found or the
     constraints are curved (a step would leave the feasible set).
@@ -227,14 +245,19 @@ def better_point(f: sp.Expr, variables: list, constraints: list, point: dict,
     function at many more digits than the tolerance, or None): a trial it puts clearly
     below the claimed point's value (by :data:`SCREEN_MARGIN` relative, far beyond its
     rounding) cannot be better and is not evaluated exactly; every other trial is, so a
-    better point is only ever reported from ``value``."""
+    better point is only ever reported from ``value``.
+
+    A caller that has shown the constraints affine for every parameter value says so
+    (``affine``) and may pass their Jacobian (``jacobian``): both are then not
+    recomputed at every sampled point."""
     if f.has(sp.Integral):
         return None  # a functional: each value is a quadrature, beyond the time budget
-    for g in constraints:
+    for g in [] if affine else constraints:
         if any(sp.diff(g, a, b) != 0 for a in variables for b in variables):
             return None
     if constraints:
-        J = sp.Matrix([[sp.diff(g, v) for v in variables] for g in constraints])
+        J = jacobian if jacobian is not None else \
+            sp.Matrix([[sp.diff(g, v) for v in variables] for g in constraints])
         Z = J.xreplace(point).nullspace()
     else:
         Z = [sp.eye(len(variables))[:, k] for k in range(len(variables))]

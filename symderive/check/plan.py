@@ -88,11 +88,13 @@ def plan_sizes(sym: list[dict], num: list[dict], pinned: bool,
     return SizePlan(sym, [ladder], POINTS_PER_SIZE)
 
 
-def numeric_configs(d: Derivation, claim: Claim, rng: random.Random) -> list[dict]:
+def numeric_configs(d: Derivation, claim: Claim, rng: random.Random,
+                    sizes: tuple | None = None) -> list[dict]:
     """The declared larger sizes, each dimension drawn on its own between the proof sizes
     and the declared numeric sizes (claims under conditions and stationary claims, whose
-    conditions are solved exactly at each point, stay at these sizes)."""
-    sym, num = d.size_configs(claim)
+    conditions are solved exactly at each point, stay at these sizes).  ``sizes``: the
+    claim's ``size_configs`` when the caller has them already."""
+    sym, num = sizes if sizes is not None else d.size_configs(claim)
     out = []
     for cfg in num:
         lo = {k: max(c[k] for c in sym) for k in cfg}

@@ -96,6 +96,24 @@ class System:
         return [sp.diff(self.lagrangian, v) for v in self.variables]
 
     @functools.cached_property
+    def jacobian(self) -> sp.Matrix:
+        """d constraints / d unknowns, once per system (not once per point)."""
+        return sp.Matrix(len(self.constraints), len(self.variables),
+                         lambda j, i: sp.diff(self.constraints[j], self.variables[i]))
+
+    @functools.cached_property
+    def affine(self) -> bool:
+        """Every second derivative of every constraint is 0 as built, for symbolic
+        parameters: then it is 0 at every parameter point too."""
+        return all(sp.diff(e, v) == 0 for e in self.jacobian for v in self.variables)
+
+    @functools.cached_property
+    def coefficients(self) -> sp.Matrix:
+        """The coefficients of the multipliers in the stationarity equations (``-J^T``:
+        the gradient of the Lagrangian is grad f - J^T lambda)."""
+        return -self.jacobian.T
+
+    @functools.cached_property
     def compiled_f(self):
         """f as an mpmath function of (unknowns, parameters), for screening trial
         points (see :func:`symderive.check.maxima.better_point`); None if it will not
@@ -135,8 +153,7 @@ def _tangent_hessian(system: System, subs: dict) -> sp.Matrix:
     H = system.hessian.xreplace(subs)
     if not system.constraints:
         return H
-    J = sp.Matrix([[sp.diff(g, v) for v in system.variables] for g in system.constraints])
-    J = J.xreplace(subs)
+    J = system.jacobian.xreplace(subs)
     Z = J.nullspace()
     if not Z:
         return sp.zeros(0, 0)
@@ -150,7 +167,8 @@ def _solve_multipliers(system: System, subs: dict) -> dict | None:
     if not system.multipliers:
         return {}
     grads = [g.xreplace(subs) for g in system.gradient]
-    lam = linear_multipliers(grads, system.multipliers)
+    lam = linear_multipliers(grads, system.multipliers,
+                             system.coefficients.xreplace(subs))
     return lam if lam is not None else _numeric_multipliers(grads, system.multipliers)
 
 
@@ -252,12 +270,12 @@ def _better_point(claim, system: System, full: dict):
         return near.inside(dom, var, value)
 
     point = {v: full[v] for v in system.variables}
-    return better_point(f, system.variables, [g.xreplace({k: v for k, v in full.items()
-                                                          if k not in system.variables})
-                                              for g in system.constraints],
+    params = {k: v for k, v in full.items() if k not in system.variables}
+    return better_point(f, system.variables, [g.xreplace(params) for g in system.constraints],
                         point, admissible, lambda e: number(e, DIGITS),
                         random.Random(len(system.variables)), TOLERANCE,
-                        screen=near.screen)
+                        screen=near.screen, affine=system.affine,
+                        jacobian=system.jacobian.xreplace(params))
 
 
 _BOUND = 10 ** 6

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import mpmath
 import sympy as sp
+from sympy.printing.pycode import MpmathPrinter
 
 from ..assumptions import Binary, Counts, Interval, Positive, Real, Simplex
 from ..evaluate import KinkError, NumericInstantiator, key_of
@@ -98,18 +99,53 @@ def _mp(x):
 
 
 def _compiler(args: list):
-    """A lambdify over ``args`` (entries such as mu[1, 2]): the entries become plain,
-    uniquely named symbols in one pass (lambdify rewrites the expression once per
-    argument that is not such a symbol, a Dummy included: 400 passes at a larger size).
-    With ``cse``, common subexpressions are computed once: the objective at a larger
-    size repeats log(mu_kw) once per document, and the many calls of it in the search
-    for a better point are 3x cheaper so (cse itself costs, so only there)."""
+    """A lambdify over ``args`` (entries such as mu[1, 2]), each printed as a plain,
+    uniquely named argument (lambdify would rewrite the expression once per argument
+    that is not such a symbol, a Dummy included: 400 passes at a larger size; renaming
+    them in the expression first rebuilds it, worth it only before ``cse``).  With
+    ``cse``, common subexpressions are computed once: the objective at a larger size
+    repeats log(mu_kw) once per document, and the many calls of it in the search for a
+    better point are 3x cheaper so (cse itself costs, so only there).
+
+    Printing is most of the cost of compiling a large explicit objective, and most of
+    that is sorting: terms are printed (and common subexpressions searched) in the
+    order they are held, not SymPy's canonical order, and no docstring is rendered.
+    The order of a sum only moves its rounding, at the working precision (70 digits)."""
     names = [sp.Symbol(f"symderive_arg_{k}") for k in range(len(args))]
-    table = dict(zip(args, names))
-    return lambda exprs, cse=False: sp.lambdify(
-        names, sp.sympify(exprs).xreplace(table) if not isinstance(exprs, list) else
-        [sp.sympify(e).xreplace(table) for e in exprs],
-        modules=[_MODULE, "mpmath"], dummify=False, cse=cse)
+    table = {a: str(n) for a, n in zip(args, names)}
+    renamed = dict(zip(args, names))
+
+    def compile_(exprs, cse=False):
+        exprs = sp.sympify(exprs) if not isinstance(exprs, list) else \
+            [sp.sympify(e) for e in exprs]
+        if cse:  # searched for common subexpressions faster among plain symbols
+            exprs = exprs.xreplace(renamed) if not isinstance(exprs, list) else \
+                [e.xreplace(renamed) for e in exprs]
+        return sp.lambdify(names, exprs, modules=[_MODULE, "mpmath"],
+                           printer=_Printer(table), dummify=False, docstring_limit=0,
+                           use_imps=False, cse=_unsorted_cse if cse else False)
+    return compile_
+
+
+class _Printer(MpmathPrinter):
+    """lambdify's own mpmath printer (the names of :data:`_MODULE` as user functions),
+    printing sums in their stored order and each argument by its plain name."""
+
+    def __init__(self, table: dict):
+        super().__init__({"fully_qualified_modules": False, "inline": True,
+                          "allow_unknown_functions": True, "order": "none",
+                          "user_functions": {k: k for k in _MODULE}})
+        self.table = table
+
+    def _print_Symbol(self, expr):
+        return self.table.get(expr) or super()._print_Symbol(expr)
+
+    def _print_Indexed(self, expr):
+        return self.table.get(expr) or super()._print_Indexed(expr)
+
+
+def _unsorted_cse(exprs):
+    return sp.cse(exprs, list=False, order="none")
 
 
 class Deriver:
@@ -292,12 +328,14 @@ class Large:
         Z = _basis(sp.ImmutableMatrix(J), len(x))
         if Z.cols:
             M = _tangent(Z, dict(zip(self.hess_keys, self.hess(*x, *p))))
+            blocks = [_sub(M, b) for b in _blocks(M)]
             try:
-                mpmath.cholesky(-M)
+                for B in blocks:
+                    mpmath.cholesky(-B)
             except (ValueError, ZeroDivisionError):
-                eig = mpmath.eigsy(M)[0]
-                top = max(eig[k] for k in range(M.rows))
-                size = max(1, *(abs(eig[k]) for k in range(M.rows)))
+                eig = [e for B in blocks for e in mpmath.eigsy(B)[0]]
+                top = max(eig)
+                size = max(1, *(abs(e) for e in eig))
                 if top > TOLERANCE * size:
                     cx["message"] = (f"stationary, but not a maximum: the Hessian of the "
                                      f"Lagrangian has eigenvalue {mpmath.nstr(top, 12)} > 0 "
@@ -389,6 +427,11 @@ def _domain(claim, leaf):
     return claim.domain.get(leaf) or assumption_of(claim.derivation, leaf)
 
 
+with mpmath.workdps(WORK):
+    #: how close (relative) to an end of an interval a value is too close to tell
+    _MARGIN = mpmath.mpf(10) ** (10 - WORK)
+
+
 def _inside(claim, leaf, value, strict: bool = False) -> bool:
     """``value`` (an mpmath number) in the leaf's domain; a value too close to a boundary
     to tell raises ValueError (the point is skipped), or is outside when ``strict``."""
@@ -398,7 +441,7 @@ def _inside(claim, leaf, value, strict: bool = False) -> bool:
     ends = _ends(dom)
     if ends is not None:  # an interval of the line: compare with its ends directly
         lo, hi, closed_hi = ends
-        eps = mpmath.mpf(10) ** (10 - WORK) * max(1, abs(value))
+        eps = _MARGIN * max(1, abs(value))
         if value - eps > lo and (value + eps < hi or (closed_hi and value + eps <= hi)):
             return True
         got = False if value + eps < lo or value - eps > hi else None
@@ -432,6 +475,33 @@ def _tangent(Z, hess: dict):
         for j, hzb in enumerate(hz):
             M[i, j] = mpmath.fsum(v * hzb[r] for r, v in za.items() if r in hzb)
     return M
+
+
+def _blocks(M) -> list[list[int]]:
+    """The diagonal blocks of a symmetric matrix: the connected components of its nonzero
+    entries.  M is negative definite iff every block is, and its eigenvalues are theirs:
+    the tangent Hessian of a maximiser over a row-stochastic matrix is one small block
+    per row (7 of 6 x 6 instead of one 42 x 42 factorisation at 70 digits)."""
+    n = M.rows
+    seen = [False] * n
+    out = []
+    for start in range(n):
+        if seen[start]:
+            continue
+        seen[start], block, todo = True, [], [start]
+        while todo:
+            i = todo.pop()
+            block.append(i)
+            for j in range(n):
+                if not seen[j] and (M[i, j] or M[j, i]):
+                    seen[j] = True
+                    todo.append(j)
+        out.append(sorted(block))
+    return out
+
+
+def _sub(M, idx: list[int]):
+    return mpmath.matrix([[M[i, j] for j in idx] for i in idx])
 
 
 def _ends(dom) -> tuple | None:
@@ -472,19 +542,30 @@ def _lagrange_holds(J: sp.Matrix, grad: list) -> bool:
     to its terms (multipliers from independent rows, the free ones at 0)."""
     n = len(grad)
     lam = [mpmath.mpf(0)] * J.rows
-    if J.rows:
-        A = J.T
-        cols, rows = _pivots(sp.ImmutableMatrix(J))
-        if cols:
-            sub = mpmath.matrix([[_mp(A[r, c]) for c in cols] for r in rows])
-            sol = mpmath.lu_solve(sub, mpmath.matrix([grad[r] for r in rows]))
-            for k, c in enumerate(cols):
-                lam[c] = sol[k]
+    cols, rows, sub, entries = _numeric_jacobian(sp.ImmutableMatrix(J))
+    if cols:
+        sol = mpmath.lu_solve(sub, mpmath.matrix([grad[r] for r in rows]))
+        for k, c in enumerate(cols):
+            lam[c] = sol[k]
     for i in range(n):
-        push = mpmath.fsum(_mp(J[j, i]) * lam[j] for j in range(J.rows))
+        push = mpmath.fsum(a * lam[j] for j, a in entries[i])
         if abs(grad[i] - push) > TOLERANCE * max(1, abs(grad[i]), abs(push)):
             return False
     return True
+
+
+@functools.lru_cache(maxsize=8)
+def _numeric_jacobian(J: sp.ImmutableMatrix) -> tuple:
+    """For :func:`_lagrange_holds`, once per constraint Jacobian (the same at every
+    point for constraints with constant coefficients), at the working precision: the
+    pivot columns and rows of J^T, the square system on them, and each unknown's
+    nonzero entries (j, J[j, i]) (a zero term adds exactly nothing to a sum)."""
+    cols, rows = _pivots(J) if J.rows else ([], [])
+    with mpmath.workdps(WORK):
+        sub = mpmath.matrix([[_mp(J[c, r]) for c in cols] for r in rows]) if cols else None
+        entries = [[(j, _mp(J[j, i])) for j in range(J.rows) if J[j, i]]
+                   for i in range(J.cols)]
+    return cols, rows, sub, entries
 
 
 #: claims made explicit at a larger size, by content (45.2 and 47.2 are the same claim)

@@ -22,7 +22,9 @@ shape must not run silently with a wrong meaning.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -76,7 +78,12 @@ class Node:
 
 def _align(value: np.ndarray, axes: Sequence, target: Sequence) -> np.ndarray:
     """View of ``value`` (with ``axes``) broadcastable against ``target`` axes."""
-    order, source = _align_plan(tuple(axes), tuple(target))
+    return _aligned(value, _align_plan(tuple(axes), tuple(target)))
+
+
+def _aligned(value: np.ndarray, plan: tuple) -> np.ndarray:
+    """``value`` aligned by a plan of :func:`_align_plan`."""
+    order, source = plan
     if order is not None:
         value = np.transpose(value, order)
     return value.reshape([1 if i < 0 else value.shape[i] for i in source])
@@ -221,14 +228,27 @@ class _Broadcast(Node):
         self.children = tuple(children)
         self.axes = _union(children)
 
+    @functools.cached_property
+    def _plans(self) -> tuple:
+        """How each child's value is aligned to this node's axes (see ``_align``); None
+        where it has them already, in order."""
+        out = []
+        for c in self.children:
+            plan = _align_plan(tuple(c.axes), tuple(self.axes))
+            out.append(None if plan[0] is None and plan[1] == tuple(range(len(self.axes)))
+                       else plan)
+        return tuple(out)
+
     def compute(self, vals, ctx):
-        parts = [_align(np.asarray(v, dtype=np.float64), c.axes, self.axes)
-                 for v, c in zip(vals, self.children, strict=True)]
+        parts = [np.asarray(v, dtype=np.float64) if plan is None else
+                 _aligned(np.asarray(v, dtype=np.float64), plan)
+                 for v, plan in zip(vals, self._plans, strict=True)]
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             if len(parts) == 1:
                 return np.array(parts[0])
             out = None
-            shape = np.broadcast_shapes(*(p.shape for p in parts))
+            shape = np.broadcast(*parts).shape if len(parts) <= 32 else \
+                np.broadcast_shapes(*(p.shape for p in parts))
             dest = ctx.dest.get(id(self))
             if dest is not None and dest.shape == shape:  # straight into the output
                 out = self.op(parts[0], parts[1], out=dest)
@@ -411,7 +431,15 @@ class _SplitPlan:
     cut into blocks, the nodes computed once before the blocks (``whole``), per block
     (``blockwise``) and once beside the blocks (``side``: what no block needs), the
     position of the split index in each node's axes (None: not indexed by it), and the
-    values of the whole part that blockwise nodes read, cut to the block."""
+    values of the whole part that blockwise nodes read, cut to the block.
+
+    ``late``: reductions of the whole part (and what is computed from them) that the
+    blocks read only after their sparse products (the M-step's normaliser
+    sum_d gamma_dk n_d, a pass over D x K): computed beside the blocks, first, instead
+    of before them, while the other threads start on their products; a block runs
+    ``head`` (the blockwise nodes before the first that reads a late value), waits for
+    the late values, then ``tail``.  The same operations on the same values: the same
+    bits."""
 
     axis: int
     whole: list
@@ -420,6 +448,9 @@ class _SplitPlan:
     feeds: list  # (node of the whole part, position of the split index): cut per block
     donated: frozenset  # blockwise temporaries their one consumer may overwrite
     side: list
+    late: list = dataclasses.field(default_factory=list)
+    head: list = dataclasses.field(default_factory=list)
+    tail: list = dataclasses.field(default_factory=list)
 
 
 #: node types whose value on a block of the split index is computed from their inputs on
@@ -471,6 +502,8 @@ class Program:
         self.outputs: dict[str, tuple[Node, tuple]] = {}
         self._memo: dict[str, tuple[Node, dict]] = {}
         self._memo_plans: dict = {}
+        #: id of a node list -> (the list, its evaluation steps), see _steps
+        self._memo_steps: dict = {}
 
     # -- public ------------------------------------------------------------------------
     def add(self, name: str, expr: sp.Expr, axes: Sequence[sp.Symbol]) -> None:
@@ -558,20 +591,34 @@ class Program:
         cached on ``data``."""
         ctx = _Context(inputs, sizes, 1 if data is None else data.threads, operands,
                        donated, dest, given)
-        for node in nodes:
-            if id(node) in values:
+        cache = None if data is None else data.cache
+        for node, nid, kids, static, keep in self._steps(nodes):
+            if nid in values:
                 continue
-            if node.static and data is not None and node in data.cache:
-                values[id(node)] = data.cache[node]
-                continue
-            value = values[id(node)] = node.compute([values[id(c)] for c in node.children],
-                                                    ctx)
+            if static and cache is not None:
+                hit = cache.get(node)
+                if hit is not None:
+                    values[nid] = hit
+                    continue
+            value = values[nid] = node.compute([values[k] for k in kids], ctx)
             # (not the data itself, as a renamed T[d, v] is: a cycle data -> cache -> data
             # would keep every matrix, its blocks and caches alive until a full collection)
-            if node.static and data is not None and value is not data and \
-                    not isinstance(node, (Const, Size, Data)):
-                data.cache[node] = value
+            if keep and cache is not None and value is not data:
+                cache[node] = value
         return values
+
+    def _steps(self, nodes: Sequence[Node]) -> list[tuple]:
+        """``(node, id, ids of its children, static, cached on the data)`` for each node
+        of a list that the plans keep: worked out once, since the graph is fixed and the
+        blocks of an iteration evaluate the same list again and again (the Python work
+        of each holds the lock the other threads need)."""
+        key = id(nodes)
+        hit = self._memo_steps.get(key)
+        if hit is None or hit[0] is not nodes:
+            steps = [(n, id(n), tuple(id(c) for c in n.children), n.static,
+                      n.static and not isinstance(n, (Const, Size, Data))) for n in nodes]
+            hit = self._memo_steps[key] = (nodes, steps)
+        return hit[1]
 
     # -- blockwise evaluation ------------------------------------------------------------
     def _split_plan(self, names: tuple, split: sp.Symbol) -> _SplitPlan | None:
@@ -629,9 +676,43 @@ class Program:
             if id(n) in whole and id(n) in inner:
                 need_before(n)
         side = [n for n in order if id(n) in whole and id(n) not in before]
-        return _SplitPlan(axis, [n for n in order if id(n) in before], blockwise,
-                          {id(n): cut(n) for n in order}, feeds,
-                          _donatable(blockwise, [self.outputs[n][0] for n in names]), side)
+        late = self._late(order, before, blockwise, feeds)
+        wait = next((i for i, n in enumerate(blockwise)
+                     if any(id(c) in late for c in n.children)), len(blockwise))
+        return _SplitPlan(axis, [n for n in order if id(n) in before and id(n) not in late],
+                          blockwise, {id(n): cut(n) for n in order}, feeds,
+                          _donatable(blockwise, [self.outputs[n][0] for n in names]), side,
+                          [n for n in order if id(n) in late], blockwise[:wait],
+                          blockwise[wait:])
+
+    @staticmethod
+    def _late(order: Sequence[Node], before: set, blockwise: Sequence[Node],
+              feeds: Sequence) -> set:
+        """Ids of the nodes of the whole part that may run beside the blocks (see
+        :class:`_SplitPlan`): dense reductions that are not static, and what depends on
+        them, unless a block needs them at its start (a value it is cut from, or the
+        dense factor of a sparse product, prepared once before the blocks)."""
+        early: set[int] = set()
+
+        def need_early(n: Node) -> None:
+            if id(n) not in early:
+                early.add(id(n))
+                for c in n.children:
+                    need_early(c)
+
+        for n, _ in feeds:
+            need_early(n)
+        for n in blockwise:
+            if isinstance(n, Contract) and id(n.children[1]) in before:
+                need_early(n.children[1])
+        late: set[int] = set()
+        for n in order:
+            if id(n) not in before or id(n) in early:
+                continue
+            if (isinstance(n, (Einsum, Reduce)) and not n.static) or \
+                    any(id(c) in late for c in n.children):
+                late.add(id(n))
+        return late
 
     def _run_split(self, names, inputs, sizes, data: SparseData, plan: _SplitPlan,
                    given: Mapping | None = None, then: Mapping | None = None) -> dict:
@@ -653,14 +734,23 @@ class Program:
         operands = {id(c): c.operand(values[id(c.children[1])]) for c in plan.blockwise
                     if isinstance(c, Contract) and id(c.children[1]) in values}
         side: dict = {}
+        late: dict = {}
+        ready = threading.Event()
 
         def run_block(i: int) -> None:
-            if i < 0:  # the values no block needs (pi beside mu): alongside the blocks
-                side.update(self._evaluate(plan.side, inputs, sizes, data, dict(values),
-                                           given=given))
+            if i < 0:  # beside the blocks, first: the late values, then those no block
+                try:   # needs (pi beside mu)
+                    if plan.late:
+                        got = self._evaluate(plan.late, inputs, sizes, data, dict(values),
+                                             given=given)
+                        late.update((id(n), got[id(n)]) for n in plan.late)
+                finally:
+                    ready.set()  # also on an error: no block waits forever
+                side.update(self._evaluate(plan.side, inputs, sizes, data,
+                                           {**values, **late}, given=given))
                 return
             start, stop, block = data.blocks(plan.axis)[i]
-            vals = {}
+            vals = dict(values)  # the whole part; the values it feeds are cut below
             for n, pos in plan.feeds:
                 v = values[id(n)]
                 if isinstance(v, SparseData):  # the data or an elementwise map of it
@@ -669,17 +759,24 @@ class Program:
                     index = [slice(None)] * np.ndim(v)
                     index[pos] = slice(start, stop)
                     vals[id(n)] = v[tuple(index)]
-            for n in plan.whole:
-                if id(n) not in vals:
-                    vals[id(n)] = values[id(n)]
             parts = {}
             for name, arr in outputs.items():
                 index = [slice(None)] * arr.ndim
                 index[plan.cuts[id(self.outputs[name][0])]] = slice(start, stop)
                 parts[name] = arr[tuple(index)]
             dest = {id(self.outputs[name][0]): part for name, part in parts.items()}
-            self._evaluate(plan.blockwise, inputs, sizes, block, vals, operands,
-                           plan.donated, dest, given)
+            if not plan.late:
+                self._evaluate(plan.blockwise, inputs, sizes, block, vals, operands,
+                               plan.donated, dest, given)
+            else:
+                self._evaluate(plan.head, inputs, sizes, block, vals, operands,
+                               plan.donated, dest, given)
+                ready.wait()
+                if len(late) != len(plan.late):
+                    raise RuntimeError("the values computed beside the blocks failed")
+                vals.update(late)
+                self._evaluate(plan.tail, inputs, sizes, block, vals, operands,
+                               plan.donated, dest, given)
             for name, part in parts.items():
                 value = vals[id(self.outputs[name][0])]
                 if value is not part:  # not written in place (or another name's)
@@ -690,8 +787,10 @@ class Program:
                 with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                     arr[tuple(index)] = fn(parts[name])
 
-        items = ([-1] if plan.side else []) + list(range(len(data.blocks(plan.axis))))
+        items = ([-1] if plan.side or plan.late else []) + \
+            list(range(len(data.blocks(plan.axis))))
         parallel_map(run_block, items, data.threads)
+        values.update(late)
         values.update(side)
         out: dict = {n: outputs[n] if n in outputs else values[id(self.outputs[n][0])]
                      for n in names}

@@ -36,6 +36,8 @@ from ...nodes import (
     relu,
 )
 from ...walker import InstantiationError, held_by
+from .calculus import diff
+from .rename import rename
 from .sigma import SUMS, Sigma
 
 
@@ -78,7 +80,7 @@ def fresh_bound(expr: sp.Basic) -> sp.Basic:
     if isinstance(expr, Sigma):
         (v, lo, hi), = expr.limits
         new = sp.Dummy(str(v), integer=True)
-        return Sigma(fresh_bound(expr.function).xreplace({v: new}),
+        return Sigma(_fresh(fresh_bound(expr.function), v, new),
                      (new, fresh_bound(lo), fresh_bound(hi)))
     if isinstance(expr, (sp.Sum, sp.Product)):
         body = fresh_bound(expr.function)
@@ -95,12 +97,18 @@ def fresh_bound(expr: sp.Basic) -> sp.Basic:
     if isinstance(expr, BatchSum):
         v, lo, hi = expr.limits
         new = sp.Dummy(str(v), integer=True)
-        return BatchSum(fresh_bound(expr.summand).xreplace({v: new}),
+        return BatchSum(_fresh(fresh_bound(expr.summand), v, new),
                         sp.Tuple(new, fresh_bound(lo), fresh_bound(hi)))
     if isinstance(expr, sp.Indexed):
         return expr
     args = [fresh_bound(a) for a in expr.args]
     return expr.func(*args) if args else expr
+
+
+def _fresh(e: sp.Basic, v: sp.Symbol, new: sp.Dummy) -> sp.Basic:
+    """``e`` with v renamed to the fresh ``new`` (which occurs nowhere in e)."""
+    out = rename(e, v, new)
+    return e.xreplace({v: new}) if out is None else out
 
 
 def shape_of(e: sp.Basic) -> tuple[sp.Expr, sp.Expr]:
@@ -360,7 +368,7 @@ class IndexForm:
             raise Unsupported(f"a derivative with respect to {e.wrt}")
         if isinstance(V, sp.Symbol) and V in self.d.indices:
             raise Unsupported(f"a derivative with respect to the index {V}")
-        out = sp.diff(F, V)
+        out = diff(F, V)
         if out.has(sp.Derivative, sp.Subs):
             raise Unsupported("a derivative SymPy leaves unevaluated")
         return self._release(out, frozenset(held - cuts), cuts)

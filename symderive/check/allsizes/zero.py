@@ -29,6 +29,7 @@ from functools import lru_cache
 import sympy as sp
 
 from ..prove import _rational_zero
+from .rename import rename
 from .sigma import Sigma
 
 #: canonical bound variables, one per nesting depth (Dummies compare by identity)
@@ -88,7 +89,9 @@ class ZeroTest:
             _check_bounds(lo, hi, ranges)
             c = CANON[depth]
             inner = {**ranges, c: (lo, hi)}
-            body = e.function if v == c else e.function.xreplace({v: c})
+            body = e.function if v == c else rename(e.function, v, c)
+            if body is None:  # c occurs in the summand: a rename could capture
+                raise _NotShown
             body = self.normal(body, depth + 1, inner)
             return self._sum(body, c, lo, hi, depth, ranges)
         if isinstance(e, sp.Product):
@@ -204,7 +207,7 @@ class ZeroTest:
 
     def _split_binary(self, e, depth, ranges) -> bool:
         bound = set(CANON[depth:])
-        entries = sorted((x for x in e.atoms(sp.Indexed)
+        entries = sorted((x for x in _entries(e)
                           if not (_free(x) & bound) and self.binary(x)),
                          key=sp.default_sort_key)[:3]
         if not entries:
@@ -291,9 +294,38 @@ def _free(e: sp.Basic) -> frozenset:
     return frozenset().union(*map(_free, e.args))
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
+def _entries(e: sp.Basic) -> frozenset:
+    """``e.atoms(sp.Indexed)``, remembered for every subtree."""
+    own = frozenset((e,)) if isinstance(e, sp.Indexed) else frozenset()
+    return own.union(*map(_entries, e.args))
+
+
+#: the hints ``sympy.expand_mul`` hands to each node
+_MUL_HINTS = dict(power_base=False, power_exp=False, mul=True, log=False,
+                  multinomial=False, basic=False)
+
+
+@lru_cache(maxsize=65536)
 def _expand_mul(e: sp.Basic) -> sp.Basic:
-    return sp.expand_mul(e)
+    """``sympy.expand_mul(e)``, bottom up with every subtree remembered: SymPy's walks
+    the whole tree at least twice per call (a pass, then passes until nothing changes),
+    and the prover expands every sum's summand, each containing the inner sums.  The
+    same steps at each node: the arguments expanded, then the node's own rule, repeated
+    until it changes nothing."""
+    if not isinstance(e, sp.Basic) or e.is_Atom or not e.args:
+        return e
+    while True:
+        args = tuple(_expand_mul(a) for a in e.args)
+        if args != e.args:
+            e = e.func(*args)
+        rule = getattr(e, "_eval_expand_mul", None)
+        if rule is None:
+            return e
+        new = rule(**_MUL_HINTS)
+        if new == e:
+            return e
+        e = new
 
 
 def _split(term: sp.Basic, c) -> tuple[sp.Basic, sp.Basic]:
