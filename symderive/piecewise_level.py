@@ -14,7 +14,9 @@ and the parameters (:func:`guarded_level`, an ``implemented_function`` that
   agree (a removable singularity, ρ y in a denominator, or cancellation fails this);
 - otherwise (an undecided or false condition, a branch that is no closed form, or a
   value that fails the check) integrates the level below numerically at that node
-  (:func:`symderive.quadrature.reliable_quad`, with its error bound).
+  with the quadrature it is given (:mod:`symderive.quadrature` passes its
+  ``reliable_quad``, with its error bound: this module does not import it, which would
+  close a cycle quadrature -> closed_form -> piecewise_level -> quadrature).
 
 The closed branch is still spot-checked at every sampled point against quadrature of
 the level below, as every closed level is (:mod:`symderive.quadrature`).  A point where
@@ -25,8 +27,7 @@ What happened is counted per claim (:class:`BranchLog`) and stated in the eviden
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import count
@@ -47,6 +48,8 @@ GUARD_DIGITS = ((10, 30), (40, 80))
 _NOT_CLOSED = (sp.Integral, sp.Limit, sp.periodic_argument, sp.principal_branch,
                sp.Piecewise)
 _NAMES = count()
+#: the origin of a level done by symderive.gaussian_level (stated in the evidence)
+COMPLETED_SQUARE = "the closed form by completing the square (a Gaussian moment)"
 
 
 class _NotPrincipal(ArithmeticError):
@@ -74,7 +77,7 @@ _FAILURES = (ZeroDivisionError, OverflowError, ValueError, TypeError, NameError,
 class BranchLog:
     """What the piecewise levels of one claim did, for its evidence."""
 
-    #: the variables of the piecewise levels, as "x"
+    #: the piecewise levels, as "SymPy's closed form over x" (see guarded_level's origin)
     levels: set = field(default_factory=set)
     #: nodes evaluated by a branch whose condition held there
     by_branch: int = 0
@@ -87,7 +90,7 @@ class BranchLog:
     def text(self) -> str:
         if not self.levels:
             return ""
-        out = (f"SymPy's closed form over {', '.join(sorted(self.levels))} is a Piecewise: "
+        out = (f"{'; '.join(sorted(self.levels))} is a Piecewise: "
                f"at each node the first branch whose condition is exactly True there, its "
                f"value used where two evaluations, at {GUARD_DIGITS[0][0]} and "
                f"{GUARD_DIGITS[0][1]} guard digits (or {GUARD_DIGITS[1][0]} and "
@@ -117,6 +120,13 @@ def recording() -> Iterator[BranchLog]:
 def state_branches(outcome, log: BranchLog):
     """Add the piecewise levels' note to an outcome's method and message."""
     note = log.text()
+    if any(COMPLETED_SQUARE in level for level in log.levels):
+        # symderive.quadrature counts every closed level as SymPy's
+        for holder, attr in ((outcome, "method"), (outcome.evidence, "method"),
+                             (outcome, "message")):
+            setattr(holder, attr, (getattr(holder, attr) or "").replace(
+                "integrated in closed form by SymPy", "integrated in closed form by SymPy "
+                "or by completing the square"))
     if note:
         outcome.method = f"{outcome.method}; {note}"
         outcome.evidence.method = f"{outcome.evidence.method}; {note}"
@@ -195,9 +205,9 @@ class _Guarded:
     """The numeric function behind :func:`guarded_level` (see the module docstring)."""
 
     def __init__(self, pw: sp.Piecewise, below: sp.Expr, limit: tuple, outer: list,
-                 params: list):
+                 params: list, quad: Callable, origin: str):
         var, lo, hi = limit
-        self.var = var
+        self.var, self.quad, self.origin = var, quad, origin
         self.outer, self.params = outer, params
         self.args = [*outer, *params]
         self.conds = [c for _, c in pw.args]
@@ -227,7 +237,7 @@ class _Guarded:
 
     def __call__(self, *args):
         outer, pvals = args[:len(self.outer)], args[len(self.outer):]
-        _LOG[0].levels.add(str(self.var).lstrip("_"))
+        _LOG[0].levels.add(f"{self.origin} over {str(self.var).lstrip('_')}")
         state = self._at_point(tuple(pvals))
         conds = state[0]
         node = None
@@ -273,10 +283,6 @@ class _Guarded:
         return None
 
     def _fallback(self, state: list, outer: tuple, pvals: tuple):
-        # symderive.quadrature built this level (through closed_form) and is loaded; an
-        # import here would be a cycle quadrature -> closed_form -> piecewise_level
-        quadrature = sys.modules["symderive.quadrature"]
-        QUAD_DIGITS, reliable_quad = quadrature.QUAD_DIGITS, quadrature.reliable_quad
         log = _LOG[0]
         log.by_quadrature += 1
         state[1] += 1
@@ -285,15 +291,14 @@ class _Guarded:
         confirm = False
         hints = [v for v in pvals if isinstance(v, (mpmath.mpf, int))]
         point = ("piecewise", self.var, tuple(pvals))
-        with mpmath.workdps(max(mpmath.mp.dps, QUAD_DIGITS)):
-            if state[1] > MAX_FALLBACKS:
-                log.skipped.add(point)
-                # an integrand undefined everywhere: reliable_quad counts the point as
-                # skipped (no reliable estimate) and raises, as for any such quadrature
-                reliable_quad(lambda t: mpmath.nan, 0, 1, confirm=confirm, point=point)
-            lo, hi = (_end(x(*outer, *pvals)) for x in self.ends)
-            return reliable_quad(lambda t: self.below(t, *outer, *pvals), lo, hi, hints,
-                                 confirm=confirm, point=point)
+        if state[1] > MAX_FALLBACKS:
+            log.skipped.add(point)
+            # an integrand undefined everywhere: the quadrature counts the point as
+            # skipped (no reliable estimate) and raises, as for any such quadrature
+            self.quad(lambda t: mpmath.nan, 0, 1, confirm=confirm, point=point)
+        lo, hi = (_end(x(*outer, *pvals)) for x in self.ends)
+        return self.quad(lambda t: self.below(t, *outer, *pvals), lo, hi, hints,
+                         confirm=confirm, point=point)
 
 
 def _end(x):
@@ -305,11 +310,15 @@ def _end(x):
 
 
 def guarded_level(value: sp.Expr, below: sp.Expr, limit: tuple, outer: list,
-                  allowed: set, simpler: dict | None = None) -> sp.Expr | None:
-    """``value`` (SymPy's integral of ``below`` over ``limit``, holding a Piecewise) as
-    an expression ``G(*outer, *params)`` that lambdify evaluates branch by branch at each
-    node (see the module docstring); None when no branch is a closed form.  ``simpler``:
-    equal forms of some branches, by index; the one with fewer operations is used."""
+                  allowed: set, quad: Callable, simpler: dict | None = None,
+                  origin: str = "SymPy's closed form") -> sp.Expr | None:
+    """``value`` (the integral of ``below`` over ``limit``, holding a Piecewise) as an
+    expression ``G(*outer, *params)`` that lambdify evaluates branch by branch at each
+    node (see the module docstring); None when no branch is a closed form.  ``quad``:
+    the quadrature of the level below where no branch is used, called as
+    ``quad(f, lo, hi, hints, confirm=, point=)`` (the caller's working precision).
+    ``simpler``: equal forms of some branches, by index; the one with fewer operations
+    is used.  ``origin``: where the Piecewise comes from, for the evidence."""
     pw = sp.piecewise_fold(value)
     if not isinstance(pw, sp.Piecewise):
         return None
@@ -324,5 +333,5 @@ def guarded_level(value: sp.Expr, below: sp.Expr, limit: tuple, outer: list,
               and p != limit[0]]
     if not set(params) <= allowed:
         return None
-    impl = _Guarded(pw, below, limit, outer, params)
+    impl = _Guarded(pw, below, limit, outer, params, quad, origin)
     return implemented_function(f"piecewise_{next(_NAMES)}", impl)(*outer, *params)
