@@ -1,7 +1,9 @@
 """Nested integrals over the whole plane whose inner level SymPy closes only as a
 ``Piecewise`` on convergence conditions: moments of a correlated bivariate normal
-(zero or shifted means, unit variances, correlation rho in (-1, 1)).  True claims and
-planted mistakes, used by tests/test_nested_piecewise.py."""
+(zero or shifted means, unit variances, correlation rho in (-1, 1)): the inner level is
+a Gaussian moment, done by completing the square on a > 0 (symderive/gaussian_level.py),
+except over a half line (SymPy's Piecewise).  True claims and planted mistakes, used by
+tests/test_nested_piecewise.py."""
 
 import sympy as sp
 
@@ -41,5 +43,8 @@ d.equal("ex2y", ex2y, my * (mx**2 + 1) + 2 * mx * rho)
 d.equal("ex2y-swapped", ex2y, mx * (my**2 + 1) + 2 * my * rho,
         erratum="planted: x and y swapped (that is E[x y^2])")
 d.equal("ex2y-factor", ex2y, my * (mx**2 + 1) + mx * rho, erratum="planted: the 2 dropped")
+d.equal("ex2y-sign", ex2y, my * (mx**2 + 1) - 2 * mx * rho, erratum="planted: sign flip")
+d.equal("ex2y-mean", sp.Integral(x**2 * y * bivariate_normal(x, y, my, mx, rho), *plane),
+        my * (mx**2 + 1) + 2 * mx * rho, erratum="planted: the means swapped in the density")
 # the normalisation itself
 d.equal("mass", sp.Integral(p, *plane), 1)

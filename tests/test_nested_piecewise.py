@@ -1,8 +1,13 @@
-"""Nested integrals over the plane whose inner level SymPy closes only as a Piecewise on
-convergence conditions (moments of a correlated bivariate normal): the level is
-evaluated branch by branch at each node (symderive/piecewise_level.py), spot-checked
-against quadrature at every point; the true claims are verified, planted mistakes
-refuted.  On main these claims ended `undecided` (a quadrature at every node)."""
+"""Nested integrals over the plane whose inner level is closed only on a condition
+(moments of a correlated bivariate normal, tests/nested_piecewise.py): a Gaussian moment
+by completing the square on a > 0 (symderive/gaussian_level.py), over a half line
+SymPy's Piecewise on arg conditions; either is evaluated branch by branch at each node
+(symderive/piecewise_level.py) and checked against quadrature at every point.  The true
+claims are verified within the default budget, planted mistakes refuted.  On main these
+claims ended `undecided` (a quadrature at every node).
+
+The claims are checked once, as `symderive check` runs them (a worker each, the default
+CPU budget), and the tests share those results (:func:`checked`)."""
 
 from __future__ import annotations
 
@@ -11,57 +16,62 @@ import pytest
 import sympy as sp
 from nested_piecewise import d as PIECEWISE
 
-from symderive.check.equality import _sampling_configs, numeric_phase
-from symderive.check.plan import claim_rng
 from symderive.config import DEFAULT_TIMEOUT
-from symderive.piecewise_level import _partial, _truth, recording, state_branches
-from symderive.quadrature import recording as quad_recording
-from symderive.quadrature import state_precision
+from symderive.gaussian_level import gaussian_line
+from symderive.piecewise_level import _exact, _partial, _truth, guarded_level, recording
+from symderive.quadrature import reliable_quad
 from symderive.testing import results
 
 TRUE = ["exy", "ex2y", "mass"]
-WRONG = ["exy-factor", "exy-square", "exy-sign", "exy-no-2pi", "exy-no-sqrt",
-         "exy-half-line", "ex2y-swapped", "ex2y-factor"]
+#: sign flip, swapped symbol, missing factor, wrong mean (Gaussian route), and an inner
+#: range (0, oo) instead of the line (SymPy's Piecewise route)
+WRONG = ["ex2y-sign", "ex2y-swapped", "ex2y-factor", "ex2y-mean", "exy-half-line"]
+GAUSSIAN = "the closed form by completing the square (a Gaussian moment) over x"
 
 
-def _sampled(name: str, seed: int = 0):
-    """The sampling verdict, as `symderive check` states it (the exact proof is not
-    tried: SymPy's attempt at the double integral only costs seconds)."""
-    claim = PIECEWISE.claim(name)
-    rng = claim_rng(seed)
-    configs, notes = _sampling_configs(claim, rng)
-    with quad_recording() as log, recording() as branches:
-        out = numeric_phase(claim, configs, rng, seed, notes)
-    return state_branches(state_precision(out, log, claim.lhs, claim.rhs), branches)
+@pytest.fixture(scope="module")
+def checked():
+    return results([PIECEWISE.claim(n) for n in TRUE + WRONG], timeout=DEFAULT_TIMEOUT)
 
 
 @pytest.mark.parametrize("name", TRUE)
-def test_a_true_bivariate_normal_moment_is_verified_with_its_route_stated(name):
-    out = _sampled(name)
+def test_a_true_bivariate_normal_moment_is_verified_with_its_route_stated(checked, name):
+    out = checked[name]
     assert out.verdict == "verified", out.message
     assert "tanh-sinh quadrature at 45 digits" in out.message
-    assert "SymPy's closed form over x is a Piecewise: at each node the first branch " \
-        "whose condition is exactly True there" in out.message
+    assert f"{GAUSSIAN} is a Piecewise: at each node the first branch whose condition " \
+        "is exactly True there" in out.message
+    assert "integrated in closed form by SymPy or by completing the square (over x" \
+        in out.message
     assert "each level checked at every point" in out.message
-    assert out.evidence.digits == 45
+    assert "the level below by quadrature elsewhere (0 node(s))" in out.message
+    assert out.evidence["digits"] == 45
 
 
 @pytest.mark.parametrize("name", WRONG)
-def test_a_planted_mistake_in_a_bivariate_normal_moment_is_refuted(name):
-    out = _sampled(name)
+def test_a_planted_mistake_in_a_bivariate_normal_moment_is_refuted(checked, name):
+    out = checked[name]
     assert out.verdict == "refuted", out.message
     assert "1 of 1 entries differ" in out.message
-    assert "is a Piecewise" in out.message
+    route = "SymPy's closed form over x" if name == "exy-half-line" else GAUSSIAN
+    assert f"{route} is a Piecewise" in out.message
 
 
-def test_decided_within_the_default_budget_in_a_worker():
-    """As `symderive check` runs them (one worker per claim, the default CPU budget);
-    on main both ended `undecided`, budget exhausted."""
-    names = ["exy", "exy-factor"]
-    got = results([PIECEWISE.claim(n) for n in names], timeout=DEFAULT_TIMEOUT)
-    assert {n: got[n].verdict for n in names} == {"exy": "verified",
-                                                  "exy-factor": "refuted"}, \
-        {n: got[n].message for n in names}
+def test_completing_the_square_gives_the_exact_moment_on_its_condition():
+    """∫ x² e^(-a x² + b x) dx over the line is √π (2a + b²) e^(b²/4a) / (4 a^(5/2)) where
+    a > 0 (undecided for a symbol a: a Piecewise, the integral itself otherwise); not a
+    Gaussian moment (x³ in the exponent, a half line, a > 0 certain) gives None."""
+    x = sp.Symbol("x", real=True)
+    a, b = sp.symbols("a b", real=True)
+    got = gaussian_line(x**2 * sp.exp(-a * x**2 + b * x), (x, -sp.oo, sp.oo))
+    (value, cond), (rest, other) = got.args
+    want = sp.sqrt(sp.pi) * (2 * a + b**2) * sp.exp(b**2 / (4 * a)) / (4 * a**sp.Rational(5, 2))
+    at = {a: sp.Rational(3, 2), b: sp.Rational(-1, 3)}
+    assert abs(sp.N((value - want).subs(at), 50)) < 1e-45
+    assert cond == (a > 0) and other == sp.true and isinstance(rest, sp.Integral)
+    assert gaussian_line(sp.exp(-x**3), (x, -sp.oo, sp.oo)) is None
+    assert gaussian_line(sp.exp(-a * x**2), (x, 0, sp.oo)) is None
+    assert gaussian_line(sp.exp(-x**2), (x, -sp.oo, sp.oo)) is None  # SymPy's own
 
 
 def test_a_condition_is_decided_exactly_with_three_valued_logic():
@@ -85,13 +95,11 @@ def test_a_branch_is_used_only_where_its_condition_holds_at_the_node():
     (sqrt(pi) for every y; the branch is planted wrong, to see where it is used): at
     y = 1/2 the branch is taken, at y = -1/2 and y = 0 (condition False) the level
     below is integrated numerically there."""
-    from symderive.piecewise_level import guarded_level
-
     x, y = sp.symbols("x y", real=True)
     below = sp.exp(-(x - y) ** 2)
     value = sp.Piecewise((2 * sp.sqrt(sp.pi), y > 0),
                          (sp.Integral(below, (x, -sp.oo, sp.oo)), True), evaluate=False)
-    level = guarded_level(value, below, (x, -sp.oo, sp.oo), [y], {y})
+    level = guarded_level(value, below, (x, -sp.oo, sp.oo), [y], {y}, quad=reliable_quad)
     impl = level.func._imp_
     with mpmath.workdps(45), recording() as log:
         root = mpmath.sqrt(mpmath.pi)
@@ -99,12 +107,10 @@ def test_a_branch_is_used_only_where_its_condition_holds_at_the_node():
         assert abs(impl(-mpmath.mpf(1) / 2) - root) < mpmath.mpf(10) ** -40
         assert abs(impl(mpmath.mpf(0)) - root) < mpmath.mpf(10) ** -40
     assert (log.by_branch, log.by_quadrature) == (1, 2)
-    assert log.levels == {"x"}
+    assert log.levels == {"SymPy's closed form over x"}
 
 
 def test_a_node_is_converted_exactly_with_its_sign():
-    from symderive.piecewise_level import _exact
-
     with mpmath.workdps(45):
         assert _exact(-mpmath.mpf(1) / 2) == sp.Rational(-1, 2)
         assert _exact(mpmath.mpf(3) / 4) == sp.Rational(3, 4)
