@@ -115,8 +115,8 @@ def _compile(walker, e: sp.Integral, env: dict):
         if any(x.free_symbols & set(variables[:k + 1]) for x in pair):
             return None  # a limit depending on itself or an inner variable: the walker
     # a nested integral: its inner levels in closed form where SymPy finds one cheaply
-    closed = inner_closed_forms(f, [(v, *pair) for v, pair in zip(variables, ends)]) \
-        if len(variables) > 1 else []
+    closed = inner_closed_forms(f, [(v, *pair) for v, pair in zip(variables, ends)],
+                                quad=reliable_quad) if len(variables) > 1 else []
     levels = [f, *closed]
     if levels[-1].has(sp.Integral):
         return None  # an integral left inside the integrand: the walker integrates it

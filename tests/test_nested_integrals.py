@@ -101,8 +101,8 @@ def test_a_wrong_closed_form_is_caught_by_the_check_and_dropped(monkeypatch):
     and the evidence says what happened."""
     real = closed_form.inner_closed_forms
 
-    def wrong(f, limits, seconds=closed_form.SECONDS):
-        got = real(f, limits, seconds)
+    def wrong(f, limits, seconds=closed_form.SECONDS, quad=None):
+        got = real(f, limits, seconds, quad)
         return got[:1] + [2 * got[1]] if len(got) == 2 else got
 
     monkeypatch.setattr(closed_form, "inner_closed_forms", wrong)

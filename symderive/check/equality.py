@@ -19,6 +19,8 @@ from ..evaluate import WorkLimit, work_done, work_limit
 from ..instantiate import InstantiationError
 from ..nodes import Hess, MatD, ScalarD
 from ..numeric import DIGITS, Sampler, assumption_of, to_mp
+from ..piecewise_level import recording as branch_recording
+from ..piecewise_level import state_branches
 from ..quadrature import recording, state_precision, unsettled
 from ..walker import OperandShapeError, wrt_name
 from .allsizes import prove_all_sizes
@@ -390,7 +392,7 @@ def check_equality(claim: Claim, emit: Emit, seed: int | None = None) -> Outcome
     one_size = not has_sizes(sym_cfgs)  # no dimensions: an exact proof covers "all sizes"
     configs, notes = _sampling_configs(claim, rng, sizes)
     try:
-        with recording() as quadrature:
+        with recording() as quadrature, branch_recording() as branches:
             outcome = numeric_phase(claim, configs, rng, seed, notes)
     except ShapeMismatch as exc:
         return shape_refutation(exc)
@@ -398,7 +400,8 @@ def check_equality(claim: Claim, emit: Emit, seed: int | None = None) -> Outcome
         return operand_refutation(claim, exc)
     except (InstantiationError, TypeError, ValueError, KeyError, AttributeError) as exc:
         return Outcome(Verdict.ERROR, "build", f"{type(exc).__name__}: {exc}")
-    outcome = state_precision(outcome, quadrature, claim.lhs, claim.rhs)
+    outcome = state_branches(state_precision(outcome, quadrature, claim.lhs, claim.rhs),
+                             branches)
     if outcome.verdict != Verdict.VERIFIED:
         return outcome
     emit("numeric", outcome)
