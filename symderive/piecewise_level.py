@@ -27,14 +27,16 @@ What happened is counted per claim (:class:`BranchLog`) and stated in the eviden
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from itertools import count
 
 import mpmath
 import sympy as sp
 from sympy.utilities.lambdify import implemented_function
+
+from .slots import fresh
 
 #: nodes per point at which the branch may be replaced by a quadrature of the level
 #: below; beyond it the point is skipped (each such node costs a whole inner quadrature)
@@ -106,15 +108,9 @@ class BranchLog:
 _LOG: list[BranchLog] = [BranchLog()]
 
 
-@contextmanager
-def recording() -> Iterator[BranchLog]:
+def recording() -> AbstractContextManager[BranchLog]:
     """Collect a fresh :class:`BranchLog` for the piecewise levels used inside the block."""
-    saved = _LOG[0]
-    _LOG[0] = BranchLog()
-    try:
-        yield _LOG[0]
-    finally:
-        _LOG[0] = saved
+    return fresh(_LOG, BranchLog)
 
 
 def state_branches(outcome, log: BranchLog):

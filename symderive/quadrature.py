@@ -28,13 +28,14 @@ from __future__ import annotations
 import math
 import random
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import mpmath
 import sympy as sp
+
+from .slots import fresh
 
 #: precision of the quadrature (digits), stated in the evidence of claims with integrals
 QUAD_DIGITS = 45
@@ -490,15 +491,9 @@ _LOG: list[QuadratureLog] = [QuadratureLog()]
 _OUTSIDE = _LOG[0]
 
 
-@contextmanager
-def recording() -> Iterator[QuadratureLog]:
+def recording() -> AbstractContextManager[QuadratureLog]:
     """Collect a fresh :class:`QuadratureLog` for the quadratures inside the block."""
-    saved = _LOG[0]
-    _LOG[0] = QuadratureLog()
-    try:
-        yield _LOG[0]
-    finally:
-        _LOG[0] = saved
+    return fresh(_LOG, QuadratureLog)
 
 
 def tolerance(base):
