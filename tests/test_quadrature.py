@@ -169,7 +169,9 @@ def test_an_integral_over_n_dimensions_is_sampled_at_small_sizes_and_says_so():
     ok = got["mgf"]
     assert ok.verdict == "verified", ok.message  # never "proved" for every size
     sizes = [s["n"] for s in ok.evidence["sampled"]["sizes"]]
-    assert sizes and max(sizes) <= 3, sizes
+    # the declared numeric size (4) at most, whether or not a point there stays within
+    # the work limit (it depends on the points drawn): never the larger sizes
+    assert sizes and max(sizes) <= 4, sizes
     assert "too costly to evaluate at n=" in ok.message
     assert "an integral over an n-dimensional domain (n quadratures per point, each " \
         "counted as work) is sampled at small sizes only" in ok.message

@@ -2,7 +2,7 @@
 which seed.
 
 A referee does not stop at n = 2 or 3.  Every dimension is sampled at sizes up to at
-least :data:`MIN_TOP_SIZE`, each dimension's size drawn on its own (so that n = n_1 never
+least :data:`MIN_TOP_SIZE`, no two dimensions of the same size (so that n = n_1 never
 hides a transposed product), with :data:`POINTS_PER_SIZE` points per size, and a claim
 without dimensions gets :data:`POINTS_SCALAR` points.  Points come from ``--seed`` alone,
 never from the claim's name: the same seed gives the same points, and two claims with the
@@ -72,7 +72,7 @@ class SizePlan:
 def plan_sizes(sym: list[dict], num: list[dict], pinned: bool,
                rng: random.Random) -> SizePlan:
     """Sizes to sample: the derivation's small sizes, then a larger configuration with
-    each dimension drawn independently from ``MIN_TOP_SIZE`` and one more.  It comes
+    no two dimensions of the same size (:func:`top_sizes`).  It comes
     with fallbacks, ``MIN_TOP_SIZE`` in every dimension and then the derivation's
     declared numeric size, for claims too costly to evaluate there."""
     dims = sorted({k for cfg in sym + num for k in cfg}, key=str)
@@ -81,11 +81,47 @@ def plan_sizes(sym: list[dict], num: list[dict], pinned: bool,
     if pinned:
         return SizePlan(sym, [], POINTS_PER_SIZE, pinned=True,
                         notes=["sizes pinned by the claim"])
-    top = {k: rng.randint(MIN_TOP_SIZE, MIN_TOP_SIZE + 1) for k in dims}
+    top = top_sizes(dims, rng, sym + num)
     declared = num[0] if num else {k: max(c[k] for c in sym) for k in dims}
     six = {k: MIN_TOP_SIZE for k in dims}
     ladder = [top] + [c for c in (six, declared) if c != top]
     return SizePlan(sym, [ladder], POINTS_PER_SIZE)
+
+
+def top_sizes(dims: list, rng: random.Random, configs: list[dict] = ()) -> dict:
+    """The larger configuration: ``MIN_TOP_SIZE`` or more in every dimension, and no two
+    dimensions of the same size (MIN_TOP_SIZE, MIN_TOP_SIZE + 1, ... in a random order).
+    Equal sizes would hide a claim that only holds when they are equal: a transposed
+    product of an n x m matrix, an index ranging over the wrong dimension (Z[j, l] for
+    Z[l, j]), a sum over i where the sum over j was meant.  The small sizes a derivation
+    declares usually move all dimensions together (2, 2 then 3, 3), so this
+    configuration is the one that tells them apart.
+
+    The order is random, except that a dimension smaller than another in every one of
+    ``configs`` (the sizes the derivation or the claim declares) stays smaller: a least-
+    squares solution (X^T X)^-1 X^T y needs at least as many rows as columns, and its
+    author says so by the sizes declared.  A single dimension gets MIN_TOP_SIZE or one
+    more."""
+    dims = list(dims)
+    below = {a: {b for b in dims if b != a and _always_smaller(b, a, configs)}
+             for a in dims}
+    value = MIN_TOP_SIZE + (rng.randint(0, 1) if len(dims) == 1 else 0)
+    out: dict = {}
+    remaining = list(dims)
+    while remaining:
+        ready = [a for a in remaining if not below[a] & set(remaining)]
+        pick = ready[rng.randrange(len(ready))]
+        out[pick] = value
+        value += 1
+        remaining.remove(pick)
+    return {k: out[k] for k in dims}
+
+
+def _always_smaller(a, b, configs) -> bool:
+    """Whether dimension ``a`` is smaller than ``b`` in every configuration naming both
+    (and there is one)."""
+    both = [c for c in configs if a in c and b in c]
+    return bool(both) and all(c[a] < c[b] for c in both)
 
 
 def numeric_configs(d: Derivation, claim: Claim, rng: random.Random,

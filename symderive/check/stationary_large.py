@@ -50,7 +50,7 @@ from ..walker import OperandShapeError
 from .instances import all_entries, expand_family, free_indices, leaves_of, referenced_vars
 from .maxima import STEPS, bracketed
 from .memo import Memo, content_key, point_key, sizes_key
-from .plan import MIN_TOP_SIZE, POINTS_NUMERIC, tries
+from .plan import MIN_TOP_SIZE, POINTS_NUMERIC, top_sizes, tries
 from .unknowns import unknown_entries
 from .verdict import Outcome, Verdict, jsonable_sizes, sizes_text
 
@@ -586,7 +586,7 @@ def larger_sizes(claim, sym_cfgs: list[dict], rng: random.Random
     dims = sorted({k for cfg in sym_cfgs for k in cfg}, key=str)
     if not dims:
         return None, [], 0, ""
-    top = {k: rng.randint(MIN_TOP_SIZE, MIN_TOP_SIZE + 1) for k in dims}
+    top = top_sizes(dims, rng, sym_cfgs)
     six = {k: MIN_TOP_SIZE for k in dims}
     reasons = []
     for sizes in [top] + ([six] if six != top else []):
