@@ -26,7 +26,7 @@ from .matrix_domains import structured
 from .nodes import BatchElement, Component, DefRef, Hess, MatD, ScalarD, sigmoid
 from .quadrature import ERROR_BOUND, reliable_quad
 from .quadrature import integral as compiled_integral
-from .walker import InstantiationError, MatrixShapeError, OperandShapeError, Walker
+from .walker import IndexRangeError, InstantiationError, MatrixShapeError, OperandShapeError, Walker
 
 #: precision of numeric evaluation, and the finite-difference step 10^-FD_DIGITS
 WORK_DIGITS = 100
@@ -491,7 +491,21 @@ class NumericInstantiator(Walker):
         try:
             return self.values[key]
         except KeyError:
+            self._check_range(key)
             raise InstantiationError(f"no value for {key[0]}{list(key[1]) or ''}") from None
+
+    def _check_range(self, key: Key) -> None:
+        """Raise :class:`IndexRangeError` when ``key`` names an entry of a declared tensor
+        outside its declared shape at these sizes."""
+        var = self.d.vars.get(key[0])
+        if var is None or var.kind != "tensor" or len(key[1]) != len(var.shape):
+            return
+        try:
+            bounds = [int(sp.sympify(b).xreplace(self.sizes)) for b in var.shape]
+        except TypeError:  # a bound that is not a number at these sizes: no verdict here
+            return
+        if any(not 1 <= i <= b for i, b in zip(key[1], bounds)):
+            raise IndexRangeError(key[0], key[1], var.shape, dict(self.sizes)) from None
 
     # -- definitions and held quantities ------------------------------------------------
     def definition(self, token: sp.Symbol, idx: tuple, cuts: frozenset) -> Matrix:

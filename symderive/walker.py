@@ -42,6 +42,18 @@ class InstantiationError(ValueError):
     """The expression cannot be made explicit (unknown symbol, bad shape, ...)."""
 
 
+class IndexRangeError(InstantiationError):
+    """An entry of a declared tensor named outside its declared shape at the sizes in use
+    (Z[j, l] with j running over m, for Z declared n x m): the claim is ill-formed there,
+    as a product of matrices that do not fit is."""
+
+    def __init__(self, name: str, index: tuple, shape: tuple, sizes: dict):
+        dims = " x ".join(str(s) for s in shape)
+        super().__init__(f"{name}[{', '.join(map(str, index))}] is outside {name}'s "
+                         f"declared shape {dims}")
+        self.sizes = sizes
+
+
 class MatrixShapeError(InstantiationError):
     """Two explicit matrices of a backend do not fit (added, multiplied)."""
 

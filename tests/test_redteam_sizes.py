@@ -71,3 +71,27 @@ def test_least_squares_minimiser_holds_for_seeds_that_drew_more_columns_than_row
     claim = import_file("derivations/matrix_calculus.py").derivation.claim("normal-eq")
     out = _check(claim, seed)
     assert out.verdict == "verified", (seed, out.verdict, out.message)
+
+
+# an index over the wrong dimension: Z[j, l] for Z[l, j] (Z is n x m); at n = m it is
+# well-formed and true, at distinct sizes it names entries Z does not have
+_l = d.index("l", n)
+_k = d.index("k", m)
+_lse = sp.log(sp.Sum(sp.exp(Z[i, _k]), (_k, 1, m)))
+_swapped = sp.log(sp.Sum(sp.exp(Z[j, _l]), (_l, 1, n)))
+d.equal("index-swapped", sp.Sum(sp.Sum(Z[i, j] - _lse, (j, 1, m)), (i, 1, n)),
+        sp.Sum(sp.Sum(Z[i, j] - _swapped, (j, 1, m)), (i, 1, n)))
+d.equal("index-right", sp.Sum(sp.Sum(Z[i, j] - _lse, (j, 1, m)), (i, 1, n)),
+        sp.Sum(sp.Sum(Z[i, j], (j, 1, m)) - m * _lse, (i, 1, n)))
+
+
+def test_an_index_over_the_wrong_dimension_is_refuted_by_shape_for_every_seed():
+    for seed in SEEDS:
+        out = _check(d.claim("index-swapped"), seed)
+        assert out.verdict == "refuted" and out.method == "shape", (seed, out.verdict,
+                                                                   out.message)
+        assert "is outside Z's declared shape n x m" in out.message, out.message
+        assert "(line " in out.message, out.message  # where the claim is written
+        sizes = out.counterexample["sizes"]
+        assert sizes["n"] != sizes["m"], sizes
+    assert _check(d.claim("index-right"), 0).verdict in ("proved", "verified")

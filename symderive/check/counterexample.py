@@ -147,6 +147,16 @@ def shape_refutation(exc: ShapeMismatch) -> Outcome:
                     "message": str(exc)})
 
 
+def index_refutation(claim, exc) -> Outcome:
+    """A claim naming an entry outside a declared tensor's shape at the sizes sampled
+    (:class:`~symderive.walker.IndexRangeError`): refuted by shape, like matrices that
+    do not fit, with the sizes and the file and line."""
+    text = f"{exc} at {sizes_text(exc.sizes)}{_where(claim)}"
+    return Outcome(Verdict.REFUTED, "shape", text,
+                   {"sizes": jsonable_sizes(exc.sizes), "indices": {}, "values": {},
+                    "lhs": None, "rhs": None, "entries": [], "message": text})
+
+
 def unbuilt(error) -> Outcome:
     """The verdict of a claim that could not be built (:mod:`symderive.deferred`): a shape
     mismatch refutes it, anything else is an error; both name the file and line."""

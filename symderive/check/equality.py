@@ -22,7 +22,7 @@ from ..numeric import DIGITS, Sampler, assumption_of, to_mp
 from ..piecewise_level import recording as branch_recording
 from ..piecewise_level import state_branches
 from ..quadrature import recording, state_precision, unsettled
-from ..walker import OperandShapeError, wrt_name
+from ..walker import IndexRangeError, OperandShapeError, wrt_name
 from .allsizes import prove_all_sizes
 from .conditions import degenerate_points, follows_from, solutions_at
 from .counterexample import (
@@ -31,6 +31,7 @@ from .counterexample import (
     confirmed,
     counterexample,
     failures,
+    index_refutation,
     operand_refutation,
     shape_refutation,
     skipped_text,
@@ -398,6 +399,8 @@ def check_equality(claim: Claim, emit: Emit, seed: int | None = None) -> Outcome
         return shape_refutation(exc)
     except OperandShapeError as exc:
         return operand_refutation(claim, exc)
+    except IndexRangeError as exc:
+        return index_refutation(claim, exc)
     except (InstantiationError, TypeError, ValueError, KeyError, AttributeError) as exc:
         return Outcome(Verdict.ERROR, "build", f"{type(exc).__name__}: {exc}")
     outcome = state_branches(state_precision(outcome, quadrature, claim.lhs, claim.rhs),
