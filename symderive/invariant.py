@@ -38,6 +38,12 @@ _ANALYSED: dict = {}
 MARKS_MAX = 1 << 15
 
 
+def forget() -> None:
+    """Drop every mark and analysis (bounded tables; tests start from nothing)."""
+    _ANALYSED.clear()
+    MARKED.clear()
+
+
 def mark_invariants(e: sp.Basic) -> None:
     """Mark the largest subterms of the summand of ``e`` (a Sum, Product or BatchSum)
     that miss at least one of the indices bound around them (by ``e`` or by sums
@@ -46,8 +52,7 @@ def mark_invariants(e: sp.Basic) -> None:
     if hit is not None and hit is e:
         return
     if len(_ANALYSED) >= MARKS_MAX or len(MARKED) >= MARKS_MAX:
-        _ANALYSED.clear()
-        MARKED.clear()
+        forget()
     body, bound = _binder(e)
     _visit(body, bound, {})
     _ANALYSED[id(e)] = e

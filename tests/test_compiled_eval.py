@@ -273,8 +273,7 @@ def _reference(expr, sizes: dict, monkeypatch, limit: int | None = None):
 def test_reuse_counts_and_computes_as_the_plain_walk(name, monkeypatch):
     """Values bit for bit and work visit for visit, as the walk without reuse."""
     for sizes in SIZES:
-        invariant.MARKED.clear()
-        invariant._ANALYSED.clear()
+        invariant.forget()
         fast = _run(NumericInstantiator, REUSE_CASES[name], sizes)
         assert invariant.MARKED, name  # something is reused
         assert fast == _reference(REUSE_CASES[name], sizes, monkeypatch), name
@@ -305,8 +304,7 @@ def test_work_does_not_depend_on_what_is_marked_or_cached(monkeypatch):
         _run(NumericInstantiator, other, sizes)
     assert _run(NumericInstantiator, expr, sizes) == cold
     monkeypatch.setattr(evaluate, "mark_invariants", lambda e: None)
-    invariant.MARKED.clear()
-    invariant._ANALYSED.clear()
+    invariant.forget()
     assert _run(NumericInstantiator, expr, sizes) == cold
 
 
@@ -345,12 +343,10 @@ def test_a_memo_keyed_without_its_index_is_caught(monkeypatch):
         for key, (node, _) in list(invariant.MARKED.items()):
             invariant.MARKED[key] = (node, ())
     monkeypatch.setattr(evaluate, "mark_invariants", careless)
-    invariant.MARKED.clear()
-    invariant._ANALYSED.clear()
+    invariant.forget()
     expr, sizes = REUSE_CASES["log-sum-exp per row"], {n: 2, m: 3}
     wrong = _run(NumericInstantiator, expr, sizes)
-    invariant.MARKED.clear()
-    invariant._ANALYSED.clear()
+    invariant.forget()
     assert wrong[0] != _reference(expr, sizes, monkeypatch)[0]
 
 
@@ -378,8 +374,7 @@ def test_homework_claims_same_values_and_work_with_or_without_reuse(claim_id,
     run = evaluated_at_a_point(claim_id, 11)
     with_reuse = run()
     monkeypatch.setattr(evaluate, "mark_invariants", lambda e: None)
-    invariant.MARKED.clear()
-    invariant._ANALYSED.clear()
+    invariant.forget()
     assert run() == with_reuse
     assert with_reuse[1][0] > 0
 
@@ -389,12 +384,10 @@ def test_a_derivative_inside_a_reused_subterm_is_caught(monkeypatch):
     walk counts one visit for it), so a reuse charging its whole first computation
     over-counts: derivatives are never marked."""
     monkeypatch.setattr(invariant, "UNSAFE", ())
-    invariant.MARKED.clear()
-    invariant._ANALYSED.clear()
+    invariant.forget()
     expr, sizes = REUSE_CASES["derivative in the summand"], {n: 2, m: 3}
     over = _run(NumericInstantiator, expr, sizes)
-    invariant.MARKED.clear()
-    invariant._ANALYSED.clear()
+    invariant.forget()
     assert over[1][0] > _reference(expr, sizes, monkeypatch)[1][0]
 
 

@@ -13,9 +13,9 @@ import random
 
 import pytest
 import sympy as sp
-from gibbs import gibbs
+from gibbs import gibbs, scalar_objectives
 
-from symderive import POSITIVE, Derivation, interval
+from symderive import Derivation
 from symderive.check import conditions, memo
 from symderive.check.dispatch import check_claim
 from symderive.check.maxima import STEPS, better_point
@@ -24,15 +24,11 @@ from symderive.check.stationary_large import Deriver, Large
 from symderive.numeric import TOLERANCE
 
 d = Derivation("stationary_memo")
-p, q = d.scalar("p", POSITIVE), d.scalar("q", POSITIVE)
-x = d.scalar("x", interval(0, 1))
-y = d.scalar("y")
-LOGS = p * sp.log(x) + q * sp.log(1 - x)
+p, q, x, y, LOGS, QUARTIC = scalar_objectives(d)
 TRUE_LOGS = d.stationary("logs", LOGS, [x], {x: p / (p + q)})
 SAME_LOGS = d.stationary("logs-again", LOGS, [x], {x: p / (p + q)})
 SWAPPED = d.stationary("logs-swapped", LOGS, [x], {x: q / (p + q)})
 MISSING = d.stationary("logs-unnormalised", LOGS, [x], {x: p})  # the normaliser dropped
-QUARTIC = -y ** 4 / 4 + y ** 3 / 3 + y ** 2  # local maxima at -1 (5/12) and 2 (8/3)
 TWO_HILLS = d.stationary("two-hills", QUARTIC, [y], {y: -1})
 
 m, k, e, s, GIBBS, SOFTMAX = gibbs(d)

@@ -10,21 +10,18 @@ without factoring, and one that is not is still not.
 from __future__ import annotations
 
 import sympy as sp
-from gibbs import gibbs
+from gibbs import gibbs, scalar_objectives
 
-from symderive import POSITIVE, Derivation, interval
+from symderive import Derivation
 from symderive.check import memo
 from symderive.check.dispatch import check_claim
 from symderive.check.maxima import tangent_basis
 from symderive.check.stationary import _numeric_check, _sign_ok, build_system
 
 d = Derivation("stationary_shortcuts")
-p, q = d.scalar("p", POSITIVE), d.scalar("q", POSITIVE)
-x = d.scalar("x", interval(0, 1))
-y = d.scalar("y")
-LOGS = p * sp.log(x) + q * sp.log(1 - x)
+p, q, x, y, LOGS, QUARTIC = scalar_objectives(d)
 SWAPPED = d.stationary("logs-swapped", LOGS, [x], {x: q / (p + q)})
-TWO_HILLS = d.stationary("two-hills", -y ** 4 / 4 + y ** 3 / 3 + y ** 2, [y], {y: -1})
+TWO_HILLS = d.stationary("two-hills", QUARTIC, [y], {y: -1})
 BOWL = d.stationary("bowl-as-maximum", y ** 2 - 2 * y, [y], {y: 1}, maximum=True)
 m, k, e, s, GIBBS, SOFTMAX = gibbs(d)
 SIMPLEX_SUM = [sp.Sum(s[k], (k, 1, m)) - 1]
