@@ -244,7 +244,7 @@ def test_exp_is_numpys_exp_bit_for_bit(scale):
         assert np.array_equal(kernels.exp_inplace(x.copy()), want, equal_nan=True)
 
 
-@pytest.mark.parametrize("zeros", [0.0, 0.02, 0.5, 0.95])
+@pytest.mark.parametrize("zeros", [0.0, 0.02, 0.09, 0.12, 0.5, 0.95])
 def test_log_is_numpys_log_bit_for_bit(zeros):
     rng = np.random.default_rng(int(zeros * 100))
     x = rng.random(200_000) * 10.0 ** rng.uniform(-300, 3, 200_000)
