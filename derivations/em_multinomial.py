@@ -137,6 +137,18 @@ class MultinomialPMF(sp.Function):
             out[int(power)] = out.get(int(power), 0) + coeff
         return out
 
+    @staticmethod
+    def _library(xs: list, ps: list) -> sp.Expr:
+        """The pmf of ``sympy.stats`` at counts ``xs`` and probabilities ``ps``."""
+        # the distribution itself, not the random-variable factory: its validation would
+        # reject the 50-digit floats of the numeric phase (they sum to 1 only to rounding)
+        return MultinomialDistribution(sp.Add(*xs), sp.Tuple(*ps)).pdf(*xs)
+
+    @classmethod
+    def _finish(cls, pmf: sp.Expr) -> sp.Expr:
+        """What ``eval`` makes of the library's pmf (here: the pmf itself)."""
+        return pmf
+
     @classmethod
     def _pmf(cls, x: sp.Expr, p: sp.Expr) -> sp.Expr | None:
         if x.has(sp.Sum) or p.has(sp.Sum):  # general notation: wait for the sizes
@@ -144,10 +156,14 @@ class MultinomialPMF(sp.Function):
         xs, ps = cls._entries(x), cls._entries(p)
         n = max(ps) + 1
         xs = [xs.get(i, sp.S.Zero) for i in range(n)]
-        # the distribution itself, not the random-variable factory: its validation would
-        # reject the 50-digit floats of the numeric phase (they sum to 1 only to rounding)
-        return MultinomialDistribution(sp.Add(*xs), sp.Tuple(*(ps[i] for i in range(n)))
-                                       ).pdf(*xs)
+        ps = [ps[i] for i in range(n)]
+        if any(a.is_number for a in (*xs, *ps)):  # numbers may fold (log(9/49) splits)
+            return cls._finish(cls._library(xs, ps))
+        # entries that are all symbols (what the checker passes): the library's pmf,
+        # taken once per size at placeholders, with these entries put in; the same
+        # expression, built anew, without the library's 5 ms per call
+        dummies, template = _template(cls, n)
+        return template.xreplace(dict(zip(dummies, (*xs, *ps))))
 
     @classmethod
     def eval(cls, x, p):
@@ -163,12 +179,24 @@ class LogMultinomialPMF(MultinomialPMF):
     """log of ``MultinomialPMF``, expanded into a sum of logs (every factor is positive)."""
 
     @classmethod
-    def eval(cls, x, p):
-        pmf = cls._pmf(x, p)
-        return None if pmf is None else sp.expand_log(sp.log(pmf), force=True)
+    def _finish(cls, pmf: sp.Expr) -> sp.Expr:
+        return sp.expand_log(sp.log(pmf), force=True)
 
     def _latex(self, printer):
         return r"\log " + super()._latex(printer)
+
+
+_TEMPLATES: dict[tuple[type, int], tuple[tuple, sp.Expr]] = {}  # one per class and size
+
+
+def _template(cls: type, n: int) -> tuple[tuple, sp.Expr]:
+    """``cls``'s value at ``n`` placeholder counts and probabilities (the placeholders
+    first): built by the library once per size."""
+    if (cls, n) not in _TEMPLATES:
+        xs = [sp.Dummy(f"x{i}") for i in range(n)]
+        ps = [sp.Dummy(f"p{i}") for i in range(n)]
+        _TEMPLATES[cls, n] = (*xs, *ps), cls._finish(cls._library(xs, ps))
+    return _TEMPLATES[cls, n]
 
 
 def pmf(doc: sp.Expr, topic: sp.Expr) -> sp.Expr:

@@ -4,6 +4,7 @@ planted mistake refuted for each claim that holds, so a passing claim means some
 import pytest
 import sympy as sp
 from symderive.derivations import em_multinomial as em
+from sympy.stats.joint_rv_types import MultinomialDistribution
 
 from symderive.testing import exact, mutants, results, variant, verdicts
 
@@ -203,3 +204,21 @@ def test_plausible_m_step_slips_are_refuted():
     got = verdicts([variant(c1, "uniform", point={em.pi[k]: uniform_pi}),
                     variant(c2, "raw-counts", point={em.mu[k, w]: raw_mu})], timeout=60)
     assert set(got.values()) == {"refuted"}
+
+
+@pytest.mark.parametrize("cls", [em.MultinomialPMF, em.LogMultinomialPMF])
+@pytest.mark.parametrize("n", [2, 3, 6])
+def test_the_pmf_is_the_librarys_at_every_size(cls, n):
+    """The pmf is built once per size from sympy.stats and then filled in: it must be
+    the very expression the library gives for these entries (not merely equal in value),
+    also with a missing count (0) and with numbers, which the library folds."""
+    mus = [em.mu[2, i + 1] for i in range(n)]
+    cases = [[T[1, i + 1] for i in range(n)], [T[2, i + 1] for i in range(n - 1)]]
+    numbers = ([sp.Integer(i) for i in range(n)], [sp.Rational(1, n)] * n)
+    for xs, ps in [(xs, mus) for xs in cases] + [numbers]:
+        got = cls(sum(x * em._z ** i for i, x in enumerate(xs)),
+                  sum(p * em._z ** i for i, p in enumerate(ps)))
+        full = [*xs, *[sp.S.Zero] * (n - len(xs))]
+        library = cls._finish(MultinomialDistribution(sp.Add(*full), sp.Tuple(*ps)).pdf(*full))
+        assert sp.srepr(got) == sp.srepr(library)
+        assert not got.has(sp.Dummy, em.MultinomialPMF)
