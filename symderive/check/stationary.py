@@ -84,8 +84,15 @@ class System:
 
     @functools.cached_property
     def hessian(self) -> sp.Matrix:
-        """The symbolic Hessian of the Lagrangian, once per system (not once per point)."""
-        return sp.hessian(self.lagrangian, self.variables)
+        """The symbolic Hessian of the Lagrangian, once per system (not once per point):
+        each entry is ``sp.hessian``'s, d/dv_j of the cached d L/dv_i (``sp.hessian``
+        differentiates L afresh for every pair)."""
+        n = len(self.variables)
+        H = sp.zeros(n, n)
+        for i, g in enumerate(self.gradient):
+            for j in range(i, n):
+                H[i, j] = H[j, i] = g.diff(self.variables[j])
+        return H
 
     @functools.cached_property
     def params(self) -> list:
