@@ -50,6 +50,7 @@ from ..walker import OperandShapeError
 from .instances import all_entries, expand_family, free_indices, leaves_of, referenced_vars
 from .maxima import STEPS, bracketed
 from .memo import Memo, content_key, point_key, sizes_key
+from .mpcode import Unsupported, compile_mp
 from .plan import MIN_TOP_SIZE, POINTS_NUMERIC, top_sizes, tries
 from .unknowns import unknown_entries
 from .verdict import Outcome, Verdict, jsonable_sizes, sizes_text
@@ -118,6 +119,10 @@ def _compiler(args: list):
     def compile_(exprs, cse=False):
         exprs = sp.sympify(exprs) if not isinstance(exprs, list) else \
             [sp.sympify(e) for e in exprs]
+        try:  # straight-line code, repeated subtrees shared (see mpcode.py)
+            return compile_mp(args, exprs)
+        except Unsupported:
+            pass
         if cse:  # searched for common subexpressions faster among plain symbols
             exprs = exprs.xreplace(renamed) if not isinstance(exprs, list) else \
                 [e.xreplace(renamed) for e in exprs]
