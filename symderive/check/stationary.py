@@ -19,6 +19,7 @@ import itertools
 import random
 import re
 from dataclasses import dataclass, replace
+from fractions import Fraction
 
 import mpmath
 import sympy as sp
@@ -328,6 +329,12 @@ class _Trials:
         with mpmath.workdps(WORK):
             return self.at[var] + _to_mpf(step)
 
+    def shifted(self, var, step: Fraction):
+        """:meth:`approx` of the claimed entry moved by the rational ``step``."""
+        if abs(step) > _BOUND or abs(self.at[var]) > _BOUND:
+            return None
+        return self.at[var] + mpmath.mpf(step.numerator) / step.denominator
+
     def inside(self, dom, var, value) -> bool:
         if not value.is_Rational and isinstance(dom, CONVEX):
             mid = self.approx(var, value)
@@ -342,9 +349,11 @@ class _Trials:
         fn = self.system.compiled_f
         if fn is None or self.at is None:
             return None
+        moves = getattr(trial, "moves", None)  # exact offsets (maxima.Moved)
         with mpmath.workdps(WORK):
             try:
-                xs = [self.approx(v, trial[v]) for v in self.system.variables]
+                xs = [self.approx(v, trial[v]) if moves is None else self.shifted(v, moves[v])
+                      for v in self.system.variables]
                 if any(x is None for x in xs):
                     return None
                 got = fn(*xs, *self.params)
