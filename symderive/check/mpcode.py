@@ -17,6 +17,8 @@ are compiled; anything else raises :class:`Unsupported` and the caller uses ``la
 
 from __future__ import annotations
 
+import re
+
 import mpmath
 import sympy as sp
 
@@ -31,13 +33,18 @@ _NAMESPACE = {"mpf": mpmath.mpf, "log": mpmath.log, "exp": mpmath.exp,
 
 
 class _Writer:
-    def __init__(self, args: list):
+    def __init__(self, args: list, vary: int | None = None):
         self.names = {a: f"a{k}" for k, a in enumerate(args)}
         if len(self.names) != len(args):
             raise Unsupported("an argument given twice")
         self.done: dict = {}
         self.lines: list[str] = []
         self.sums: dict = {}
+        #: with ``vary``, the names whose values do not depend on the first ``vary``
+        #: arguments: their lines go to ``fixed`` (computed once per parameter point)
+        self.hoist = vary is not None
+        self.fixed: list[str] = []
+        self.steady = {f"a{k}" for k in range(vary or 0, len(args))}
 
     def index_sums(self, exprs: list) -> None:
         """For each term, the sums (their positions in a walk) that hold it."""
@@ -71,6 +78,11 @@ class _Writer:
 
     def _assign(self, text: str) -> str:
         """A new name for ``text`` (computed after the lines it uses)."""
+        if self.hoist and all(n in self.steady for n in _NAME.findall(text)):
+            name = f"c{len(self.fixed)}"
+            self.fixed.append(f"    {name} = {text}")
+            self.steady.add(name)
+            return name
         name = f"t{len(self.lines)}"
         self.lines.append(f"    {name} = {text}")
         return name
@@ -152,18 +164,35 @@ class _Writer:
         return f"{self.code(base)}**{self.code(exp)}"
 
 
-def compile_mp(args: list, exprs):
+_NAME = re.compile(r"\b[atc]\d+\b")
+
+
+def compile_mp(args: list, exprs, vary: int | None = None):
     """A Python function of ``args`` computing ``exprs`` (one expression, or a list: a
-    list of values) with mpmath; :class:`Unsupported` for a node it does not know."""
-    w = _Writer(args)
+    list of values) with mpmath; :class:`Unsupported` for a node it does not know.
+
+    With ``vary``, only the first ``vary`` arguments change from call to call in the
+    common use (trial points of a search, the parameters fixed): what depends on the
+    other arguments alone is computed once and kept for the next call with the same
+    values of them at the same working precision (one entry, compared by value)."""
+    w = _Writer(args, vary)
     many = isinstance(exprs, list)
     exprs = [sp.sympify(e) for e in (exprs if many else [exprs])]
     w.index_sums(exprs)
     outs = [w.code(e) for e in exprs]
-    body = "\n".join(w.lines)
     result = "[" + ", ".join(outs) + "]" if many else outs[0]
-    source = (f"def compiled({', '.join(w.names.values())}):\n{body}\n"
-              f"    return {result}\n")
-    scope = dict(_NAMESPACE)
+    head = f"def compiled({', '.join(w.names.values())}):\n"
+    if w.fixed:
+        steady = [f"a{k}" for k in range(vary, len(args))]
+        consts = [line.split(" = ")[0].strip() for line in w.fixed]
+        key = f"(mp.prec, {', '.join(steady)},)"
+        head = (f"def fixed({', '.join(steady)}):\n" + "\n".join(w.fixed) + "\n"
+                f"    return ({', '.join(consts)},)\n" + head
+                + f"    key = {key}\n"
+                  "    if memo[0] != key:\n"
+                f"        memo[:] = [key, fixed({', '.join(steady)})]\n"
+                f"    ({', '.join(consts)},) = memo[1]\n")
+    source = f"{head}" + "\n".join(w.lines) + f"\n    return {result}\n"
+    scope = dict(_NAMESPACE, mp=mpmath.mp, memo=[None, None])
     exec(compile(source, "<symderive.mpcode>", "exec"), scope)  # noqa: S102 -- our own code
     return scope["compiled"]

@@ -128,7 +128,8 @@ class System:
         points (see :func:`symderive.check.maxima.better_point`); None if it will not
         compile."""
         try:
-            return _compiler([*self.variables, *self.params])(self.f, cse=True)
+            return _compiler([*self.variables, *self.params])(self.f, cse=True,
+                                                               vary=len(self.variables))
         except Exception:  # noqa: BLE001 -- only a screen: the exact test decides
             return None
 

@@ -100,7 +100,11 @@ def _mp(x):
 
 
 def _compiler(args: list):
-    """A lambdify over ``args`` (entries such as mu[1, 2]), each printed as a plain,
+    """Compiled mpmath functions of ``args``: straight-line code from
+    :func:`.mpcode.compile_mp` (``vary``: the leading arguments a search moves, the rest
+    held), or, for any node it does not know, the fallback below.
+
+    The fallback is a lambdify over ``args`` (entries such as mu[1, 2]), each printed as a plain,
     uniquely named argument (lambdify would rewrite the expression once per argument
     that is not such a symbol, a Dummy included: 400 passes at a larger size; renaming
     them in the expression first rebuilds it, worth it only before ``cse``).  With
@@ -116,11 +120,11 @@ def _compiler(args: list):
     table = {a: str(n) for a, n in zip(args, names)}
     renamed = dict(zip(args, names))
 
-    def compile_(exprs, cse=False):
+    def compile_(exprs, cse=False, vary=None):
         exprs = sp.sympify(exprs) if not isinstance(exprs, list) else \
             [sp.sympify(e) for e in exprs]
         try:  # straight-line code, repeated subtrees shared (see mpcode.py)
-            return compile_mp(args, exprs)
+            return compile_mp(args, exprs, vary)
         except Unsupported:
             pass
         if cse:  # searched for common subexpressions faster among plain symbols
@@ -264,7 +268,8 @@ class Large:
         keys = sorted(hess)
         exprs = _plain_slots(inst, slots, params)
         return cls(claim, dict(sizes), variables, params, slots, jac,
-                   fn(f, cse=True), fn([grad[v] for v in variables]), fn(constraints),
+                   fn(f, cse=True, vary=len(variables)), fn([grad[v] for v in variables]),
+                   fn(constraints),
                    fn([hess[k] for k in keys]), keys,
                    fn(exprs, cse=True) if exprs is not None else None)
 
