@@ -262,7 +262,7 @@ class Large:
             hess = {k: sp.Add(*terms) for k, terms in hess.items()}
         point_vars = referenced_vars(d, *claim.point.values())
         params = sorted(set(leaves_of([f, *constraints], variables))
-                        | (set(all_entries(inst, point_vars)) - varset), key=str)
+                        | (set(all_entries(inst, point_vars)) - varset), key=label)
         fn = _compiler([*variables, *params])
         keys = sorted(hess)
         exprs = _plain_slots(inst, slots, params)
