@@ -285,17 +285,23 @@ def better_point(f: sp.Expr, variables: list, constraints: list, point: dict,
         with mpmath.workdps(SCREEN_DIGITS):
             if at is None or abs(at - base) > SCREEN_CHECK * max(1, abs(base)):
                 screen = None
+    exact = _fractions(Z)
     for step in STEPS:
         weights = [sp.Rational(rng.randint(-3, 3)) for _ in Z] if len(Z) > 1 else [1]
         if all(w == 0 for w in weights):
             weights[0] = sp.Integer(1)
-        direction = sum((w * z for w, z in zip(weights, Z)), sp.zeros(len(variables), 1))
-        trial = {v: point[v] + step * direction[k] for k, v in enumerate(variables)}
+        if exact is not None:  # the same trial, its SymPy entries made only if needed
+            trial = Moved(point, variables, _moves(exact, weights, step))
+        else:
+            direction = sum((w * z for w, z in zip(weights, Z)),
+                            sp.zeros(len(variables), 1))
+            trial = {v: point[v] + step * direction[k] for k, v in enumerate(variables)}
         if screen is not None:  # first: a trial it skips is skipped, admissible or not
             guess = screen(trial)
             with mpmath.workdps(SCREEN_DIGITS):
                 if guess is not None and guess < base - SCREEN_MARGIN * max(1, abs(base)):
                     continue
+        trial = {v: trial[v] for v in variables}
         if not all(admissible(v, trial[v]) for v in variables):
             continue
         got = value(f.xreplace(trial))
@@ -303,6 +309,34 @@ def better_point(f: sp.Expr, variables: list, constraints: list, point: dict,
             if got is not None and got > base + tolerance * max(1, abs(base)):
                 return trial, got, base
     return None
+
+
+class Moved:
+    """A trial point ``point + moves`` whose SymPy entries are made only when asked for:
+    a screen (see :func:`better_point`) reads ``moves``, the exact offsets from the
+    claimed point (Fractions), and skips most trials without any SymPy arithmetic."""
+
+    def __init__(self, point: dict, variables: list, moves: list):
+        self.point = point
+        self.moves = dict(zip(variables, moves))
+
+    def __getitem__(self, v) -> sp.Expr:
+        m = self.moves[v]
+        return self.point[v] + sp.Rational(m.numerator, m.denominator)
+
+
+def _fractions(Z: list) -> list | None:
+    """The tangent basis as Fractions, or None unless every entry is rational."""
+    if not all(x.is_Rational for z in Z for x in z):
+        return None
+    return [[Fraction(int(x.p), int(x.q)) for x in z] for z in Z]
+
+
+def _moves(Z: list, weights: list, step: sp.Rational) -> list:
+    """step * sum_j weights_j Z_j, exactly, entry by entry."""
+    s = Fraction(int(step.p), int(step.q))
+    ws = [int(w) for w in weights]
+    return [s * sum(w * z[k] for w, z in zip(ws, Z)) for k in range(len(Z[0]))]
 
 
 #: how far (relative) below the claimed value a screened trial must fall to be skipped.

@@ -10,6 +10,7 @@ keyed by identity (and kept alive by the key, so an identity is never reused).
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 
 
@@ -51,7 +52,14 @@ def sizes_key(sizes: dict) -> tuple:
 
 
 def point_key(point: dict) -> tuple:
-    return tuple(sorted(point.items(), key=lambda t: str(t[0])))
+    return tuple(sorted(point.items(), key=lambda t: label(t[0])))
+
+
+@functools.lru_cache(maxsize=4096)
+def label(leaf) -> str:
+    """``str(leaf)``, the sort key of a point's leaves, printed once per leaf (printing
+    an Indexed entry costs more than the rest of a memo lookup)."""
+    return str(leaf)
 
 
 _ALL: list = []

@@ -19,6 +19,7 @@ import itertools
 import random
 import re
 from dataclasses import dataclass, replace
+from fractions import Fraction
 
 import mpmath
 import sympy as sp
@@ -84,8 +85,15 @@ class System:
 
     @functools.cached_property
     def hessian(self) -> sp.Matrix:
-        """The symbolic Hessian of the Lagrangian, once per system (not once per point)."""
-        return sp.hessian(self.lagrangian, self.variables)
+        """The symbolic Hessian of the Lagrangian, once per system (not once per point):
+        each entry is ``sp.hessian``'s, d/dv_j of the cached d L/dv_i (``sp.hessian``
+        differentiates L afresh for every pair)."""
+        n = len(self.variables)
+        H = sp.zeros(n, n)
+        for i, g in enumerate(self.gradient):
+            for j in range(i, n):
+                H[i, j] = H[j, i] = g.diff(self.variables[j])
+        return H
 
     @functools.cached_property
     def params(self) -> list:
@@ -120,7 +128,8 @@ class System:
         points (see :func:`symderive.check.maxima.better_point`); None if it will not
         compile."""
         try:
-            return _compiler([*self.variables, *self.params])(self.f, cse=True)
+            return _compiler([*self.variables, *self.params])(self.f, cse=True,
+                                                               vary=len(self.variables))
         except Exception:  # noqa: BLE001 -- only a screen: the exact test decides
             return None
 
@@ -321,6 +330,12 @@ class _Trials:
         with mpmath.workdps(WORK):
             return self.at[var] + _to_mpf(step)
 
+    def shifted(self, var, step: Fraction):
+        """:meth:`approx` of the claimed entry moved by the rational ``step``."""
+        if abs(step) > _BOUND or abs(self.at[var]) > _BOUND:
+            return None
+        return self.at[var] + mpmath.mpf(step.numerator) / step.denominator
+
     def inside(self, dom, var, value) -> bool:
         if not value.is_Rational and isinstance(dom, CONVEX):
             mid = self.approx(var, value)
@@ -335,9 +350,11 @@ class _Trials:
         fn = self.system.compiled_f
         if fn is None or self.at is None:
             return None
+        moves = getattr(trial, "moves", None)  # exact offsets (maxima.Moved)
         with mpmath.workdps(WORK):
             try:
-                xs = [self.approx(v, trial[v]) for v in self.system.variables]
+                xs = [self.approx(v, trial[v]) if moves is None else self.shifted(v, moves[v])
+                      for v in self.system.variables]
                 if any(x is None for x in xs):
                     return None
                 got = fn(*xs, *self.params)

@@ -49,7 +49,8 @@ from ..numeric import _MODULE, TOLERANCE, Sampler, assumption_of, leaf_name
 from ..walker import OperandShapeError
 from .instances import all_entries, expand_family, free_indices, leaves_of, referenced_vars
 from .maxima import STEPS, bracketed
-from .memo import Memo, content_key, point_key, sizes_key
+from .memo import Memo, content_key, label, point_key, sizes_key
+from .mpcode import Unsupported, compile_mp
 from .plan import MIN_TOP_SIZE, POINTS_NUMERIC, top_sizes, tries
 from .unknowns import unknown_entries
 from .verdict import Outcome, Verdict, jsonable_sizes, sizes_text
@@ -57,8 +58,7 @@ from .verdict import Outcome, Verdict, jsonable_sizes, sizes_text
 REDRAWS = 8  # attempts to move one coinciding value off the others
 
 
-def _continuous(sampler: Sampler, leaf) -> bool:
-    a = assumption_of(sampler.d, leaf, sampler.extra)
+def _continuous(a) -> bool:
     return not (a.grouped or isinstance(a, (Binary, Counts, MatrixDomain)))
 
 
@@ -67,10 +67,10 @@ def distinct_draw(sampler: Sampler) -> dict:
     discrete and structured ones keep theirs: their values are constrained)."""
     point = sampler.draw()
     seen: set = set()
-    for leaf in sorted(point, key=str):
-        if not _continuous(sampler, leaf):
-            continue
+    for leaf in sorted(point, key=label):
         a = assumption_of(sampler.d, leaf, sampler.extra)
+        if not _continuous(a):
+            continue
         value = point[leaf]
         for _ in range(REDRAWS):
             if value not in seen:
@@ -99,7 +99,11 @@ def _mp(x):
 
 
 def _compiler(args: list):
-    """A lambdify over ``args`` (entries such as mu[1, 2]), each printed as a plain,
+    """Compiled mpmath functions of ``args``: straight-line code from
+    :func:`.mpcode.compile_mp` (``vary``: the leading arguments a search moves, the rest
+    held), or, for any node it does not know, the fallback below.
+
+    The fallback is a lambdify over ``args`` (entries such as mu[1, 2]), each printed as a plain,
     uniquely named argument (lambdify would rewrite the expression once per argument
     that is not such a symbol, a Dummy included: 400 passes at a larger size; renaming
     them in the expression first rebuilds it, worth it only before ``cse``).  With
@@ -115,9 +119,13 @@ def _compiler(args: list):
     table = {a: str(n) for a, n in zip(args, names)}
     renamed = dict(zip(args, names))
 
-    def compile_(exprs, cse=False):
+    def compile_(exprs, cse=False, vary=None):
         exprs = sp.sympify(exprs) if not isinstance(exprs, list) else \
             [sp.sympify(e) for e in exprs]
+        try:  # straight-line code, repeated subtrees shared (see mpcode.py)
+            return compile_mp(args, exprs, vary)
+        except Unsupported:
+            pass
         if cse:  # searched for common subexpressions faster among plain symbols
             exprs = exprs.xreplace(renamed) if not isinstance(exprs, list) else \
                 [e.xreplace(renamed) for e in exprs]
@@ -254,12 +262,13 @@ class Large:
             hess = {k: sp.Add(*terms) for k, terms in hess.items()}
         point_vars = referenced_vars(d, *claim.point.values())
         params = sorted(set(leaves_of([f, *constraints], variables))
-                        | (set(all_entries(inst, point_vars)) - varset), key=str)
+                        | (set(all_entries(inst, point_vars)) - varset), key=label)
         fn = _compiler([*variables, *params])
         keys = sorted(hess)
         exprs = _plain_slots(inst, slots, params)
         return cls(claim, dict(sizes), variables, params, slots, jac,
-                   fn(f, cse=True), fn([grad[v] for v in variables]), fn(constraints),
+                   fn(f, cse=True, vary=len(variables)), fn([grad[v] for v in variables]),
+                   fn(constraints),
                    fn([hess[k] for k in keys]), keys,
                    fn(exprs, cse=True) if exprs is not None else None)
 
@@ -368,11 +377,13 @@ class Large:
         rng = random.Random(len(x))
         n = len(x)
         dirs = [[Z[i, k] for i in range(n)] for k in range(min(Z.cols, 2))]
+        rows = _rows(Z) if Z.cols > 1 else None
         for _ in range(2 if Z.cols > 1 else 0):
             w = [rng.randint(-3, 3) for _ in range(Z.cols)]
-            dirs.append([mpmath.fsum(w[k] * Z[i, k] for k in range(Z.cols))
-                         for i in range(n)])
+            # a zero entry of Z adds exactly nothing to the sum: only the nonzeros
+            dirs.append([mpmath.fsum(w[k] * z for k, z in row) for row in rows])
         reach = max([1, *(abs(t) for t in x)])
+        where = [_where(self.claim, v) for v in self.variables]
         for z in dirs:
             moved = [i for i in range(n) if z[i]]
             for step in STEPS:
@@ -380,8 +391,8 @@ class Large:
                 trial = list(x)
                 for i in moved:
                     trial[i] = x[i] + length * z[i]
-                if not all(_inside(self.claim, self.variables[i], trial[i], strict=True)
-                           for i in moved):
+                if not all(_inside(self.claim, self.variables[i], trial[i], strict=True,
+                                   where=where[i]) for i in moved):
                     continue
                 try:
                     got = self.f(*trial, *p)
@@ -437,13 +448,19 @@ with mpmath.workdps(WORK):
     _MARGIN = mpmath.mpf(10) ** (10 - WORK)
 
 
-def _inside(claim, leaf, value, strict: bool = False) -> bool:
-    """``value`` (an mpmath number) in the leaf's domain; a value too close to a boundary
-    to tell raises ValueError (the point is skipped), or is outside when ``strict``."""
+def _where(claim, leaf) -> tuple:
+    """(the leaf's domain, its :func:`_ends` at the working precision)."""
     dom = _domain(claim, leaf)
+    return dom, None if isinstance(dom, Real) else _ends(dom)
+
+
+def _inside(claim, leaf, value, strict: bool = False, where: tuple | None = None) -> bool:
+    """``value`` (an mpmath number) in the leaf's domain; a value too close to a boundary
+    to tell raises ValueError (the point is skipped), or is outside when ``strict``.
+    ``where``, when the caller has it, is :func:`_where` of the leaf."""
+    dom, ends = where or _where(claim, leaf)
     if isinstance(dom, Real):
         return bool(mpmath.isfinite(value))
-    ends = _ends(dom)
     if ends is not None:  # an interval of the line: compare with its ends directly
         lo, hi, closed_hi = ends
         eps = _MARGIN * max(1, abs(value))
@@ -457,6 +474,12 @@ def _inside(claim, leaf, value, strict: bool = False) -> bool:
             return False
         raise ValueError(f"{leaf_name(leaf)} is too close to a boundary of its domain")
     return got
+
+
+def _rows(Z) -> list:
+    """Each row of Z as its nonzero entries [(column, value)] (a tangent basis of sum
+    constraints has two nonzeros per column)."""
+    return [[(k, Z[i, k]) for k in range(Z.cols) if Z[i, k]] for i in range(Z.rows)]
 
 
 def _tangent(Z, hess: dict):
