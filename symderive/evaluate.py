@@ -203,11 +203,66 @@ def _sigmoid(x):
     return 1 / (1 + mpmath.exp(-x))
 
 
-ELEMENTWISE = {"exp": mpmath.exp, "log": mpmath.log, "sqrt": mpmath.sqrt, "relu": _relu,
+#: values of exp, log, sqrt and powers at real mpmath numbers: (function, raw argument(s),
+#: precision, rounding) -> the result.  A finite difference re-evaluates the whole
+#: function with one entry moved, so most arguments recur (log yhat_i' for every i' != i:
+#: 9 calls in 10 in the backprop claims).  Pure (the value depends on the key only: the
+#: same mpmath operation on the same numbers) and bounded
+_KEPT: dict = {}
+KEPT_MAX = 1 << 16
+
+
+def _keep(key: tuple, value):
+    if len(_KEPT) >= KEPT_MAX:
+        _KEPT.clear()
+    _KEPT[key] = value
+    return value
+
+
+def _memoised(fn):
+    """``fn`` (an mpmath function of one number), its values at real mpmath numbers kept
+    in :data:`_KEPT`: the same mpmath number as ``fn(x)``, computed once."""
+    def memo(x):
+        if type(x) is not _MPF:
+            return fn(x)
+        prec, rnd = _PREC_ROUNDING
+        key = (fn, x._mpf_, prec, rnd)
+        out = _KEPT.get(key)
+        return _keep(key, fn(x)) if out is None else out
+    memo.__wrapped__ = fn
+    return memo
+
+
+def _power(x, p):
+    """``x ** p`` for an integer ``p``, ``mpmath.power(x, p)`` otherwise (what
+    HadamardPower computes), kept in :data:`_KEPT` for real mpmath ``x`` and ``p``."""
+    kind = type(p)
+    if type(x) is not _MPF or (kind is not int and kind is not _MPF):
+        return x ** p if isinstance(p, int) else mpmath.power(x, p)
+    prec, rnd = _PREC_ROUNDING
+    key = (_power, x._mpf_, p if kind is int else p._mpf_, prec, rnd)
+    out = _KEPT.get(key)
+    if out is None:
+        out = _keep(key, x ** p if kind is int else mpmath.power(x, p))
+    return out
+
+
+def _exp_raw(x: tuple, prec: int, rnd: str) -> tuple:
+    """``mpf_exp(x, prec, rnd)``, kept in :data:`_KEPT`."""
+    key = (mpf_exp, x, prec, rnd)
+    out = _KEPT.get(key)
+    return _keep(key, mpf_exp(x, prec, rnd)) if out is None else out
+
+
+_MPF = mpmath.mpf
+_PREC_ROUNDING = mpmath.mp._prec_rounding  # mpmath's own list, updated in place
+_exp, _log, _sqrt = _memoised(mpmath.exp), _memoised(mpmath.log), _memoised(mpmath.sqrt)
+
+ELEMENTWISE = {"exp": _exp, "log": _log, "sqrt": _sqrt, "relu": _relu,
                "indicator": _indicator, "sigmoid": _sigmoid}
 
 FUNCTIONS = {
-    sp.exp: mpmath.exp, sp.log: mpmath.log, sp.sin: mpmath.sin,
+    sp.exp: _exp, sp.log: _log, sp.sin: mpmath.sin,
     sp.cos: mpmath.cos, sp.tanh: mpmath.tanh, sp.sinh: mpmath.sinh, sp.cosh: mpmath.cosh,
     sp.tan: mpmath.tan, sp.atan: mpmath.atan, sp.erf: mpmath.erf,
     sp.factorial: mpmath.factorial, sp.gamma: mpmath.gamma, sp.loggamma: mpmath.loggamma,
@@ -283,7 +338,6 @@ def _local(d: Derivation, token: sp.Symbol, changed: frozenset) -> bool:
     return ok(body)
 
 
-_MPF = mpmath.mpf
 _make = mpmath.mp.make_mpf
 _ONE = mpmath.mpf(1)  # exact: the same number at every precision
 
@@ -989,9 +1043,7 @@ class NumericInstantiator(Walker):
     def matrix_HadamardPower(self, e, env: Mapping, cuts: frozenset) -> Matrix:
         p = self.scalar(e.exp, env, cuts)
         base = self.matrix(e.base, env, cuts)
-        if isinstance(p, int):
-            return base.map(lambda x: x ** p)
-        return base.map(lambda x: mpmath.power(x, p))
+        return base.map(lambda x: _power(x, p))
 
     def matrix_Elementwise(self, e, env: Mapping, cuts: frozenset) -> Matrix:
         return self.matrix(e.arg, env, cuts).map(ELEMENTWISE[e.args[0].name])  # fname,
@@ -1013,7 +1065,7 @@ class NumericInstantiator(Walker):
         # visits counted: one per entry for the exponentials, one per quotient)
         prec, rnd = mpmath.mp._prec_rounding
         _tick(len(raw))
-        z = [mpf_exp(x, prec, rnd) for x in raw]
+        z = [_exp_raw(x, prec, rnd) for x in raw]
         total = mpf_sum(z, prec, rnd)
         _tick(len(raw))
         return Matrix(M.rows, M.cols, [_make(mpf_div(t, total, prec, rnd)) for t in z])
