@@ -1385,18 +1385,41 @@ def _instantiated(d: Derivation, sizes: tuple, e: sp.Basic, ints: tuple) -> tupl
         return hit
     from .instantiate import Instantiator
 
-    inst, env = Instantiator(d, dict(sizes)), dict(ints)
+    inst = Instantiator(d, dict(sizes))
     if e.args and inst._method("scalar", e) is Instantiator.scalar_default:
         # what Instantiator.scalar_default does, with the function applied once per
-        # explicit arguments: nodes at different indices often have the same ones
-        args = tuple(inst.scalar(a, env, frozenset()) for a in e.args)
+        # explicit arguments: nodes at different indices often have the same ones; each
+        # argument made once per the indices it names (pmf(T_d, mu_k) at every (d, k)
+        # pair: D + K arguments made, not 2 D K)
+        args = tuple(_instantiated_arg(d, sizes, a, ints) for a in e.args)
         expr = _applied(e.func, args)
     else:
-        expr = inst.scalar(e, env, frozenset())
+        expr = inst.scalar(e, dict(ints), frozenset())
     keys = _plain_keys(d, expr)
     if len(_INSTANTIATED) >= INSTANTIATED_MAX:
         del _INSTANTIATED[next(iter(_INSTANTIATED))]
     out = _INSTANTIATED[key] = (expr, keys)
+    return out
+
+
+_ARGS: dict = {}  # (derivation, sizes, argument, its indices) -> explicit; bounded
+
+
+def _instantiated_arg(d: Derivation, sizes: tuple, a: sp.Basic, ints: tuple) -> sp.Basic:
+    """``a`` made explicit by the exact backend at ``ints`` (index -> integer): its value
+    depends on the indices ``a`` names only, so only those are in the key."""
+    free = _free_symbols(a)
+    mine = tuple(kv for kv in ints if kv[0] in free)
+    key = (d, sizes, a, mine)
+    try:
+        return _ARGS[key]
+    except KeyError:
+        pass
+    from .instantiate import Instantiator
+
+    if len(_ARGS) >= INSTANTIATED_MAX:
+        del _ARGS[next(iter(_ARGS))]
+    out = _ARGS[key] = Instantiator(d, dict(sizes)).scalar(a, dict(mine), frozenset())
     return out
 
 
