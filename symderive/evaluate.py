@@ -199,7 +199,7 @@ def _heaviside(x, h0=None):
     return mpmath.mpf(1) if x > 0 else mpmath.mpf(0)
 
 
-def _sigmoid(x):
+def _logistic(x):
     return 1 / (1 + mpmath.exp(-x))
 
 
@@ -220,13 +220,19 @@ def _keep(key: tuple, value):
 
 
 def _memoised(fn):
-    """``fn`` (an mpmath function of one number), its values at real mpmath numbers kept
-    in :data:`_KEPT`: the same mpmath number as ``fn(x)``, computed once."""
+    """``fn`` (an mpmath function of one number), its values at real mpmath numbers and
+    Python ints kept in :data:`_KEPT`: the same mpmath number as ``fn(x)``, computed
+    once."""
     def memo(x):
-        if type(x) is not _MPF:
+        kind = type(x)
+        if kind is _MPF:
+            x_ = x._mpf_
+        elif kind is int:  # an int and a raw value (a tuple) never compare equal
+            x_ = x
+        else:
             return fn(x)
         prec, rnd = _PREC_ROUNDING
-        key = (fn, x._mpf_, prec, rnd)
+        key = (fn, x_, prec, rnd)
         out = _KEPT.get(key)
         return _keep(key, fn(x)) if out is None else out
     memo.__wrapped__ = fn
@@ -257,6 +263,7 @@ def _exp_raw(x: tuple, prec: int, rnd: str) -> tuple:
 _MPF = mpmath.mpf
 _PREC_ROUNDING = mpmath.mp._prec_rounding  # mpmath's own list, updated in place
 _exp, _log, _sqrt = _memoised(mpmath.exp), _memoised(mpmath.log), _memoised(mpmath.sqrt)
+_sigmoid = _memoised(_logistic)
 
 ELEMENTWISE = {"exp": _exp, "log": _log, "sqrt": _sqrt, "relu": _relu,
                "indicator": _indicator, "sigmoid": _sigmoid}
@@ -265,7 +272,8 @@ FUNCTIONS = {
     sp.exp: _exp, sp.log: _log, sp.sin: mpmath.sin,
     sp.cos: mpmath.cos, sp.tanh: mpmath.tanh, sp.sinh: mpmath.sinh, sp.cosh: mpmath.cosh,
     sp.tan: mpmath.tan, sp.atan: mpmath.atan, sp.erf: mpmath.erf,
-    sp.factorial: mpmath.factorial, sp.gamma: mpmath.gamma, sp.loggamma: mpmath.loggamma,
+    sp.factorial: _memoised(mpmath.factorial), sp.gamma: _memoised(mpmath.gamma),
+    sp.loggamma: _memoised(mpmath.loggamma),
     sp.KroneckerDelta: lambda a, b: mpmath.mpf(1) if a == b else mpmath.mpf(0),
     sigmoid: _sigmoid,
 }

@@ -5,6 +5,7 @@ import random
 
 import mpmath
 import pytest
+import sympy as sp
 from mpmath.libmp import mpf_exp
 from symderive.derivations import bn_backprop as bn
 
@@ -14,7 +15,7 @@ from symderive.numeric import Sampler
 
 
 def _numbers(rng: random.Random) -> list:
-    out = [mpmath.mpf(0), mpmath.mpf(1), mpmath.mpf(-2), mpmath.mpc(1, 2), 3]
+    out = [mpmath.mpf(0), mpmath.mpf(1), mpmath.mpf(-2), mpmath.mpc(1, 2), 3, 7, 12]
     for _ in range(20):
         x = mpmath.mpf(rng.randint(-10**6, 10**6)) / rng.randint(1, 10**6)
         out.append(x * mpmath.exp(rng.randint(-40, 40)))
@@ -44,6 +45,11 @@ def test_kept_values_are_mpmaths_own_at_each_precision(digits):
                         continue
                     expected = x ** p if isinstance(p, int) else mpmath.power(x, p)
                     assert _same(evaluate._power(x, p), expected), (x, p)
+                assert _same(evaluate._sigmoid(x), 1 / (1 + mpmath.exp(-x))), x
+                if type(x) is int or (type(x) is mpmath.mpf and x > 0):
+                    for node in (sp.factorial, sp.gamma, sp.loggamma):
+                        fn = getattr(mpmath, node.__name__)
+                        assert _same(evaluate.FUNCTIONS[node](x), fn(x)), (node, x)
                 if type(x) is mpmath.mpf:
                     prec, rnd = mpmath.mp._prec_rounding
                     assert evaluate._exp_raw(x._mpf_, prec, rnd) == mpf_exp(x._mpf_, prec, rnd)
