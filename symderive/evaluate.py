@@ -521,6 +521,7 @@ class NumericInstantiator(Walker):
         self._matrix_methods = _SCALAR_METHODS.setdefault((type(self), "matrix"), {})
         self._sizes_key: tuple | None = None  # the sizes, sorted (see _symbolic)
         self._reuse: dict = {}  # loop-invariant subterms' values (see _reused)
+        self._compiled_values: dict = {}  # see _symbolic
 
     # -- helpers -----------------------------------------------------------------------
     def int_of(self, e: sp.Basic, env: Mapping) -> int:
@@ -877,13 +878,25 @@ class NumericInstantiator(Walker):
         if self._sizes_key is None:
             self._sizes_key = tuple(sorted(self.sizes.items(), key=str))
         expr, keys = _instantiated(self.d, self._sizes_key, e, ints)
+        # the compiled value depends on the expression, this instance's values and the
+        # precision only (no kinks, no work counted): many nodes instantiate to the same
+        # expression (a document's pmf under every assignment giving it that topic)
+        known = (expr, *_PREC_ROUNDING, WORK_DIGITS)
+        value = self._compiled_values.get(known)
+        if value is not None:
+            return value
         if keys is not None and all(k in self.values for k in keys):
             saved = _STATE[1], _STATE[2], _STATE[3], _ABSORBED[0]
             _STATE[2] = None  # charged SYMBOLIC_STEPS above, whatever this costs
             try:
                 fast = _compiled(self, expr)
-                value = (fast(self.values) if fast is not None
-                         else self.scalar(expr, {}, frozenset()))
+                if fast is not None:
+                    value = fast(self.values)
+                    if isinstance(value, int):
+                        value = mpmath.mpf(value)
+                    self._compiled_values[known] = value
+                else:
+                    value = self.scalar(expr, {}, frozenset())
             except InstantiationError:
                 value = None
             finally:

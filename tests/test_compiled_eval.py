@@ -458,3 +458,27 @@ def test_a_planted_unit_scale_mistake_is_caught(monkeypatch):
         M = evaluate.Matrix(1, 1, [mpmath.mpf(1) / 3])
     with mpmath.workdps(50):
         assert M.unit_scaled().data[0]._mpf_ != M.scale(mpmath.mpf(1)).data[0]._mpf_
+
+
+def test_a_compiled_expression_is_evaluated_once_per_instance(monkeypatch):
+    """Nodes that instantiate to the same explicit expression (a document's pmf under
+    every assignment giving it the same topic) share one evaluation per point; the
+    values are those of the walk (test above) and the work is unchanged."""
+    run = evaluated_at_a_point("42.1", 7)
+    first = run()
+    calls, nodes = [], []
+    compiled, symbolic = evaluate._compiled, evaluate.NumericInstantiator._symbolic
+
+    def counting(inst, expr):
+        fast = compiled(inst, expr)
+        return None if fast is None else (lambda values: calls.append(expr) or fast(values))
+
+    def counted(self, e, env, cuts):
+        nodes.append(e)
+        return symbolic(self, e, env, cuts)
+
+    monkeypatch.setattr(evaluate, "_compiled", counting)
+    monkeypatch.setattr(evaluate.NumericInstantiator, "_symbolic", counted)
+    again = run()
+    assert again == first
+    assert 0 < len(calls) == len(set(calls)) < len(nodes)
