@@ -522,6 +522,8 @@ class NumericInstantiator(Walker):
         self._sizes_key: tuple | None = None  # the sizes, sorted (see _symbolic)
         self._reuse: dict = {}  # loop-invariant subterms' values (see _reused)
         self._compiled_values: dict = {}  # see _symbolic
+        self._held_values: dict = {}  # see _held
+        self._moved: frozenset | bool | None = None  # see _untouched
 
     # -- helpers -----------------------------------------------------------------------
     def int_of(self, e: sp.Basic, env: Mapping) -> int:
@@ -602,6 +604,16 @@ class NumericInstantiator(Walker):
         other indices only, and the definition sees the changed quantities only at its
         own indices (z2[i'] = W2 hhat[i'] + b2 while hhat[i] moves, i' != i).  Only for a
         child of the unperturbed instance (nested cuts take the general route)."""
+        moved = self._moved
+        if moved is None:  # the same for every call on this instance: made once
+            moved = self._moved = self._moved_indices()
+        if moved is False or idx in moved:
+            return False
+        return local(self.d, token, self.changed)
+
+    def _moved_indices(self) -> frozenset | bool:
+        """The indices of the held quantity whose entries this instance moves (see
+        :meth:`_untouched`), or False when no definition keeps its value here."""
         if self.held is None or not self.held[3] or self.parent.held is not None:
             return False
         steps = self.held[3]
@@ -609,13 +621,16 @@ class NumericInstantiator(Walker):
         if moved not in self.d.defs:
             return False
         width = len(self.d.defs[moved].params)
-        if not width or idx in {k[1][:width] for k in steps}:
+        if not width:
             return False
-        return local(self.d, token, self.changed)
+        return frozenset(k[1][:width] for k in steps)
 
     def _held(self, token: sp.Symbol, idx: tuple) -> Matrix:
         """The value of a quantity held as a variable (perturbed at the entries of the
         steps in progress while a derivative with respect to it is taken)."""
+        known = self._held_values.get((token, idx))
+        if known is not None:  # the same value (and steps used) as the first time
+            return known
         node = self
         while node is not None and node.held is not None:
             source, source_cuts, tokens, steps = node.held
@@ -633,6 +648,7 @@ class NumericInstantiator(Walker):
                             node.step_used[k] = step
                             data[pos] = data[pos] + step
                     value = Matrix(value.rows, value.cols, data)
+                self._held_values[(token, idx)] = value
                 return value
             node = source
         raise InstantiationError(f"no value for the held quantity {token}")
