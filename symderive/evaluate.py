@@ -444,6 +444,13 @@ class Matrix:
 
     def scale(self, c) -> Matrix:
         _tick(len(self.data))
+        if type(c) is _MPF:  # c * x for real entries is mpf_mul of the raw values
+            raw = _raw(self.data)
+            if raw is not None:
+                prec, rnd = _PREC_ROUNDING
+                c = c._mpf_
+                return Matrix(self.rows, self.cols, [_make(mpf_mul(c, x, prec, rnd))
+                                                     for x in raw])
         return Matrix(self.rows, self.cols, [c * x for x in self.data])
 
     def unit_scaled(self) -> Matrix:
@@ -778,8 +785,16 @@ class NumericInstantiator(Walker):
         if parts is None or parts[0] is not e:
             parts = _indexed_parts(e)
         _, label, name, indices = parts
-        # int_of, with the common case (an index bound in env) inlined; its visits are
-        # counted together, before anything else can happen
+        idx = self._indices(indices, env)
+        if label in self.d.defs:
+            if label in cuts:
+                return self._held(label, idx).data[0]
+            return self.definition(label, idx, cuts).data[0]
+        return self._leaf((name, idx))
+
+    def _indices(self, indices: tuple, env: Mapping) -> tuple:
+        """``int_of`` of each index, with the common case (an index bound in env) inlined;
+        its visits are counted together, before anything else can happen."""
         idx, pending = [], 0
         for i in indices:
             value = env.get(i) if type(i) is sp.Symbol else None
@@ -793,12 +808,7 @@ class NumericInstantiator(Walker):
             idx.append(self.int_of(i, env))
         if pending:
             _tick(pending)
-        idx = tuple(idx)
-        if label in self.d.defs:
-            if label in cuts:
-                return self._held(label, idx).data[0]
-            return self.definition(label, idx, cuts).data[0]
-        return self._leaf((name, idx))
+        return tuple(idx)
 
     def scalar_Sum(self, e, env: Mapping, cuts: frozenset):
         return self._expand_limits(e, env, cuts)
@@ -1050,7 +1060,7 @@ class NumericInstantiator(Walker):
         return Matrix(dim, 1, [leaf((name, (i, a + 1))) for a in range(dim)])
 
     def matrix_DefRef(self, e, env: Mapping, cuts: frozenset) -> Matrix:
-        idx = tuple(self.int_of(i, env) for i in e.indices)
+        idx = self._indices(e.args[3:], env)  # e.indices
         if e.token in cuts:
             return self._held(e.token, idx)
         return self.definition(e.token, idx, cuts)

@@ -184,6 +184,13 @@ class _Reference(NumericInstantiator):
         return self._leaf((str(label), idx))
 
 
+    def matrix_DefRef(self, e, env, cuts):
+        idx = tuple(self.int_of(i, env) for i in e.indices)
+        if e.token in cuts:
+            return self._held(e.token, idx)
+        return self.definition(e.token, idx, cuts)
+
+
 def _values_and_work(cls, name: str, sizes: dict):
     point = _values(sizes, random.Random(name))
     with mpmath.workdps(100):
@@ -482,3 +489,33 @@ def test_a_compiled_expression_is_evaluated_once_per_instance(monkeypatch):
     again = run()
     assert again == first
     assert 0 < len(calls) == len(set(calls)) < len(nodes)
+
+
+@pytest.mark.parametrize("cid", ["1.1", "10.1"])
+def test_indexed_definitions_counted_and_computed_as_the_plain_walk(cid, monkeypatch):
+    """bn_backprop's definitions indexed by the batch (z1[i], hhat[i], ...), under numeric
+    derivatives that hold them: the same values and work as the reference walk."""
+    from symderive.derivations import bn_backprop as bn
+
+    from symderive.check.instances import Evaluator
+    from symderive.numeric import Sampler
+
+    claim = bn.derivation.claim(cid)
+    sizes = bn.derivation.size_configs(claim)[0][1]
+    ev = Evaluator(claim, sizes)
+    point = Sampler(claim.derivation, ev.leaves, sizes, random.Random(cid)).draw()
+
+    def run(cls):
+        with mpmath.workdps(100):
+            values = ev._values(point)
+            evaluate.work_limit(None)
+            inst = cls(claim.derivation, sizes, values)
+            out = [inst.matrix(side, env, frozenset()).data for env in ev.envs
+                   for side in (claim.lhs, claim.rhs)]
+            return out, evaluate.work_done()
+
+    fast = run(NumericInstantiator)
+    with monkeypatch.context() as patch:
+        patch.setattr(evaluate, "NumericInstantiator", _Reference)
+        plain = run(_Reference)
+    assert fast == plain and fast[1][0] > 0
