@@ -209,7 +209,7 @@ def _logistic(x):
 #: 9 calls in 10 in the backprop claims).  Pure (the value depends on the key only: the
 #: same mpmath operation on the same numbers) and bounded
 _KEPT: dict = {}
-KEPT_MAX = 1 << 16
+KEPT_MAX = 1 << 14  # about 8 MB at 100 digits
 
 
 def _keep(key: tuple, value):
