@@ -199,18 +199,81 @@ def _heaviside(x, h0=None):
     return mpmath.mpf(1) if x > 0 else mpmath.mpf(0)
 
 
-def _sigmoid(x):
+def _logistic(x):
     return 1 / (1 + mpmath.exp(-x))
 
 
-ELEMENTWISE = {"exp": mpmath.exp, "log": mpmath.log, "sqrt": mpmath.sqrt, "relu": _relu,
+#: values of exp, log, sqrt and powers at real mpmath numbers: (function, raw argument(s),
+#: precision, rounding) -> the result.  A finite difference re-evaluates the whole
+#: function with one entry moved, so most arguments recur (log yhat_i' for every i' != i:
+#: 9 calls in 10 in the backprop claims).  Pure (the value depends on the key only: the
+#: same mpmath operation on the same numbers) and bounded
+_KEPT: dict = {}
+KEPT_MAX = 1 << 14  # about 8 MB at 100 digits
+
+
+def _keep(key: tuple, value):
+    if len(_KEPT) >= KEPT_MAX:
+        _KEPT.clear()
+    _KEPT[key] = value
+    return value
+
+
+def _memoised(fn):
+    """``fn`` (an mpmath function of one number), its values at real mpmath numbers and
+    Python ints kept in :data:`_KEPT`: the same mpmath number as ``fn(x)``, computed
+    once."""
+    def memo(x):
+        kind = type(x)
+        if kind is _MPF:
+            x_ = x._mpf_
+        elif kind is int:  # an int and a raw value (a tuple) never compare equal
+            x_ = x
+        else:
+            return fn(x)
+        prec, rnd = _PREC_ROUNDING
+        key = (fn, x_, prec, rnd)
+        out = _KEPT.get(key)
+        return _keep(key, fn(x)) if out is None else out
+    memo.__wrapped__ = fn
+    return memo
+
+
+def _power(x, p):
+    """``x ** p`` for an integer ``p``, ``mpmath.power(x, p)`` otherwise (what
+    HadamardPower computes), kept in :data:`_KEPT` for real mpmath ``x`` and ``p``."""
+    kind = type(p)
+    if type(x) is not _MPF or (kind is not int and kind is not _MPF):
+        return x ** p if isinstance(p, int) else mpmath.power(x, p)
+    prec, rnd = _PREC_ROUNDING
+    key = (_power, x._mpf_, p if kind is int else p._mpf_, prec, rnd)
+    out = _KEPT.get(key)
+    if out is None:
+        out = _keep(key, x ** p if kind is int else mpmath.power(x, p))
+    return out
+
+
+def _exp_raw(x: tuple, prec: int, rnd: str) -> tuple:
+    """``mpf_exp(x, prec, rnd)``, kept in :data:`_KEPT`."""
+    key = (mpf_exp, x, prec, rnd)
+    out = _KEPT.get(key)
+    return _keep(key, mpf_exp(x, prec, rnd)) if out is None else out
+
+
+_MPF = mpmath.mpf
+_PREC_ROUNDING = mpmath.mp._prec_rounding  # mpmath's own list, updated in place
+_exp, _log, _sqrt = _memoised(mpmath.exp), _memoised(mpmath.log), _memoised(mpmath.sqrt)
+_sigmoid = _memoised(_logistic)
+
+ELEMENTWISE = {"exp": _exp, "log": _log, "sqrt": _sqrt, "relu": _relu,
                "indicator": _indicator, "sigmoid": _sigmoid}
 
 FUNCTIONS = {
-    sp.exp: mpmath.exp, sp.log: mpmath.log, sp.sin: mpmath.sin,
+    sp.exp: _exp, sp.log: _log, sp.sin: mpmath.sin,
     sp.cos: mpmath.cos, sp.tanh: mpmath.tanh, sp.sinh: mpmath.sinh, sp.cosh: mpmath.cosh,
     sp.tan: mpmath.tan, sp.atan: mpmath.atan, sp.erf: mpmath.erf,
-    sp.factorial: mpmath.factorial, sp.gamma: mpmath.gamma, sp.loggamma: mpmath.loggamma,
+    sp.factorial: _memoised(mpmath.factorial), sp.gamma: _memoised(mpmath.gamma),
+    sp.loggamma: _memoised(mpmath.loggamma),
     sp.KroneckerDelta: lambda a, b: mpmath.mpf(1) if a == b else mpmath.mpf(0),
     sigmoid: _sigmoid,
 }
@@ -283,7 +346,6 @@ def _local(d: Derivation, token: sp.Symbol, changed: frozenset) -> bool:
     return ok(body)
 
 
-_MPF = mpmath.mpf
 _make = mpmath.mp.make_mpf
 _ONE = mpmath.mpf(1)  # exact: the same number at every precision
 
@@ -382,6 +444,13 @@ class Matrix:
 
     def scale(self, c) -> Matrix:
         _tick(len(self.data))
+        if type(c) is _MPF:  # c * x for real entries is mpf_mul of the raw values
+            raw = _raw(self.data)
+            if raw is not None:
+                prec, rnd = _PREC_ROUNDING
+                c = c._mpf_
+                return Matrix(self.rows, self.cols, [_make(mpf_mul(c, x, prec, rnd))
+                                                     for x in raw])
         return Matrix(self.rows, self.cols, [c * x for x in self.data])
 
     def unit_scaled(self) -> Matrix:
@@ -459,6 +528,9 @@ class NumericInstantiator(Walker):
         self._matrix_methods = _SCALAR_METHODS.setdefault((type(self), "matrix"), {})
         self._sizes_key: tuple | None = None  # the sizes, sorted (see _symbolic)
         self._reuse: dict = {}  # loop-invariant subterms' values (see _reused)
+        self._compiled_values: dict = {}  # see _symbolic
+        self._held_values: dict = {}  # see _held
+        self._moved: frozenset | bool | None = None  # see _untouched
 
     # -- helpers -----------------------------------------------------------------------
     def int_of(self, e: sp.Basic, env: Mapping) -> int:
@@ -539,6 +611,16 @@ class NumericInstantiator(Walker):
         other indices only, and the definition sees the changed quantities only at its
         own indices (z2[i'] = W2 hhat[i'] + b2 while hhat[i] moves, i' != i).  Only for a
         child of the unperturbed instance (nested cuts take the general route)."""
+        moved = self._moved
+        if moved is None:  # the same for every call on this instance: made once
+            moved = self._moved = self._moved_indices()
+        if moved is False or idx in moved:
+            return False
+        return local(self.d, token, self.changed)
+
+    def _moved_indices(self) -> frozenset | bool:
+        """The indices of the held quantity whose entries this instance moves (see
+        :meth:`_untouched`), or False when no definition keeps its value here."""
         if self.held is None or not self.held[3] or self.parent.held is not None:
             return False
         steps = self.held[3]
@@ -546,13 +628,16 @@ class NumericInstantiator(Walker):
         if moved not in self.d.defs:
             return False
         width = len(self.d.defs[moved].params)
-        if not width or idx in {k[1][:width] for k in steps}:
+        if not width:
             return False
-        return local(self.d, token, self.changed)
+        return frozenset(k[1][:width] for k in steps)
 
     def _held(self, token: sp.Symbol, idx: tuple) -> Matrix:
         """The value of a quantity held as a variable (perturbed at the entries of the
         steps in progress while a derivative with respect to it is taken)."""
+        known = self._held_values.get((token, idx))
+        if known is not None:  # the same value (and steps used) as the first time
+            return known
         node = self
         while node is not None and node.held is not None:
             source, source_cuts, tokens, steps = node.held
@@ -570,6 +655,7 @@ class NumericInstantiator(Walker):
                             node.step_used[k] = step
                             data[pos] = data[pos] + step
                     value = Matrix(value.rows, value.cols, data)
+                self._held_values[(token, idx)] = value
                 return value
             node = source
         raise InstantiationError(f"no value for the held quantity {token}")
@@ -699,8 +785,16 @@ class NumericInstantiator(Walker):
         if parts is None or parts[0] is not e:
             parts = _indexed_parts(e)
         _, label, name, indices = parts
-        # int_of, with the common case (an index bound in env) inlined; its visits are
-        # counted together, before anything else can happen
+        idx = self._indices(indices, env)
+        if label in self.d.defs:
+            if label in cuts:
+                return self._held(label, idx).data[0]
+            return self.definition(label, idx, cuts).data[0]
+        return self._leaf((name, idx))
+
+    def _indices(self, indices: tuple, env: Mapping) -> tuple:
+        """``int_of`` of each index, with the common case (an index bound in env) inlined;
+        its visits are counted together, before anything else can happen."""
         idx, pending = [], 0
         for i in indices:
             value = env.get(i) if type(i) is sp.Symbol else None
@@ -714,12 +808,7 @@ class NumericInstantiator(Walker):
             idx.append(self.int_of(i, env))
         if pending:
             _tick(pending)
-        idx = tuple(idx)
-        if label in self.d.defs:
-            if label in cuts:
-                return self._held(label, idx).data[0]
-            return self.definition(label, idx, cuts).data[0]
-        return self._leaf((name, idx))
+        return tuple(idx)
 
     def scalar_Sum(self, e, env: Mapping, cuts: frozenset):
         return self._expand_limits(e, env, cuts)
@@ -815,13 +904,25 @@ class NumericInstantiator(Walker):
         if self._sizes_key is None:
             self._sizes_key = tuple(sorted(self.sizes.items(), key=str))
         expr, keys = _instantiated(self.d, self._sizes_key, e, ints)
+        # the compiled value depends on the expression, this instance's values and the
+        # precision only (no kinks, no work counted): many nodes instantiate to the same
+        # expression (a document's pmf under every assignment giving it that topic)
+        known = (expr, *_PREC_ROUNDING, WORK_DIGITS)
+        value = self._compiled_values.get(known)
+        if value is not None:
+            return value
         if keys is not None and all(k in self.values for k in keys):
             saved = _STATE[1], _STATE[2], _STATE[3], _ABSORBED[0]
             _STATE[2] = None  # charged SYMBOLIC_STEPS above, whatever this costs
             try:
                 fast = _compiled(self, expr)
-                value = (fast(self.values) if fast is not None
-                         else self.scalar(expr, {}, frozenset()))
+                if fast is not None:
+                    value = fast(self.values)
+                    if isinstance(value, int):
+                        value = mpmath.mpf(value)
+                    self._compiled_values[known] = value
+                else:
+                    value = self.scalar(expr, {}, frozenset())
             except InstantiationError:
                 value = None
             finally:
@@ -959,7 +1060,7 @@ class NumericInstantiator(Walker):
         return Matrix(dim, 1, [leaf((name, (i, a + 1))) for a in range(dim)])
 
     def matrix_DefRef(self, e, env: Mapping, cuts: frozenset) -> Matrix:
-        idx = tuple(self.int_of(i, env) for i in e.indices)
+        idx = self._indices(e.args[3:], env)  # e.indices
         if e.token in cuts:
             return self._held(e.token, idx)
         return self.definition(e.token, idx, cuts)
@@ -989,9 +1090,7 @@ class NumericInstantiator(Walker):
     def matrix_HadamardPower(self, e, env: Mapping, cuts: frozenset) -> Matrix:
         p = self.scalar(e.exp, env, cuts)
         base = self.matrix(e.base, env, cuts)
-        if isinstance(p, int):
-            return base.map(lambda x: x ** p)
-        return base.map(lambda x: mpmath.power(x, p))
+        return base.map(lambda x: _power(x, p))
 
     def matrix_Elementwise(self, e, env: Mapping, cuts: frozenset) -> Matrix:
         return self.matrix(e.arg, env, cuts).map(ELEMENTWISE[e.args[0].name])  # fname,
@@ -1013,7 +1112,7 @@ class NumericInstantiator(Walker):
         # visits counted: one per entry for the exponentials, one per quotient)
         prec, rnd = mpmath.mp._prec_rounding
         _tick(len(raw))
-        z = [mpf_exp(x, prec, rnd) for x in raw]
+        z = [_exp_raw(x, prec, rnd) for x in raw]
         total = mpf_sum(z, prec, rnd)
         _tick(len(raw))
         return Matrix(M.rows, M.cols, [_make(mpf_div(t, total, prec, rnd)) for t in z])
@@ -1333,18 +1432,41 @@ def _instantiated(d: Derivation, sizes: tuple, e: sp.Basic, ints: tuple) -> tupl
         return hit
     from .instantiate import Instantiator
 
-    inst, env = Instantiator(d, dict(sizes)), dict(ints)
+    inst = Instantiator(d, dict(sizes))
     if e.args and inst._method("scalar", e) is Instantiator.scalar_default:
         # what Instantiator.scalar_default does, with the function applied once per
-        # explicit arguments: nodes at different indices often have the same ones
-        args = tuple(inst.scalar(a, env, frozenset()) for a in e.args)
+        # explicit arguments: nodes at different indices often have the same ones; each
+        # argument made once per the indices it names (pmf(T_d, mu_k) at every (d, k)
+        # pair: D + K arguments made, not 2 D K)
+        args = tuple(_instantiated_arg(d, sizes, a, ints) for a in e.args)
         expr = _applied(e.func, args)
     else:
-        expr = inst.scalar(e, env, frozenset())
+        expr = inst.scalar(e, dict(ints), frozenset())
     keys = _plain_keys(d, expr)
     if len(_INSTANTIATED) >= INSTANTIATED_MAX:
         del _INSTANTIATED[next(iter(_INSTANTIATED))]
     out = _INSTANTIATED[key] = (expr, keys)
+    return out
+
+
+_ARGS: dict = {}  # (derivation, sizes, argument, its indices) -> explicit; bounded
+
+
+def _instantiated_arg(d: Derivation, sizes: tuple, a: sp.Basic, ints: tuple) -> sp.Basic:
+    """``a`` made explicit by the exact backend at ``ints`` (index -> integer): its value
+    depends on the indices ``a`` names only, so only those are in the key."""
+    free = _free_symbols(a)
+    mine = tuple(kv for kv in ints if kv[0] in free)
+    key = (d, sizes, a, mine)
+    try:
+        return _ARGS[key]
+    except KeyError:
+        pass
+    from .instantiate import Instantiator
+
+    if len(_ARGS) >= INSTANTIATED_MAX:
+        del _ARGS[next(iter(_ARGS))]
+    out = _ARGS[key] = Instantiator(d, dict(sizes)).scalar(a, dict(mine), frozenset())
     return out
 
 

@@ -184,6 +184,13 @@ class _Reference(NumericInstantiator):
         return self._leaf((str(label), idx))
 
 
+    def matrix_DefRef(self, e, env, cuts):
+        idx = tuple(self.int_of(i, env) for i in e.indices)
+        if e.token in cuts:
+            return self._held(e.token, idx)
+        return self.definition(e.token, idx, cuts)
+
+
 def _values_and_work(cls, name: str, sizes: dict):
     point = _values(sizes, random.Random(name))
     with mpmath.workdps(100):
@@ -458,3 +465,57 @@ def test_a_planted_unit_scale_mistake_is_caught(monkeypatch):
         M = evaluate.Matrix(1, 1, [mpmath.mpf(1) / 3])
     with mpmath.workdps(50):
         assert M.unit_scaled().data[0]._mpf_ != M.scale(mpmath.mpf(1)).data[0]._mpf_
+
+
+def test_a_compiled_expression_is_evaluated_once_per_instance(monkeypatch):
+    """Nodes that instantiate to the same explicit expression (a document's pmf under
+    every assignment giving it the same topic) share one evaluation per point; the
+    values are those of the walk (test above) and the work is unchanged."""
+    run = evaluated_at_a_point("42.1", 7)
+    first = run()
+    calls, nodes = [], []
+    compiled, symbolic = evaluate._compiled, evaluate.NumericInstantiator._symbolic
+
+    def counting(inst, expr):
+        fast = compiled(inst, expr)
+        return None if fast is None else (lambda values: calls.append(expr) or fast(values))
+
+    def counted(self, e, env, cuts):
+        nodes.append(e)
+        return symbolic(self, e, env, cuts)
+
+    monkeypatch.setattr(evaluate, "_compiled", counting)
+    monkeypatch.setattr(evaluate.NumericInstantiator, "_symbolic", counted)
+    again = run()
+    assert again == first
+    assert 0 < len(calls) == len(set(calls)) < len(nodes)
+
+
+@pytest.mark.parametrize("cid", ["1.1", "10.1"])
+def test_indexed_definitions_counted_and_computed_as_the_plain_walk(cid, monkeypatch):
+    """bn_backprop's definitions indexed by the batch (z1[i], hhat[i], ...), under numeric
+    derivatives that hold them: the same values and work as the reference walk."""
+    from symderive.derivations import bn_backprop as bn
+
+    from symderive.check.instances import Evaluator
+    from symderive.numeric import Sampler
+
+    claim = bn.derivation.claim(cid)
+    sizes = bn.derivation.size_configs(claim)[0][1]
+    ev = Evaluator(claim, sizes)
+    point = Sampler(claim.derivation, ev.leaves, sizes, random.Random(cid)).draw()
+
+    def run(cls):
+        with mpmath.workdps(100):
+            values = ev._values(point)
+            evaluate.work_limit(None)
+            inst = cls(claim.derivation, sizes, values)
+            out = [inst.matrix(side, env, frozenset()).data for env in ev.envs
+                   for side in (claim.lhs, claim.rhs)]
+            return out, evaluate.work_done()
+
+    fast = run(NumericInstantiator)
+    with monkeypatch.context() as patch:
+        patch.setattr(evaluate, "NumericInstantiator", _Reference)
+        plain = run(_Reference)
+    assert fast == plain and fast[1][0] > 0

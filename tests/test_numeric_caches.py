@@ -86,3 +86,18 @@ def test_points_after_a_cache_hit_are_the_points_of_a_cold_run(drawn_points):
     seen.append([])
     assert _summary(HUNT_TWIN)[0] in ("proved", "verified")  # every solve a cache hit
     assert seen[0] == seen[2] and len(seen[0]) >= 5
+
+
+def test_symbolic_nodes_made_from_arguments_kept_per_their_own_indices():
+    """A node's arguments are kept per the indices each names (evaluate._ARGS): the node
+    made from them is the one the exact backend makes at all the node's indices."""
+    from symderive.instantiate import Instantiator
+
+    run = evaluated_at_a_point("42.1", 3)
+    evaluate._INSTANTIATED.clear()
+    evaluate._ARGS.clear()
+    run()
+    made = list(evaluate._INSTANTIATED.items())
+    assert len(evaluate._ARGS) < 2 * len(made)  # arguments shared between nodes
+    for (d, sizes, e, ints), (expr, _) in made[:40]:
+        assert expr == Instantiator(d, dict(sizes)).scalar(e, dict(ints), frozenset())
