@@ -46,3 +46,47 @@ def test_false_identities_with_shared_subtrees_stay_unproved():
     assert is_zero(s ** 2 - s, use_simplify=False) is None
     assert is_zero(sp.exp(s / 2) ** 2 - sp.exp(s / 3) ** 3, use_simplify=False) is True
     assert is_zero(sp.exp(s / 2) ** 3 - sp.exp(s / 3) ** 3, use_simplify=False) is None
+
+
+# -- the rational zero test by polynomial arithmetic (symderive.check.rational) --------
+def _by_sympy(e) -> bool:
+    num, _ = sp.fraction(sp.together(e))
+    return sp.expand(num) == 0
+
+
+def test_the_numerator_test_decides_as_together_and_expand():
+    from symderive.check.rational import numerator_vanishes
+    z = sp.Symbol("z", positive=True)
+    exprs = [
+        x / (x + 1) - x / (x + 2),
+        1 / (x + y) - 1 / (y + x),
+        (x + y) ** 2 / (x * y) - x / y - y / x - 2,
+        (x + y) ** 2 / (x * y) - x / y - y / x - 1,
+        (1 / (x + 1)) ** -2 - (x + 1) ** 2,
+        (1 / (x + 1)) ** -2 - (x + 1),
+        V[1] / (V[1] * V[2] - V[2]) - V[1] / (V[2] * (V[1] - 1)),
+        (z / (2 * x + 2) - z / (2 * (x + 1))) * (x + y) ** 3,
+        sp.Rational(3, 7) * V[k] ** -3 * (V[k] + 1) - sp.Rational(3, 7) / V[k] ** 2
+        - sp.Rational(3, 7) / V[k] ** 3,
+    ]
+    for e in exprs:
+        assert numerator_vanishes(e) == _by_sympy(e), e
+
+
+def test_false_identities_the_numerator_test_must_not_prove():
+    # each false at a witness; a test that added numerators over different denominators,
+    # dropped a denominator's power, or read I, zoo or pi as a free variable would prove it
+    from symderive.check.prove import _rational_zero
+    false = [
+        (1 / x - 1 / y, {x: 1, y: 2}),
+        (1 / x ** 2 - 1 / x, {x: 2}),
+        (x / (x + 1) ** 2 - x / (x + 1), {x: 1}),
+        ((x + 1) / (x * y) - 1 / y - 1 / (x * y) - 1, {x: 1, y: 1}),
+        (sp.I * x * sp.I * y - x * y, {x: 1, y: 1}),
+    ]
+    for e, at in false:
+        assert e.subs(at) != 0
+        assert _rational_zero(e) is False, e
+    assert _rational_zero(sp.zoo * x - sp.zoo * x) is False  # nan, not 0
+    assert _rational_zero(sp.I * x * sp.I * y + x * y) is True  # I**2 = -1 (SymPy's path)
+    assert _rational_zero(sp.pi * x / (sp.pi * y) - x / y) is True

@@ -5,7 +5,9 @@ Strategy, cheapest first:
 1. split on binary symbols (t in {0, 1}), which turns ``y**t`` into plain algebra;
 2. replace every transcendental or algebraic function application by a fresh symbol
    and cancel the resulting rational function.  If that cancels to zero the identity
-   holds for *any* values of those applications, so the proof is sound;
+   holds for *any* values of those applications, so the proof is sound (decided by
+   polynomial arithmetic, :mod:`.rational`; SymPy's ``together`` where that does not
+   apply);
 3. fall back to ``sympy.simplify``, which can be slow; the caller runs this in a
    worker process with a deadline so a runaway simplify cannot hang the run.
 
@@ -18,6 +20,8 @@ import itertools
 from functools import lru_cache
 
 import sympy as sp
+
+from .rational import NotRational, numerator_vanishes
 
 __all__ = ["is_zero", "atomize", "combine_integrals", "distinct_nodes"]
 
@@ -127,6 +131,10 @@ def _rational_zero(expr: sp.Expr) -> bool:
     if expr == 0:
         return True
     flat = atomize(expr)
+    try:
+        return numerator_vanishes(flat)  # the same decision, without SymPy objects
+    except NotRational:
+        pass
     num, _ = sp.fraction(sp.together(flat))
     return sp.expand(num) == 0
 
