@@ -90,3 +90,26 @@ def test_false_identities_the_numerator_test_must_not_prove():
     assert _rational_zero(sp.zoo * x - sp.zoo * x) is False  # nan, not 0
     assert _rational_zero(sp.I * x * sp.I * y + x * y) is True  # I**2 = -1 (SymPy's path)
     assert _rational_zero(sp.pi * x / (sp.pi * y) - x / y) is True
+
+
+# -- integrals remembered, constant factors taken out (prove._integrated) -------------
+def test_remembered_integrals_keep_their_sign_limits_and_factor():
+    from symderive.check.prove import _integral
+    t, u = sp.Dummy("t", positive=True), sp.Dummy("u", positive=True)
+    f = t * sp.log(1 + t)
+    g = f.xreplace({t: u})  # the same integral in another variable: not combined
+    _integral.cache_clear()
+    assert is_zero(sp.Integral(-f, (t, 0, 1)) + sp.Integral(g, (u, 0, 1))) is True
+    assert _integral.cache_info().currsize == 2  # two integrals, each once
+    assert is_zero(sp.Integral(3 * f, (t, 0, 1)) - 3 * sp.Integral(g, (u, 0, 1))) is True
+    assert _integral.cache_info().hits == 2
+    # false, each: a sign, a factor or the limits lost on the way to the memo
+    false = [
+        sp.Integral(-f, (t, 0, 1)) - sp.Integral(g, (u, 0, 1)),
+        sp.Integral(3 * f, (t, 0, 1)) - 2 * sp.Integral(g, (u, 0, 1)),
+        sp.Integral(-f, (t, 0, 2)) + sp.Integral(g, (u, 0, 1)),
+        x * sp.Integral(-f, (t, 0, 1)) + sp.Integral(g, (u, 0, 1)),
+    ]
+    for e in false:
+        assert e.doit().subs(x, 2) != 0
+        assert is_zero(e) is None, e
