@@ -113,3 +113,11 @@ def test_remembered_integrals_keep_their_sign_limits_and_factor():
     for e in false:
         assert e.doit().subs(x, 2) != 0
         assert is_zero(e) is None, e
+
+
+def test_numbers_that_are_not_rational_are_left_to_sympy():
+    from symderive.check.prove import _rational_zero
+    for e, zero in [(sp.exp(2) * x - x * sp.exp(2), True), (sp.exp(2) * x - x, False),
+                    (sp.nan * x, False), (sp.pi * x - x, False),
+                    (sp.exp(x) * sp.exp(2) - sp.exp(x + 2), True)]:
+        assert _rational_zero(e) is zero, e

@@ -127,15 +127,34 @@ def atomize(expr: sp.Expr) -> sp.Expr:
     return _Atoms(expr).walk(expr)
 
 
+def _applications(expr: sp.Expr, atoms: _Atoms) -> dict:
+    """{node: its atomized form} for the outermost nodes of ``expr`` that are not sums,
+    products, integer powers, symbols, entries or rational numbers: what ``atomize``
+    puts in their place, the rest of ``expr`` being the same rational function."""
+    out: dict = {}
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        if e in out or isinstance(e, (sp.Symbol, sp.Indexed)) or e.is_Rational:
+            continue
+        if e.is_Add or e.is_Mul or e.is_Pow and e.exp.is_Integer:
+            stack.extend(e.args)
+            continue
+        flat = atoms.walk(e)
+        if flat != e:  # else not rational (pi, nan, ...): left for SymPy's test
+            out[e] = flat
+    return out
+
+
 def _rational_zero(expr: sp.Expr) -> bool:
     if expr == 0:
         return True
-    flat = atomize(expr)
-    try:
-        return numerator_vanishes(flat)  # the same decision, without SymPy objects
+    atoms = _Atoms(expr)
+    try:  # the same decision, without rebuilding the sums and products as SymPy does
+        return numerator_vanishes(expr, _applications(expr, atoms))
     except NotRational:
         pass
-    num, _ = sp.fraction(sp.together(flat))
+    num, _ = sp.fraction(sp.together(atoms.walk(expr)))
     return sp.expand(num) == 0
 
 

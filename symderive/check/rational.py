@@ -38,22 +38,24 @@ class NotRational(Exception):
     """The expression is not a rational function of symbols and entries."""
 
 
-def numerator_vanishes(expr: sp.Expr) -> bool:
+def numerator_vanishes(expr: sp.Expr, replaced: dict | None = None) -> bool:
     """Whether ``expr``, a rational function of its symbols and entries, is identically
-    zero.  Raises :class:`NotRational` for anything else."""
-    variables = _variables(expr)
+    zero, each node in ``replaced`` read as its value there.  Raises
+    :class:`NotRational` for anything else."""
+    replaced = replaced or {}
+    variables = _variables(expr, replaced)
     if len(variables) > len(_VARS):
         raise NotRational("too many variables")
     try:
-        num, _ = _Reader(variables).read(expr)
+        num, _ = _Reader(variables, replaced).read(expr)
     except ZeroDivisionError:  # a denominator that is the zero polynomial: not shown
         return False
     return not num
 
 
-def _variables(expr: sp.Basic) -> list:
-    """The symbols and entries of ``expr``, each once (an entry's indices are not
-    variables of their own: the entry is)."""
+def _variables(expr: sp.Basic, replaced: dict) -> list:
+    """The symbols and entries of ``expr`` (a node in ``replaced`` by its value), each
+    once (an entry's indices are not variables of their own: the entry is)."""
     seen: dict = {}
     stack = [expr]
     while stack:
@@ -61,15 +63,18 @@ def _variables(expr: sp.Basic) -> list:
         if node in seen:
             continue
         seen[node] = None
-        if not isinstance(node, (sp.Symbol, sp.Indexed)):
+        if node in replaced:
+            stack.append(replaced[node])
+        elif not isinstance(node, (sp.Symbol, sp.Indexed)):
             stack.extend(node.args)
     return [x for x in seen if isinstance(x, (sp.Symbol, sp.Indexed))]
 
 
 class _Reader:
-    def __init__(self, variables: list):
+    def __init__(self, variables: list, replaced: dict):
         self.ring = PolyRing(_VARS[:max(len(variables), 1)], QQ, lex)
         self.vars = dict(zip(variables, self.ring.gens))
+        self.replaced = replaced
         self.memo: dict = {}
 
     def read(self, e: sp.Basic) -> tuple:
@@ -82,6 +87,8 @@ class _Reader:
 
     def _read(self, e: sp.Basic) -> tuple:
         R = self.ring
+        if e in self.replaced:
+            return self.read(self.replaced[e])
         var = self.vars.get(e)
         if var is not None:
             if not e.is_commutative:
