@@ -5,7 +5,9 @@ Strategy, cheapest first:
 1. split on binary symbols (t in {0, 1}), which turns ``y**t`` into plain algebra;
 2. replace every transcendental or algebraic function application by a fresh symbol
    and cancel the resulting rational function.  If that cancels to zero the identity
-   holds for *any* values of those applications, so the proof is sound;
+   holds for *any* values of those applications, so the proof is sound (decided by
+   polynomial arithmetic, :mod:`.rational`; SymPy's ``together`` where that does not
+   apply);
 3. fall back to ``sympy.simplify``, which can be slow; the caller runs this in a
    worker process with a deadline so a runaway simplify cannot hang the run.
 
@@ -18,6 +20,8 @@ import itertools
 from functools import lru_cache
 
 import sympy as sp
+
+from .rational import NotRational, numerator_vanishes
 
 __all__ = ["is_zero", "atomize", "combine_integrals", "distinct_nodes"]
 
@@ -123,11 +127,34 @@ def atomize(expr: sp.Expr) -> sp.Expr:
     return _Atoms(expr).walk(expr)
 
 
+def _applications(expr: sp.Expr, atoms: _Atoms) -> dict:
+    """{node: its atomized form} for the outermost nodes of ``expr`` that are not sums,
+    products, integer powers, symbols, entries or rational numbers: what ``atomize``
+    puts in their place, the rest of ``expr`` being the same rational function."""
+    out: dict = {}
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        if e in out or isinstance(e, (sp.Symbol, sp.Indexed)) or e.is_Rational:
+            continue
+        if e.is_Add or e.is_Mul or e.is_Pow and e.exp.is_Integer:
+            stack.extend(e.args)
+            continue
+        flat = atoms.walk(e)
+        if flat != e:  # else not rational (pi, nan, ...): left for SymPy's test
+            out[e] = flat
+    return out
+
+
 def _rational_zero(expr: sp.Expr) -> bool:
     if expr == 0:
         return True
-    flat = atomize(expr)
-    num, _ = sp.fraction(sp.together(flat))
+    atoms = _Atoms(expr)
+    try:  # the same decision, without rebuilding the sums and products as SymPy does
+        return numerator_vanishes(expr, _applications(expr, atoms))
+    except NotRational:
+        pass
+    num, _ = sp.fraction(sp.together(atoms.walk(expr)))
     return sp.expand(num) == 0
 
 
@@ -148,11 +175,40 @@ def combine_integrals(expr: sp.Expr) -> sp.Expr:
     return sp.Add(*rest, *(sp.Integral(sp.Add(*fs), *lim) for lim, fs in groups.items()))
 
 
+def _integrated(expr: sp.Expr) -> sp.Expr:
+    """``expr.doit()``, each integral in a sum of terms ``c * Integral(k * f)`` (rational
+    k) integrated as ``c * k * Integral(f).doit()`` (linearity) and remembered
+    (``_integral``): the claims of one display share integrals (the head of (37) is in
+    every line's claim), often with the sign inside in one and outside in another."""
+    if not isinstance(expr, sp.Add):
+        return expr.doit()
+    out = []
+    for term in expr.args:
+        factors = sp.Mul.make_args(term)
+        at = [k for k, f in enumerate(factors) if isinstance(f, sp.Integral)]
+        if len(at) != 1:
+            out.append(term.doit())
+            continue
+        part = factors[at[0]]
+        k, f = part.function.as_coeff_Mul()
+        if not k.is_Rational:
+            k, f = sp.S.One, part.function
+        rest = [g.doit() for g in factors[:at[0]] + factors[at[0] + 1:]]
+        out.append(sp.Mul(*rest, k, _integral(sp.Integral(f, *part.limits))))
+    return sp.Add(*out)
+
+
+@lru_cache(maxsize=64)
+def _integral(integral: sp.Integral) -> sp.Expr:
+    """``integral.doit()`` (pure: remembered)."""
+    return integral.doit()
+
+
 def _zero(expr: sp.Expr, use_simplify: bool) -> bool:
     if expr == 0:
         return True
     if expr.has(sp.Integral):
-        expr = combine_integrals(expr).doit()  # the truth by integration
+        expr = _integrated(combine_integrals(expr))  # the truth by integration
     try:
         if _rational_zero(expr):
             return True
