@@ -169,6 +169,10 @@ def _numeric_one(claim: Claim, sizes: dict, wanted: int, rng: random.Random,
     firsts = sampler.special_points() if evaluate.leaves and special else []
     for k in range(len(firsts) + (tries(wanted) if evaluate.leaves else 1)):
         point = firsts[k] if k < len(firsts) else sampler.draw()
+        if limit is not None and evaluate.side is None and evaluate.least_work > limit:
+            # every evaluation here would exceed the limit: known without one (the point
+            # is still drawn, so later sizes get the same points)
+            raise WorkLimit(f"more than {limit} evaluation steps")
         before = evaluate.unresolved
         vals = _screened(evaluate, point, limit)
         if failures(vals):
