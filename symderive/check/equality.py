@@ -11,8 +11,13 @@ from __future__ import annotations
 import itertools
 import random
 
+import mpmath
 import sympy as sp
 
+from .. import evaluate as _evaluate
+from .. import numeric as _numeric
+from .. import piecewise_level as _piecewise
+from .. import quadrature as _quadrature
 from ..assumptions import Binary, Simplex
 from ..derivation import Claim, Derivation
 from ..evaluate import WorkLimit, work_done, work_limit
@@ -23,6 +28,7 @@ from ..piecewise_level import recording as branch_recording
 from ..piecewise_level import state_branches
 from ..quadrature import recording, state_precision, unsettled
 from ..walker import IndexRangeError, OperandShapeError, wrt_name
+from . import directions, plan
 from .allsizes import prove_all_sizes
 from .conditions import degenerate_points, follows_from, solutions_at
 from .counterexample import (
@@ -37,7 +43,7 @@ from .counterexample import (
     skipped_text,
 )
 from .directions import Unsettled
-from .instances import Evaluator, Instance, ShapeMismatch, instantiate
+from .instances import Evaluator, Instance, ShapeMismatch, _sizes_key, instantiate
 from .plan import (
     EXACT_WORK,
     WORK_PER_POINT,
@@ -236,10 +242,71 @@ def _sample_ladder(claim: Claim, ladder: list[dict], wanted: int, rng: random.Ra
     ``capped``)."""
     for cand in ladder:
         try:
-            return cand, _numeric_one(claim, cand, wanted, rng, special, limit)
+            return cand, _sampled(claim, cand, wanted, rng, special, limit)
         except WorkLimit:
             capped.append(cand)
     return None
+
+
+#: sizes sampled kept in a derivation's memo (see _sampled) before it is emptied
+SAMPLED_MAX = 256
+
+
+def _sampled(claim: Claim, sizes: dict, wanted: int, rng: random.Random, special: bool,
+             limit: int | None) -> Outcome | tuple[int, int, int]:
+    """:func:`_numeric_one`, remembered for a claim with the same content (a formula
+    restated: bn_backprop (14)-(23) repeat (2)-(13)) at the same sizes, from the same
+    state of the generator, which is then left as sampling would leave it.
+
+    Kept on the derivation, keyed on everything the result depends on: both sides, the
+    derivation's variables, definitions and indices (the objects: one declared again is
+    new), the sizes, the points wanted, the generator's state, the precision and the
+    sampling constants; a size too costly is remembered as such.  A refutation (an
+    Outcome) or any other error is found again, not remembered, and so is a size whose
+    sampling logged a quadrature or a piecewise level (notes for the evidence, and state
+    that later comparisons read)."""
+    d = claim.derivation
+    if claim.given or not _pristine():
+        return _numeric_one(claim, sizes, wanted, rng, special, limit)
+    key = (claim.lhs, claim.rhs, tuple(map(id, d.vars.values())),
+           tuple(map(id, d.defs.values())), tuple(d.indices.items()), _sizes_key(sizes),
+           wanted, special, limit, _constants(), rng.getstate())
+    cache = d.__dict__.setdefault("_sampled", {})
+    hit = cache.get(key)
+    if hit is not None:
+        result, state = hit
+        rng.setstate(state)
+        if result is None:
+            raise WorkLimit(f"more than {limit} evaluation steps")
+        return result
+    try:
+        result = _numeric_one(claim, sizes, wanted, rng, special, limit)
+    except WorkLimit:
+        _remember(cache, key, None, rng)
+        raise
+    if isinstance(result, tuple):
+        _remember(cache, key, result, rng)
+    return result
+
+
+def _remember(cache: dict, key: tuple, result: tuple | None, rng: random.Random) -> None:
+    if _pristine():
+        if len(cache) >= SAMPLED_MAX:
+            cache.clear()
+        cache[key] = (result, rng.getstate())
+
+
+def _pristine() -> bool:
+    """Whether no quadrature and no piecewise level has been logged for this claim."""
+    return (_quadrature._LOG[0] == _quadrature.QuadratureLog()
+            and _piecewise._LOG[0] == _piecewise.BranchLog())
+
+
+def _constants() -> tuple:
+    """The settings sampling reads besides its arguments (tests change some)."""
+    return (mpmath.mp.prec, _numeric.DIGITS, _numeric.TOLERANCE, _evaluate.WORK_DIGITS,
+            _evaluate.FD_DIGITS, _evaluate.COMPARE_TOLERANCE, plan.MAX_TRIES,
+            directions.DIRECTIONS, directions.SCREEN_TOLERANCE, directions.NESTED_TOLERANCE)
 
 
 def numeric_phase(claim: Claim, configs: list[tuple[dict | list[dict], int]],
