@@ -14,21 +14,18 @@ import random
 import mpmath
 import sympy as sp
 
-from .. import evaluate as _evaluate
-from .. import numeric as _numeric
-from .. import piecewise_level as _piecewise
-from .. import quadrature as _quadrature
 from ..assumptions import Binary, Simplex
 from ..derivation import Claim, Derivation
-from ..evaluate import WorkLimit, work_done, work_limit
+from ..evaluate import COMPARE_TOLERANCE, FD_DIGITS, WORK_DIGITS, WorkLimit, work_done, work_limit
 from ..instantiate import InstantiationError
 from ..nodes import Hess, MatD, ScalarD
-from ..numeric import DIGITS, Sampler, assumption_of, to_mp
+from ..numeric import DIGITS, TOLERANCE, Sampler, assumption_of, to_mp
+from ..piecewise_level import _LOG as _BRANCH_LOG
+from ..piecewise_level import BranchLog, state_branches
 from ..piecewise_level import recording as branch_recording
-from ..piecewise_level import state_branches
-from ..quadrature import recording, state_precision, unsettled
+from ..quadrature import _LOG as _QUADRATURE_LOG
+from ..quadrature import QuadratureLog, recording, state_precision, unsettled
 from ..walker import IndexRangeError, OperandShapeError, wrt_name
-from . import directions, plan
 from .allsizes import prove_all_sizes
 from .conditions import degenerate_points, follows_from, solutions_at
 from .counterexample import (
@@ -42,10 +39,11 @@ from .counterexample import (
     shape_refutation,
     skipped_text,
 )
-from .directions import Unsettled
+from .directions import DIRECTIONS, NESTED_TOLERANCE, SCREEN_TOLERANCE, Unsettled
 from .instances import Evaluator, Instance, ShapeMismatch, _sizes_key, instantiate
 from .plan import (
     EXACT_WORK,
+    MAX_TRIES,
     WORK_PER_POINT,
     claim_rng,
     claim_seed,
@@ -298,15 +296,13 @@ def _remember(cache: dict, key: tuple, result: tuple | None, rng: random.Random)
 
 def _pristine() -> bool:
     """Whether no quadrature and no piecewise level has been logged for this claim."""
-    return (_quadrature._LOG[0] == _quadrature.QuadratureLog()
-            and _piecewise._LOG[0] == _piecewise.BranchLog())
+    return _QUADRATURE_LOG[0] == QuadratureLog() and _BRANCH_LOG[0] == BranchLog()
 
 
 def _constants() -> tuple:
-    """The settings sampling reads besides its arguments (tests change some)."""
-    return (mpmath.mp.prec, _numeric.DIGITS, _numeric.TOLERANCE, _evaluate.WORK_DIGITS,
-            _evaluate.FD_DIGITS, _evaluate.COMPARE_TOLERANCE, plan.MAX_TRIES,
-            directions.DIRECTIONS, directions.SCREEN_TOLERANCE, directions.NESTED_TOLERANCE)
+    """The settings sampling reads besides its arguments."""
+    return (mpmath.mp.prec, DIGITS, TOLERANCE, WORK_DIGITS, FD_DIGITS, COMPARE_TOLERANCE,
+            MAX_TRIES, DIRECTIONS, SCREEN_TOLERANCE, NESTED_TOLERANCE)
 
 
 def numeric_phase(claim: Claim, configs: list[tuple[dict | list[dict], int]],
