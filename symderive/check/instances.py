@@ -15,6 +15,7 @@ from ..instantiate import Instantiator
 from ..matrix_domains import structured
 from ..quadrature import QuadratureUnreliable
 from .directions import derivative_side, nested, screen
+from .plan import least_work
 
 
 def free_indices(d: Derivation, *exprs: sp.Basic) -> list[sp.Symbol]:
@@ -176,6 +177,14 @@ class Evaluator:
         #: repeat their values: 1, -1, 1/1000, ...); bounded
         self._numbers: dict = {}
         self._nested: bool | None = None
+
+    @functools.cached_property
+    def least_work(self) -> int:
+        """A lower bound of the node visits of evaluating both sides at one point, entry
+        by entry (:func:`.plan.least_work` of each side at every index value): the same
+        at every point, so found once per size."""
+        sides = self.claim.lhs, self.claim.rhs
+        return len(self.envs) * sum(least_work(e, self.sizes) for e in sides)
 
     def _values(self, point: dict) -> dict:
         """The point as the numeric instantiator takes it (call at working precision)."""

@@ -19,7 +19,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+import sympy as sp
+from sympy.matrices.expressions import MatrixExpr
+
 from ..derivation import Claim, Derivation
+from ..evaluate import NumericInstantiator
 
 DEFAULT_SEED = 0
 MIN_TOP_SIZE = 6
@@ -40,6 +44,46 @@ WORK_PER_POINT = 150_000
 #: beta (434-617 visits) stay; its chain lines and the gradients by W1, b1, z1, sigma^2
 #: (733-4866, up to 2 CPU s each in SymPy) go.  Claims that pin their sizes keep it.
 EXACT_WORK = 700
+
+
+def least_work(e: sp.Basic, sizes: dict) -> int:
+    """A lower bound, the same at every point, of the node visits (the work
+    :data:`WORK_PER_POINT` limits) of evaluating the scalar ``e`` at ``sizes``.  Counted
+    are only nodes the walk cannot skip: a sum or product of terms visits each term, a
+    ``Sum``/``Product`` whose limits the sizes fix visits its body once per index value
+    (an expectation over K^D assignments: K^D bodies); any other node counts one.  So a
+    size where this bound already exceeds the limit is too costly without evaluating a
+    point there (an evaluation that completes would exceed the limit anyway)."""
+    method = _scalar_method(type(e))
+    if method is _TERMS:
+        return 1 + sum(least_work(a, sizes) for a in e.args)
+    if method is _LIMITS:
+        terms = 1
+        for _, lo, hi in e.limits:
+            lo, hi = (sp.sympify(sp.sympify(b).xreplace(sizes)) for b in (lo, hi))
+            if not (lo.is_Integer and hi.is_Integer):
+                return 1  # limits set by an enclosing index: not counted
+            terms *= max(0, int(hi) - int(lo) + 1)
+        return 1 + terms * least_work(e.function, sizes)
+    return 1
+
+
+#: the evaluator's methods whose visits :func:`least_work` counts
+_TERMS = {NumericInstantiator.scalar_Add, NumericInstantiator.scalar_Mul}
+_LIMITS = {NumericInstantiator.scalar_Sum}
+
+
+def _scalar_method(kind: type):
+    """The evaluator's method for a scalar node of class ``kind``, found as its walk finds
+    it (the first class of the MRO with one: a subclass of Sum such as an expectation
+    over assignments is walked as a sum); a set holding it, or None."""
+    if issubclass(kind, MatrixExpr):
+        return None
+    for klass in kind.__mro__:
+        method = getattr(NumericInstantiator, f"scalar_{klass.__name__}", None)
+        if method is not None:
+            return next((s for s in (_TERMS, _LIMITS) if method in s), None)
+    return None
 
 
 def claim_seed(seed: int | None) -> int:
