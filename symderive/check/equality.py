@@ -40,6 +40,7 @@ from .counterexample import (
     skipped_text,
 )
 from .directions import DIRECTIONS, NESTED_TOLERANCE, SCREEN_TOLERANCE, Unsettled
+from .index_ranges import outside_shape
 from .instances import Evaluator, Instance, ShapeMismatch, _sizes_key, instantiate
 from .plan import (
     EXACT_WORK,
@@ -242,6 +243,9 @@ def _sample_ladder(claim: Claim, ladder: list[dict], wanted: int, rng: random.Ra
         try:
             return cand, _sampled(claim, cand, wanted, rng, special, limit)
         except WorkLimit:
+            found = outside_shape(claim, cand)  # what the walk would have met later
+            if found is not None:
+                raise found from None
             capped.append(cand)
     return None
 
