@@ -11,17 +11,20 @@ from __future__ import annotations
 import itertools
 import random
 
+import mpmath
 import sympy as sp
 
 from ..assumptions import Binary, Simplex
 from ..derivation import Claim, Derivation
-from ..evaluate import WorkLimit, work_done, work_limit
+from ..evaluate import COMPARE_TOLERANCE, FD_DIGITS, WORK_DIGITS, WorkLimit, work_done, work_limit
 from ..instantiate import InstantiationError
 from ..nodes import Hess, MatD, ScalarD
-from ..numeric import DIGITS, Sampler, assumption_of, to_mp
+from ..numeric import DIGITS, TOLERANCE, Sampler, assumption_of, to_mp
+from ..piecewise_level import _LOG as _BRANCH_LOG
+from ..piecewise_level import BranchLog, state_branches
 from ..piecewise_level import recording as branch_recording
-from ..piecewise_level import state_branches
-from ..quadrature import recording, state_precision, unsettled
+from ..quadrature import _LOG as _QUADRATURE_LOG
+from ..quadrature import QuadratureLog, recording, state_precision, unsettled
 from ..walker import IndexRangeError, OperandShapeError, wrt_name
 from .allsizes import prove_all_sizes
 from .conditions import degenerate_points, follows_from, solutions_at
@@ -36,11 +39,12 @@ from .counterexample import (
     shape_refutation,
     skipped_text,
 )
-from .directions import Unsettled
+from .directions import DIRECTIONS, NESTED_TOLERANCE, SCREEN_TOLERANCE, Unsettled
 from .index_ranges import outside_shape
-from .instances import Evaluator, Instance, ShapeMismatch, instantiate
+from .instances import Evaluator, Instance, ShapeMismatch, _sizes_key, instantiate
 from .plan import (
     EXACT_WORK,
+    MAX_TRIES,
     WORK_PER_POINT,
     claim_rng,
     claim_seed,
@@ -237,13 +241,72 @@ def _sample_ladder(claim: Claim, ladder: list[dict], wanted: int, rng: random.Ra
     ``capped``)."""
     for cand in ladder:
         try:
-            return cand, _numeric_one(claim, cand, wanted, rng, special, limit)
+            return cand, _sampled(claim, cand, wanted, rng, special, limit)
         except WorkLimit:
             found = outside_shape(claim, cand)  # what the walk would have met later
             if found is not None:
                 raise found from None
             capped.append(cand)
     return None
+
+
+#: sizes sampled kept in a derivation's memo (see _sampled) before it is emptied
+SAMPLED_MAX = 256
+
+
+def _sampled(claim: Claim, sizes: dict, wanted: int, rng: random.Random, special: bool,
+             limit: int | None) -> Outcome | tuple[int, int, int]:
+    """:func:`_numeric_one`, remembered for a claim with the same content (a formula
+    restated: bn_backprop (14)-(23) repeat (2)-(13)) at the same sizes, from the same
+    state of the generator, which is then left as sampling would leave it.
+
+    Kept on the derivation, keyed on everything the result depends on: both sides, the
+    derivation's variables, definitions and indices (the objects: one declared again is
+    new), the sizes, the points wanted, the generator's state, the precision and the
+    sampling constants; a size too costly is remembered as such.  A refutation (an
+    Outcome) or any other error is found again, not remembered, and so is a size whose
+    sampling logged a quadrature or a piecewise level (notes for the evidence, and state
+    that later comparisons read)."""
+    d = claim.derivation
+    if claim.given or not _pristine():
+        return _numeric_one(claim, sizes, wanted, rng, special, limit)
+    key = (claim.lhs, claim.rhs, tuple(map(id, d.vars.values())),
+           tuple(map(id, d.defs.values())), tuple(d.indices.items()), _sizes_key(sizes),
+           wanted, special, limit, _constants(), rng.getstate())
+    cache = d.__dict__.setdefault("_sampled", {})
+    hit = cache.get(key)
+    if hit is not None:
+        result, state = hit
+        rng.setstate(state)
+        if result is None:
+            raise WorkLimit(f"more than {limit} evaluation steps")
+        return result
+    try:
+        result = _numeric_one(claim, sizes, wanted, rng, special, limit)
+    except WorkLimit:
+        _remember(cache, key, None, rng)
+        raise
+    if isinstance(result, tuple):
+        _remember(cache, key, result, rng)
+    return result
+
+
+def _remember(cache: dict, key: tuple, result: tuple | None, rng: random.Random) -> None:
+    if _pristine():
+        if len(cache) >= SAMPLED_MAX:
+            cache.clear()
+        cache[key] = (result, rng.getstate())
+
+
+def _pristine() -> bool:
+    """Whether no quadrature and no piecewise level has been logged for this claim."""
+    return _QUADRATURE_LOG[0] == QuadratureLog() and _BRANCH_LOG[0] == BranchLog()
+
+
+def _constants() -> tuple:
+    """The settings sampling reads besides its arguments."""
+    return (mpmath.mp.prec, DIGITS, TOLERANCE, WORK_DIGITS, FD_DIGITS, COMPARE_TOLERANCE,
+            MAX_TRIES, DIRECTIONS, SCREEN_TOLERANCE, NESTED_TOLERANCE)
 
 
 def numeric_phase(claim: Claim, configs: list[tuple[dict | list[dict], int]],
