@@ -238,10 +238,29 @@ def _sample_ladder(claim: Claim, ladder: list[dict], wanted: int, rng: random.Ra
                    special: bool, limit: int | None, capped: list[dict]):
     """Sample the first size of ``ladder`` whose points stay within the work ``limit``:
     (size, result), or None when every candidate is too costly (each is added to
-    ``capped``)."""
+    ``capped``).  A size already sampled for a claim with the same content is served
+    from the derivation's memo (:func:`_memo`)."""
     for cand in ladder:
+        # _numeric_one is called from here, not through a wrapper: one more frame under
+        # the walk's deep recursion can put it on a boundary of CPython 3.11's 16 KiB
+        # frame-stack chunks, where every call maps and unmaps one (seen: 19 s of system
+        # time in one quadrature claim under pytest-xdist)
+        cache, key = _memo(claim, cand, wanted, special, limit, rng)
+        hit = cache.get(key) if cache is not None else None
         try:
-            return cand, _sampled(claim, cand, wanted, rng, special, limit)
+            if hit is not None:
+                rng.setstate(hit[1])
+                if hit[0] is None:
+                    raise WorkLimit(f"more than {limit} evaluation steps")
+                return cand, hit[0]
+            try:
+                result = _numeric_one(claim, cand, wanted, rng, special, limit)
+            except WorkLimit:
+                _remember(cache, key, None, rng)
+                raise
+            if isinstance(result, tuple):
+                _remember(cache, key, result, rng)
+            return cand, result
         except WorkLimit:
             found = outside_shape(claim, cand)  # what the walk would have met later
             if found is not None:
@@ -250,15 +269,15 @@ def _sample_ladder(claim: Claim, ladder: list[dict], wanted: int, rng: random.Ra
     return None
 
 
-#: sizes sampled kept in a derivation's memo (see _sampled) before it is emptied
+#: sizes sampled kept in a derivation's memo (see _memo) before it is emptied
 SAMPLED_MAX = 256
 
 
-def _sampled(claim: Claim, sizes: dict, wanted: int, rng: random.Random, special: bool,
-             limit: int | None) -> Outcome | tuple[int, int, int]:
-    """:func:`_numeric_one`, remembered for a claim with the same content (a formula
-    restated: bn_backprop (14)-(23) repeat (2)-(13)) at the same sizes, from the same
-    state of the generator, which is then left as sampling would leave it.
+def _memo(claim: Claim, sizes: dict, wanted: int, special: bool, limit: int | None,
+          rng: random.Random) -> tuple[dict | None, tuple | None]:
+    """The memo of sampled sizes and the key of this sampling, for a claim with the same
+    content (a formula restated: bn_backprop (14)-(23) repeat (2)-(13)) at the same
+    sizes, from the same state of the generator, which a hit leaves as sampling would.
 
     Kept on the derivation, keyed on everything the result depends on: both sides, the
     derivation's variables, definitions and indices (the objects: one declared again is
@@ -266,33 +285,19 @@ def _sampled(claim: Claim, sizes: dict, wanted: int, rng: random.Random, special
     sampling constants; a size too costly is remembered as such.  A refutation (an
     Outcome) or any other error is found again, not remembered, and so is a size whose
     sampling logged a quadrature or a piecewise level (notes for the evidence, and state
-    that later comparisons read)."""
+    that later comparisons read): (None, None) then."""
     d = claim.derivation
     if claim.given or not _pristine():
-        return _numeric_one(claim, sizes, wanted, rng, special, limit)
+        return None, None
     key = (claim.lhs, claim.rhs, tuple(map(id, d.vars.values())),
            tuple(map(id, d.defs.values())), tuple(d.indices.items()), _sizes_key(sizes),
            wanted, special, limit, _constants(), rng.getstate())
-    cache = d.__dict__.setdefault("_sampled", {})
-    hit = cache.get(key)
-    if hit is not None:
-        result, state = hit
-        rng.setstate(state)
-        if result is None:
-            raise WorkLimit(f"more than {limit} evaluation steps")
-        return result
-    try:
-        result = _numeric_one(claim, sizes, wanted, rng, special, limit)
-    except WorkLimit:
-        _remember(cache, key, None, rng)
-        raise
-    if isinstance(result, tuple):
-        _remember(cache, key, result, rng)
-    return result
+    return d.__dict__.setdefault("_sampled", {}), key
 
 
-def _remember(cache: dict, key: tuple, result: tuple | None, rng: random.Random) -> None:
-    if _pristine():
+def _remember(cache: dict | None, key: tuple, result: tuple | None,
+              rng: random.Random) -> None:
+    if cache is not None and _pristine():
         if len(cache) >= SAMPLED_MAX:
             cache.clear()
         cache[key] = (result, rng.getstate())
