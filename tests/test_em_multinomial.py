@@ -222,3 +222,20 @@ def test_the_pmf_is_the_librarys_at_every_size(cls, n):
         library = cls._finish(MultinomialDistribution(sp.Add(*full), sp.Tuple(*ps)).pdf(*full))
         assert sp.srepr(got) == sp.srepr(library)
         assert not got.has(sp.Dummy, em.MultinomialPMF)
+
+
+def test_packed_entries_are_read_as_sympy_reads_them():
+    """``_coeff_exponent`` reads ``c * z**e`` off a packed term's factors instead of
+    through SymPy's ``as_coeff_exponent`` (whose ``collect`` is slow): the very same
+    coefficient and exponent for every shape of term, also the ones it hands to SymPy."""
+    z = em._z
+    a, b = sp.symbols("a b")
+    terms = [T[1, 1], T[1, 2] * z, T[1, 3] * z ** 5, sp.Float("0.3", 50) * z ** 3,
+             sp.Rational(2, 7) * z, 2 * (T[1, 1] + 1) * z ** 2, sp.Integer(3), z, z ** 4,
+             em.mu[2, 1] * T[1, 1] * z ** 2, z ** a * T[1, 1], (1 + z) * a,
+             sp.exp(z) * b, z ** sp.Rational(1, 2), a + b * z ** 2]
+    for term in terms:
+        got, want = em._coeff_exponent(term), term.as_coeff_exponent(z)
+        assert [sp.srepr(x) for x in got] == [sp.srepr(x) for x in want], term
+    packed = sum(T[1, i + 1] * z ** i for i in range(4))
+    assert em.MultinomialPMF._entries(packed) == {i: T[1, i + 1] for i in range(4)}
