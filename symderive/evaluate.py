@@ -335,26 +335,31 @@ def _summand(e: sp.Basic) -> tuple[sp.Basic, sp.Symbol]:
     return e.function, e.limits[0][0]
 
 
-def local_term(d: Derivation, e: sp.Basic, changed: frozenset) -> bool:
+def local_term(d: Derivation, e: sp.Basic, changed: frozenset,
+               fixed: frozenset = frozenset()) -> bool:
     """Whether the summand of ``e`` (see :func:`_summand`) sees the quantities in
     ``changed`` only at the sum's index (as :func:`local`, the index as the parameter):
     then its term for an index value the perturbation does not move is the unperturbed
-    one.  Never for a summand holding a numeric derivative, an integral or an
-    expectation (their values may come from caches or routes of the instance that
-    computes them).  Cached."""
+    one.  ``fixed`` names held quantities that keep their unperturbed values (a direct
+    reference to one does not move; a definition depending on one is judged by
+    ``changed`` alone, so it counts as moving when the moved quantity is behind it).
+    Never for a summand holding a numeric derivative, an integral or an expectation
+    (their values may come from caches or routes of the instance that computes them).
+    Cached."""
     cache = d.__dict__.setdefault("_local_terms", {})
-    key = (e, changed)
+    key = (e, changed, fixed)
     out = cache.get(key)
     if out is None:
         if len(cache) >= 4096:
             cache.clear()
         body, var = _summand(e)
         out = cache[key] = (not body.has(*UNSAFE)
-                            and _local_body(d, body, (var,), changed))
+                            and _local_body(d, body, (var,), changed, fixed))
     return out
 
 
-def _local_body(d: Derivation, body: sp.Basic, params: tuple, changed: frozenset) -> bool:
+def _local_body(d: Derivation, body: sp.Basic, params: tuple, changed: frozenset,
+                fixed: frozenset = frozenset()) -> bool:
     if not params or body.has(MatD, Hess, ScalarD):
         return False
 
@@ -371,6 +376,8 @@ def _local_body(d: Derivation, body: sp.Basic, params: tuple, changed: frozenset
         if ref is None:
             return all(ok(a) for a in node.args)
         name = str(ref)
+        if name in fixed:
+            return True
         moves = name in changed or (ref in d.defs and bool(d.depends(ref) & changed))
         if not moves:
             return True
@@ -564,6 +571,7 @@ class NumericInstantiator(Walker):
         self._compiled_values: dict = {}  # see _symbolic
         self._held_values: dict = {}  # see _held
         self._moved: frozenset | bool | None = None  # see _untouched
+        self._moving_names: tuple | None = None  # see _moving
 
     # -- helpers -----------------------------------------------------------------------
     def int_of(self, e: sp.Basic, env: Mapping) -> int:
@@ -664,6 +672,16 @@ class NumericInstantiator(Walker):
         if not width:
             return False
         return frozenset(k[1][:width] for k in steps)
+
+    def _moving(self) -> tuple[frozenset, frozenset]:
+        """For an instance moving entries of one held quantity (see
+        :meth:`_moved_indices`): its name, and the names of the other quantities held
+        with it, which keep their unperturbed values here (see :meth:`_held`)."""
+        out = self._moving_names
+        if out is None:
+            name = next(iter(self.held[3]))[0]
+            out = self._moving_names = (frozenset({name}), self.changed - {name})
+        return out
 
     def _held(self, token: sp.Symbol, idx: tuple) -> Matrix:
         """The value of a quantity held as a variable (perturbed at the entries of the
@@ -802,7 +820,8 @@ class NumericInstantiator(Walker):
                 moved = self._moved = self._moved_indices()
             body, var = _summand(e)
             if (moved is not False and len(next(iter(moved))) == 1
-                    and (env[var],) not in moved and local_term(self.d, e, self.changed)):
+                    and (env[var],) not in moved
+                    and local_term(self.d, e, *self._moving())):
                 cuts = cuts - self.held[2]
                 symbols = _TERM_SYMBOLS.get(body)
                 if symbols is None:

@@ -62,18 +62,27 @@ h = d.define("h", W * x[i], params=(i,))
 own = d.define("own", bsum(ones(m).T * hadamard(h[i], h[i]), i, 1, n))
 # each term also sees h at index 1: moving h[1] moves every term, not only the first
 cross = d.define("cross", bsum(ones(m).T * hadamard(h[i], h[1]), i, 1, n))
+# held with h: s keeps its value while h[i] moves, so each term sees it fixed
+s = d.define("s", bsum(h[i], i, 1, n))
+through = d.define("through", bsum(ones(m).T * hadamard(h[i], s), i, 1, n))
 d.derivative("own", own, h[i], 2 * h[i])
+d.equal("held", D(through, h[i], holding=[s]), s)
+d.equal("not-held", D(through, h[i]), 2 * s)
+d.equal("held-as-not", D(through, h[i], holding=[s]), 2 * s)
+d.equal("not-held-as-held", D(through, h[i]), s)
 d.derivative("own-missing-factor", own, h[i], h[i])
 d.derivative("cross-own-term-only", cross, h[i], h[1])
 d.derivative("cross-sign", cross, h[i], -h[1] - sp.KroneckerDelta(i, 1) * bsum(h[i], i, 1, n))
 
 
-def test_the_correct_gradient_is_not_refuted():
-    out = check_claim(d.claim("own"), lambda *_: None, 0)
-    assert out.verdict in ("proved", "verified"), out.message
+@pytest.mark.parametrize("cid", ["own", "held", "not-held"])
+def test_the_correct_gradients_are_not_refuted(cid):
+    out = check_claim(d.claim(cid), lambda *_: None, 0)
+    assert out.verdict in ("proved", "verified"), (cid, out.message)
 
 
-@pytest.mark.parametrize("cid", ["own-missing-factor", "cross-own-term-only", "cross-sign"])
+@pytest.mark.parametrize("cid", ["own-missing-factor", "cross-own-term-only", "cross-sign",
+                                 "held-as-not", "not-held-as-held"])
 def test_planted_gradients_are_refuted(cid):
     out = check_claim(d.claim(cid), lambda *_: None, 0)
     assert out.verdict == "refuted", (cid, out.verdict, out.message)
@@ -87,6 +96,9 @@ def _sum_in(token: str):
 def test_a_term_seeing_the_moved_quantity_at_another_index_is_not_shared():
     assert evaluate.local_term(d, _sum_in("own"), frozenset({"h"}))
     assert not evaluate.local_term(d, _sum_in("cross"), frozenset({"h"}))
+    # s depends on h: a term naming it moves, unless s is held (fixed) with h
+    assert not evaluate.local_term(d, _sum_in("through"), frozenset({"h"}))
+    assert evaluate.local_term(d, _sum_in("through"), frozenset({"h"}), frozenset({"s"}))
 
 
 def test_the_cross_gradient_is_the_full_one_at_a_point():
@@ -104,3 +116,20 @@ def test_the_cross_gradient_is_the_full_one_at_a_point():
             full = hs[0].data[a] + sum(hk.data[a] for hk in hs)
             assert abs(grad.data[a] - full) < mpmath.mpf(10) ** -40 * max(1, abs(full))
             assert abs(grad.data[a] - hs[0].data[a]) > mpmath.mpf(10) ** -10
+
+
+@pytest.mark.parametrize("holding, factor", [((), 2), ((s,), 1)])
+def test_the_gradient_through_a_held_or_moving_sum_at_a_point(holding, factor):
+    """d/dh[i] of sum_i' 1^T (h[i'] o s) is 2 s when s = sum h moves with h, s when it is
+    held: a term naming s is shared only while s is held."""
+    claim = d.claim("held")
+    sizes = {n: 3, m: 2}
+    ev = Evaluator(claim, sizes)
+    point = Sampler(d, ev.leaves, sizes, random.Random(2)).draw()
+    with evaluate.working_precision():
+        inst = evaluate.NumericInstantiator(d, sizes, ev._values(point))
+        grad = inst.matrix(D(through, h[i], holding=list(holding)), {i: 2}, frozenset())
+        total = inst.definition(sp.Symbol("s"), (), frozenset())
+        for a in range(2):
+            want = factor * total.data[a]
+            assert abs(grad.data[a] - want) < mpmath.mpf(10) ** -40 * max(1, abs(want))
