@@ -818,7 +818,7 @@ class NumericInstantiator(Walker):
             moved = self._moved
             if moved is None:  # the same for every call on this instance: made once
                 moved = self._moved = self._moved_indices()
-            body, var = _summand(e)
+            body, var = _summand(e) if moved is not False else (None, None)
             if (moved is not False and len(next(iter(moved))) == 1
                     and (env[var],) not in moved
                     and local_term(self.d, e, *self._moving())):
