@@ -21,9 +21,9 @@ from sympy.matrices.exceptions import ShapeError
 from sympy.matrices.expressions import MatrixExpr
 
 from .derivation import Derivation
-from .invariant import MARKED, mark_invariants
+from .invariant import MARKED, UNSAFE, mark_invariants
 from .matrix_domains import structured
-from .nodes import BatchElement, Component, DefRef, Hess, MatD, ScalarD, sigmoid
+from .nodes import BatchElement, BatchSum, Component, DefRef, Hess, MatD, ScalarD, sigmoid
 from .quadrature import ERROR_BOUND, reliable_quad
 from .quadrature import integral as compiled_integral
 from .walker import IndexRangeError, InstantiationError, MatrixShapeError, OperandShapeError, Walker
@@ -112,6 +112,11 @@ ROUNDING_ULPS = 100
 _ABSORBED = [0]
 #: reused subterm values kept per instance (see NumericInstantiator._reused)
 REUSED_MAX = 1 << 16
+#: whether a perturbed instance takes the terms of a sum that do not move from its
+#: parent (NumericInstantiator.term); off only to compare, in tests
+_SHARE_TERMS = [True]
+#: summand -> its free symbols, sorted (the key of a shared term)
+_TERM_SYMBOLS: dict = {}
 
 
 def work_limit(limit: int | None) -> None:
@@ -320,8 +325,41 @@ def local(d: Derivation, token: sp.Symbol, changed: frozenset) -> bool:
 
 def _local(d: Derivation, token: sp.Symbol, changed: frozenset) -> bool:
     defn = d.defs[token]
-    params = tuple(defn.params)
-    body = sp.sympify(defn.body)
+    return _local_body(d, sp.sympify(defn.body), tuple(defn.params), changed)
+
+
+def _summand(e: sp.Basic) -> tuple[sp.Basic, sp.Symbol]:
+    """The summand of a BatchSum, or of a Sum or Product over one index, and its index."""
+    if isinstance(e, BatchSum):
+        return e.summand, e.limits[0]
+    return e.function, e.limits[0][0]
+
+
+def local_term(d: Derivation, e: sp.Basic, changed: frozenset,
+               fixed: frozenset = frozenset()) -> bool:
+    """Whether the summand of ``e`` (see :func:`_summand`) sees the quantities in
+    ``changed`` only at the sum's index (as :func:`local`, the index as the parameter):
+    then its term for an index value the perturbation does not move is the unperturbed
+    one.  ``fixed`` names held quantities that keep their unperturbed values (a direct
+    reference to one does not move; a definition depending on one is judged by
+    ``changed`` alone, so it counts as moving when the moved quantity is behind it).
+    Never for a summand holding a numeric derivative, an integral or an expectation
+    (their values may come from caches or routes of the instance that computes them).
+    Cached."""
+    cache = d.__dict__.setdefault("_local_terms", {})
+    key = (e, changed, fixed)
+    out = cache.get(key)
+    if out is None:
+        if len(cache) >= 4096:
+            cache.clear()
+        body, var = _summand(e)
+        out = cache[key] = (not body.has(*UNSAFE)
+                            and _local_body(d, body, (var,), changed, fixed))
+    return out
+
+
+def _local_body(d: Derivation, body: sp.Basic, params: tuple, changed: frozenset,
+                fixed: frozenset = frozenset()) -> bool:
     if not params or body.has(MatD, Hess, ScalarD):
         return False
 
@@ -338,6 +376,8 @@ def _local(d: Derivation, token: sp.Symbol, changed: frozenset) -> bool:
         if ref is None:
             return all(ok(a) for a in node.args)
         name = str(ref)
+        if name in fixed:
+            return True
         moves = name in changed or (ref in d.defs and bool(d.depends(ref) & changed))
         if not moves:
             return True
@@ -531,6 +571,7 @@ class NumericInstantiator(Walker):
         self._compiled_values: dict = {}  # see _symbolic
         self._held_values: dict = {}  # see _held
         self._moved: frozenset | bool | None = None  # see _untouched
+        self._moving_names: tuple | None = None  # see _moving
 
     # -- helpers -----------------------------------------------------------------------
     def int_of(self, e: sp.Basic, env: Mapping) -> int:
@@ -631,6 +672,16 @@ class NumericInstantiator(Walker):
         if not width:
             return False
         return frozenset(k[1][:width] for k in steps)
+
+    def _moving(self) -> tuple[frozenset, frozenset]:
+        """For an instance moving entries of one held quantity (see
+        :meth:`_moved_indices`): its name, and the names of the other quantities held
+        with it, which keep their unperturbed values here (see :meth:`_held`)."""
+        out = self._moving_names
+        if out is None:
+            name = next(iter(self.held[3]))[0]
+            out = self._moving_names = (frozenset({name}), self.changed - {name})
+        return out
 
     def _held(self, token: sp.Symbol, idx: tuple) -> Matrix:
         """The value of a quantity held as a variable (perturbed at the entries of the
@@ -735,20 +786,56 @@ class NumericInstantiator(Walker):
         the plain walk's exactly, whatever was reused (and a reuse past the work limit
         raises WorkLimit as the walk would).  Subterms holding a numeric derivative or
         an integral are never marked: their caches are not accounted here."""
-        state = _STATE
-        key = (e, tuple([env.get(s) for s in symbols]), cuts, state[0] > 0,
+        key = (e, tuple([env.get(s) for s in symbols]), cuts, _STATE[0] > 0,
                mpmath.mp._prec_rounding[0], WORK_DIGITS)
+        return self._kept(key, method, e, env, cuts)
+
+    def _kept(self, key: tuple, method, e: sp.Basic, env: Mapping, cuts: frozenset):
+        """``method(self, e, env, cuts)``, kept under ``key`` with the visits a second
+        walk would count (see :meth:`_reused`), which a hit charges."""
         hit = self._reuse.get(key)
         if hit is not None:
             if hit[1]:
                 _tick(hit[1])
             return hit[0]
-        absorbed, before = _ABSORBED[0], state[1]
+        absorbed, before = _ABSORBED[0], _STATE[1]
         value = method(self, e, env, cuts)
         if len(self._reuse) >= REUSED_MAX:
             self._reuse.clear()
-        self._reuse[key] = (value, state[1] - before - (_ABSORBED[0] - absorbed))
+        self._reuse[key] = (value, _STATE[1] - before - (_ABSORBED[0] - absorbed))
         return value
+
+    def term(self, e, env: Mapping, cuts: frozenset):
+        """A term of the BatchSum ``e`` (or of a Sum or Product over one index).
+
+        In an instance moving one held quantity at some of its indices only (hhat[i]
+        while L sums over i'), a term that sees the changed quantities only at the sum's
+        index (:func:`local_term`) keeps its unperturbed value at the other index
+        values: it is the parent's, computed there once for all the perturbed siblings
+        (2 n n_1 of them for D(L, hhat[i])) and charged the visits this instance's own
+        walk would count (see :meth:`_kept`)."""
+        if self.parent is not None and _SHARE_TERMS[0]:
+            moved = self._moved
+            if moved is None:  # the same for every call on this instance: made once
+                moved = self._moved = self._moved_indices()
+            body, var = _summand(e) if moved is not False else (None, None)
+            if (moved is not False and len(next(iter(moved))) == 1
+                    and (env[var],) not in moved
+                    and local_term(self.d, e, *self._moving())):
+                cuts = cuts - self.held[2]
+                symbols = _TERM_SYMBOLS.get(body)
+                if symbols is None:
+                    if len(_TERM_SYMBOLS) >= INSTANTIATED_MAX:
+                        _TERM_SYMBOLS.clear()
+                    symbols = _TERM_SYMBOLS[body] = tuple(sorted(body.free_symbols, key=str))
+                matrix = isinstance(e, BatchSum)
+                key = ("term", matrix, body, tuple([env.get(s) for s in symbols]), cuts,
+                       _STATE[0] > 0, mpmath.mp._prec_rounding[0], WORK_DIGITS)
+                method = NumericInstantiator.matrix if matrix else NumericInstantiator.scalar
+                return self.parent._kept(key, method, body, env, cuts)
+        if isinstance(e, BatchSum):
+            return self.matrix(e.summand, env, cuts)
+        return self.scalar(e.function, env, cuts)
 
     # -- scalars -----------------------------------------------------------------------
     def one_by_one(self, value) -> Matrix:
@@ -991,6 +1078,8 @@ class NumericInstantiator(Walker):
 
         def rec(k: int, env):
             if k < 0:
+                if len(limits) == 1:  # a term that may come from the parent
+                    return self.term(e, env, cuts)
                 return self.scalar(e.function, env, cuts)
             var, lo, hi = limits[k]
             lo, hi = self.int_of(lo, env), self.int_of(hi, env)
@@ -1015,6 +1104,8 @@ class NumericInstantiator(Walker):
 
         def rec(k: int, env):
             if k < 0:
+                if len(limits) == 1:  # a term that may come from the parent
+                    return self.term(e, env, cuts)
                 return self.scalar(e.function, env, cuts)
             var, lo, hi = limits[k]
             ends = [mpmath.inf if x is sp.oo else -mpmath.inf if x is -sp.oo

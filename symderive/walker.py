@@ -230,7 +230,7 @@ class Walker:
         self.summing(e)
         var, lo, hi = e.limits
         lo, hi = self.index(lo, env, cuts), self.index(hi, env, cuts)
-        terms = [self.matrix(e.summand, {**env, var: v}, cuts) for v in range(lo, hi + 1)]
+        terms = [self.term(e, {**env, var: v}, cuts) for v in range(lo, hi + 1)]
         if not terms:
             return self.matrix(sp.ZeroMatrix(*e.shape), env, cuts)
         return self.matrix_sum(terms)
@@ -238,6 +238,10 @@ class Walker:
     # -- what the backends share ---------------------------------------------------------
     def one_by_one(self, value):
         raise NotImplementedError
+
+    def term(self, e, env: Mapping, cuts: frozenset):
+        """The summand of the BatchSum ``e`` at one value of its index (bound in ``env``)."""
+        return self.matrix(e.summand, env, cuts)
 
     def summing(self, e: sp.Basic) -> None:
         """Called before the body of a sum ``e`` is walked once per index value (the
