@@ -1,8 +1,8 @@
-"""The memo of one size's sampling (check/equality.py _memo, used by _sample_ladder): a formula restated in a
-derivation (bn_backprop (14)-(23) repeat (2)-(13)) is sampled once.  Served only to the
-same content from the same generator state: a restatement gets the verdict, message and
-evidence the first check got, and a planted mistake in it, checked after the true
-claim, is still refuted."""
+"""The memo of one size's sampling (check/equality.py _memo, read by _sample_ladder): a
+formula restated in a derivation (bn_backprop (14)-(23) repeat (2)-(13)) is sampled
+once. Served only to the same content from the same generator state: a restatement gets
+the verdict, message and evidence the first check got, and a planted mistake in it,
+checked after the true claim, is still refuted."""
 
 import pytest
 import sympy as sp
