@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..derivation import Claim, StationaryClaim
+from ..framestack import anchored
 from .counterexample import unbuilt
 from .equality import check_equality
 from .scope import at_sizes, has_sizes
@@ -12,7 +13,13 @@ from .verdict import Emit, Outcome
 
 def check_claim(claim: Claim, emit: Emit, seed: int | None = None) -> Outcome:
     """Check one claim; ``emit`` receives the numeric outcome before the proof starts.
-    ``seed`` (``--seed``; None for the default) alone decides the sampled points."""
+    ``seed`` (``--seed``; None for the default) alone decides the sampled points.  Run
+    on a frame-stack chunk of its own (:mod:`symderive.framestack`), so that its cost does
+    not depend on the depth it is called from."""
+    return anchored(_check_claim, claim, emit, seed)
+
+
+def _check_claim(claim: Claim, emit: Emit, seed: int | None) -> Outcome:
     if claim.build_error is not None:
         return unbuilt(claim.build_error)
     if isinstance(claim, StationaryClaim):

@@ -25,6 +25,7 @@ import sympy as sp
 
 from ..check import HOLDS, Verdict
 from ..derivation import Claim, StationaryClaim
+from ..framestack import anchored
 from ..mutate import variant
 from ..nodes import BatchSum, Component
 from . import checker
@@ -298,7 +299,13 @@ def search(claim: Claim, budget: int = DEFAULT_BUDGET, report: Report | None = N
            searched: Callable[[Repair], None] | None = None) -> Repair:
     """Search for repairs of ``claim`` (assumed refuted); ``report`` hears of each hint as
     it is found and again when a verified one is proved; ``searched`` hears when the
-    search proper is over, before the proofs of the best hints are attempted."""
+    search proper is over, before the proofs of the best hints are attempted.  Run on a
+    frame-stack chunk of its own, as a claim check is (:mod:`symderive.framestack`)."""
+    return anchored(_search, claim, budget, report, deadline, searched)
+
+
+def _search(claim: Claim, budget: int, report: Report | None, deadline: float | None,
+            searched: Callable[[Repair], None] | None) -> Repair:
     start = time.perf_counter()
     s = Search(claim, budget, report, deadline)
     out = Repair()
