@@ -95,6 +95,15 @@ def main() -> None:
 
     runner._run_unique = traced_run_unique
     phases: dict[str, float] = {}
+    load_derivations = cli.load_derivations
+
+    def traced_load(*a, **k):
+        try:
+            return load_derivations(*a, **k)
+        finally:
+            phases["loaded"] = time.perf_counter()
+
+    cli.load_derivations = traced_load
 
     t = time.perf_counter()
     argv = ["check", *TARGETS, "--no-cache", "--json", "--jobs", str(args.jobs)]
@@ -108,7 +117,9 @@ def main() -> None:
     print(f"exit status {status}; cpus {os.cpu_count()}, load average "
           f"{os.getloadavg()[0]:.2f}")
     print(f"imports                {t_import:6.2f} s wall {c_import:6.2f} CPU s")
-    print(f"load + plan            {phases['claims start'] - t:6.2f} s wall")
+    print(f"load + plan            {phases['claims start'] - t:6.2f} s wall "
+          f"(load {phases['loaded'] - t:.2f}, plan "
+          f"{phases['claims start'] - phases['loaded']:.2f})")
     print(f"claims                 {phases['claims end'] - phases['claims start']:6.2f} s wall")
     print(f"after the claims       {end - phases['claims end']:6.2f} s wall "
           "(repair search, report)")

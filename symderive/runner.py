@@ -196,16 +196,27 @@ def fingerprint(claim: Claim) -> tuple:
     and the indices' ranges.  Two derivations that happen to share a name, or a symbol
     name with another meaning, never share a verdict.
     """
+    return (*_statement(claim), _scope(claim, _expressions(claim)))
+
+
+def _statement(claim: Claim) -> tuple:
+    """The part of :func:`fingerprint` the claim states itself, without its scope: cheap,
+    and enough to tell most claims apart."""
     extra = ()
-    exprs = [claim.lhs, claim.rhs, *claim.given, *claim.unknowns]
     if isinstance(claim, StationaryClaim):
         extra = (claim.f, claim.variables, claim.constraints, tuple(claim.point.items()),
                  claim.maximum, claim.minimum, claim.local, tuple(claim.domain.items()))
-        exprs += [claim.f, *claim.variables, *claim.constraints, *claim.point.keys(),
-                  *claim.point.values()]
     sizes = tuple(tuple(sorted(s.items(), key=str)) for s in claim.sizes or ())
     return (type(claim).__name__, claim.lhs, claim.rhs, claim.given, claim.unknowns,
-            sizes, extra, _scope(claim, exprs))
+            sizes, extra)
+
+
+def _expressions(claim: Claim) -> list:
+    exprs = [claim.lhs, claim.rhs, *claim.given, *claim.unknowns]
+    if isinstance(claim, StationaryClaim):
+        exprs += [claim.f, *claim.variables, *claim.constraints, *claim.point.keys(),
+                  *claim.point.values()]
+    return exprs
 
 
 def _scope(claim: Claim, exprs: list) -> tuple:
@@ -229,12 +240,25 @@ def _scope(claim: Claim, exprs: list) -> tuple:
 
 def restatements(claims: Sequence[Claim]) -> dict[int, int]:
     """``{k: j}``: claim ``k`` states what the earlier claim ``j`` states (see
-    :func:`fingerprint`), so it shares ``j``'s check."""
-    first: dict[tuple, int] = {}
-    alias = {}
+    :func:`fingerprint`), so it shares ``j``'s check.  Only claims whose statement
+    (:func:`_statement`, part of the fingerprint) is shared are fingerprinted in full:
+    the scope's walk through every expression is the costly part, and a claim stating
+    something no other claim states can restate none."""
+    stated: dict[tuple, int] = {}
+    shared: set[int] = set()
     for k, claim in enumerate(claims):
         try:
-            key = fingerprint(claim)
+            key = _statement(claim)
+            j = stated.setdefault(key, k)
+        except TypeError:  # unhashable content: check it on its own
+            continue
+        if j != k:
+            shared |= {j, k}
+    first: dict[tuple, int] = {}
+    alias = {}
+    for k in sorted(shared):
+        try:
+            key = fingerprint(claims[k])
         except TypeError:  # unhashable content: check it on its own
             continue
         if key in first:

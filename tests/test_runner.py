@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symderive import Derivation, interval
+from symderive import POSITIVE, Derivation, interval
 from symderive.check import Outcome, Verdict
 from symderive.loader import import_file, load
 from symderive.runner import ClaimResult, run_claims
@@ -370,3 +370,37 @@ def test_workers_collect_garbage_less_often_than_python_does(monkeypatch, no_tim
     out = run_claims(_claims(8, "a", "b"), timeout=20, jobs=2)
     assert [r.message for r in out] == [str(WORKER_GC)] * 2
     assert WORKER_GC[0] > before[0] and gc.get_threshold() == before  # the parent's: as is
+
+
+def _restatements_in_full(claims):
+    """The pairing by full fingerprints of every claim (what restatements() computes)."""
+    from symderive.runner import fingerprint
+
+    first, alias = {}, {}
+    for k, claim in enumerate(claims):
+        key = fingerprint(claim)
+        if key in first:
+            alias[k] = first[key]
+        else:
+            first[key] = k
+    return alias
+
+
+def test_restatements_fingerprint_in_full_only_claims_that_state_the_same():
+    from symderive import runner
+
+    same = Derivation("restate_pairs")
+    x_ = same.scalar("x")
+    same.equal("1", (x_ + 1) ** 2, x_ ** 2 + 2 * x_ + 1)
+    same.equal("2", x_ * 2, x_ + x_)
+    same.equal("3", (x_ + 1) ** 2, x_ ** 2 + 2 * x_ + 1)  # restates 1
+    other = Derivation("restate_pairs_positive")  # same statement, another domain
+    xp = other.scalar("x", POSITIVE)
+    other.equal("1", (xp + 1) ** 2, xp ** 2 + 2 * xp + 1)
+    homework = [c for n in ("bn_backprop", "em_multinomial")
+                for c in import_file(f"derivations/{n}.py").derivation.claims]
+    claims = same.claims + other.claims + homework
+    expected = _restatements_in_full(claims)
+    assert runner.restatements(claims) == expected
+    assert expected[2] == 0 and 3 not in expected
+    assert len(expected) >= 11  # bn_backprop (14)-(23) restate (2)-(13)
