@@ -35,6 +35,7 @@ from typing import NamedTuple
 import mpmath
 import sympy as sp
 
+from .piecewise_level import params_of
 from .slots import fresh
 
 #: precision of the quadrature (digits), stated in the evidence of claims with integrals
@@ -51,13 +52,8 @@ _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _leaves(exprs, bound) -> list:
-    entries: set = set()
-    scalars: set = set()
-    for e in exprs:
-        entries |= e.atoms(sp.Indexed)
-        scalars |= {s for s in e.free_symbols if isinstance(s, sp.Symbol)}
-    labels = {x.base.label for x in entries}
-    return sorted((entries | (scalars - labels)) - set(bound), key=str)
+    bound = set(bound)
+    return [p for p in params_of(*exprs) if p not in bound]
 
 
 def _key(leaf: sp.Basic) -> tuple:

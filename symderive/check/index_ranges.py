@@ -80,18 +80,18 @@ def _entry(e: sp.Indexed, ranges: dict, d, sizes: dict) -> IndexRangeError | Non
     parts = [_affine(i, ranges) for i in e.indices]
     if None in bounds or None in parts:
         return None
-    for pos, ((sym, offset), bound) in enumerate(zip(parts, bounds)):
-        lo, hi = ranges[sym] if sym is not None else (0, 0)
+    for (sym, offset), bound in zip(parts, bounds):
+        lo, hi = ranges.get(sym, (0, 0))  # a constant index: the offset alone
         if lo + offset < 1:
-            value = {sym: lo}
+            pick = lo
         elif hi + offset > bound:
-            value = {sym: max(lo, bound - offset + 1)}
+            pick = max(lo, bound - offset + 1)  # the first value past the bound
         else:
             continue
-        index = tuple((ranges[s][0] if s not in value else value[s]) + c
-                      if s is not None else c for s, c in parts)
-        if not 1 <= index[pos] <= bound:
-            return IndexRangeError(name, index, var.shape, dict(sizes))
+        values = {s: ranges[s][0] for s, _ in parts if s is not None}  # the others lowest
+        values[sym] = pick
+        index = tuple(values.get(s, 0) + c for s, c in parts)
+        return IndexRangeError(name, index, var.shape, dict(sizes))
     return None
 
 
