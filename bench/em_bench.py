@@ -22,7 +22,10 @@ a new estimator, timed from ``fit()`` to its return, against the reference.
 Both ratios use the plain settings (``PLAIN``: no smoothing, no annealing, one start).
 Beside each K the two sparse products of an iteration are timed alone on one thread
 (scipy's kernels, which the reference uses too): reference / products is the ceiling of
-any engine built on those kernels on one core.
+any engine built on those kernels on one core; then the same products with the engine's
+compiled kernels (``symderive.em._sparse``, when built), which give the same values bit
+for bit.  The header says whether the engine runs them (``SYMDERIVE_EM_COMPILED=0``
+turns them off, to time the engine on scipy's kernels).
 Targets (issue 14): >= 3x per iteration at every K of Table 1 and >= 2.5x per fit at
 K = 10, 20, 50, on 2 cores; Table 1 under 5 s, peak memory under 1 GB, log-likelihoods
 equal to 1e-9 relative.
@@ -55,7 +58,7 @@ from reference_em import reference_em  # noqa: E402
 from symderive.corpus import load_20newsgroups  # noqa: E402
 from symderive.em import MultinomialMixture, load_formulas  # noqa: E402
 from symderive.em.cli import TABLE_KS, run_table  # noqa: E402
-from symderive.em.kernels import SparseData, default_threads  # noqa: E402
+from symderive.em.kernels import SparseData, compiled_products, default_threads  # noqa: E402
 from symderive.em.steps import initial_responsibilities  # noqa: E402
 
 
@@ -96,14 +99,18 @@ def rel_diff(a, b) -> float:
     return float(np.max(np.abs(a[:n] - b[:n]) / np.abs(b[:n])))
 
 
-def products(one: SparseData, resp: np.ndarray, mu: np.ndarray) -> tuple[float, float]:
+def products(one: SparseData, resp: np.ndarray, mu: np.ndarray, compiled: bool
+             ) -> tuple[float, float]:
     """Wall and CPU seconds of the two sparse products of one iteration alone, T^T gamma
-    and T log(mu)^T, with scipy's kernels on one thread: the part of an iteration that
-    the reference runs with the same kernels, so reference / this bounds what any
-    engine built on them can gain on one core (``one``: the counts on one thread)."""
+    and T log(mu)^T, on one thread (``one``: the counts on one thread): with scipy's
+    kernels (the ones the reference calls), so that reference / this bounds what any
+    engine built on them gains on one core; or (``compiled``) with the engine's compiled
+    kernels (``symderive.em._sparse``), the same values bit for bit."""
     with np.errstate(divide="ignore"):
         log_mu_t = np.ascontiguousarray(np.log(mu).T)
-    return timed(lambda: (one.tdot(resp), one.dot(log_mu_t)))[1:]
+    if compiled:
+        return timed(lambda: (one.tdot(resp), one.dot(log_mu_t)))[1:]
+    return timed(lambda: (one.csc_view("tdot") @ resp, one.csc_view("dot") @ log_mu_t))[1:]
 
 
 def per_iteration(datas: dict, X, formulas, K: int, iters: int, rounds: int,
@@ -111,8 +118,8 @@ def per_iteration(datas: dict, X, formulas, K: int, iters: int, rounds: int,
     resp0 = initial_resp(seed, X.shape[0], K)
     one = SparseData(X, threads=1)
     one.tdot(resp0), one.dot(np.ones((X.shape[1], K)))  # builds its transposed form
-    wall = {t: [] for t in datas} | {"ref": [], "products": []}
-    cpu = {t: [] for t in datas} | {"ref": [], "products": []}
+    wall = {t: [] for t in datas} | {"ref": [], "products": [], "compiled": []}
+    cpu = {t: [] for t in datas} | {"ref": [], "products": [], "compiled": []}
     models: dict = {}
     ref = None
     for _ in range(rounds):
@@ -124,9 +131,12 @@ def per_iteration(datas: dict, X, formulas, K: int, iters: int, rounds: int,
         wall["ref"] += ref.iteration_seconds
         cpu["ref"] += ref.iteration_cpu_seconds
         for _ in range(iters):
-            w, c = products(one, ref.resp, ref.mu)
-            wall["products"].append(w)
-            cpu["products"].append(c)
+            for key, compiled in (("products", False), ("compiled", True)):
+                if compiled and not compiled_products():
+                    continue
+                w, c = products(one, ref.resp, ref.mu, compiled)
+                wall[key].append(w)
+                cpu[key].append(c)
     med = statistics.median
     lls = {t: np.asarray(m.log_likelihood_) for t, m in models.items()}
     first = next(iter(models.values()))
@@ -135,6 +145,8 @@ def per_iteration(datas: dict, X, formulas, K: int, iters: int, rounds: int,
            "products_ms": med(wall["products"]) * 1e3,
            "products_cpu_ms": med(cpu["products"]) * 1e3,
            "one_core_ceiling_cpu": med(cpu["ref"]) / med(cpu["products"]),
+           "compiled_products_cpu_ms": med(cpu["compiled"]) * 1e3 if cpu["compiled"]
+           else None,
            "engine": {}, "loglik_max_rel_diff": max(rel_diff(v, ref.log_likelihood)
                                                     for v in lls.values()),
            "threads_identical": all(np.array_equal(m.components_, first.components_) and
@@ -265,6 +277,7 @@ def main() -> int:
 
     threads = args.threads or sorted({1, default_threads()})
     info = {"cpus": os.cpu_count(), "default_threads": default_threads(),
+            "compiled_products": compiled_products(),
             "load_average_start": os.getloadavg()}
     corpus, load_w, _ = timed(load_20newsgroups)
     formulas, cert_w, _ = timed(load_formulas)
@@ -295,13 +308,15 @@ def main() -> int:
           f"threads), load average {info['load_average_start'][0]:.1f} -> "
           f"{info['load_average_end'][0]:.1f}")
     print(f"corpus load {load_w:.2f} s, formulas certified in {cert_w:.2f} s "
-          f"({info['certificate']})\n")
+          f"({info['certificate']}); sparse products: "
+          + ("compiled kernels" if info["compiled_products"] else "scipy's kernels") + "\n")
     print(f"per iteration, ms ({args.iters} iterations x {args.rounds} alternating rounds, "
           "medians; wall, and CPU of all threads in brackets):")
     head = f"{'K':>4} {'reference':>15}"
     for t in threads:
         head += f" {f'engine {t} thr':>15} {'speedup':>8}"
     head += f" {'loglik rel diff':>16} {'same bits':>9} {'2 products':>15} {'ceiling':>7}"
+    head += f" {'compiled':>8}"
     print(head)
     for r in rows:
         line = f"{r['K']:>4} {r['reference_ms']:>6.1f} ({r['reference_cpu_ms']:>6.1f})"
@@ -311,11 +326,17 @@ def main() -> int:
         line += f" {r['loglik_max_rel_diff']:>16.1e} {str(r['threads_identical']):>9}"
         line += (f" {r['products_ms']:>6.1f} ({r['products_cpu_ms']:>6.1f})"
                  f" {r['one_core_ceiling_cpu']:>6.2f}x")
+        comp = r["compiled_products_cpu_ms"]
+        line += f" {comp:>8.1f}" if comp is not None else f" {'-':>8}"
         print(line)
     print("\n(speedup: reference wall / engine wall; 'same bits': every thread count gave "
           "identical parameters and log-likelihoods; '2 products': T^T gamma and T log mu^T "
           "alone, scipy's kernels on one thread, which the reference runs too; 'ceiling': "
-          "reference CPU / their CPU, the most any engine on those kernels gains on one core)")
+          "reference CPU / their CPU, the most any engine on those kernels gains on one core; "
+          "'compiled': CPU ms of the same two products with the engine's compiled kernels, "
+          "the same values bit for bit" + ("" if compiled_products() else
+                                           " -- not built here, the engine runs scipy's")
+          + ")")
     for t in threads:
         if t > 1:
             busy = [r["K"] for r in rows if r["engine"][t]["cpu_ms"] < 1.2 * r["engine"][t]["ms"]]
