@@ -3,7 +3,9 @@
 A fit holds, per initialisation, a few documents x K arrays (the responsibilities, the
 log-probabilities of the E-step and their exponentials, the best run's responsibilities)
 and a few K x words arrays (mu, log mu, the previous mu, the best run's mu), besides the
-count matrix in two layouts and its blocks.  ``estimate_bytes`` adds these up;
+count matrix, its blocks of documents and of words, the transposed form of one of them
+(the compiled products read the CSR form of each product's left factor) and the counts
+as uint16 for the products.  ``estimate_bytes`` adds these up;
 ``available_bytes`` is the smaller of the kernel's MemAvailable and the cgroup's limit
 (minus what the cgroup already uses), so a container's limit counts, not the host's RAM.
 """
@@ -20,8 +22,10 @@ __all__ = ["estimate_bytes", "available_bytes", "parse_size", "format_size",
 DK_ARRAYS = 5
 #: float64 arrays of K x words alive at once
 KW_ARRAYS = 5
-#: bytes per stored count: CSR and its transpose (float64 value + int32 index) and blocks
-NNZ_BYTES = 3 * 12
+#: bytes per stored count: four CSR layouts (float64 value + int32 index: the matrix, its
+#: row blocks, its column blocks, the transpose of one of the block sets) and the counts of
+#: the two layouts the products read as uint16
+NNZ_BYTES = 4 * 12 + 2 * 2
 
 
 def estimate_bytes(n_documents: int, n_components: int, n_words: int, nnz: int) -> int:
