@@ -189,46 +189,28 @@ class SparseData:
 
     # -- products ------------------------------------------------------------------------
     def dot(self, G: np.ndarray) -> np.ndarray:
-        """sum_w T[d, w] G[w, ...]: (D x W) @ (W x E).
-
-        Scattered from the columns of T (scipy's CSC kernel on the CSC form of T, kept
-        once per matrix): each output row is summed in the order of the words, as the
-        gather form ``T @ G``, bit for bit, but G is read row after row while the
-        output rows of a block of documents stay in cache (10-20% faster than the
-        gather).  Threads take blocks of rows (disjoint output rows)."""
-        G = np.ascontiguousarray(G, dtype=np.float64)
-        if G.ndim != 2:
-            return np.asarray(self.csr @ G)
-        out = np.empty((self.shape[0], G.shape[1]))
-        if self.threads > 1 and self.csr.nnz * G.shape[1] >= _PARALLEL_WORK:
-            def part(item):
-                a, b, block = item
-                block.product("dot", G, out[a:b])
-
-            parallel_map(part, self.blocks(0), self.threads)
-            return out
-        return self.product("dot", G, out)
+        """sum_w T[d, w] G[w, ...]: (D x W) @ (W x E).  Threads take blocks of rows
+        (disjoint output rows)."""
+        return self._multiply("dot", G)
 
     def tdot(self, G: np.ndarray) -> np.ndarray:
-        """sum_d T[d, w] G[d, ...]: (W x D) @ (D x E).
+        """sum_d T[d, w] G[d, ...]: (W x D) @ (D x E).  Threads take blocks of columns of
+        T (disjoint output rows)."""
+        return self._multiply("tdot", G)
 
-        Scattered from the rows of T (scipy's CSC kernel, reading T as the CSC form of
-        T^T): each output row is still summed in the order of the documents, so the
-        values are those of the gather form ``T^T @ G`` bit for bit, but G is read row
-        after row and T^T is not needed.  Threads take column blocks of T (disjoint
-        output rows)."""
+    def _multiply(self, which: str, G: np.ndarray) -> np.ndarray:
         G = np.ascontiguousarray(G, dtype=np.float64)
         if G.ndim != 2:
-            return np.asarray(self.transposed @ G)
-        out = np.empty((self.shape[1], G.shape[1]))
+            return np.asarray((self.csr if which == "dot" else self.transposed) @ G)
+        out = np.empty((self.shape[0] if which == "dot" else self.shape[1], G.shape[1]))
         if self.threads > 1 and self.csr.nnz * G.shape[1] >= _PARALLEL_WORK:
             def part(item):
                 a, b, block = item
-                block.product("tdot", G, out[a:b])
+                block.product(which, G, out[a:b])
 
-            parallel_map(part, self.blocks(1), self.threads)
+            parallel_map(part, self.blocks(0 if which == "dot" else 1), self.threads)
             return out
-        return self.product("tdot", G, out)
+        return self.product(which, G, out)
 
     def product(self, which: str, G: np.ndarray, out: np.ndarray) -> np.ndarray:
         """``out[...] = T G`` (``which="dot"``) or ``T^T G`` (``"tdot"``), on this thread;
@@ -239,7 +221,13 @@ class SparseData:
         add the rows of G into the rows of the result (scatter, from the CSR form of its
         transpose): the faster form on either side of that width (measured on 20
         Newsgroups, 1 to 128 columns).  Both add the terms of an entry in the order of
-        the summed index, as scipy's kernels do."""
+        the summed index, as scipy's kernels do.
+
+        Without them, scipy's CSC kernel (see :meth:`csc_view`) scatters from the
+        columns of the left factor: each output row is still summed in the order of the
+        summed index, so the values are those of the gather form bit for bit, but G is
+        read row after row while the output rows of a block stay in cache (10-20% faster
+        than scipy's gather)."""
         G = np.ascontiguousarray(G, dtype=np.float64)
         rows, cols = self.shape if which == "dot" else self.shape[::-1]
         K = G.shape[1]
