@@ -43,6 +43,7 @@ from ..numeric import (
 from ..walker import OperandShapeError
 from .counterexample import operand_refutation, shape_refutation
 from .instances import ShapeMismatch, expand_family, free_indices, leaves_of
+from .kinks import KINK, kinks, off_kinks, on_kink
 from .maxima import (
     CONVEX,
     better_point,
@@ -94,6 +95,11 @@ class System:
             for j in range(i, n):
                 H[i, j] = H[j, i] = g.diff(self.variables[j])
         return H
+
+    @functools.cached_property
+    def kinks(self) -> list:
+        """The kinks of f and the constraints that move with the unknowns (kinks.py)."""
+        return kinks([self.f, *self.constraints], self.variables)
 
     @functools.cached_property
     def params(self) -> list:
@@ -228,6 +234,16 @@ def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
         if not _vanishes(g.xreplace(full)):
             return failed(Verdict.REFUTED, "constraints",
                           f"the constraint {g} = 0 fails at the claimed point")
+    # at a kink of f (or of a constraint) diff's value is no derivative: the first- and
+    # second-order tests do not apply there; a better feasible point still refutes
+    node = on_kink(system.kinks, full) if system.kinks else None
+    if node is not None:
+        if claim.maximum and not claim.local:
+            bad = _better_refutation(claim, system, full, failed)
+            if bad is not None:
+                return bad
+        return failed(Verdict.UNDECIDED, KINK,
+                      f"the claimed point lies on a kink ({node} changes branch there)")
     # the gradient at the point once, the multipliers left symbols: they are then put
     # into it, not the point into the symbolic gradient a second time
     grads = [g.xreplace(full) for g in system.gradient]
@@ -254,20 +270,28 @@ def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
                               f"has eigenvalue {fmt_value(top)} > 0 on the tangent space",
                               eigenvalue=fmt_value(top))
         if not claim.local:
-            found = _better_point(claim, system, full)
-            if found is not None:
-                trial, got, base = found
-                better, claimed = fmt_pair(got, base)  # digits enough to show the difference
-                return failed(Verdict.REFUTED, "global maximum",
-                              f"not a global maximiser: f = {better} at "
-                              + ", ".join(f"{leaf_name(k)} = {v}" for k, v in trial.items())
-                              + f", greater than f = {claimed} at the claimed point",
-                              better={leaf_name(k): str(v) for k, v in trial.items()})
+            bad = _better_refutation(claim, system, full, failed)
+            if bad is not None:
+                return bad
         if M.shape[0] and abs(top) <= TOLERANCE * scale:
             return failed(Verdict.UNDECIDED, SINGULAR,
                           "the second-order test is inconclusive: the Hessian of the "
                           "Lagrangian is singular on the tangent space")
     return None
+
+
+def _better_refutation(claim, system: System, full: dict, failed) -> Outcome | None:
+    """The refutation of a global claim by a better feasible point, if one is found."""
+    found = _better_point(claim, system, full)
+    if found is None:
+        return None
+    trial, got, base = found
+    better, claimed = fmt_pair(got, base)  # digits enough to show the difference
+    return failed(Verdict.REFUTED, "global maximum",
+                  f"not a global maximiser: f = {better} at "
+                  + ", ".join(f"{leaf_name(k)} = {v}" for k, v in trial.items())
+                  + f", greater than f = {claimed} at the claimed point",
+                  better={leaf_name(k): str(v) for k, v in trial.items()})
 
 
 SINGULAR = "second-order test inconclusive"
@@ -295,7 +319,8 @@ def _better_point(claim, system: System, full: dict):
                         point, admissible, lambda e: number(e, DIGITS),
                         random.Random(len(system.variables)), TOLERANCE,
                         screen=near.screen, affine=system.affine,
-                        jacobian=system.jacobian.xreplace(params))
+                        jacobian=system.jacobian.xreplace(params),
+                        kinks=[(n, dist.xreplace(params), i, g) for n, dist, i, g in system.kinks])
 
 
 _BOUND = 10 ** 6
@@ -425,6 +450,7 @@ def _numeric_phase(claim, systems: list[tuple[System, int]], rng,
     points = 0
     seed = claim_seed(seed)
     singular = None
+    kinked, on = 0, None  # points skipped because the claimed point is on a kink there
     for k, (system, wanted) in enumerate(systems):
         sampled = [s.sizes for s, _ in systems[:k + 1]]
         params = system.params
@@ -445,6 +471,9 @@ def _numeric_phase(claim, systems: list[tuple[System, int]], rng,
                 continue
             if bad is not None and bad.method == SINGULAR:
                 singular = singular or bad
+            elif bad is not None and bad.method == KINK:
+                kinked, on = kinked + 1, on or bad
+                continue
             elif bad is not None and bad.verdict == Verdict.UNDECIDED:
                 continue
             elif bad is not None:
@@ -455,6 +484,15 @@ def _numeric_phase(claim, systems: list[tuple[System, int]], rng,
             regular += n >= len(firsts)
             if regular >= wanted:
                 break
+        if good == 0 and on is not None:
+            better = ", and no better feasible point was found" \
+                if claim.maximum and not claim.local else ""
+            return Outcome(Verdict.UNDECIDED, KINK,
+                           f"{on.message} at every point tried at "
+                           f"{sizes_text(system.sizes)}: f has no derivative there to test"
+                           f"{better}",
+                           evidence=Evidence(KINK, sampled_sizes=sampled, points=points,
+                                             seed=seed))
         if good == 0:
             return Outcome(Verdict.UNDECIDED, "sampling",
                            f"no admissible point found at {sizes_text(system.sizes)}",
@@ -468,11 +506,13 @@ def _numeric_phase(claim, systems: list[tuple[System, int]], rng,
         return singular
     text = "; ".join(sizes_text(s) for s in sizes)
     method = f"Lagrange conditions at {points} points"
+    skipped = f"; {kinked} point(s) skipped where the claimed point lies on a kink of f " \
+        "(no derivative there)" if kinked else ""
     return Outcome(Verdict.VERIFIED, method,
                    f"a {_what(claim)} at {points} random parameter points ({text}), "
-                   "exact arithmetic",
+                   f"exact arithmetic{skipped}",
                    evidence=Evidence("Lagrange conditions", sampled_sizes=sizes, points=points,
-                                     seed=seed))
+                                     seed=seed), skipped=kinked)
 
 
 def _symbolic_phase(claim, systems: list[System]) -> Outcome | None:
@@ -482,6 +522,8 @@ def _symbolic_phase(claim, systems: list[System]) -> Outcome | None:
         subs = dict(system.point)
         if not _point_admissible(claim, system):
             return None
+        if not off_kinks(system.kinks, subs, nonvanishing):
+            return None  # diff's value there may be no derivative (kinks.py)
         for g in system.constraints:
             if not _identically_zero(g.xreplace(subs)):
                 return None
@@ -577,6 +619,8 @@ def _sign_ok(e: sp.Expr, closed: bool) -> bool:
 
 def _local_proof(claim, system: System) -> bool:
     subs = dict(system.point)
+    if not off_kinks(system.kinks, subs, nonvanishing):
+        return False
     lam = _solve_multipliers(system, subs)
     if lam is None:
         return False

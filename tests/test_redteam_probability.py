@@ -1,0 +1,160 @@
+"""Red team: probability, statistics and optimisation derivations (maximisers at kinks,
+piecewise objectives, MLEs, expectations as integrals).
+
+Every false claim is first shown false at a witness (``_false_at``), so a test cannot
+pass by refuting a true statement; every accepted true claim is paired with planted
+mistakes that must come out refuted.  The verdict before the fix is in the comment of
+each case (measured on main at 0330007).
+"""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from symderive import POSITIVE, Derivation, relu
+from symderive.nodes import relu as relu_node
+from symderive.testing import results
+
+
+def _value(f: sp.Expr, at: dict) -> sp.Expr:
+    """f at ``at``, 50 digits (relu as Max(0, x), as the checker instantiates it)."""
+    f = sp.sympify(f).replace(relu_node, lambda u: sp.Max(0, u))
+    return sp.N(f.subs(at), 50)
+
+
+# -- 1. maximisers at kinks: diff's value there is no derivative -----------------------------
+kk = Derivation("redteam_kinks")
+x = kk.scalar("x")
+a = kk.scalar("a")
+lam = kk.scalar("lam", POSITIVE)
+m = kk.dim("m")
+k = kk.index("k", m)
+xv, av = kk.tensor("xv", (m,)), kk.tensor("av", (m,))
+
+_jump_at_0 = sp.Piecewise((-x ** 2, x <= 0), (1 - x ** 2, True))
+_jump_at_a = sp.Piecewise((-(x - a) ** 2, x <= a), (1 - (x - a) ** 2, True))
+_bump = sp.Piecewise((1, (x > sp.Rational(3, 10)) & (x < sp.Rational(4, 10))), (-x ** 2, True))
+_lasso = -(x - a) ** 2 / 2 - lam * sp.Abs(x)
+_lasso_vec = sp.Sum(-(xv[k] - av[k]) ** 2 / 2 - lam * sp.Abs(xv[k]), (k, 1, m))
+_soft = sp.sign(av[k]) * sp.Max(sp.Abs(av[k]) - lam, 0)
+
+#: false claims: (claim, witness: a point near the claimed one with a larger f)
+KINK_FALSE = {
+    # before: proved (diff of a Piecewise drops its jump: "gradient" 0, "Hessian" -2)
+    "jump-local": (kk.stationary("jump-local", _jump_at_0, [x], {x: 0}, local=True),
+                   {x: sp.Rational(1, 10 ** 6)}),
+    # before: proved, for every a
+    "jump-local-param": (kk.stationary("jump-local-param", _jump_at_a, [x], {x: a},
+                                       local=True),
+                         {a: 1, x: 1 + sp.Rational(1, 10 ** 6)}),
+    # before: proved (the Piecewise's Hessian, -2 or 0, "shows" concavity)
+    "bump-global": (kk.stationary("bump-global", _bump, [x], {x: 0}),
+                    {x: sp.Rational(7, 20)}),
+    # before: undecided, "no admissible point found" (DiracDelta(0) in the Hessian)
+    "abs-minimum": (kk.stationary("abs-minimum", sp.Abs(x) - x ** 2, [x], {x: 0}),
+                    {x: sp.Rational(1, 1000)}),
+    # before: undecided, "no admissible point found"
+    "heaviside-local": (kk.stationary("heaviside-local", sp.Heaviside(x) - x ** 2, [x],
+                                      {x: 0}, local=True),
+                        {x: sp.Rational(1, 10 ** 6)}),
+    # before: refuted, "the gradient does not vanish" (relu's Heaviside(0) = 1/2)
+    "relu-local": (kk.stationary("relu-local", relu(x) - x ** 2, [x], {x: 0}, local=True),
+                   {x: sp.Rational(1, 10 ** 6)}),
+}
+#: true maximisers whose point lies on a kink for some or all parameters
+KINK_TRUE = {
+    # before: refuted, "not a stationary point: the gradient does not vanish" (sign(0) = 0)
+    "abs-tilted": kk.stationary("abs-tilted", -sp.Abs(x) + x / 2, [x], {x: 0}),
+    # before: refuted at a = 9/2, lam = 5, where the soft threshold is 0 (the kink)
+    "lasso": kk.stationary("lasso", _lasso, [x], {x: sp.sign(a) * sp.Max(sp.Abs(a) - lam, 0)}),
+    # before: refuted at the larger size m = 6 (a kink in some coordinate)
+    "lasso-vec": kk.stationary("lasso-vec", _lasso_vec, [xv[k]], {xv[k]: _soft}),
+    # the hinge loss's kink is the maximiser; before: refuted, "gradient does not vanish"
+    "hinge": kk.stationary("hinge", -sp.Max(0, 1 - x) - x ** 2 / 2, [x], {x: 1}),
+    # smooth at the point, and the minimiser of the Huber loss: still proved
+    "huber-min": kk.stationary("huber-min", sp.Piecewise((x ** 2 / 2, sp.Abs(x) <= 1),
+                                                          (sp.Abs(x) - sp.Rational(1, 2),
+                                                           True)),
+                               [x], {x: 0}, minimum=True, local=True),
+}
+#: planted mistakes in the true claims above
+KINK_PLANTED = {
+    "lasso-no-threshold": kk.stationary("lasso-no-threshold", _lasso, [x],
+                                        {x: a - lam * sp.sign(a)}),
+    "lasso-sign": kk.stationary("lasso-sign", _lasso, [x],
+                                {x: -sp.sign(a) * sp.Max(sp.Abs(a) - lam, 0)}),
+    "lasso-factor": kk.stationary("lasso-factor", _lasso, [x],
+                                  {x: sp.sign(a) * sp.Max(sp.Abs(a) - 2 * lam, 0)}),
+    "lasso-vec-factor": kk.stationary("lasso-vec-factor", _lasso_vec, [xv[k]],
+                                      {xv[k]: sp.sign(av[k])
+                                       * sp.Max(sp.Abs(av[k]) - 2 * lam, 0)}),
+    "abs-tilted-off": kk.stationary("abs-tilted-off", -sp.Abs(x) + x / 2, [x],
+                                    {x: sp.Rational(1, 2)}),
+    "hinge-off": kk.stationary("hinge-off", -sp.Max(0, 1 - x) - x ** 2 / 2, [x],
+                               {x: sp.Rational(1, 2)}),
+}
+
+
+@pytest.fixture(scope="module")
+def kinks():
+    return results(kk, timeout=60)
+
+
+def test_kink_witnesses():
+    for cid, (claim, witness) in KINK_FALSE.items():
+        f = claim.f
+        at = {**witness}
+        claimed = {v: sp.sympify(p).subs(at) for v, p in claim.point.items()}
+        assert _value(f, at) > _value(f, {**at, **claimed}), cid
+
+
+@pytest.mark.parametrize("cid", ["jump-local", "jump-local-param", "heaviside-local",
+                                 "relu-local"])
+def test_a_local_claim_at_a_kink_is_undecided_and_says_why(kinks, cid):
+    r = kinks[cid]
+    assert r.verdict == "undecided", (cid, r.verdict, r.message)
+    assert "lies on a kink" in r.message and "no derivative there" in r.message, r.message
+
+
+@pytest.mark.parametrize("cid", ["bump-global", "abs-minimum"])
+def test_a_global_claim_with_jumps_is_refuted_by_a_better_point(kinks, cid):
+    r = kinks[cid]
+    assert r.verdict == "refuted", (cid, r.verdict, r.message)
+    assert "not a global maximiser" in r.message and "greater" in r.message, r.message
+    f = KINK_FALSE[cid][0].f
+    better = {x: sp.Rational(r.counterexample["better"]["x"])}
+    assert _value(f, better) > _value(f, {x: 0})
+
+
+def test_true_maximisers_at_kinks_are_never_refuted(kinks):
+    got = {cid: kinks[cid].verdict for cid in KINK_TRUE}
+    assert got == {"abs-tilted": "undecided", "lasso": "verified", "lasso-vec": "verified",
+                   "hinge": "undecided", "huber-min": "proved"}, \
+        {cid: kinks[cid].message for cid in KINK_TRUE}
+
+
+def test_kink_messages(kinks):
+    r = kinks["abs-tilted"]
+    assert "lies on a kink (Abs(x) changes branch there)" in r.message, r.message
+    assert "no better feasible point was found" in r.message, r.message
+    lasso = kinks["lasso"]
+    assert "point(s) skipped where the claimed point lies on a kink" in lasso.message
+    assert lasso.skipped > 0
+    vec = kinks["lasso-vec"]
+    assert "not sampled at larger sizes" in vec.message and "kink" in vec.message, vec.message
+
+
+@pytest.mark.parametrize("cid", sorted(KINK_PLANTED))
+def test_planted_mistakes_at_kinks_are_refuted(kinks, cid):
+    r = kinks[cid]
+    assert r.verdict == "refuted", (cid, r.verdict, r.message)
+    if r.counterexample.get("better"):
+        return
+    # a stationarity refutation only away from the kink: the claimed point there is not 0
+    claim = KINK_PLANTED[cid]
+    values = {s: sp.Rational(v) for s, v in r.counterexample["values"].items()}
+    for p in claim.point.values():
+        at = sp.sympify(p).subs({sym: values[str(sym)] for sym in sp.sympify(p).free_symbols
+                                 if str(sym) in values})
+        assert at != 0, (cid, r.counterexample)
