@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from symderive import POSITIVE, Derivation, relu
+from symderive import POSITIVE, Derivation, interval, relu
 from symderive.nodes import relu as relu_node
 from symderive.testing import results
 
@@ -158,3 +158,93 @@ def test_planted_mistakes_at_kinks_are_refuted(kinks, cid):
         at = sp.sympify(p).subs({sym: values[str(sym)] for sym in sp.sympify(p).free_symbols
                                  if str(sym) in values})
         assert at != 0, (cid, r.counterexample)
+
+
+# -- 2. expectations with kinks and jumps in the integrand ----------------------------------
+ig = Derivation("redteam_kinked_integrals")
+t = sp.Dummy("t", real=True)
+lo = ig.scalar("lo")
+w = ig.scalar("w", POSITIVE)
+s = ig.scalar("s", POSITIVE)
+c = ig.scalar("c", interval(0, 1))
+_uniform = sp.Piecewise((1 / w, (t >= lo) & (t <= lo + w)), (0, True))
+_laplace = sp.exp(-sp.Abs(t) / s) / (2 * s)
+
+
+def _mean_abs(e: sp.Expr) -> sp.Integral:
+    return sp.Integral(sp.Abs(t) * e, (t, -sp.oo, sp.oo))
+
+
+INTEGRALS_TRUE = {
+    # before: refuted at lo = 0, w = 1/10 with "lhs 0": the peak of the integrand is the
+    # end of the support, 1/10 rounded up, which at twice the precision lies outside it,
+    # so the whole integrand was taken for rounding noise
+    "uniform-mean": ig.equal("uniform-mean", sp.Integral(t * _uniform, (t, -sp.oo, sp.oo)),
+                             lo + w / 2),
+    # before: undecided, "quadrature not reliable" at every point (tanh-sinh across the
+    # kink of |t| at 0 gets 5 digits)
+    "laplace-mean-abs": ig.equal("laplace-mean-abs", _mean_abs(_laplace), s),
+    "abs-unit": ig.equal("abs-unit", sp.Integral(s * sp.Abs(t), (t, -1, 1)), s),
+    "mad-uniform": ig.equal("mad-uniform", sp.Integral(sp.Abs(t - c), (t, 0, 1)),
+                            c ** 2 - c + sp.Rational(1, 2)),
+    # before: error, "ValueError: The argument 'exp_polar(0)' is not comparable." (from
+    # SymPy's simplify in the proof attempt)
+    "heaviside-mean": ig.equal("heaviside-mean", sp.Integral(sp.Heaviside(t - c) * t, (t, 0, 1)),
+                               (1 - c ** 2) / 2),
+    # before: error, "AttributeError: 'mpf' object has no attribute 'as_real_imag'"
+    "floor-mean": ig.equal("floor-mean", sp.Integral(sp.floor(3 * t), (t, 0, 1)), 1),
+}
+INTEGRALS_PLANTED = {
+    "uniform-mean-factor": ig.equal("uniform-mean-factor",
+                                    sp.Integral(t * _uniform, (t, -sp.oo, sp.oo)), lo + w),
+    "uniform-mean-sign": ig.equal("uniform-mean-sign",
+                                  sp.Integral(t * _uniform, (t, -sp.oo, sp.oo)), lo - w / 2),
+    "laplace-mean-abs-factor": ig.equal("laplace-mean-abs-factor", _mean_abs(_laplace), 2 * s),
+    "mad-uniform-constant": ig.equal("mad-uniform-constant",
+                                     sp.Integral(sp.Abs(t - c), (t, 0, 1)),
+                                     c ** 2 - c + sp.Rational(1, 3)),
+    "heaviside-mean-sign": ig.equal("heaviside-mean-sign",
+                                    sp.Integral(sp.Heaviside(t - c) * t, (t, 0, 1)),
+                                    (1 + c ** 2) / 2),
+    "floor-mean-half": ig.equal("floor-mean-half", sp.Integral(sp.floor(3 * t), (t, 0, 1)),
+                                sp.Rational(3, 2)),
+}
+
+
+@pytest.fixture(scope="module")
+def integrals():
+    return results(ig, timeout=60)
+
+
+def test_kinked_expectations_hold(integrals):
+    got = {cid: integrals[cid].verdict for cid in INTEGRALS_TRUE}
+    assert got == {"uniform-mean": "proved", "laplace-mean-abs": "proved",
+                   "abs-unit": "proved", "mad-uniform": "verified",
+                   "heaviside-mean": "verified", "floor-mean": "verified"}, \
+        {cid: integrals[cid].message for cid in INTEGRALS_TRUE}
+    for cid in INTEGRALS_TRUE:
+        assert "quadrature not reliable" not in integrals[cid].message, cid
+
+
+@pytest.mark.parametrize("cid", sorted(INTEGRALS_PLANTED))
+def test_planted_mistakes_in_expectations_are_refuted_with_true_values(integrals, cid):
+    r = integrals[cid]
+    assert r.verdict == "refuted", (cid, r.verdict, r.message)
+    claim = INTEGRALS_PLANTED[cid]
+    at = {sym: sp.Rational(r.counterexample["values"][str(sym)])
+          for sym in claim.lhs.free_symbols | claim.rhs.free_symbols
+          if str(sym) in r.counterexample["values"]}
+    # the reported left side is the true integral there (mpmath, independently)
+    lhs = claim.lhs.subs(at)
+    f = sp.lambdify(t, lhs.function, "mpmath")
+    import mpmath
+    with mpmath.workdps(30):
+        lo_, hi_ = (mpmath.mpf(x) if x.is_finite else (mpmath.inf if x > 0 else -mpmath.inf)
+                    for x in lhs.limits[0][1:])
+        kinks_ = sorted({lo_, hi_, 0, *(mpmath.mpf(x) for x in at.values()),
+                         *(mpmath.mpf(x) + mpmath.mpf(at.get(w, 0)) for x in at.values()),
+                         mpmath.mpf(1) / 3, mpmath.mpf(2) / 3} - {lo_, hi_})
+        pts = [lo_, *(k for k in kinks_ if lo_ < k < hi_), hi_]
+        truth = mpmath.quad(f, pts)
+    assert abs(truth - mpmath.mpf(r.counterexample["lhs"])) < 1e-10, (cid, truth,
+                                                                      r.counterexample)
