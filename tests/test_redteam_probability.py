@@ -185,10 +185,12 @@ INTEGRALS_TRUE = {
     # kink of |t| at 0 gets 5 digits)
     "laplace-mean-abs": ig.equal("laplace-mean-abs", _mean_abs(_laplace), s),
     "abs-unit": ig.equal("abs-unit", sp.Integral(s * sp.Abs(t), (t, -1, 1)), s),
+    # before: undecided, likewise (and their planted mistakes too)
     "mad-uniform": ig.equal("mad-uniform", sp.Integral(sp.Abs(t - c), (t, 0, 1)),
                             c ** 2 - c + sp.Rational(1, 2)),
-    # before: error, "ValueError: The argument 'exp_polar(0)' is not comparable." (from
-    # SymPy's simplify in the proof attempt)
+    # before: undecided (quadrature across the jump); once sampled, the proof attempt
+    # raised "ValueError: The argument 'exp_polar(0)' is not comparable." in SymPy's
+    # simplify, and the claim came out error
     "heaviside-mean": ig.equal("heaviside-mean", sp.Integral(sp.Heaviside(t - c) * t, (t, 0, 1)),
                                (1 - c ** 2) / 2),
     # before: error, "AttributeError: 'mpf' object has no attribute 'as_real_imag'"
@@ -248,3 +250,83 @@ def test_planted_mistakes_in_expectations_are_refuted_with_true_values(integrals
         truth = mpmath.quad(f, pts)
     assert abs(truth - mpmath.mpf(r.counterexample["lhs"])) < 1e-10, (cid, truth,
                                                                       r.counterexample)
+
+
+# -- 3. several stationary points: the claimed one is not the highest ------------------------
+mh = Derivation("redteam_far_hills")
+u, v = mh.scalar("u"), mh.scalar("v")
+g = mh.scalar("g", POSITIVE)
+_far_hill = -(u + 1) ** 2 * (u - 20) ** 2 + (u + 1) ** 3 / 1000  # hills at -1 (0), 20 (9.261)
+_quartic = -u ** 4 / 4 + u ** 3 / 3 + u ** 2                  # maxima at -1 (5/12), 2 (8/3)
+#: a two-component mixture's log-likelihood in its location: modes near 1 and 30
+_mixture = sp.log(sp.exp(-(u - 1) ** 2) + 2 * sp.exp(-(u - 30) ** 2))
+FAR_FALSE = {
+    # before: verified (no step of the better-point search, at most 10, reached x = 20)
+    "far-hill": (mh.stationary("far-hill", _far_hill, [u], {u: -1}), {u: 20}),
+    # before: verified
+    "far-hill-2d": (mh.stationary("far-hill-2d", _far_hill - v ** 2, [u, v], {u: -1, v: 0}),
+                    {u: 20, v: 0}),
+    # before: verified; along the constraint u + v = 1
+    "far-hill-line": (mh.stationary("far-hill-line", _far_hill, [u, v], {u: -1, v: 2},
+                                    constraints=[u + v - 1]), {u: 20, v: -19}),
+    # before: verified (f = 0 at 1, log 2 at 30)
+    "mixture-lighter-mode": (mh.stationary("mixture-lighter-mode", _mixture, [u], {u: 1}),
+                             {u: 30}),
+    # before: verified for every g (the second hill at 20 g + ...)
+    "far-hill-param": (mh.stationary("far-hill-param",
+                                     -(u + 1) ** 2 * (u - 20 - g) ** 2 + (u + 1) ** 3 / 1000,
+                                     [u], {u: -1}), {g: 1, u: 21}),
+}
+FAR_TRUE = {
+    "quartic-top": mh.stationary("quartic-top", _quartic, [u], {u: 2}),
+    "far-hill-top-local": mh.stationary("far-hill-top-local", _far_hill, [u], {u: -1},
+                                        local=True),
+}
+FAR_PLANTED = {
+    "quartic-lower": mh.stationary("quartic-lower", _quartic, [u], {u: -1}),
+    "quartic-minimum": mh.stationary("quartic-minimum", _quartic, [u], {u: 0}),
+}
+
+
+@pytest.fixture(scope="module")
+def hills():
+    return results(mh, timeout=60)
+
+
+def test_far_hill_witnesses():
+    for cid, (claim, witness) in FAR_FALSE.items():
+        at = {**witness}
+        claimed = {var: sp.sympify(p).subs(at) for var, p in claim.point.items()}
+        assert _value(claim.f, at) > _value(claim.f, {**at, **claimed}), cid
+        for c_ in claim.constraints:
+            assert c_.subs(at) == 0
+
+
+@pytest.mark.parametrize("cid", sorted(FAR_FALSE))
+def test_a_far_better_point_refutes(hills, cid):
+    r = hills[cid]
+    assert r.verdict == "refuted", (cid, r.verdict, r.message)
+    assert "not a global maximiser" in r.message, r.message
+    claim, _ = FAR_FALSE[cid]
+    values = {sym: sp.Rational(val) for sym, val in r.counterexample["values"].items()}
+    params = {g: values["g"]} if "g" in values else {}
+    better = {var: sp.Rational(r.counterexample["better"][str(var)])
+              for var in claim.variables}
+    claimed = {var: sp.sympify(p).subs(params) for var, p in claim.point.items()}
+    f = claim.f.subs(params)
+    assert _value(f, better) > _value(f, claimed), r.counterexample
+    for c_ in claim.constraints:
+        assert c_.subs(better) == 0
+    # a readable point: the search rounds to the simplest step that is still better
+    assert all(sp.Rational(x).q <= 10 ** 6 for x in r.counterexample["better"].values())
+
+
+def test_true_maximisers_with_several_stationary_points_hold(hills):
+    assert hills["quartic-top"].verdict == "verified", hills["quartic-top"].message
+    assert "no global argument" in hills["quartic-top"].message
+    assert hills["far-hill-top-local"].verdict == "proved"
+
+
+@pytest.mark.parametrize("cid", sorted(FAR_PLANTED))
+def test_planted_mistakes_among_stationary_points_are_refuted(hills, cid):
+    assert hills[cid].verdict == "refuted", (cid, hills[cid].message)

@@ -42,10 +42,12 @@ from ..numeric import (
 )
 from ..walker import OperandShapeError
 from .counterexample import operand_refutation, shape_refutation
+from .far import far_better_point
 from .instances import ShapeMismatch, expand_family, free_indices, leaves_of
 from .kinks import KINK, kinks, off_kinks, on_kink
 from .maxima import (
     CONVEX,
+    SCREEN_DIGITS,
     better_point,
     bracketed,
     concave_everywhere,
@@ -66,7 +68,7 @@ from .plan import (
     tries,
 )
 from .prove import is_zero
-from .stationary_large import WORK, _compiler, distinct_draw, larger_sizes
+from .stationary_large import WORK, _compiler, _inside, distinct_draw, larger_sizes
 from .unknowns import matrix_point, unknown_entries
 from .verdict import Emit, Evidence, Outcome, Verdict, jsonable_sizes, sizes_text
 
@@ -292,6 +294,90 @@ def _better_refutation(claim, system: System, full: dict, failed) -> Outcome | N
                   + ", ".join(f"{leaf_name(k)} = {v}" for k, v in trial.items())
                   + f", greater than f = {claimed} at the claimed point",
                   better={leaf_name(k): str(v) for k, v in trial.items()})
+
+
+#: parameter points of the wider search for a better point (far.py)
+FAR_POINTS = 3
+
+
+def _far_refutation(claim, system: System, seed: int | None) -> Outcome | None:
+    """A better feasible point far from the claimed one (far.py), at a few parameter
+    points drawn from the seed; None when none is found or the search does not apply
+    (an integral in f, curved constraints, f that does not compile)."""
+    if system.f.has(sp.Integral) or not system.affine or system.compiled_f is None:
+        return None
+    rng = claim_rng(seed)
+    sampler = Sampler(claim.derivation, system.params, system.sizes, rng)
+    variables = system.variables
+    for _ in range(FAR_POINTS if system.params else 1):
+        point = distinct_draw(sampler) if system.params else {}
+        try:
+            found = _far_at(claim, system, point, rng)
+        except (ZeroDivisionError, ValueError, TypeError, ArithmeticError):
+            continue
+        if found is None:
+            continue
+        trial, got, base, subs = found
+        better, claimed = fmt_pair(got, base)
+        message = (f"not a global maximiser: f = {better} at "
+                   + ", ".join(f"{leaf_name(v)} = {t}" for v, t in zip(variables, trial))
+                   + f", greater than f = {claimed} at the claimed point")
+        cx = {"sizes": jsonable_sizes(system.sizes),
+              "values": {leaf_name(k): str(v)
+                         for k, v in sorted(point.items(), key=lambda t: str(t[0]))},
+              "point": {leaf_name(k): str(v) for k, v in subs.items()},
+              "message": message,
+              "better": {leaf_name(v): str(t) for v, t in zip(variables, trial)}}
+        return Outcome(Verdict.REFUTED, "global maximum", message, cx)
+    return None
+
+
+def _far_at(claim, system: System, point: dict, rng) -> tuple | None:
+    subs = {v: sp.sympify(val).xreplace(point) for v, val in system.point.items()}
+    x0 = [subs[v] for v in system.variables]
+    if not all(v.is_number and v.is_real is not False for v in x0):
+        return None
+    if system.constraints:
+        J = system.jacobian.xreplace(point)
+        if not all(e.is_Rational for e in J):
+            return None
+        basis = [list(z) for z in tangent_basis(J)]
+    else:
+        basis = [[int(i == k) for i in range(len(x0))] for k in range(len(x0))]
+    if not basis:
+        return None
+    f = system.f.xreplace(point)
+    with mpmath.workdps(WORK):
+        pvals = [_to_mpf(point[p]) for p in system.params]
+
+    def fn(xs):
+        try:
+            v = system.compiled_f(*xs, *pvals)
+        except Exception:  # noqa: BLE001 -- a guide only: the exact value decides
+            return None
+        return v if isinstance(v, mpmath.mpf) and mpmath.isfinite(v) else None
+
+    def inside(k, value) -> bool:
+        try:
+            return _inside(claim, system.variables[k], value, strict=True)
+        except ValueError:
+            return False
+
+    def exact(trial):
+        for v, t in zip(system.variables, trial):
+            dom = claim.domain.get(v) or assumption_of(claim.derivation, v)
+            if not in_domain(dom, t):
+                return None
+        base = number(f.xreplace(dict(zip(system.variables, x0))), DIGITS)
+        got = number(f.xreplace(dict(zip(system.variables, trial))), DIGITS)
+        if base is None or got is None:
+            return None
+        with mpmath.workdps(SCREEN_DIGITS):
+            return (got, base) if got > base + TOLERANCE * max(1, abs(base)) else None
+
+    with mpmath.workdps(WORK):
+        found = far_better_point(fn, x0, basis, inside, exact, rng)
+    return None if found is None else (*found, subs)
 
 
 SINGULAR = "second-order test inconclusive"
@@ -707,6 +793,14 @@ def check_stationary(claim: StationaryClaim, emit: Emit, seed: int | None = None
     emit("numeric", outcome)
     key = (content_key(claim), tuple(sizes_key(s.sizes) for s in systems))
     proof = copy.deepcopy(_PROOFS.get(key, lambda: _symbolic_phase(claim, systems)))
+    if proof is None and claim.maximum and not claim.local \
+            and outcome.verdict == Verdict.VERIFIED:
+        bad = _far_refutation(claim, systems[0], seed)
+        if bad is not None:
+            ev = outcome.evidence
+            bad.evidence = Evidence(bad.method, sampled_sizes=ev.sampled_sizes,
+                                    points=ev.points, seed=ev.seed)
+            return bad
     if proof is None:
         if claim.maximum and not claim.local and outcome.verdict == Verdict.VERIFIED and all(
                 _LOCAL.get((content_key(claim), sizes_key(s.sizes)),
