@@ -330,3 +330,18 @@ def test_true_maximisers_with_several_stationary_points_hold(hills):
 @pytest.mark.parametrize("cid", sorted(FAR_PLANTED))
 def test_planted_mistakes_among_stationary_points_are_refuted(hills, cid):
     assert hills[cid].verdict == "refuted", (cid, hills[cid].message)
+
+
+# -- 4. a series: a clear message instead of a crash -----------------------------------------
+def test_an_infinite_sum_says_it_is_not_supported():
+    d = Derivation("redteam_series")
+    n = sp.Dummy("n", integer=True, nonnegative=True)
+    rate = d.scalar("rate", POSITIVE)
+    d.equal("poisson-mean", sp.Sum(n * rate ** n * sp.exp(-rate) / sp.factorial(n),
+                                   (n, 0, sp.oo)), rate)
+    r = results(d)["poisson-mean"]
+    # before: error, "ValueError: cannot convert inf or nan to int"
+    assert r.verdict == "error", r.message
+    assert "a sum over an infinite range (n from 0 to oo) is not supported" in r.message, \
+        r.message
+    assert "closed form" in r.message
