@@ -277,6 +277,8 @@ FAR_FALSE = {
                                      -(u + 1) ** 2 * (u - 20 - g) ** 2 + (u + 1) ** 3 / 1000,
                                      [u], {u: -1}), {g: 1, u: 21}),
 }
+# before: verified; a minimiser claim, checked as the maximiser of -f
+FAR_MIN = mh.stationary("far-valley", -_far_hill, [u], {u: -1}, minimum=True)
 FAR_TRUE = {
     "quartic-top": mh.stationary("quartic-top", _quartic, [u], {u: 2}),
     "far-hill-top-local": mh.stationary("far-hill-top-local", _far_hill, [u], {u: -1},
@@ -345,3 +347,11 @@ def test_an_infinite_sum_says_it_is_not_supported():
     assert "a sum over an infinite range (n from 0 to oo) is not supported" in r.message, \
         r.message
     assert "closed form" in r.message
+
+
+def test_a_far_lower_point_refutes_a_minimiser_in_its_words(hills):
+    r = hills["far-valley"]
+    assert r.verdict == "refuted", r.message
+    # the values of f itself, and no "-0" for the claimed point's value 0
+    assert r.message == ("not a global minimiser: f = -9.261 at u = 20, smaller than f = 0 "
+                         "at the claimed point"), r.message

@@ -748,6 +748,8 @@ def _as_minimum(outcome: Outcome) -> Outcome:
 
 
 def _negated(value: str) -> str:
+    if value.lstrip("-").strip("0.") == "":  # a zero (0, 0.0): no "-0"
+        return value.lstrip("-")
     return value[1:] if value.startswith("-") else f"-{value}"
 
 
