@@ -355,3 +355,55 @@ def test_a_far_lower_point_refutes_a_minimiser_in_its_words(hills):
     # the values of f itself, and no "-0" for the claimed point's value 0
     assert r.message == ("not a global minimiser: f = -9.261 at u = 20, smaller than f = 0 "
                          "at the claimed point"), r.message
+
+
+# -- 5. identities false only at a kink away from 0 -------------------------------------------
+kp = Derivation("redteam_kink_points")
+z = kp.scalar("z")
+third = sp.Rational(1, 3)
+#: false only at z = 1/3 (before: verified; the draws never meet 1/3)
+AT_KINK_FALSE = {
+    "step-as-heaviside": kp.equal("step-as-heaviside", sp.Piecewise((1, z > third), (0, True)),
+                                  sp.Heaviside(z - third)),
+    "step-as-sign": kp.equal("step-as-sign", sp.Piecewise((1, z > third), (-1, True)),
+                             sp.sign(z - third)),
+    "ge-as-gt": kp.equal("ge-as-gt", sp.Piecewise((z, z >= third), (0, True)),
+                         sp.Piecewise((z, z > third), (0, True))),
+    "indicator-squared": kp.equal("indicator-squared", sp.Heaviside(z - third) ** 2,
+                                  sp.Heaviside(z - third)),
+    "sign-squared": kp.equal("sign-squared", sp.sign(z - third) ** 2, 1),
+    "jump-moved": kp.equal("jump-moved", sp.Piecewise((z ** 2, z < third), (z, True)),
+                           sp.Piecewise((z ** 2, z <= third), (z, True))),
+}
+#: true everywhere, the kink included
+AT_KINK_TRUE = {
+    "step-with-half": kp.equal("step-with-half",
+                               sp.Piecewise((1, z > third), (sp.S.Half, sp.Eq(z, third)),
+                                            (0, True)), sp.Heaviside(z - third)),
+    "heaviside-sum": kp.equal("heaviside-sum", sp.Heaviside(z - third) + sp.Heaviside(third - z),
+                              1),
+    "max-minus-min": kp.equal("max-minus-min", sp.Max(z, third) - sp.Min(z, third),
+                              sp.Abs(z - third)),
+    "continuous-moved": kp.equal("continuous-moved",
+                                 sp.Piecewise((z ** 2, z < third), (third * z, True)),
+                                 sp.Piecewise((z ** 2, z <= third), (third * z, True))),
+}
+
+
+@pytest.fixture(scope="module")
+def at_kinks():
+    return results(kp, timeout=60)
+
+
+@pytest.mark.parametrize("cid", sorted(AT_KINK_FALSE))
+def test_a_claim_false_only_at_its_kink_is_refuted_there(at_kinks, cid):
+    r = at_kinks[cid]
+    assert r.verdict == "refuted", (cid, r.verdict, r.message)
+    assert r.counterexample["values"] == {"z": "1/3"}, r.counterexample
+    claim = AT_KINK_FALSE[cid]
+    assert _value(claim.lhs - claim.rhs, {z: third}) != 0
+
+
+def test_claims_true_at_their_kinks_still_hold(at_kinks):
+    assert {cid: at_kinks[cid].verdict for cid in AT_KINK_TRUE} == dict.fromkeys(
+        AT_KINK_TRUE, "verified"), {cid: at_kinks[cid].message for cid in AT_KINK_TRUE}

@@ -23,7 +23,8 @@ import itertools
 import sympy as sp
 from sympy.core.relational import Relational
 
-__all__ = ["kinks", "on_kink", "off_kinks", "has_jumps", "crossing_trials", "JUMPS", "KINK"]
+__all__ = ["kinks", "on_kink", "off_kinks", "has_jumps", "crossing_trials", "kink_points",
+           "has_kinked", "JUMPS", "KINK", "KINKED"]
 
 #: the method and the words of a point skipped because the claimed point is on a kink
 KINK = "kink"
@@ -175,4 +176,48 @@ def crossing_trials(found: list, point: dict, directions: list) -> list[dict]:
                 out.append({v: point[v] + s * zv for v, zv in zip(point, z)})
             if len(out) >= MAX_CROSSING_TRIALS:
                 return out
+    return out
+
+
+#: sampled points placed on kinks, at most (see :func:`kink_points`)
+MAX_KINK_POINTS = 8
+#: the function types whose kinks :func:`kink_points` looks for
+KINKED = (*_ZERO_AT, sp.Max, sp.Min, sp.Piecewise, sp.KroneckerDelta, *_INTEGER_AT, sp.Mod)
+
+
+def has_kinked(*exprs) -> bool:
+    """Whether any expression contains a function with a kink (a cheap first test)."""
+    return any(sp.sympify(e).has(*KINKED) for e in exprs)
+
+
+def kink_points(found: list, base: dict, admissible) -> list[dict]:
+    """Points of the sampler placed exactly on kinks: the random draws never meet
+    x = 1/3, where Heaviside(x - 1/3) is 1/2 and a Piecewise on x > 1/3 takes its other
+    branch, so a claim false only there was ``verified``.  For each kink distance d of
+    ``found`` and each leaf v in it, the other leaves at their values in ``base`` (a
+    regular draw), the rational roots v of d = 0 (of d = the nearest integer, for floor
+    and ceiling) when d is then a polynomial of degree 1 or 2 in v, and
+    ``admissible(v, value)``.  Each point is ``base`` with v moved to the kink."""
+    out: list = []
+    for _, d, integer, _ in found:
+        for v in sorted(d.free_symbols & set(base), key=str):
+            g = d.xreplace({k: x for k, x in base.items() if k != v})
+            if integer:
+                at = g.xreplace({v: base[v]})
+                if not at.is_number:
+                    continue
+                g = g - sp.floor(at)
+            try:
+                poly = sp.Poly(g, v)
+            except (sp.PolynomialError, sp.GeneratorsNeeded):
+                continue
+            if not 1 <= poly.degree() <= 2 or not all(c.is_Rational for c in poly.all_coeffs()):
+                continue
+            for r in sorted(sp.roots(poly, v, filter="Q"), key=abs):
+                if admissible(v, r):
+                    point = {**base, v: r}
+                    if point not in out:
+                        out.append(point)
+                if len(out) >= MAX_KINK_POINTS:
+                    return out
     return out
