@@ -407,3 +407,75 @@ def test_a_claim_false_only_at_its_kink_is_refuted_there(at_kinks, cid):
 def test_claims_true_at_their_kinks_still_hold(at_kinks):
     assert {cid: at_kinks[cid].verdict for cid in AT_KINK_TRUE} == dict.fromkeys(
         AT_KINK_TRUE, "verified"), {cid: at_kinks[cid].message for cid in AT_KINK_TRUE}
+
+
+# -- 6. maximisers on the boundary of a closed interval: the KKT conditions ------------------
+bd = Derivation("redteam_boundary")
+p_ = bd.scalar("p", interval(0, 1, closed=True))
+q_ = bd.scalar("q", interval(0, 1, closed=True))
+heads = bd.scalar("heads", POSITIVE)
+ca, cb = bd.scalar("ca", POSITIVE), bd.scalar("cb", POSITIVE)
+#: true maximisers (minimisers) at an end; before: refuted, "not a stationary point: the
+#: gradient does not vanish"
+BOUNDARY_TRUE = {
+    "linear-top": bd.stationary("linear-top", p_, [p_], {p_: 1}),
+    "linear-bottom-min": bd.stationary("linear-bottom-min", p_, [p_], {p_: 0}, minimum=True),
+    # the Bernoulli MLE when every toss is heads: p = 1
+    "all-heads-mle": bd.stationary("all-heads-mle", heads * sp.log(p_), [p_], {p_: 1}),
+    "corner": bd.stationary("corner", p_ + q_, [p_, q_], {p_: 1, q_: 1}),
+    "end-and-interior": bd.stationary("end-and-interior", p_ - (q_ - sp.Rational(1, 2)) ** 2,
+                                      [p_, q_], {p_: 1, q_: sp.Rational(1, 2)}),
+    "on-a-line": bd.stationary("on-a-line", p_ + 2 * q_, [p_, q_], {p_: 0, q_: 1},
+                               constraints=[p_ + q_ - 1]),
+    # the clipped maximiser of a concave quadratic: the end 1 when ca >= 2 cb
+    "clipped": bd.stationary("clipped", ca * p_ - cb * p_ ** 2, [p_],
+                             {p_: sp.Min(1, ca / (2 * cb))}),
+    # stationary at its end: still proved by concavity
+    "flat-end": bd.stationary("flat-end", -(p_ - 1) ** 2, [p_], {p_: 1}),
+}
+#: planted mistakes
+BOUNDARY_FALSE = {
+    "linear-wrong-end": bd.stationary("linear-wrong-end", p_, [p_], {p_: 0}),
+    "min-wrong-end": bd.stationary("min-wrong-end", p_, [p_], {p_: 1}, minimum=True),
+    "corner-sign": bd.stationary("corner-sign", p_ - q_, [p_, q_], {p_: 1, q_: 1}),
+    "end-and-saddle": bd.stationary("end-and-saddle", p_ + (q_ - sp.Rational(1, 2)) ** 2,
+                                    [p_, q_], {p_: 1, q_: sp.Rational(1, 2)}),
+    "on-a-line-swapped": bd.stationary("on-a-line-swapped", p_ + 2 * q_, [p_, q_],
+                                       {p_: 1, q_: 0}, constraints=[p_ + q_ - 1]),
+    "clipped-unclipped": bd.stationary("clipped-unclipped", ca * p_ - cb * p_ ** 2, [p_],
+                                       {p_: sp.Min(1, ca / cb)}),
+    # a minimum of (p - 1)^2 at its end, claimed a local maximum: f grows into the domain
+    "flat-end-local": bd.stationary("flat-end-local", (p_ - 1) ** 2, [p_], {p_: 1},
+                                    local=True),
+    # a claim of stationarity (no maximum) keeps its meaning: p = 1 is not stationary
+    "stationary-only": bd.stationary("stationary-only", p_, [p_], {p_: 1}, maximum=False),
+}
+
+
+@pytest.fixture(scope="module")
+def boundary():
+    return results(bd, timeout=60)
+
+
+def test_boundary_maximisers_hold(boundary):
+    got = {cid: boundary[cid].verdict for cid in BOUNDARY_TRUE}
+    assert got == {**dict.fromkeys(BOUNDARY_TRUE, "verified"), "flat-end": "proved"}, \
+        {cid: boundary[cid].message for cid in BOUNDARY_TRUE}
+
+
+@pytest.mark.parametrize("cid", sorted(BOUNDARY_FALSE))
+def test_planted_mistakes_at_the_boundary_are_refuted(boundary, cid):
+    assert boundary[cid].verdict == "refuted", (cid, boundary[cid].message)
+
+
+def test_boundary_refutations_say_why(boundary):
+    assert boundary["linear-wrong-end"].message == (
+        "not a maximiser: f is larger inside the domain than at p = 0, its lower end "
+        "(KKT multiplier -1 < 0)")
+    assert boundary["min-wrong-end"].message == (
+        "not a minimiser: f is smaller inside the domain than at p = 1, its upper end "
+        "(KKT multiplier -1 < 0)")
+    assert "eigenvalue 2 > 0" in boundary["end-and-saddle"].message
+    assert "eigenvalue 2 > 0" in boundary["flat-end-local"].message
+    assert boundary["stationary-only"].message == ("not a stationary point: the gradient "
+                                                   "does not vanish")

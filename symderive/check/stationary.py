@@ -249,6 +249,9 @@ def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
     # the gradient at the point once, the multipliers left symbols: they are then put
     # into it, not the point into the symbolic gradient a second time
     grads = [g.xreplace(full) for g in system.gradient]
+    bounds = _active_bounds(claim, system, subs) if claim.maximum else []
+    if bounds:  # a maximiser on the boundary of a closed interval: the KKT conditions
+        return _kkt_check(claim, system, full, grads, bounds, failed)
     lam = _solve_multipliers(system, full, grads)
     if lam is None or any(not _vanishes(g.xreplace(lam)) for g in grads):
         return failed(Verdict.REFUTED, "Lagrange conditions",
@@ -279,6 +282,82 @@ def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
             return failed(Verdict.UNDECIDED, SINGULAR,
                           "the second-order test is inconclusive: the Hessian of the "
                           "Lagrangian is singular on the tangent space")
+    return None
+
+
+def _active_bounds(claim, system: System, subs: dict) -> list[tuple[int, int]]:
+    """(index of the unknown, +1 at the upper end or -1 at the lower) for each unknown
+    whose claimed value is exactly an end of its closed interval."""
+    out = []
+    for k, var in enumerate(system.variables):
+        dom = claim.domain.get(var) or _domain_for(claim, var)
+        if not (isinstance(dom, Interval) and dom.closed):
+            continue
+        value = sp.sympify(subs[var])
+        for end, side in ((dom.lo, -1), (dom.hi, 1)):
+            if value == sp.Rational(end.numerator, end.denominator):
+                out.append((k, side))
+    return out
+
+
+def _kkt_check(claim, system: System, full: dict, grads: list, bounds: list, failed
+               ) -> Outcome | None:
+    """A maximiser with unknowns at ends of their closed intervals (``bounds``): the KKT
+    conditions, grad f = J^T lambda + sum_i mu_i s_i e_i with every mu_i >= 0 (s_i = +1
+    at an upper end, -1 at a lower one: f may only increase out of the domain), the
+    multipliers from a linear solve as at an interior point; then the second-order test
+    along the directions that keep the active ends fixed (a direction of increase there
+    refutes), and, for a global claim, the better-point search.  Only sampling: the
+    verdict is at most ``verified``."""
+    mus = [sp.Symbol(f"mu_{k}") for k in range(len(bounds))]
+    n = len(system.variables)
+    extended = list(grads)
+    for mu, (k, side) in zip(mus, bounds):
+        extended[k] = extended[k] - mu * side
+    coefficients = system.coefficients.xreplace(full).row_join(
+        sp.Matrix(n, len(mus), lambda i, j: -bounds[j][1] if bounds[j][0] == i else 0))
+    lam = linear_multipliers(extended, [*system.multipliers, *mus], coefficients)
+    if lam is None or any(not _vanishes(g.xreplace(lam)) for g in extended):
+        return failed(Verdict.REFUTED, "KKT conditions",
+                      "not a maximiser: no multipliers satisfy the KKT conditions at the "
+                      "claimed point on the boundary of the domain")
+    degenerate = []  # ends whose multiplier is 0: f is flat into the domain there
+    for mu, (k, side) in zip(mus, bounds):
+        value = to_mp(sp.sympify(lam[mu]))
+        if not valid(value):
+            raise ValueError("a KKT multiplier that does not evaluate")
+        if abs(value) <= TOLERANCE:
+            degenerate.append((k, side))
+        elif value < 0:
+            var = system.variables[k]
+            return failed(Verdict.REFUTED, "KKT conditions",
+                          f"not a maximiser: f is larger inside the domain than at "
+                          f"{leaf_name(var)} = {full[var]}, its "
+                          f"{'upper' if side > 0 else 'lower'} end (KKT multiplier "
+                          f"{fmt_value(value)} < 0)", multiplier=fmt_value(value))
+    # the second-order test moves along the boundary: the active ends stay fixed, except
+    # one end with multiplier 0, along which a direction of positive curvature or its
+    # opposite enters the domain (with two or more such ends, neither may)
+    held = [b for b in bounds if b not in degenerate] if len(degenerate) == 1 else bounds
+    fixed = sp.Matrix(len(held), n, lambda j, i: int(held[j][0] == i))
+    J = system.jacobian.xreplace(full).col_join(fixed) if system.constraints else fixed
+    Z = tangent_basis(J) if J.rows else [sp.eye(n)[:, i] for i in range(n)]
+    if Z:
+        Zm = sp.Matrix.hstack(*Z)
+        M = Zm.T * system.hessian.xreplace({**full, **lam}) * Zm
+        with mpmath.workdps(DIGITS):
+            Mn = mpmath.matrix([[to_mp(x) for x in row] for row in M.tolist()])
+            eig = mpmath.eigsy(Mn)[0]
+            top = max(eig[k] for k in range(M.shape[0]))
+            scale = max(1, *(abs(eig[k]) for k in range(M.shape[0])))
+        if top > TOLERANCE * scale:
+            return failed(Verdict.REFUTED, "second-order condition",
+                          f"a KKT point, but not a maximum: the Hessian of the Lagrangian "
+                          f"has eigenvalue {fmt_value(top)} > 0 along a direction the "
+                          "active ends allow",
+                          eigenvalue=fmt_value(top))
+    if not claim.local:
+        return _better_refutation(claim, system, full, failed)
     return None
 
 
@@ -731,6 +810,7 @@ def _as_minimum(outcome: Outcome) -> Outcome:
     values of a better point are those of f again)."""
     def said_of_f(text: str) -> str:
         for old, new in (("not a maximum", "not a minimum"), ("maximiser", "minimiser"),
+                         ("larger inside", "smaller inside"),
                          ("eigenvalue", "eigenvalue (of the negated Hessian)"),
                          ("concave", "convex"), ("negative definite", "positive definite")):
             text = text.replace(old, new)
