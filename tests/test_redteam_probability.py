@@ -479,3 +479,23 @@ def test_boundary_refutations_say_why(boundary):
     assert "eigenvalue 2 > 0" in boundary["flat-end-local"].message
     assert boundary["stationary-only"].message == ("not a stationary point: the gradient "
                                                    "does not vanish")
+
+
+# -- 7. conditions solved numerically: Newton's method must not run away ---------------------
+def test_a_second_real_root_of_a_transcendental_condition_refutes_quickly():
+    d = Derivation("redteam_lambert")
+    r_, a_ = d.scalar("r"), d.scalar("a")
+    d.equal("principal-only", r_, sp.LambertW(a_), given=[r_ * sp.exp(r_) - a_],
+            unknowns=[r_])
+    d.equal("logit", r_, sp.log(a_ / (1 - a_)), given=[1 / (1 + sp.exp(-r_)) - a_],
+            unknowns=[r_])
+    got = results(d, timeout=20)
+    # before: undecided, "budget of 20 CPU s ran out" (Newton's iterates ran off to
+    # 10^30, where mpmath computes e^x for seconds); for -1/e < a < 0, r e^r = a has a
+    # second real root, on the branch W_{-1}
+    r = got["principal-only"]
+    assert r.verdict == "refuted", r.message
+    a_value = sp.Rational(r.counterexample["values"]["a"])
+    assert -1 / sp.E < a_value < 0
+    assert sp.LambertW(a_value, -1).evalf(30) != sp.LambertW(a_value).evalf(30)
+    assert got["logit"].verdict == "verified", got["logit"].message
