@@ -524,3 +524,16 @@ def test_a_divergent_pareto_mean_is_skipped_not_given_a_value():
     r = got["mean-any-shape"]
     assert r.verdict == "verified", r.message
     assert "quadrature not reliable at" in r.message and "skipped" in r.message, r.message
+
+
+def test_a_bump_beside_the_claimed_point_in_two_variables_is_found():
+    d = Derivation("redteam_bump_2d")
+    b1, b2 = d.scalar("b1"), d.scalar("b2")
+    inside = (b1 > sp.Rational(3, 10)) & (b1 < sp.Rational(4, 10)) & (b2 > -1)
+    d.stationary("bump-2d", sp.Piecewise((5, inside), (-b1 ** 2 - b2 ** 2, True)), [b1, b2],
+                 {b1: 0, b2: 0})
+    r = results(d)["bump-2d"]
+    # before: proved (the Piecewise's Hessian "showed" concavity)
+    assert r.verdict == "refuted", r.message
+    better = {k: sp.Rational(v) for k, v in r.counterexample["better"].items()}
+    assert sp.Rational(3, 10) < better["b1"] < sp.Rational(4, 10) and better["b2"] > -1

@@ -150,12 +150,12 @@ def crossing_trials(found: list, point: dict, directions: list) -> list[dict]:
     out: list[dict] = []
     t = sp.Dummy("t")
     for z in directions:
-        moves = {v: zv for v, zv in zip(point, z) if zv != 0}
-        if not moves:
+        if all(zv == 0 for zv in z):
             continue
+        line = {v: point[v] + t * zv for v, zv in zip(point, z)}  # the unmoved at the point
         cuts: set = set()
         for _, d, integer, _ in found:
-            g = d.xreplace({v: point[v] + t * zv for v, zv in moves.items()})
+            g = d.xreplace(line)
             if integer or not g.has(t):
                 continue
             try:
