@@ -432,6 +432,10 @@ BOUNDARY_TRUE = {
                              {p_: sp.Min(1, ca / (2 * cb))}),
     # stationary at its end: still proved by concavity
     "flat-end": bd.stationary("flat-end", -(p_ - 1) ** 2, [p_], {p_: 1}),
+    # both ends active and a constraint tying them: the multipliers are not unique (one
+    # choice has a negative mu, another not), which alone must not refute
+    "tied-ends": bd.stationary("tied-ends", 3 * p_ - q_, [p_, q_], {p_: 1, q_: 1},
+                               constraints=[p_ - q_]),
 }
 #: planted mistakes
 BOUNDARY_FALSE = {
@@ -447,6 +451,10 @@ BOUNDARY_FALSE = {
     # a minimum of (p - 1)^2 at its end, claimed a local maximum: f grows into the domain
     "flat-end-local": bd.stationary("flat-end-local", (p_ - 1) ** 2, [p_], {p_: 1},
                                     local=True),
+    # tied ends again, f = -2p along the line: refuted by a better point, not by a
+    # multiplier that another choice would make nonnegative
+    "tied-ends-wrong": bd.stationary("tied-ends-wrong", p_ - 3 * q_, [p_, q_], {p_: 1, q_: 1},
+                                     constraints=[p_ - q_]),
     # a claim of stationarity (no maximum) keeps its meaning: p = 1 is not stationary
     "stationary-only": bd.stationary("stationary-only", p_, [p_], {p_: 1}, maximum=False),
 }
@@ -479,6 +487,7 @@ def test_boundary_refutations_say_why(boundary):
     assert "eigenvalue 2 > 0" in boundary["flat-end-local"].message
     assert boundary["stationary-only"].message == ("not a stationary point: the gradient "
                                                    "does not vanish")
+    assert "not a global maximiser" in boundary["tied-ends-wrong"].message
 
 
 # -- 7. conditions solved numerically: Newton's method must not run away ---------------------

@@ -330,6 +330,14 @@ def _kkt_check(claim, system: System, full: dict, grads: list, bounds: list, fai
             degenerate.append((k, side))
         elif value < 0:
             var = system.variables[k]
+            if coefficients.rank() < coefficients.cols:
+                # the multipliers are not unique (dependent constraints and ends): another
+                # choice may have every mu_i >= 0, so this one decides nothing; a better
+                # feasible point still refutes a global claim
+                bad = None if claim.local else _better_refutation(claim, system, full,
+                                                                  failed)
+                return bad or failed(Verdict.UNDECIDED, "KKT conditions",
+                                     "the KKT multipliers are not unique here")
             return failed(Verdict.REFUTED, "KKT conditions",
                           f"not a maximiser: f is larger inside the domain than at "
                           f"{leaf_name(var)} = {full[var]}, its "
