@@ -424,6 +424,13 @@ def _far_at(claim, system: System, point: dict, rng) -> tuple | None:
     x0 = [subs[v] for v in system.variables]
     if not all(v.is_number and v.is_real is not False for v in x0):
         return None
+    full = {**point, **subs}
+    for var, value in subs.items():  # a better point than a feasible claimed point only
+        dom = claim.domain.get(var) or _domain_for(claim, var)
+        if dom is not None and not in_domain(dom, value):
+            return None
+    if not all(_vanishes(g.xreplace(full)) for g in system.constraints):
+        return None
     if system.constraints:
         J = system.jacobian.xreplace(point)
         if not all(e.is_Rational for e in J):
