@@ -26,7 +26,14 @@ from .matrix_domains import structured
 from .nodes import BatchElement, BatchSum, Component, DefRef, Hess, MatD, ScalarD, sigmoid
 from .quadrature import ERROR_BOUND, reliable_quad
 from .quadrature import integral as compiled_integral
-from .walker import IndexRangeError, InstantiationError, MatrixShapeError, OperandShapeError, Walker
+from .walker import (
+    IndexRangeError,
+    InstantiationError,
+    MatrixShapeError,
+    OperandShapeError,
+    Walker,
+    finite_limits,
+)
 
 #: precision of numeric evaluation, and the finite-difference step 10^-FD_DIGITS
 WORK_DIGITS = 100
@@ -1082,7 +1089,11 @@ class NumericInstantiator(Walker):
                     return self.term(e, env, cuts)
                 return self.scalar(e.function, env, cuts)
             var, lo, hi = limits[k]
-            lo, hi = self.int_of(lo, env), self.int_of(hi, env)
+            try:
+                lo, hi = self.int_of(lo, env), self.int_of(hi, env)
+            except (ValueError, OverflowError):
+                finite_limits(e)  # the clearer message, for an infinite range
+                raise
             terms = [rec(k - 1, {**env, var: v}) for v in range(lo, hi + 1)]
             return _fsum(terms) if is_sum else _product(terms)
 

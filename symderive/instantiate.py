@@ -17,7 +17,7 @@ from sympy.matrices.expressions import MatrixExpr
 from .derivation import Derivation
 from .matrix_domains import structured
 from .nodes import Hess, MatD, ScalarD, sigmoid
-from .walker import InstantiationError, Walker, held_tokens
+from .walker import InstantiationError, Walker, finite_limits, held_tokens
 
 __all__ = ["Instantiator", "InstantiationError", "ELEMENTWISE", "held_tokens"]
 
@@ -198,7 +198,11 @@ class Instantiator(Walker):
             if k < 0:
                 return self.scalar(e.function, env, cuts)
             var, lo, hi = limits[k]
-            lo, hi = self.integer_in(lo, env, cuts), self.integer_in(hi, env, cuts)
+            try:
+                lo, hi = self.integer_in(lo, env, cuts), self.integer_in(hi, env, cuts)
+            except InstantiationError:
+                finite_limits(e)  # the clearer message, for an infinite range
+                raise
             return combine(*(rec(k - 1, {**env, var: v}) for v in range(lo, hi + 1)))
 
         return rec(len(limits) - 1, env)

@@ -42,6 +42,20 @@ class InstantiationError(ValueError):
     """The expression cannot be made explicit (unknown symbol, bad shape, ...)."""
 
 
+def finite_limits(e: sp.Basic) -> None:
+    """Sums and products are expanded term by term: one over an infinite range (a
+    Poisson mean, a geometric series) cannot be, and says so instead of failing on the
+    conversion of infinity to an integer."""
+    for var, *ends in e.limits:
+        if any(sp.sympify(x).has(sp.oo, -sp.oo, sp.zoo) for x in ends):
+            what = "sum" if isinstance(e, sp.Sum) else "product"
+            raise InstantiationError(
+                f"a {what} over an infinite range ({str(var).lstrip('_')} from {ends[0]} to "
+                f"{ends[1]}) is "
+                f"not supported: sums and products are expanded term by term; write the "
+                f"series' closed form, or a finite {what}")
+
+
 class IndexRangeError(InstantiationError):
     """An entry of a declared tensor named outside its declared shape at the sizes in use
     (Z[j, l] with j running over m, for Z declared n x m): the claim is ill-formed there,

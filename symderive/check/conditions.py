@@ -130,21 +130,64 @@ def _root_hunt(eqs: list, unknowns: list, rng: random.Random, digits: int) -> li
     found: list[dict] = []
     starts = [[sp.Integer(s)] * len(unknowns) for s in (-7, -4, -1, 2, 5, 9)]
     starts += [[sp.Rational(rng.randint(-100, 100), 7) for _ in unknowns] for _ in range(4)]
+    try:
+        newton = _Newton(eqs, unknowns)
+    except (ValueError, TypeError, NotImplementedError, NameError, SyntaxError):
+        return []
     for start in starts:
         try:
-            root = sp.nsolve(eqs, unknowns, start, prec=digits + 10, verify=True)
+            root = newton(start, digits + 10)
         except (ValueError, ZeroDivisionError, TypeError, NotImplementedError,
                 ArithmeticError):
             continue
-        values = [sp.Float(r, digits + 10) if r.is_real is not False else None
-                  for r in (list(root) if isinstance(root, sp.MatrixBase) else [root])]
-        if any(v is None for v in values) or any(abs(v) > 10 ** 6 for v in values):
+        values = [sp.Float(r, digits + 10) if r.is_real is not False else None for r in root]
+        if any(v is None for v in values) or any(abs(v) > ROOT_BOUND for v in values):
             continue
         sol = dict(zip(unknowns, values))
         if not any(all(abs(sol[k] - s[k]) < sp.Float(10) ** (-digits // 2) for k in unknowns)
                    for s in found):
             found.append(sol)
     return found
+
+
+#: roots beyond this size are not used, and Newton's iterates beyond it are abandoned
+ROOT_BOUND = 10 ** 6
+
+
+class _Newton:
+    """``sympy.nsolve(eqs, unknowns, start, prec, verify=True)``, with the iterates kept
+    within :data:`ROOT_BOUND`: from a start where x e^x - a has no root nearby, Newton's
+    method runs off to x = 10^30, and mpmath then spent 22 s computing e^x (ln 2 to
+    10^30 bits' worth of precision), past the claim's budget.  An iterate that leaves
+    the bound ends the run from that start; a root beyond it was discarded anyway."""
+
+    def __init__(self, eqs: list, unknowns: list):
+        self.n = len(unknowns)
+        self.f = sp.lambdify(unknowns, eqs if self.n > 1 else eqs[0], "mpmath")
+        jac = sp.Matrix(eqs).jacobian(unknowns)
+        self.J = sp.lambdify(unknowns, jac if self.n > 1 else jac[0, 0], "mpmath")
+
+    def _guard(self, xs) -> None:
+        if any(not mpmath.isfinite(x) or abs(x) > ROOT_BOUND for x in xs):
+            raise ValueError("Newton's iterates left the bound")
+
+    def __call__(self, start: list, prec: int) -> list:
+        def f(*xs):
+            self._guard(xs)
+            return self.f(*xs)
+
+        def J(*xs):
+            self._guard(xs)
+            return self.J(*xs)
+        with mpmath.workdps(prec):
+            x0 = [mpmath.mpf(sp.Float(v, prec)) for v in start]
+            if self.n == 1:
+                root = [mpmath.findroot(f, x0[0], df=J, verify=True)]
+            else:
+                got = mpmath.findroot(f, x0, J=J, verify=True)
+                root = [got[k] for k in range(self.n)]
+        return [sp.Float(r, prec) if not isinstance(r, mpmath.mpc) or not r.imag
+                else sp.sympify(complex(r)) for r in root]
 
 
 def _exact_numerator(e: sp.Expr) -> sp.Expr:

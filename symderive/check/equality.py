@@ -42,6 +42,7 @@ from .counterexample import (
 from .directions import DIRECTIONS, NESTED_TOLERANCE, SCREEN_TOLERANCE, Unsettled
 from .index_ranges import outside_shape
 from .instances import Evaluator, Instance, ShapeMismatch, _sizes_key, instantiate
+from .kinks import has_kinked, kink_points, kinks
 from .plan import (
     EXACT_WORK,
     MAX_TRIES,
@@ -172,6 +173,8 @@ def _numeric_one(claim: Claim, sizes: dict, wanted: int, rng: random.Random,
     sampler = Sampler(claim.derivation, evaluate.leaves, sizes, rng)
     good = skipped = regular = unresolved = 0
     firsts = sampler.special_points() if evaluate.leaves and special else []
+    if firsts and not sizes:
+        firsts += _on_kinks(claim, sampler)
     for k in range(len(firsts) + (tries(wanted) if evaluate.leaves else 1)):
         point = firsts[k] if k < len(firsts) else sampler.draw()
         if limit is not None and evaluate.side is None and evaluate.least_work > limit:
@@ -200,6 +203,25 @@ def _numeric_one(claim: Claim, sizes: dict, wanted: int, rng: random.Random,
         if regular >= wanted:
             break
     return good, skipped, unresolved
+
+
+def _on_kinks(claim: Claim, sampler: Sampler) -> list[dict]:
+    """Points on the kinks of a claim without dimensions (kinks.py): tried after the
+    special points, before the random draws.  Only a claim that has a kinked function
+    at all (in its sides or its derivation's definitions) is made explicit for them."""
+    d = claim.derivation
+    if not has_kinked(claim.lhs, claim.rhs, *(df.body for df in d.defs.values())):
+        return []
+    try:
+        inst = instantiate(claim, {})
+    except (InstantiationError, TypeError, ValueError, KeyError):
+        return []
+    base = sampler.draw()
+    found = kinks([*inst.lhs, *inst.rhs], list(base))
+
+    def admissible(leaf, value) -> bool:
+        return bool(assumption_of(d, leaf).contains(value))
+    return kink_points(found, base, admissible)
 
 
 def _screened(evaluate: Evaluator, point: dict, limit: int | None) -> list | None:

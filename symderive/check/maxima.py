@@ -8,7 +8,8 @@
   (the feasible set is then an affine subspace cut by the declared domains, which are
   intervals, half-lines or the line: convex), ``f`` must be finite on the open feasible set
   and its Hessian negative semidefinite there (checked as: diagonal, each entry provably
-  <= 0).  Then for any feasible y, ``f(y) <= f(x) + grad f(x).(y - x) = f(x) +
+  <= 0; f must contain no function whose SymPy derivative drops a jump, a Piecewise
+  say, see kinks.py).  Then for any feasible y, ``f(y) <= f(x) + grad f(x).(y - x) = f(x) +
   lambda^T J (y - x) = f(x)``.
 * **Refutation** of a global claim: a feasible point with a larger value of ``f``, found by
   stepping from the claimed point along the constraints' tangent space.
@@ -25,6 +26,7 @@ import sympy as sp
 
 from ..assumptions import Interval, Positive, Real, Simplex
 from ..numeric import quad_integrals, to_mp, valid
+from .kinks import crossing_trials, has_jumps
 
 __all__ = ["linear_multipliers", "concave_everywhere", "better_point", "nonvanishing",
            "in_domain", "bracketed", "tangent_basis", "STEPS", "CONVEX"]
@@ -207,6 +209,8 @@ def concave_everywhere(f: sp.Expr, variables: list, constraints: list, domains: 
     finite on the open feasible set and its Hessian diagonal with entries <= 0 there."""
     if not all(_convex_domain(dm) for dm in domains):
         return False
+    if has_jumps(f, variables):  # its Hessian would miss the jumps (see kinks.py)
+        return False
     for g in constraints:
         for a in variables:
             for b in variables:
@@ -250,7 +254,8 @@ def _finite(f: sp.Expr) -> bool:
 def better_point(f: sp.Expr, variables: list, constraints: list, point: dict,
                  admissible, value, rng: random.Random, tolerance,
                  screen=None, affine: bool = False,
-                 jacobian: sp.Matrix | None = None) -> tuple | None:
+                 jacobian: sp.Matrix | None = None, kinks: list | None = None
+                 ) -> tuple | None:
     """A feasible point where ``f`` is larger than at ``point`` (all numbers), found by
     steps along the tangent space of affine constraints; None when none is found or the
     constraints are curved (a step would leave the feasible set).
@@ -263,7 +268,11 @@ def better_point(f: sp.Expr, variables: list, constraints: list, point: dict,
 
     A caller that has shown the constraints affine for every parameter value says so
     (``affine``) and may pass their Jacobian (``jacobian``): both are then not
-    recomputed at every sampled point."""
+    recomputed at every sampled point.
+
+    ``kinks`` (kinks.py, the parameters put in) adds trials either side of each place
+    where f changes branch along a direction, and between them
+    (:func:`~symderive.check.kinks.crossing_trials`)."""
     if f.has(sp.Integral):
         return None  # a functional: each value is a quadrature, beyond the time budget
     for g in [] if affine else constraints:
@@ -306,6 +315,13 @@ def better_point(f: sp.Expr, variables: list, constraints: list, point: dict,
             continue
         got = value(f.xreplace(trial))
         with mpmath.workdps(SCREEN_DIGITS):  # at 15 digits the tolerance would round away
+            if got is not None and got > base + tolerance * max(1, abs(base)):
+                return trial, got, base
+    for trial in crossing_trials(kinks, point, [list(z) for z in Z]) if kinks else []:
+        if not all(admissible(v, trial[v]) for v in variables):
+            continue
+        got = value(f.xreplace(trial))
+        with mpmath.workdps(SCREEN_DIGITS):
             if got is not None and got > base + tolerance * max(1, abs(base)):
                 return trial, got, base
     return None

@@ -185,7 +185,7 @@ def compile_mp(args: list, exprs, vary: int | None = None):
     if w.fixed:
         steady = [f"a{k}" for k in range(vary, len(args))]
         consts = [line.split(" = ")[0].strip() for line in w.fixed]
-        key = f"(mp.prec, {', '.join(steady)},)"
+        key = f"(mp.prec, {''.join(a + ', ' for a in steady)})"  # no held argument: (prec, )
         head = (f"def fixed({', '.join(steady)}):\n" + "\n".join(w.fixed) + "\n"
                 f"    return ({', '.join(consts)},)\n" + head
                 + f"    key = {key}\n"

@@ -42,9 +42,12 @@ from ..numeric import (
 )
 from ..walker import OperandShapeError
 from .counterexample import operand_refutation, shape_refutation
+from .far import far_better_point
 from .instances import ShapeMismatch, expand_family, free_indices, leaves_of
+from .kinks import KINK, kinks, off_kinks, on_kink
 from .maxima import (
     CONVEX,
+    SCREEN_DIGITS,
     better_point,
     bracketed,
     concave_everywhere,
@@ -65,7 +68,7 @@ from .plan import (
     tries,
 )
 from .prove import is_zero
-from .stationary_large import WORK, _compiler, distinct_draw, larger_sizes
+from .stationary_large import WORK, _compiler, _inside, distinct_draw, larger_sizes
 from .unknowns import matrix_point, unknown_entries
 from .verdict import Emit, Evidence, Outcome, Verdict, jsonable_sizes, sizes_text
 
@@ -94,6 +97,11 @@ class System:
             for j in range(i, n):
                 H[i, j] = H[j, i] = g.diff(self.variables[j])
         return H
+
+    @functools.cached_property
+    def kinks(self) -> list:
+        """The kinks of f and the constraints that move with the unknowns (kinks.py)."""
+        return kinks([self.f, *self.constraints], self.variables)
 
     @functools.cached_property
     def params(self) -> list:
@@ -228,9 +236,22 @@ def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
         if not _vanishes(g.xreplace(full)):
             return failed(Verdict.REFUTED, "constraints",
                           f"the constraint {g} = 0 fails at the claimed point")
+    # at a kink of f (or of a constraint) diff's value is no derivative: the first- and
+    # second-order tests do not apply there; a better feasible point still refutes
+    node = on_kink(system.kinks, full) if system.kinks else None
+    if node is not None:
+        if claim.maximum and not claim.local:
+            bad = _better_refutation(claim, system, full, failed)
+            if bad is not None:
+                return bad
+        return failed(Verdict.UNDECIDED, KINK,
+                      f"the claimed point lies on a kink ({node} changes branch there)")
     # the gradient at the point once, the multipliers left symbols: they are then put
     # into it, not the point into the symbolic gradient a second time
     grads = [g.xreplace(full) for g in system.gradient]
+    bounds = _active_bounds(claim, system, subs) if claim.maximum else []
+    if bounds:  # a maximiser on the boundary of a closed interval: the KKT conditions
+        return _kkt_check(claim, system, full, grads, bounds, failed)
     lam = _solve_multipliers(system, full, grads)
     if lam is None or any(not _vanishes(g.xreplace(lam)) for g in grads):
         return failed(Verdict.REFUTED, "Lagrange conditions",
@@ -254,20 +275,203 @@ def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
                               f"has eigenvalue {fmt_value(top)} > 0 on the tangent space",
                               eigenvalue=fmt_value(top))
         if not claim.local:
-            found = _better_point(claim, system, full)
-            if found is not None:
-                trial, got, base = found
-                better, claimed = fmt_pair(got, base)  # digits enough to show the difference
-                return failed(Verdict.REFUTED, "global maximum",
-                              f"not a global maximiser: f = {better} at "
-                              + ", ".join(f"{leaf_name(k)} = {v}" for k, v in trial.items())
-                              + f", greater than f = {claimed} at the claimed point",
-                              better={leaf_name(k): str(v) for k, v in trial.items()})
+            bad = _better_refutation(claim, system, full, failed)
+            if bad is not None:
+                return bad
         if M.shape[0] and abs(top) <= TOLERANCE * scale:
             return failed(Verdict.UNDECIDED, SINGULAR,
                           "the second-order test is inconclusive: the Hessian of the "
                           "Lagrangian is singular on the tangent space")
     return None
+
+
+def _active_bounds(claim, system: System, subs: dict) -> list[tuple[int, int]]:
+    """(index of the unknown, +1 at the upper end or -1 at the lower) for each unknown
+    whose claimed value is exactly an end of its closed interval."""
+    out = []
+    for k, var in enumerate(system.variables):
+        dom = claim.domain.get(var) or _domain_for(claim, var)
+        if not (isinstance(dom, Interval) and dom.closed):
+            continue
+        value = sp.sympify(subs[var])
+        for end, side in ((dom.lo, -1), (dom.hi, 1)):
+            if value == sp.Rational(end.numerator, end.denominator):
+                out.append((k, side))
+    return out
+
+
+def _kkt_check(claim, system: System, full: dict, grads: list, bounds: list, failed
+               ) -> Outcome | None:
+    """A maximiser with unknowns at ends of their closed intervals (``bounds``): the KKT
+    conditions, grad f = J^T lambda + sum_i mu_i s_i e_i with every mu_i >= 0 (s_i = +1
+    at an upper end, -1 at a lower one: f may only increase out of the domain), the
+    multipliers from a linear solve as at an interior point; then the second-order test
+    along the directions that keep the active ends fixed (a direction of increase there
+    refutes), and, for a global claim, the better-point search.  Only sampling: the
+    verdict is at most ``verified``."""
+    mus = [sp.Symbol(f"mu_{k}") for k in range(len(bounds))]
+    n = len(system.variables)
+    extended = list(grads)
+    for mu, (k, side) in zip(mus, bounds):
+        extended[k] = extended[k] - mu * side
+    coefficients = system.coefficients.xreplace(full).row_join(
+        sp.Matrix(n, len(mus), lambda i, j: -bounds[j][1] if bounds[j][0] == i else 0))
+    lam = linear_multipliers(extended, [*system.multipliers, *mus], coefficients)
+    if lam is None or any(not _vanishes(g.xreplace(lam)) for g in extended):
+        return failed(Verdict.REFUTED, "KKT conditions",
+                      "not a maximiser: no multipliers satisfy the KKT conditions at the "
+                      "claimed point on the boundary of the domain")
+    degenerate = []  # ends whose multiplier is 0: f is flat into the domain there
+    for mu, (k, side) in zip(mus, bounds):
+        value = to_mp(sp.sympify(lam[mu]))
+        if not valid(value):
+            raise ValueError("a KKT multiplier that does not evaluate")
+        if abs(value) <= TOLERANCE:
+            degenerate.append((k, side))
+        elif value < 0:
+            var = system.variables[k]
+            if coefficients.rank() < coefficients.cols:
+                # the multipliers are not unique (dependent constraints and ends): another
+                # choice may have every mu_i >= 0, so this one decides nothing; a better
+                # feasible point still refutes a global claim
+                bad = None if claim.local else _better_refutation(claim, system, full,
+                                                                  failed)
+                return bad or failed(Verdict.UNDECIDED, "KKT conditions",
+                                     "the KKT multipliers are not unique here")
+            return failed(Verdict.REFUTED, "KKT conditions",
+                          f"not a maximiser: f is larger inside the domain than at "
+                          f"{leaf_name(var)} = {full[var]}, its "
+                          f"{'upper' if side > 0 else 'lower'} end (KKT multiplier "
+                          f"{fmt_value(value)} < 0)", multiplier=fmt_value(value))
+    # the second-order test moves along the boundary: the active ends stay fixed, except
+    # one end with multiplier 0, along which a direction of positive curvature or its
+    # opposite enters the domain (with two or more such ends, neither may)
+    held = [b for b in bounds if b not in degenerate] if len(degenerate) == 1 else bounds
+    fixed = sp.Matrix(len(held), n, lambda j, i: int(held[j][0] == i))
+    J = system.jacobian.xreplace(full).col_join(fixed) if system.constraints else fixed
+    Z = tangent_basis(J) if J.rows else [sp.eye(n)[:, i] for i in range(n)]
+    if Z:
+        Zm = sp.Matrix.hstack(*Z)
+        M = Zm.T * system.hessian.xreplace({**full, **lam}) * Zm
+        with mpmath.workdps(DIGITS):
+            Mn = mpmath.matrix([[to_mp(x) for x in row] for row in M.tolist()])
+            eig = mpmath.eigsy(Mn)[0]
+            top = max(eig[k] for k in range(M.shape[0]))
+            scale = max(1, *(abs(eig[k]) for k in range(M.shape[0])))
+        if top > TOLERANCE * scale:
+            return failed(Verdict.REFUTED, "second-order condition",
+                          f"a KKT point, but not a maximum: the Hessian of the Lagrangian "
+                          f"has eigenvalue {fmt_value(top)} > 0 along a direction the "
+                          "active ends allow",
+                          eigenvalue=fmt_value(top))
+    if not claim.local:
+        return _better_refutation(claim, system, full, failed)
+    return None
+
+
+def _better_refutation(claim, system: System, full: dict, failed) -> Outcome | None:
+    """The refutation of a global claim by a better feasible point, if one is found."""
+    found = _better_point(claim, system, full)
+    if found is None:
+        return None
+    trial, got, base = found
+    better, claimed = fmt_pair(got, base)  # digits enough to show the difference
+    return failed(Verdict.REFUTED, "global maximum",
+                  f"not a global maximiser: f = {better} at "
+                  + ", ".join(f"{leaf_name(k)} = {v}" for k, v in trial.items())
+                  + f", greater than f = {claimed} at the claimed point",
+                  better={leaf_name(k): str(v) for k, v in trial.items()})
+
+
+#: parameter points of the wider search for a better point (far.py)
+FAR_POINTS = 3
+
+
+def _far_refutation(claim, system: System, seed: int | None) -> Outcome | None:
+    """A better feasible point far from the claimed one (far.py), at a few parameter
+    points drawn from the seed; None when none is found or the search does not apply
+    (an integral in f, curved constraints, f that does not compile)."""
+    if system.f.has(sp.Integral) or not system.affine or system.compiled_f is None:
+        return None
+    rng = claim_rng(seed)
+    sampler = Sampler(claim.derivation, system.params, system.sizes, rng)
+    variables = system.variables
+    for _ in range(FAR_POINTS if system.params else 1):
+        point = distinct_draw(sampler) if system.params else {}
+        try:
+            found = _far_at(claim, system, point, rng)
+        except (ZeroDivisionError, ValueError, TypeError, ArithmeticError):
+            continue
+        if found is None:
+            continue
+        trial, got, base, subs = found
+        better, claimed = fmt_pair(got, base)
+        message = (f"not a global maximiser: f = {better} at "
+                   + ", ".join(f"{leaf_name(v)} = {t}" for v, t in zip(variables, trial))
+                   + f", greater than f = {claimed} at the claimed point")
+        cx = {"sizes": jsonable_sizes(system.sizes),
+              "values": {leaf_name(k): str(v)
+                         for k, v in sorted(point.items(), key=lambda t: str(t[0]))},
+              "point": {leaf_name(k): str(v) for k, v in subs.items()},
+              "message": message,
+              "better": {leaf_name(v): str(t) for v, t in zip(variables, trial)}}
+        return Outcome(Verdict.REFUTED, "global maximum", message, cx)
+    return None
+
+
+def _far_at(claim, system: System, point: dict, rng) -> tuple | None:
+    subs = {v: sp.sympify(val).xreplace(point) for v, val in system.point.items()}
+    x0 = [subs[v] for v in system.variables]
+    if not all(v.is_number and v.is_real is not False for v in x0):
+        return None
+    full = {**point, **subs}
+    for var, value in subs.items():  # a better point than a feasible claimed point only
+        dom = claim.domain.get(var) or _domain_for(claim, var)
+        if dom is not None and not in_domain(dom, value):
+            return None
+    if not all(_vanishes(g.xreplace(full)) for g in system.constraints):
+        return None
+    if system.constraints:
+        J = system.jacobian.xreplace(point)
+        if not all(e.is_Rational for e in J):
+            return None
+        basis = [list(z) for z in tangent_basis(J)]
+    else:
+        basis = [[int(i == k) for i in range(len(x0))] for k in range(len(x0))]
+    if not basis:
+        return None
+    f = system.f.xreplace(point)
+    with mpmath.workdps(WORK):
+        pvals = [_to_mpf(point[p]) for p in system.params]
+
+    def fn(xs):
+        try:
+            v = system.compiled_f(*xs, *pvals)
+        except Exception:  # noqa: BLE001 -- a guide only: the exact value decides
+            return None
+        return v if isinstance(v, mpmath.mpf) and mpmath.isfinite(v) else None
+
+    def inside(k, value) -> bool:
+        try:
+            return _inside(claim, system.variables[k], value, strict=True)
+        except ValueError:
+            return False
+
+    def exact(trial):
+        for v, t in zip(system.variables, trial):
+            dom = claim.domain.get(v) or assumption_of(claim.derivation, v)
+            if not in_domain(dom, t):
+                return None
+        base = number(f.xreplace(dict(zip(system.variables, x0))), DIGITS)
+        got = number(f.xreplace(dict(zip(system.variables, trial))), DIGITS)
+        if base is None or got is None:
+            return None
+        with mpmath.workdps(SCREEN_DIGITS):
+            return (got, base) if got > base + TOLERANCE * max(1, abs(base)) else None
+
+    with mpmath.workdps(WORK):
+        found = far_better_point(fn, x0, basis, inside, exact, rng)
+    return None if found is None else (*found, subs)
 
 
 SINGULAR = "second-order test inconclusive"
@@ -295,7 +499,8 @@ def _better_point(claim, system: System, full: dict):
                         point, admissible, lambda e: number(e, DIGITS),
                         random.Random(len(system.variables)), TOLERANCE,
                         screen=near.screen, affine=system.affine,
-                        jacobian=system.jacobian.xreplace(params))
+                        jacobian=system.jacobian.xreplace(params),
+                        kinks=[(n, dist.xreplace(params), i, g) for n, dist, i, g in system.kinks])
 
 
 _BOUND = 10 ** 6
@@ -425,6 +630,7 @@ def _numeric_phase(claim, systems: list[tuple[System, int]], rng,
     points = 0
     seed = claim_seed(seed)
     singular = None
+    kinked, on = 0, None  # points skipped because the claimed point is on a kink there
     for k, (system, wanted) in enumerate(systems):
         sampled = [s.sizes for s, _ in systems[:k + 1]]
         params = system.params
@@ -445,6 +651,9 @@ def _numeric_phase(claim, systems: list[tuple[System, int]], rng,
                 continue
             if bad is not None and bad.method == SINGULAR:
                 singular = singular or bad
+            elif bad is not None and bad.method == KINK:
+                kinked, on = kinked + 1, on or bad
+                continue
             elif bad is not None and bad.verdict == Verdict.UNDECIDED:
                 continue
             elif bad is not None:
@@ -455,6 +664,15 @@ def _numeric_phase(claim, systems: list[tuple[System, int]], rng,
             regular += n >= len(firsts)
             if regular >= wanted:
                 break
+        if good == 0 and on is not None:
+            better = ", and no better feasible point was found" \
+                if claim.maximum and not claim.local else ""
+            return Outcome(Verdict.UNDECIDED, KINK,
+                           f"{on.message} at every point tried at "
+                           f"{sizes_text(system.sizes)}: f has no derivative there to test"
+                           f"{better}",
+                           evidence=Evidence(KINK, sampled_sizes=sampled, points=points,
+                                             seed=seed))
         if good == 0:
             return Outcome(Verdict.UNDECIDED, "sampling",
                            f"no admissible point found at {sizes_text(system.sizes)}",
@@ -468,11 +686,13 @@ def _numeric_phase(claim, systems: list[tuple[System, int]], rng,
         return singular
     text = "; ".join(sizes_text(s) for s in sizes)
     method = f"Lagrange conditions at {points} points"
+    skipped = f"; {kinked} point(s) skipped where the claimed point lies on a kink of f " \
+        "(no derivative there)" if kinked else ""
     return Outcome(Verdict.VERIFIED, method,
                    f"a {_what(claim)} at {points} random parameter points ({text}), "
-                   "exact arithmetic",
+                   f"exact arithmetic{skipped}",
                    evidence=Evidence("Lagrange conditions", sampled_sizes=sizes, points=points,
-                                     seed=seed))
+                                     seed=seed), skipped=kinked)
 
 
 def _symbolic_phase(claim, systems: list[System]) -> Outcome | None:
@@ -482,6 +702,8 @@ def _symbolic_phase(claim, systems: list[System]) -> Outcome | None:
         subs = dict(system.point)
         if not _point_admissible(claim, system):
             return None
+        if not off_kinks(system.kinks, subs, nonvanishing):
+            return None  # diff's value there may be no derivative (kinks.py)
         for g in system.constraints:
             if not _identically_zero(g.xreplace(subs)):
                 return None
@@ -577,6 +799,8 @@ def _sign_ok(e: sp.Expr, closed: bool) -> bool:
 
 def _local_proof(claim, system: System) -> bool:
     subs = dict(system.point)
+    if not off_kinks(system.kinks, subs, nonvanishing):
+        return False
     lam = _solve_multipliers(system, subs)
     if lam is None:
         return False
@@ -601,6 +825,7 @@ def _as_minimum(outcome: Outcome) -> Outcome:
     values of a better point are those of f again)."""
     def said_of_f(text: str) -> str:
         for old, new in (("not a maximum", "not a minimum"), ("maximiser", "minimiser"),
+                         ("larger inside", "smaller inside"),
                          ("eigenvalue", "eigenvalue (of the negated Hessian)"),
                          ("concave", "convex"), ("negative definite", "positive definite")):
             text = text.replace(old, new)
@@ -618,6 +843,8 @@ def _as_minimum(outcome: Outcome) -> Outcome:
 
 
 def _negated(value: str) -> str:
+    if value.lstrip("-").strip("0.") == "":  # a zero (0, 0.0): no "-0"
+        return value.lstrip("-")
     return value[1:] if value.startswith("-") else f"-{value}"
 
 
@@ -663,6 +890,14 @@ def check_stationary(claim: StationaryClaim, emit: Emit, seed: int | None = None
     emit("numeric", outcome)
     key = (content_key(claim), tuple(sizes_key(s.sizes) for s in systems))
     proof = copy.deepcopy(_PROOFS.get(key, lambda: _symbolic_phase(claim, systems)))
+    if proof is None and claim.maximum and not claim.local \
+            and outcome.verdict == Verdict.VERIFIED:
+        bad = _far_refutation(claim, systems[0], seed)
+        if bad is not None:
+            ev = outcome.evidence
+            bad.evidence = Evidence(bad.method, sampled_sizes=ev.sampled_sizes,
+                                    points=ev.points, seed=ev.seed)
+            return bad
     if proof is None:
         if claim.maximum and not claim.local and outcome.verdict == Verdict.VERIFIED and all(
                 _LOCAL.get((content_key(claim), sizes_key(s.sizes)),

@@ -48,6 +48,7 @@ from ..nodes import is_matrix
 from ..numeric import _MODULE, TOLERANCE, Sampler, assumption_of, leaf_name
 from ..walker import OperandShapeError
 from .instances import all_entries, expand_family, free_indices, leaves_of, referenced_vars
+from .kinks import kinks
 from .maxima import STEPS, bracketed
 from .memo import Memo, content_key, label, point_key, sizes_key
 from .mpcode import Unsupported, compile_mp
@@ -241,6 +242,9 @@ class Large:
                     slots.append((sp.sympify(value), env, leaves))
         except (InstantiationError, OperandShapeError, TypeError, ValueError, KeyError) as exc:
             raise TooCostly(f"not instantiable ({exc})") from exc
+        if kinks([f, *constraints], variables):  # no numeric guard here (kinks.py)
+            raise TooCostly("f or a constraint has a kink (Abs, Max, a Piecewise ...), "
+                            "which the tests there do not guard")
         varset = set(variables)
         derivative = Deriver(variables)
         jac = sp.Matrix(len(constraints), len(variables),
