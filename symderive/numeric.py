@@ -159,7 +159,8 @@ class Sampler:
             a = self._domain(leaf)
             if isinstance(a, MatrixDomain) and isinstance(leaf, sp.Indexed):
                 n = self._group_extent(leaf)  # a whole structured matrix at once
-                for ab, v in a.draw_matrix(self.rng, n).items():
+                scale = self._scale(leaf.base)
+                for ab, v in a.draw_matrix(self.rng, n, scale).items():
                     point[leaf.base[ab]] = v
                 continue
             if a.grouped and isinstance(leaf, sp.Indexed):
