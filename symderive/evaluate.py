@@ -1433,10 +1433,6 @@ class NumericInstantiator(Walker):
     def scalar_Determinant(self, e, env: Mapping, cuts: frozenset):
         return _det(self._square(e.arg, env, cuts, "determinant"))
 
-    def scalar_MatrixElement(self, e, env: Mapping, cuts: frozenset):
-        a, b = (self.int_of(k, env) for k in e.args[1:])
-        return self.matrix(e.parent, env, cuts)[a, b]  # SymPy counts from 0
-
     def matrix_MatPow(self, e, env: Mapping, cuts: frozenset) -> Matrix:
         """Integer powers; a negative one (Inverse, X.I, X**-1) by LU in working
         precision (a singular matrix raises ZeroDivisionError: the point is skipped)."""
@@ -1687,7 +1683,8 @@ def compile_plain(inst: NumericInstantiator, expr: sp.Basic):
             if exp == sp.S.Half:
                 return lambda values: mpmath.sqrt(_as_mpf(base(values)))
             return lambda values: mpmath.power(_as_mpf(base(values)), p(values))
-        fn = FUNCTIONS.get(e.func) if method is cls.scalar_default else None
+        plain_delta = method is cls.scalar_KroneckerDelta and len(e.args) == 2
+        fn = FUNCTIONS.get(e.func) if method is cls.scalar_default or plain_delta else None
         if fn is not None:
             return lambda values: fn(*(a(values) for a in args))
         return None

@@ -377,10 +377,6 @@ class Instantiator(Walker):
         M = self.square(e.arg, self.matrix(e.arg, env, cuts), "determinant")
         return M.det(method="berkowitz")
 
-    def scalar_MatrixElement(self, e, env: Env, cuts: frozenset) -> sp.Expr:
-        a, b = (self.integer_in(k, env, cuts) for k in e.args[1:])
-        return self.matrix(e.parent, env, cuts)[a, b]  # SymPy counts from 0
-
     def matrix_MatPow(self, e, env: Env, cuts: frozenset) -> sp.Matrix:
         """Integer powers; a negative one (Inverse, X.I, X**-1) as adjugate / determinant,
         which keeps every entry one fraction over the determinant for the prover."""

@@ -54,6 +54,20 @@ class IndexRangeError(InstantiationError):
         self.sizes = sizes
 
 
+class EntryRangeError(IndexRangeError):
+    """An entry ``X[a, b]`` (SymPy's notation, counting from 0) outside the explicit
+    matrix at the sizes in use.  Python would wrap a negative index around, so that
+    ``x[k - 1, 0]`` at k = 0 read the last entry and an off-by-one sum over all entries
+    came out right; no entry of a matrix has a negative index."""
+
+    def __init__(self, e: sp.Basic, index: tuple, shape: tuple, sizes: dict):
+        InstantiationError.__init__(
+            self, f"{e.parent}[{', '.join(map(str, index))}] is outside the "
+                  f"{shape[0]} x {shape[1]} matrix {e.parent} (SymPy counts entries "
+                  f"from 0: 0..{shape[0] - 1}, 0..{shape[1] - 1})")
+        self.sizes = sizes
+
+
 class MatrixShapeError(InstantiationError):
     """Two explicit matrices of a backend do not fit (added, multiplied)."""
 
@@ -193,6 +207,27 @@ class Walker:
 
     def matrix_default(self, e, env, cuts):
         raise InstantiationError(f"cannot make {type(e).__name__} explicit: {e}")
+
+    def scalar_MatrixElement(self, e, env: Mapping, cuts: frozenset):
+        """``X[a, b]``, SymPy counting from 0; an index outside the matrix names no entry
+        (:class:`EntryRangeError`), never one wrapped around from the other end."""
+        a, b = (self.index(k, env, cuts) for k in e.args[1:])
+        M = self.matrix(e.parent, env, cuts)
+        if not (0 <= a < M.rows and 0 <= b < M.cols):
+            raise EntryRangeError(e, (a, b), (M.rows, M.cols),
+                                  dict(getattr(self, "sizes", {})))
+        return M[a, b]
+
+    def scalar_KroneckerDelta(self, e, env: Mapping, cuts: frozenset):
+        """δ(a, b): 1 when the indices are equal, else 0.  SymPy's optional third
+        argument, a range (``Identity(n)[i, k]`` is δ(i, k, (0, n - 1))), makes it 0
+        for indices outside the range too."""
+        a, b = (self.index(k, env, cuts) for k in e.args[:2])
+        inside = True
+        if len(e.args) > 2:
+            lo, hi = (self.index(k, env, cuts) for k in e.args[2])
+            inside = lo <= a <= hi
+        return self.scalar(sp.S.One if inside and a == b else sp.S.Zero, env, cuts)
 
     # -- binders: one rule for both backends ---------------------------------------------
     def scalar_Integral(self, e: sp.Integral, env: Mapping, cuts: frozenset):

@@ -1,0 +1,143 @@
+"""Red team for matrix calculus in SymPy's own notation (Trace, det, inverses, entries).
+
+Three holes, found on 30 Nov 2026 with claims nobody had tuned the checker for:
+
+* *Structured matrices were sampled from a corner of their domain.*  A positive-definite
+  Σ was always drawn as B Bᵀ + n I (B with entries in -2..2: det Σ >= n^n, every diagonal
+  entry >= n) and an invertible G always with |det G| >= 1/2, whatever the point's scale.
+  So log det Σ >= 0, Σ₁₁ >= 1 and |det G| >= 1/2, false for Σ = I/10 and G = I/10, were
+  ``verified`` at every point.  Now a structured matrix is drawn at the point's scale
+  like any input (a small, unit, rational or large factor; a nearly singular Σ near 0).
+* *Entries outside a matrix wrapped around.*  ``x[k - 1, 0]`` at k = 0 read the last
+  entry (Python's negative index), so the off-by-one Σ_{k=0}^{n-1} x[k-1] = 1ᵀx came out
+  ``verified``, and ``x[i, 0]`` with i = n (a 1-based index in SymPy's 0-based entries)
+  ended in a bare ``IndexError``.  Now both are refuted by shape, naming the entry.
+* *SymPy's entry of an identity matrix* is δ(i, k, (0, n − 1)), a delta with a range;
+  any claim with ``Identity(n)[i, k]`` ended in ``AttributeError: 'Tuple' object has no
+  attribute 'evalf'``.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import sympy as sp
+
+from symderive import INVERTIBLE, POSITIVE_DEFINITE, Derivation, comp
+from symderive.check import check_claim
+from symderive.instantiate import Instantiator
+from symderive.numeric import Sampler
+from symderive.testing import exact, results
+
+HOLDS = ("proved", "verified")
+SEEDS = range(6)
+
+d = Derivation("redteam_matrix_calculus", source="tests")
+n = d.dim("n")
+P = d.matrix("P", n, n, assume=POSITIVE_DEFINITE)
+G = d.matrix("G", n, n, assume=INVERTIBLE)
+X = d.matrix("X", n, n)
+x = d.vector("x", n)
+a = d.vector("a", n)
+i = d.index("i", n)
+k = sp.Symbol("k", integer=True)
+total = sp.OneMatrix(1, n) * x
+
+# -- structured matrices at every scale -----------------------------------------------------
+# false: Σ = I/10 is positive definite with log det Σ < 0 and Σ₁₁ < 1; G = I/10 has
+# |det G| < 1/2
+d.equal("logdet-nonnegative", sp.Abs(sp.log(sp.det(P))), sp.log(sp.det(P)),
+        erratum="log det Σ < 0 for Σ = I/10")
+d.equal("diagonal-at-least-1", sp.Max(P[0, 0], 1), P[0, 0], erratum="Σ₁₁ < 1 for Σ = I/10")
+d.equal("det-at-least-half", sp.Max(sp.Abs(sp.det(G)), sp.Rational(1, 2)), sp.Abs(sp.det(G)),
+        erratum="|det G| < 1/2 for G = I/10")
+# true for every positive-definite or invertible matrix, at any scale
+d.equal("det-positive", sp.Abs(sp.det(P)), sp.det(P))
+d.equal("diagonal-positive", sp.Abs(P[1, 1]), P[1, 1])
+d.derivative("logdet-gradient", sp.log(sp.det(P)), P, P.I)
+d.derivative("logabsdet-gradient", sp.log(sp.Abs(sp.det(G))), G, G.I.T)
+d.derivative("logabsdet-no-transpose", sp.log(sp.Abs(sp.det(G))), G, G.I,
+             erratum="G⁻ᵀ, not G⁻¹, for a general G")
+d.derivative("inverse-form", a.T * G.I * a, G, -G.I.T * a * a.T * G.I.T)
+d.derivative("inverse-form-sign", a.T * G.I * a, G, G.I.T * a * a.T * G.I.T,
+             erratum="the sign of d(G⁻¹) = -G⁻¹ dG G⁻¹")
+
+# -- entries in SymPy's notation (counting from 0) ------------------------------------------
+d.equal("sum-of-entries", sp.Sum(x[k, 0], (k, 0, n - 1)), total)
+d.equal("sum-off-by-one", sp.Sum(x[k - 1, 0], (k, 0, n - 1)), total,
+        erratum="x[-1, 0] is no entry: the range is 0..n-1 for x[k, 0]")
+d.equal("sum-past-the-end", sp.Sum(x[k, 0], (k, 1, n)), total, erratum="x[n, 0] is no entry")
+d.equal("entry-1-based-index", x[i, 0], comp(x, i), erratum="x[i - 1, 0] is entry i")
+d.equal("entry-shifted-index", x[i - 1, 0], comp(x, i))
+d.equal("trace-by-entries", sp.Sum(X[k, k], (k, 0, n - 1)), sp.Trace(X))
+d.equal("trace-off-by-one", sp.Sum(X[k - 1, k - 1], (k, 0, n - 1)), sp.Trace(X),
+        erratum="X[-1, -1] is no entry")
+
+# -- entries of an identity matrix: SymPy's delta with a range ------------------------------
+d.equal("identity-row", sp.Sum(sp.Identity(n)[i - 1, k] * x[k, 0], (k, 0, n - 1)), comp(x, i))
+d.equal("identity-row-shifted", sp.Sum(sp.Identity(n)[i, k] * x[k, 0], (k, 0, n - 1)),
+        comp(x, i), erratum="row i of I picks entry i + 1")
+d.equal("identity-quadratic", sp.Sum(sp.Sum(sp.Identity(n)[k, sp.Symbol("l", integer=True)]
+                                            * x[k, 0] * x[sp.Symbol("l", integer=True), 0],
+                                            (k, 0, n - 1)),
+                                     (sp.Symbol("l", integer=True), 0, n - 1)), x.T * x)
+
+
+@pytest.fixture(scope="module")
+def got():
+    return results(d)
+
+
+def test_errata_are_refuted_and_the_rest_holds(got):
+    for claim in d.claims:
+        want = {"refuted"} if claim.erratum else set(HOLDS)
+        assert got[claim.id].verdict in want, (claim.id, got[claim.id].verdict,
+                                               got[claim.id].message)
+    assert not [c for c in d.claims if got[c.id].verdict == "error"]
+
+
+@pytest.mark.parametrize("cid", ["logdet-nonnegative", "diagonal-at-least-1",
+                                 "det-at-least-half"])
+def test_claims_true_only_on_a_corner_of_the_domain_are_refuted_for_every_seed(cid):
+    for seed in SEEDS:
+        r = check_claim(d.claim(cid), lambda *_: None, seed)
+        assert r.verdict.value == "refuted", (cid, seed, r.message)
+        assert r.counterexample["values"], r.counterexample
+
+
+def test_the_counterexample_is_a_matrix_of_the_domain(got):
+    cx = got["logdet-nonnegative"].counterexample
+    values = {key: sp.Rational(v) for key, v in cx["values"].items()}
+    size = cx["sizes"]["n"]
+    M = sp.Matrix(size, size, lambda r, c: values[f"P[{min(r, c) + 1},{max(r, c) + 1}]"])
+    assert all(M[:s, :s].det() > 0 for s in range(1, size + 1))  # positive definite
+    assert M.det() < 1  # and log det M < 0: the claim is false there
+
+
+def test_structured_draws_cover_small_and_large_determinants():
+    """Over a run of points, det Σ and |det G| fall below 1/2 and rise above n^n."""
+    inst = Instantiator(d, {n: 3})
+    for M in (P, G):
+        explicit = inst.explicit(M)
+        leaves = sorted(explicit.atoms(sp.Indexed), key=str)
+        sampler = Sampler(d, leaves, {n: 3}, random.Random(1))
+        dets = [abs(explicit.xreplace(sampler.draw()).det()) for _ in range(16)]
+        assert all(v > 0 for v in dets)
+        assert min(dets) < sp.Rational(1, 2) and max(dets) > 27, (M, dets)
+
+
+def test_an_entry_outside_the_matrix_names_it(got):
+    r = got["sum-off-by-one"]
+    assert r.method == "shape"
+    assert "x[-1, 0] is outside the 2 x 1 matrix x" in r.message
+    assert "counts entries from 0" in r.message and "n=2" in r.message
+    r = got["entry-1-based-index"]
+    assert r.method == "shape" and "x[2, 0] is outside" in r.message
+    assert got["trace-off-by-one"].method == "shape"
+
+
+def test_entries_proved_where_the_prover_reads_them(got):
+    assert got["entry-shifted-index"].verdict == "proved"
+    assert exact(got["sum-of-entries"]) and exact(got["trace-by-entries"])
+    assert exact(got["identity-row"])
