@@ -26,7 +26,14 @@ from .matrix_domains import structured
 from .nodes import BatchElement, BatchSum, Component, DefRef, Hess, MatD, ScalarD, sigmoid
 from .quadrature import ERROR_BOUND, reliable_quad
 from .quadrature import integral as compiled_integral
-from .walker import IndexRangeError, InstantiationError, MatrixShapeError, OperandShapeError, Walker
+from .walker import (
+    EntryRangeError,
+    IndexRangeError,
+    InstantiationError,
+    MatrixShapeError,
+    OperandShapeError,
+    Walker,
+)
 
 #: precision of numeric evaluation, and the finite-difference step 10^-FD_DIGITS
 WORK_DIGITS = 100
@@ -1248,6 +1255,12 @@ class NumericInstantiator(Walker):
             return [(str(e.base.label), idx)], (1, 1)
         if isinstance(e, sp.Symbol):
             return [(str(e), ())], (1, 1)
+        if self.entry_variable(e):  # X[a, b], SymPy counting from 0
+            keys, shape = self.entries(e.parent, env)
+            a, b = (self.int_of(k, env) for k in e.args[1:])
+            if not (0 <= a < shape[0] and 0 <= b < shape[1]):
+                raise EntryRangeError(e, (a, b), shape, dict(self.sizes))
+            return [keys[a * shape[1] + b]], (1, 1)
         raise InstantiationError(f"cannot differentiate with respect to {e}")
 
     def _perturbed(self, steps: dict, env, f, cuts: frozenset, held: frozenset,

@@ -286,6 +286,7 @@ class Instantiator(Walker):
     def derivative(self, e: MatD | ScalarD | Hess, env: Env, cuts: frozenset) -> sp.Matrix:
         held = self.held_by(e)
         inner = frozenset(cuts | held)
+        self.entry_variable(e.wrt)  # refuses an entry of a structured matrix
         at = self._structured_wrt(e.wrt, env)
         if at:  # differentiate by all n^2 entries, then evaluate at the structured matrix
             inner = inner | {e.wrt}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 __all__ = [
     "BatchElement", "BatchSum", "Elementwise", "Broadcast", "Softmax", "DefRef", "MatD",
@@ -141,6 +142,10 @@ class _DerivativeNode(MatrixExpr):
     @property
     def free_symbols(self):
         return self.args[0].free_symbols | self.args[1].free_symbols
+
+    def _entry(self, i, j, **kwargs):
+        """``D(f, X)[i, j]``: an entry of the derivative (SymPy counting from 0)."""
+        return MatrixElement(self, i, j)
 
 
 class MatD(_DerivativeNode):

@@ -30,8 +30,10 @@ from collections.abc import Mapping
 import sympy as sp
 from sympy.matrices.exceptions import ShapeError
 from sympy.matrices.expressions import MatrixExpr
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .derivation import Derivation
+from .matrix_domains import MatrixDomain
 from .nodes import BatchElement, Component, DefRef
 
 __all__ = ["Walker", "InstantiationError", "MatrixShapeError", "OperandShapeError",
@@ -217,6 +219,24 @@ class Walker:
             raise EntryRangeError(e, (a, b), (M.rows, M.cols),
                                   dict(getattr(self, "sizes", {})))
         return M[a, b]
+
+    def entry_variable(self, e: sp.Basic) -> bool:
+        """Whether ``e`` is an entry ``X[a, b]`` of a declared matrix or vector, a variable
+        to differentiate by.  An entry of a structured matrix is refused: its free entries
+        stand for several (a symmetric S has S[1, 0] = S[0, 1]), and a derivative by S is
+        taken in S's n² entries held general, which one entry cannot say."""
+        if not (isinstance(e, MatrixElement) and isinstance(e.parent, sp.MatrixSymbol)):
+            return False
+        var = self.d.vars.get(e.parent.name)
+        if var is None:
+            return False
+        if isinstance(var.assume, MatrixDomain):
+            raise InstantiationError(
+                f"cannot differentiate with respect to {e}, an entry of the "
+                f"{var.assume.describe()} matrix {e.parent}: differentiate by {e.parent} "
+                f"(its n² entries held general) and take the entry, D(f, {e.parent})"
+                f"[{e.args[1]}, {e.args[2]}]")
+        return True
 
     def scalar_KroneckerDelta(self, e, env: Mapping, cuts: frozenset):
         """δ(a, b): 1 when the indices are equal, else 0.  SymPy's optional third
