@@ -58,6 +58,12 @@ class MatrixDomain(Assumption):
     def simpler(self, value):
         return []  # a whole matrix is drawn at once: single entries are not changed
 
+    def simple_matrices(self, n: int) -> list[dict[tuple[int, int], sp.Rational]]:
+        """Whole matrices of the domain (their free entries), simplest first, that a
+        counterexample is shrunk to when it still fails there (c I rather than
+        72259/10000000 ...); none for a domain whose entries shrink one by one."""
+        return []
+
     def contains(self, value) -> bool:
         return True
 
@@ -101,6 +107,12 @@ class PositiveDefinite(Symmetric):
     def simpler(self, value):
         return []
 
+    def simple_matrices(self, n: int) -> list[dict]:
+        """c I, then I + 11ᵀ (positive definite, not diagonal)."""
+        out = [{ab: c if ab[0] == ab[1] else sp.S.Zero for ab in self.free(n)}
+               for c in _SIMPLE_FACTORS if c > 0]
+        return out + [{ab: sp.Integer(2 if ab[0] == ab[1] else 1) for ab in self.free(n)}]
+
     def describe(self) -> str:
         return "symmetric positive definite"
 
@@ -119,6 +131,13 @@ class Invertible(MatrixDomain):
                                  for b in range(1, n + 1)])
             if abs(M.det()) >= sp.Rational(1, 2):
                 return {ab: c * v for ab, v in values.items()}
+
+    def simple_matrices(self, n: int) -> list[dict]:
+        """c I, then I plus ones above the diagonal, or below (det 1, not symmetric)."""
+        out = [{ab: c if ab[0] == ab[1] else sp.S.Zero for ab in self.free(n)}
+               for c in _SIMPLE_FACTORS]
+        return out + [{(a, b): sp.Integer(1 if a == b or side * (b - a) > 0 else 0)
+                       for a, b in self.free(n)} for side in (1, -1)]
 
     def describe(self) -> str:
         return "invertible"
@@ -159,6 +178,12 @@ class Orthogonal(MatrixDomain):
         sign = 1 - 2 * entry(1, 1)
         return [[Q[a][b] * (sign if b == 0 else 1) for b in range(n)] for a in range(n)]
 
+    def simple_matrices(self, n: int) -> list[dict]:
+        """I, the reflection diag(-1, 1, ...), the quarter turn in the first plane."""
+        zero = {ab: sp.S.Zero for ab in self.free(n)}
+        out = [zero, {**zero, (1, 1): sp.S.One}]
+        return out + [{**zero, (1, 2): sp.S.One}] if n > 1 else out
+
     def draw_matrix(self, rng: random.Random, n: int, scale: str | None = None) -> dict:
         values = {ab: REAL.draw(rng, 1)[0] for ab in self.free(n)[1:]}
         values[(1, 1)] = sp.Integer(rng.randint(0, 1))
@@ -170,6 +195,9 @@ class Orthogonal(MatrixDomain):
 
 #: the scales at which a structured matrix is drawn near the boundary of its domain
 _NEAR_ZERO = frozenset({"zero", "small", "edge"})
+#: the factors c of the simple matrices c I a counterexample is shrunk to, simplest first
+_SIMPLE_FACTORS = tuple(sp.Rational(c) for c in
+                        ("1", "-1", "2", "1/2", "1/10", "10", "1/100", "100", "1/1000", "1000"))
 
 
 class _SympyRing:

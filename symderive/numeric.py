@@ -224,6 +224,16 @@ class Sampler:
             out.append(point)
         return out
 
+    def simple_matrices(self, leaf) -> list[dict]:
+        """For an entry of a structured matrix, simple whole matrices of its domain
+        (leaf -> value for every free entry), simplest first; else none."""
+        a = self._domain(leaf)
+        if not (isinstance(a, MatrixDomain) and isinstance(leaf, sp.Indexed)):
+            return []
+        base = leaf.base
+        return [{base[ab]: v for ab, v in m.items()}
+                for m in a.simple_matrices(self._group_extent(leaf))]
+
     def simpler(self, leaf, value) -> list:
         a = assumption_of(self.d, leaf, self.extra)
         return [] if a.grouped else a.simpler(value)

@@ -7,7 +7,8 @@ Three holes, found on 30 Nov 2026 with claims nobody had tuned the checker for:
   entry >= n) and an invertible G always with |det G| >= 1/2, whatever the point's scale.
   So log det Σ >= 0, Σ₁₁ >= 1 and |det G| >= 1/2, false for Σ = I/10 and G = I/10, were
   ``verified`` at every point.  Now a structured matrix is drawn at the point's scale
-  like any input (a small, unit, rational or large factor; a nearly singular Σ near 0).
+  like any input (a small, unit, rational or large factor; a nearly singular Σ near 0),
+  and a counterexample is shrunk to a simple matrix of the domain (Σ = I/2).
 * *Entries outside a matrix wrapped around.*  ``x[k - 1, 0]`` at k = 0 read the last
   entry (Python's negative index), so the off-by-one Σ_{k=0}^{n-1} x[k-1] = 1ᵀx came out
   ``verified``, and ``x[i, 0]`` with i = n (a 1-based index in SymPy's 0-based entries)
@@ -31,7 +32,7 @@ import random
 import pytest
 import sympy as sp
 
-from symderive import INVERTIBLE, POSITIVE_DEFINITE, SYMMETRIC, D, Derivation, comp
+from symderive import INVERTIBLE, ORTHOGONAL, POSITIVE_DEFINITE, SYMMETRIC, D, Derivation, comp
 from symderive.check import check_claim
 from symderive.instantiate import Instantiator
 from symderive.numeric import Sampler
@@ -153,6 +154,27 @@ def test_the_counterexample_is_a_matrix_of_the_domain(got):
     M = sp.Matrix(size, size, lambda r, c: values[f"P[{min(r, c) + 1},{max(r, c) + 1}]"])
     assert all(M[:s, :s].det() > 0 for s in range(1, size + 1))  # positive definite
     assert M.det() < 1  # and log det M < 0: the claim is false there
+
+
+def test_a_structured_counterexample_shrinks_to_a_simple_matrix(got):
+    """Σ = I/2 and G = I/2, not 72259/10000000 ...: a whole matrix of the domain."""
+    for cid, name in (("logdet-nonnegative", "P"), ("det-at-least-half", "G")):
+        values = got[cid].counterexample["values"]
+        entries = {k: sp.Rational(v) for k, v in values.items() if k.startswith(name)}
+        diagonal = {v for k, v in entries.items() if k[2] == k[4]}
+        assert len(diagonal) == 1 and 0 < diagonal.pop() < 1, (cid, values)
+        assert all(v == 0 for k, v in entries.items() if k[2] != k[4]), (cid, values)
+
+
+def test_an_orthogonal_counterexample_is_the_reflection():
+    e = Derivation("orthogonal_shrink")
+    size = e.dim("n")
+    Q = e.matrix("Q", size, size, assume=ORTHOGONAL)
+    e.equal("det-one", sp.det(Q), 1, erratum="a reflection has det -1")
+    r = results(e)["det-one"]
+    assert r.verdict == "refuted"
+    assert {k: sp.Rational(v) for k, v in r.counterexample["values"].items()} == \
+        {"Q[1,1]": 1, "Q[1,2]": 0}  # the reflection bit set, no rotation: diag(-1, 1)
 
 
 def test_structured_draws_cover_small_and_large_determinants():
