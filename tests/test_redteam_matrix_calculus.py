@@ -17,6 +17,15 @@ Three holes, found on 30 Nov 2026 with claims nobody had tuned the checker for:
   any claim with ``Identity(n)[i, k]`` ended in ``AttributeError: 'Tuple' object has no
   attribute 'evalf'``.
 
+A gradient claimed in the wrong orientation (aᵀ for the column ∂(aᵀx)/∂x) passed the
+directional screen, which compared the claimed entries in reading order whatever its
+shape, and then ended in ``error`` ("ShapeMismatch: left side is 2x1 but right side is
+1x2") when the exact check instantiated it; now the screen leaves a claimed side without
+the derivative's shape to the entrywise route, which refutes it by shape.  Its repair
+search then died on the first swap of two factors that SymPy rejects at literal sizes
+(xᵀ(A + Aᵀ) swapped is not a product), reported as "stopped at its time cap after 0
+candidates"; such a swap is now skipped.
+
 And two claims in SymPy's own notation that ended in ``error`` with unhelpful messages:
 SymPy's unevaluated ``sp.Derivative(f, x)`` (``'Tuple' object has no attribute
 'evalf'``, or "expected a scalar, got a (2, 2) matrix: X"), now the checker's own
@@ -36,7 +45,7 @@ from symderive import INVERTIBLE, ORTHOGONAL, POSITIVE_DEFINITE, SYMMETRIC, D, D
 from symderive.check import check_claim
 from symderive.instantiate import Instantiator
 from symderive.numeric import Sampler
-from symderive.testing import exact, results
+from symderive.testing import exact, repairs, results
 
 HOLDS = ("proved", "verified")
 SEEDS = range(6)
@@ -121,6 +130,12 @@ d.equal("entry-of-a-gradient", D(x.T * S * x, S)[0, 1], comp(x, 1) * comp(x, 2))
 d.equal("entry-of-a-gradient-doubled", D(x.T * S * x, S)[0, 1], 2 * comp(x, 1) * comp(x, 2),
         erratum="the gradient in S's n² entries held general")
 d.derivative("by-an-entry-of-a-symmetric", x.T * S * x, S[0, 1], comp(x, 1) * comp(x, 2))
+
+# -- a gradient claimed as a row ----------------------------------------------------------------
+d.derivative("gradient-as-a-row", a.T * x, x, a.T, erratum="the gradient is the column a")
+d.derivative("quadratic-gradient-as-a-row", x.T * X * x, x, x.T * (X + X.T),
+             erratum="the gradient is the column (X + Xᵀ)x")
+d.derivative("quadratic-gradient", x.T * X * x, x, (X + X.T) * x)
 
 ERRORS = {"by-an-entry-of-a-symmetric"}
 
@@ -221,3 +236,21 @@ def test_a_derivative_by_an_entry(got):
     r = got["by-an-entry-of-a-symmetric"]
     assert r.method == "build" and "an entry of the symmetric matrix S" in r.message
     assert "D(f, S)[0, 1]" in r.message
+
+
+def test_a_gradient_claimed_as_a_row_is_refuted_by_shape(got):
+    for cid in ("gradient-as-a-row", "quadratic-gradient-as-a-row"):
+        r = got[cid]
+        assert r.verdict == "refuted" and r.method == "shape", (cid, r.method, r.message)
+        assert "left side is 2x1 but right side is 1x2" in r.message
+    assert got["quadratic-gradient"].verdict == "proved"
+
+
+def test_a_row_gradient_at_literal_sizes_gets_its_repair():
+    e = Derivation("row_gradient_literal")
+    v, V = e.vector("v", 3), e.matrix("V", 3, 3)
+    claim = e.derivative("row", v.T * V * v, v, v.T * (V + V.T))
+    assert results(e)["row"].method == "shape"
+    hints = repairs(claim)
+    assert hints and hints[0].formula == "(V + Vᵀ) v", hints
+    assert hints[0].verdict == "proved"
