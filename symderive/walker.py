@@ -175,7 +175,11 @@ class Walker:
         if isinstance(e, MatrixExpr):
             m = self.matrix(e, env, cuts)
             if m.shape != (1, 1):
-                raise InstantiationError(f"expected a scalar, got a {m.shape} matrix: {e}")
+                raise InstantiationError(
+                    f"expected a scalar, got a {m.shape[0]}x{m.shape[1]} matrix: {e} (if it "
+                    f"is the argument of sp.exp, sp.log or another scalar function: SymPy's "
+                    f"function of a matrix symbol is neither elementwise nor a matrix "
+                    f"function; symderive's exp, log, sqrt are elementwise)")
             return m[0, 0]
         return self._method("scalar", e)(self, e, env, cuts)
 

@@ -137,7 +137,10 @@ d.derivative("quadratic-gradient-as-a-row", x.T * X * x, x, x.T * (X + X.T),
              erratum="the gradient is the column (X + Xᵀ)x")
 d.derivative("quadratic-gradient", x.T * X * x, x, (X + X.T) * x)
 
-ERRORS = {"by-an-entry-of-a-symmetric"}
+# -- SymPy's scalar function of a matrix symbol ---------------------------------------------
+d.equal("sympy-exp-of-a-matrix", sp.exp(X), sp.exp(X[0, 0]))
+
+ERRORS = {"by-an-entry-of-a-symmetric", "sympy-exp-of-a-matrix"}
 
 
 @pytest.fixture(scope="module")
@@ -254,3 +257,9 @@ def test_a_row_gradient_at_literal_sizes_gets_its_repair():
     hints = repairs(claim)
     assert hints and hints[0].formula == "(V + Vᵀ) v", hints
     assert hints[0].verdict == "proved"
+
+
+def test_a_scalar_function_of_a_matrix_says_what_to_write(got):
+    r = got["sympy-exp-of-a-matrix"]
+    assert r.method == "build" and "expected a scalar, got a 2x2 matrix: X" in r.message
+    assert "symderive's exp, log, sqrt are elementwise" in r.message
