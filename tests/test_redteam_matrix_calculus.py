@@ -41,7 +41,17 @@ import random
 import pytest
 import sympy as sp
 
-from symderive import INVERTIBLE, ORTHOGONAL, POSITIVE_DEFINITE, SYMMETRIC, D, Derivation, comp
+from symderive import (
+    DIAGONAL,
+    INVERTIBLE,
+    ORTHOGONAL,
+    POSITIVE_DEFINITE,
+    SYMMETRIC,
+    D,
+    Derivation,
+    comp,
+    frobenius,
+)
 from symderive.check import check_claim
 from symderive.instantiate import Instantiator
 from symderive.numeric import Sampler
@@ -140,7 +150,32 @@ d.derivative("quadratic-gradient", x.T * X * x, x, (X + X.T) * x)
 # -- SymPy's scalar function of a matrix symbol ---------------------------------------------
 d.equal("sympy-exp-of-a-matrix", sp.exp(X), sp.exp(X[0, 0]))
 
-ERRORS = {"by-an-entry-of-a-symmetric", "sympy-exp-of-a-matrix"}
+# -- stationary points over structured matrices ------------------------------------------------
+C = d.matrix("C", n, n)
+Sy = d.matrix("Sy", n, n, assume=SYMMETRIC)
+K = d.matrix("K", n, n, assume=POSITIVE_DEFINITE)
+Dg = d.matrix("Dg", n, n, assume=DIAGONAL)
+Q = d.matrix("Q", n, n, assume=ORTHOGONAL)
+nearest = -frobenius(Sy - C) ** 2           # the nearest symmetric matrix is (C + Cᵀ)/2
+d.stationary("nearest-symmetric", nearest, [Sy], {Sy: (C + C.T) / 2}, local=True,
+             sizes=[{n: 2}])
+d.stationary("nearest-symmetric-global", nearest, [Sy], {Sy: (C + C.T) / 2}, sizes=[{n: 2}])
+d.stationary("nearest-symmetric-is-C", nearest, [Sy], {Sy: C}, local=True, sizes=[{n: 2}],
+             erratum="C is not symmetric")
+d.stationary("nearest-symmetric-half", nearest, [Sy], {Sy: C + C.T}, local=True,
+             sizes=[{n: 2}], erratum="the 1/2 dropped")
+d.stationary("nearest-diagonal", -frobenius(Dg - C) ** 2, [Dg],
+             {Dg: sp.DiagMatrix(sp.DiagonalOf(C))}, local=True, sizes=[{n: 2}])
+d.stationary("nearest-diagonal-is-C", -frobenius(Dg - C) ** 2, [Dg], {Dg: C}, local=True,
+             sizes=[{n: 2}], erratum="C is not diagonal")
+# the maximum-likelihood precision matrix: log det K - tr(P K) is largest at K = P⁻¹
+precision = sp.log(sp.det(K)) - sp.Trace(P * K)
+d.stationary("precision", precision, [K], {K: P.I}, local=True, sizes=[{n: 2}])
+d.stationary("precision-not-inverted", precision, [K], {K: P}, local=True, sizes=[{n: 2}],
+             erratum="K = P⁻¹")
+d.stationary("procrustes", sp.Trace(Q.T * C), [Q], {Q: C}, local=True, sizes=[{n: 2}])
+
+ERRORS = {"by-an-entry-of-a-symmetric", "sympy-exp-of-a-matrix", "procrustes"}
 
 
 @pytest.fixture(scope="module")
@@ -263,3 +298,21 @@ def test_a_scalar_function_of_a_matrix_says_what_to_write(got):
     r = got["sympy-exp-of-a-matrix"]
     assert r.method == "build" and "expected a scalar, got a 2x2 matrix: X" in r.message
     assert "symderive's exp, log, sqrt are elementwise" in r.message
+
+
+def test_stationary_points_over_structured_matrices(got):
+    """The unknowns of a symmetric or diagonal matrix are its free entries, once each;
+    the claimed value must lie in the domain."""
+    for cid in ("nearest-symmetric", "nearest-diagonal"):
+        assert exact(got[cid]), (cid, got[cid].verdict, got[cid].message)
+    # sampled at n = 2 (no symbolic second-order test for every positive-definite P)
+    assert got["precision"].verdict == "verified"
+    assert got["nearest-symmetric-global"].verdict == "verified"
+    r = got["nearest-symmetric-is-C"]
+    assert r.method == "domain" and "entries that the unknown shares" in r.message
+    r = got["nearest-diagonal-is-C"]
+    assert r.method == "domain" and "where the unknown has 0" in r.message
+    assert got["nearest-symmetric-half"].method == "Lagrange conditions"
+    assert got["precision-not-inverted"].method == "Lagrange conditions"
+    assert "at larger sizes" in got["precision"].message  # log det K at n = 6: too dear
+    assert "an orthogonal unknown is not supported" in got["procrustes"].message

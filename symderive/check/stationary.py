@@ -18,7 +18,7 @@ import functools
 import itertools
 import random
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 import mpmath
@@ -78,6 +78,9 @@ class System:
     constraints: list
     point: dict
     multipliers: list
+    #: (text, expression): what puts the claimed value of a structured unknown in its
+    #: domain, each expression to vanish (see :func:`.unknowns.matrix_point`)
+    structure: list = field(default_factory=list)
 
     @property
     def lagrangian(self) -> sp.Expr:
@@ -141,13 +144,16 @@ def build_system(claim: StationaryClaim, sizes: dict) -> System:
     variables = unknown_entries(inst, d, claim.variables)
     constraints = expand_family(inst, d, claim.constraints)
     point: dict = {}
+    structure: list = []
     for var, value in claim.point.items():
         idx = free_indices(d, var)
         ranges = [range(1, inst.integer(d.indices[k], {}) + 1) for k in idx]
         for values in itertools.product(*ranges):
             env = dict(zip(idx, values))
             if is_matrix(var):
-                point.update(matrix_point(inst, var, value, env))
+                entries, conditions = matrix_point(inst, var, value, env)
+                point.update(entries)
+                structure += conditions
                 continue
             point[inst.scalar(sp.sympify(var), env, frozenset())] = \
                 inst.scalar(sp.sympify(value), env, frozenset())
@@ -155,7 +161,7 @@ def build_system(claim: StationaryClaim, sizes: dict) -> System:
     if missing:
         raise InstantiationError(f"the claimed point gives no value for {missing[0]}")
     lams = [sp.Symbol(f"lambda_{k}") for k in range(len(constraints))]
-    return System(dict(sizes), f, variables, constraints, point, lams)
+    return System(dict(sizes), f, variables, constraints, point, lams, structure)
 
 
 def _tangent_hessian(system: System, subs: dict) -> sp.Matrix:
@@ -221,6 +227,11 @@ def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
         if dom is not None and not in_domain(dom, value):
             return failed(Verdict.REFUTED, "domain",
                           f"{leaf_name(var)} = {value} lies outside {dom.describe()}")
+    for text, e in system.structure:
+        if not _vanishes(e.xreplace(point)):
+            return failed(Verdict.REFUTED, "domain", f"{text} (they differ by "
+                          f"{sp.sympify(e.xreplace(point))}): it lies outside the unknown's "
+                          "domain")
     # the claimed point itself, substituted: the constraints hold, and multipliers exist
     # (a linear solve); never "is it among the solutions solve found"
     full = {**point, **subs}
@@ -481,6 +492,8 @@ def _symbolic_phase(claim, systems: list[System]) -> Outcome | None:
     for system in systems:
         subs = dict(system.point)
         if not _point_admissible(claim, system):
+            return None
+        if not all(_identically_zero(e) for _, e in system.structure):
             return None
         for g in system.constraints:
             if not _identically_zero(g.xreplace(subs)):

@@ -18,8 +18,10 @@ working digits against the usual 10^-35 tolerance, at each sampled parameter poi
   larger f.
 
 This is evidence, never a proof: it refutes, or adds its size to a ``verified``.  Claims
-with curved constraints, integrals or more than :data:`MAX_UNKNOWNS` unknowns at that
-size are not sampled there, and their evidence says so.
+with curved constraints, integrals, more than :data:`MAX_UNKNOWNS` unknowns at that size
+or an objective whose derivatives take more than :data:`MAX_DERIVATIVE_STEPS` steps there
+(a log-determinant of a matrix of unknowns) are not sampled there, and their evidence
+says so.
 
 **Parameters without coincidences.**  A swapped claim such as x* = q/(p + q) for the
 maximiser p/(p + q) of p log x + q log(1 - x) agrees with the truth wherever p = q.  A
@@ -83,11 +85,21 @@ def distinct_draw(sampler: Sampler) -> dict:
 
 # -- larger sizes ------------------------------------------------------------------------
 MAX_UNKNOWNS = 64   # scalar unknowns at a larger size (the Hessian is MAX_UNKNOWNS^2)
+#: steps of :class:`Deriver` (one per subexpression differentiated) for the gradient and
+#: Hessian at a larger size: a counted cap, so the same claims are sampled larger under
+#: any load.  The homework's maximisers take at most 18 368 at size 8; log det K at
+#: n = 5 (a determinant is a sum of n! products) takes 261 551 and 16 CPU s, at n = 7
+#: more than the claim's budget, which left a true claim undecided.
+MAX_DERIVATIVE_STEPS = 100_000
 WORK = 70           # working digits of the numeric check
 
 
 class _Shape(Exception):
     """The claimed point's shape is not the unknowns' at this size."""
+
+
+class _Outside(Exception):
+    """The claimed value of a structured unknown is not in its domain (not symmetric)."""
 
 
 class TooCostly(Exception):
@@ -164,9 +176,10 @@ class Deriver:
     subexpression holds is computed once per subexpression (SymPy recomputes
     ``free_symbols`` on every call)."""
 
-    def __init__(self, unknowns):
+    def __init__(self, unknowns, limit: int | None = None):
         self.unknowns = frozenset(unknowns)
         self._holds: dict = {}
+        self.limit, self.steps = limit, 0
 
     def holds(self, expr: sp.Expr) -> frozenset:
         got = self._holds.get(expr)
@@ -177,6 +190,10 @@ class Deriver:
         return got
 
     def __call__(self, expr: sp.Expr, v) -> sp.Expr:
+        self.steps += 1
+        if self.limit is not None and self.steps > self.limit:
+            raise TooCostly(f"its gradient and Hessian take more than {self.limit} "
+                            f"differentiation steps")
         if expr == v:
             return sp.S.One
         if v not in self.holds(expr):
@@ -242,7 +259,7 @@ class Large:
         except (InstantiationError, OperandShapeError, TypeError, ValueError, KeyError) as exc:
             raise TooCostly(f"not instantiable ({exc})") from exc
         varset = set(variables)
-        derivative = Deriver(variables)
+        derivative = Deriver(variables, MAX_DERIVATIVE_STEPS)
         jac = sp.Matrix(len(constraints), len(variables),
                         lambda j, i: derivative(constraints[j], variables[i]))
         if jac.free_symbols & varset:
@@ -291,7 +308,17 @@ class Large:
                 raise _Shape(f"the claimed point has {len(got)} entries for "
                              f"{len(leaves)} unknowns at {sizes_text(self.sizes)}")
             for leaf, x in zip(leaves, got):
-                out[leaf] = _real(x)
+                x = _real(x)
+                # a structured unknown repeats a free entry (symmetric) or has zeros
+                # (diagonal): the claimed value must agree there to lie in its domain
+                prev = _mp(leaf) if leaf.is_Number else out.get(leaf)
+                if prev is not None and abs(x - prev) > TOLERANCE * max(1, abs(x), abs(prev)):
+                    name = str(leaf) if leaf.is_Number else leaf_name(leaf)
+                    raise _Outside(f"the claimed point has {mpmath.nstr(x, 15)} where the "
+                                   f"unknown has {name} = {mpmath.nstr(prev, 15)}: it lies "
+                                   "outside the unknown's domain")
+                if not leaf.is_Number:
+                    out[leaf] = x
         return [out[v] for v in self.variables]
 
     def check(self, point: dict) -> Outcome | None:
@@ -319,6 +346,8 @@ class Large:
             x = self._point(point)
         except _Shape as exc:
             return failed("shape", str(exc))
+        except _Outside as exc:
+            return failed("domain", str(exc))
         p = [_mp(point[k]) for k in self.params]
         for v, xv in zip(self.variables, x):
             if not _inside(claim, v, xv):
