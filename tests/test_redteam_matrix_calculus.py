@@ -54,6 +54,7 @@ from symderive import (
 )
 from symderive.check import check_claim
 from symderive.instantiate import Instantiator
+from symderive.latex.printer import latex
 from symderive.numeric import Sampler
 from symderive.testing import exact, repairs, results
 
@@ -316,3 +317,11 @@ def test_stationary_points_over_structured_matrices(got):
     assert got["precision-not-inverted"].method == "Lagrange conditions"
     assert "at larger sizes" in got["precision"].message  # log det K at n = 6: too dear
     assert "an orthogonal unknown is not supported" in got["procrustes"].message
+
+
+def test_an_entry_is_typeset_counting_from_1_as_the_document_does():
+    """X[0, 1] is X₁₂ beside a₁ = comp(a, 1) and the counterexamples' X[1,2] (SymPy's own
+    printer wrote X_{0,1})."""
+    assert latex(Y[0, 1], d) == "Y_{1,2}"
+    assert latex(x[i - 1, 0], d) == "x_{i}"
+    assert latex(D(a.T * Y * b, Y)[0, 1], d).endswith(r"\right)_{1,2}")
