@@ -85,7 +85,13 @@ class OperandShapeError(InstantiationError):
         verb = verb or ("cannot be multiplied" if isinstance(expr, sp.MatMul) else
                         "do not match")
         at = ", ".join(f"{k}={v}" for k, v in sizes.items())
-        super().__init__(f"shape mismatch: {what} {verb}" + (f" at {at}" if at else ""))
+        hint = ""
+        if len(operands) > 1 and any(tuple(s) == (1, 1) for _, s in operands):
+            # 1ᵀexp(x) built from SymPy's OneMatrix and exp: a 1x1 matrix, not a scalar
+            hint = (" (a 1x1 product is a scalar only when built from the derivation's "
+                    "declared vectors and matrices: wrap it with as_scalar(...))")
+        super().__init__(f"shape mismatch: {what} {verb}" + (f" at {at}" if at else "")
+                         + hint)
 
 
 def wrt_name(e: sp.Basic) -> str | None:

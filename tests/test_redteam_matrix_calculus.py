@@ -49,8 +49,11 @@ from symderive import (
     SYMMETRIC,
     D,
     Derivation,
+    as_scalar,
     comp,
+    exp,
     frobenius,
+    ones,
 )
 from symderive.check import check_claim
 from symderive.instantiate import Instantiator
@@ -175,6 +178,24 @@ d.stationary("precision", precision, [K], {K: P.I}, local=True, sizes=[{n: 2}])
 d.stationary("precision-not-inverted", precision, [K], {K: P}, local=True, sizes=[{n: 2}],
              erratum="K = P⁻¹")
 d.stationary("procrustes", sp.Trace(Q.T * C), [Q], {Q: C}, local=True, sizes=[{n: 2}])
+
+# -- a 1x1 product times SymPy's own matrices ---------------------------------------------------
+# (xᵀx) I and exp(x) / (1ᵀ exp(x)) ended in RecursionError while the claim was built: the
+# scalar and SymPy's matrix handed the product to each other
+sq = x.T * x
+d.hessian("quartic", sq ** 2, x, lambda: sq * sp.Identity(n) * 4 + 8 * x * x.T)
+d.hessian("quartic-half", sq ** 2, x, lambda: sq * sp.Identity(n) * 4 + 4 * x * x.T,
+          erratum="8xxᵀ")
+total_exp = as_scalar(ones(n).T * exp(x))
+d.derivative("softmax-gradient", sp.log(total_exp), x, lambda: exp(x) / total_exp)
+d.hessian("log-sum-exp", sp.log(total_exp), x,
+          lambda: sp.DiagMatrix(exp(x)) / total_exp - exp(x) * exp(x).T / total_exp ** 2)
+d.hessian("log-sum-exp-diagonal-only", sp.log(total_exp), x,
+          lambda: sp.DiagMatrix(exp(x)) / total_exp, erratum="- p pᵀ dropped")
+d.hessian("log-sum-exp-no-as-scalar", sp.log(as_scalar(ones(n).T * exp(x))), x,
+          lambda: sp.DiagMatrix(exp(x)) / (ones(n).T * exp(x))
+          - exp(x) * exp(x).T / total_exp ** 2,
+          erratum="1ᵀexp(x) of SymPy's OneMatrix is a 1x1 matrix: as_scalar(...)")
 
 ERRORS = {"by-an-entry-of-a-symmetric", "sympy-exp-of-a-matrix", "procrustes"}
 
@@ -325,3 +346,13 @@ def test_an_entry_is_typeset_counting_from_1_as_the_document_does():
     assert latex(Y[0, 1], d) == "Y_{1,2}"
     assert latex(x[i - 1, 0], d) == "x_{i}"
     assert latex(D(a.T * Y * b, Y)[0, 1], d).endswith(r"\right)_{1,2}")
+
+
+def test_a_one_by_one_product_times_sympys_matrices(got):
+    for cid in ("quartic", "softmax-gradient", "log-sum-exp"):
+        assert got[cid].verdict in HOLDS, (cid, got[cid].message)
+    assert got["quartic-half"].counterexample["entries"]
+    r = got["log-sum-exp-no-as-scalar"]
+    assert r.method == "shape" and "wrap it with as_scalar(...)" in r.message
+    with pytest.raises(TypeError, match="Mix of Matrix and Scalar"):
+        sq + sp.Identity(n)
