@@ -197,6 +197,10 @@ d.hessian("log-sum-exp-no-as-scalar", sp.log(as_scalar(ones(n).T * exp(x))), x,
           - exp(x) * exp(x).T / total_exp ** 2,
           erratum="1ᵀexp(x) of SymPy's OneMatrix is a 1x1 matrix: as_scalar(...)")
 
+# -- SymPy's matrix calculus returns 0 for d X[0, 0]² / dX: the checker differentiates
+d.derivative("sympy-silent-zero", X[0, 0] ** 2 + sp.Trace(P * X), X,
+             sp.diff(X[0, 0] ** 2, X) + P.T, erratum="SymPy's diff is 0; the truth 2X₁₁ E₁₁")
+
 ERRORS = {"by-an-entry-of-a-symmetric", "sympy-exp-of-a-matrix", "procrustes"}
 
 
@@ -356,3 +360,10 @@ def test_a_one_by_one_product_times_sympys_matrices(got):
     assert r.method == "shape" and "wrap it with as_scalar(...)" in r.message
     with pytest.raises(TypeError, match="Mix of Matrix and Scalar"):
         sq + sp.Identity(n)
+
+
+def test_sympys_silent_zero_is_refuted_at_the_entry():
+    assert isinstance(sp.diff(X[0, 0] ** 2, X), sp.ZeroMatrix)  # SymPy's matrix calculus
+    r = results([d.claim("sympy-silent-zero")])["sympy-silent-zero"]
+    assert r.verdict == "refuted"
+    assert [e["entry"] for e in r.counterexample["entries"]] == ["[1,1]"]
