@@ -59,7 +59,7 @@ from symderive.check import check_claim
 from symderive.instantiate import Instantiator
 from symderive.latex.printer import latex
 from symderive.numeric import Sampler
-from symderive.testing import exact, repairs, results
+from symderive.testing import exact, mutants, repairs, results, verdicts
 
 HOLDS = ("proved", "verified")
 SEEDS = range(6)
@@ -367,3 +367,19 @@ def test_sympys_silent_zero_is_refuted_at_the_entry():
     r = results([d.claim("sympy-silent-zero")])["sympy-silent-zero"]
     assert r.verdict == "refuted"
     assert [e["entry"] for e in r.counterexample["entries"]] == ["[1,1]"]
+
+
+@pytest.mark.parametrize("cid", ["nearest-symmetric", "nearest-diagonal", "log-sum-exp",
+                                 "sympy-jacobian", "by-an-entry", "quartic",
+                                 "entry-of-a-gradient", "identity-row"])
+def test_the_usual_mutants_of_the_accepted_claims_are_refuted(cid):
+    planted = verdicts(mutants(d.claim(cid)))
+    assert planted and set(planted.values()) == {"refuted"}, planted
+
+
+@pytest.mark.parametrize("cid", ["sympy-gradient", "precision"])
+def test_a_transpose_of_a_symmetric_form_is_no_mistake(cid):
+    """(X + Xᵀ)x and P⁻¹ for a symmetric P: the transpose mutant holds, the others not."""
+    planted = verdicts(mutants(d.claim(cid)))
+    assert planted.pop(f"{cid}~transpose") in HOLDS
+    assert planted and set(planted.values()) == {"refuted"}, planted
