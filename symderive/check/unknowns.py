@@ -31,6 +31,7 @@ def unknown_entries(inst: Instantiator, d: Derivation, variables) -> list:
     """The scalar unknowns: a vector or matrix unknown stands for its free entries, each
     once (a symmetric S[1, 2] is also S[2, 1]; a diagonal one's zeros are no unknowns)."""
     out: list = []
+    seen: set = set()
     for v in variables:
         if not is_matrix(v):
             out += expand_family(inst, d, [v])
@@ -42,7 +43,8 @@ def unknown_entries(inst: Instantiator, d: Derivation, variables) -> list:
                 raise InstantiationError(
                     f"the unknown {v} is not made of free entries ({x}): an orthogonal "
                     f"unknown is not supported")
-            if x not in out:
+            if x not in seen:
+                seen.add(x)
                 out.append(x)
     return out
 
