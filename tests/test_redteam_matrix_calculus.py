@@ -36,6 +36,7 @@ structured matrix, which is refused with a message saying what to write instead.
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -56,6 +57,7 @@ from symderive import (
     ones,
 )
 from symderive.check import check_claim
+from symderive.cli import main
 from symderive.instantiate import Instantiator
 from symderive.latex.printer import latex
 from symderive.numeric import Sampler
@@ -383,3 +385,27 @@ def test_a_transpose_of_a_symmetric_form_is_no_mistake(cid):
     planted = verdicts(mutants(d.claim(cid)))
     assert planted.pop(f"{cid}~transpose") in HOLDS
     assert planted and set(planted.values()) == {"refuted"}, planted
+
+
+SAME_IDENTITY = """
+from symderive import Derivation
+derivation = Derivation("{name}")
+n = derivation.dim("n")
+x = derivation.vector("x", n)
+derivation.derivative("{cid}", x.T * x, x, 2 * x)
+"""
+
+
+def test_two_files_stating_the_same_identity_are_both_reported(tmp_path, capsys):
+    """The identity is checked once; its restatement in the other derivation kept the
+    first's derivation name, and the report stopped the run with a KeyError."""
+    for name, cid in (("first", "grad-a"), ("second", "grad-b")):
+        (tmp_path / f"{name}.py").write_text(SAME_IDENTITY.format(name=name, cid=cid))
+    assert main(["check", "--dir", str(tmp_path), "--no-cache", "--no-color"]) == 0
+    out = capsys.readouterr().out
+    assert "2 proved" in out and "grad-a" in out and "grad-b" in out
+    assert main(["check", "--dir", str(tmp_path), "--no-cache", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    claims = {(e["name"], c["id"]): c for e in doc["derivations"] for c in e["claims"]}
+    assert claims[("second", "grad-b")]["verdict"] == "proved"
+    assert "same statement as claim first:grad-a" in claims[("second", "grad-b")]["message"]
