@@ -180,6 +180,13 @@ d.stationary("precision", precision, [K], {K: P.I}, local=True, sizes=[{n: 2}])
 d.stationary("precision-not-inverted", precision, [K], {K: P}, local=True, sizes=[{n: 2}],
              erratum="K = P⁻¹")
 d.stationary("procrustes", sp.Trace(Q.T * C), [Q], {Q: C}, local=True, sizes=[{n: 2}])
+# the claimed value must be in the unknown's domain as a whole matrix, not entry by entry
+d.stationary("nearest-positive-definite-is-Sy", -frobenius(K - Sy) ** 2, [K], {K: Sy},
+             local=True, sizes=[{n: 2}], erratum="Sy need not be positive definite")
+d.stationary("nearest-positive-definite-is-P", -frobenius(K - P) ** 2, [K], {K: P},
+             local=True, sizes=[{n: 2}])
+d.stationary("largest-invertible-is-0", -frobenius(G) ** 2, [G], {G: sp.ZeroMatrix(n, n)},
+             local=True, sizes=[{n: 2}], erratum="0 is not invertible")
 
 # -- a 1x1 product times SymPy's own matrices ---------------------------------------------------
 # (xᵀx) I and exp(x) / (1ᵀ exp(x)) ended in RecursionError while the claim was built: the
@@ -344,6 +351,11 @@ def test_stationary_points_over_structured_matrices(got):
     assert got["precision-not-inverted"].method == "Lagrange conditions"
     assert "at larger sizes" in got["precision"].message  # log det K at n = 6: too dear
     assert "an orthogonal unknown is not supported" in got["procrustes"].message
+    r = got["nearest-positive-definite-is-Sy"]
+    assert r.method == "domain" and "is not positive definite: its leading minor" in r.message
+    r = got["largest-invertible-is-0"]
+    assert r.method == "domain" and "the claimed G is singular" in r.message
+    assert got["nearest-positive-definite-is-P"].verdict == "verified"
 
 
 def test_an_entry_is_typeset_counting_from_1_as_the_document_does():

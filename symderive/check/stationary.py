@@ -227,11 +227,12 @@ def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
         if dom is not None and not in_domain(dom, value):
             return failed(Verdict.REFUTED, "domain",
                           f"{leaf_name(var)} = {value} lies outside {dom.describe()}")
-    for text, e in system.structure:
-        if not _vanishes(e.xreplace(point)):
-            return failed(Verdict.REFUTED, "domain", f"{text} (they differ by "
-                          f"{sp.sympify(e.xreplace(point))}): it lies outside the unknown's "
-                          "domain")
+    for kind, text, e in system.structure:
+        v = sp.sympify(e.xreplace(point))
+        if not _condition_holds(kind, v):
+            detail = f"they differ by {v}" if kind == "zero" else f"{v} at this point"
+            return failed(Verdict.REFUTED, "domain", f"{text} ({detail}): it lies outside "
+                          "the unknown's domain")
     # the claimed point itself, substituted: the constraints hold, and multipliers exist
     # (a linear solve); never "is it among the solutions solve found"
     full = {**point, **subs}
@@ -405,6 +406,28 @@ def _vanishes(e: sp.Expr) -> bool:
     return bool(valid(scale) and abs(value) <= TOLERANCE * scale)
 
 
+def _condition_holds(kind: str, v: sp.Expr) -> bool:
+    """A domain condition of a structured unknown's claimed value (see
+    :func:`.unknowns.matrix_point`) at a sampled point: decided exactly for a rational
+    value, else at 50 digits; a value too close to 0 to tell raises ValueError (the
+    point is skipped, never refuted)."""
+    if kind == "zero":
+        return _vanishes(v)
+    if v.is_Rational:
+        return bool(v > 0) if kind == "positive" else v != 0
+    x = to_mp(v)
+    if not valid(x) or abs(x) <= TOLERANCE:
+        raise ValueError(f"cannot tell the sign of {v}")
+    return x > 0 if kind == "positive" else True
+
+
+def _condition_shown(kind: str, e: sp.Expr) -> bool:
+    """The same condition for all parameters, shown from the domains' assumptions."""
+    if kind == "zero":
+        return _identically_zero(e)
+    return _sign_ok(e, False) if kind == "positive" else nonvanishing(e)
+
+
 def _identically_zero(e: sp.Expr) -> bool:
     """Zero for all parameters: the cheap exact rewrites first (a common denominator, logs
     of positive factors split: both sound for every value), ``simplify`` only if they do
@@ -493,7 +516,7 @@ def _symbolic_phase(claim, systems: list[System]) -> Outcome | None:
         subs = dict(system.point)
         if not _point_admissible(claim, system):
             return None
-        if not all(_identically_zero(e) for _, e in system.structure):
+        if not all(_condition_shown(kind, e) for kind, _, e in system.structure):
             return None
         for g in system.constraints:
             if not _identically_zero(g.xreplace(subs)):

@@ -36,7 +36,7 @@ from __future__ import annotations
 import functools
 import itertools
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import mpmath
 import sympy as sp
@@ -45,7 +45,7 @@ from sympy.printing.pycode import MpmathPrinter
 from ..assumptions import Binary, Counts, Interval, Positive, Real, Simplex
 from ..evaluate import KinkError, NumericInstantiator, key_of
 from ..instantiate import InstantiationError, Instantiator
-from ..matrix_domains import MatrixDomain
+from ..matrix_domains import Invertible, MatrixDomain, PositiveDefinite, structured
 from ..nodes import is_matrix
 from ..numeric import _MODULE, TOLERANCE, Sampler, assumption_of, leaf_name
 from ..walker import OperandShapeError
@@ -234,6 +234,9 @@ class Large:
     #: a scalar built from arithmetic, exp and log (see :func:`_plain_slots`); else None,
     #: and the point is evaluated by the numeric instantiator
     point_fn: object = None
+    #: per slot, the matrix domain of a structured unknown (None for any other), whose
+    #: claimed value must lie in it (see :func:`_member`)
+    domains: list = field(default_factory=list)
 
     @classmethod
     def build(cls, claim, sizes: dict) -> Large:
@@ -247,7 +250,7 @@ class Large:
             if len(variables) > MAX_UNKNOWNS:
                 raise TooCostly(f"more than {MAX_UNKNOWNS} unknowns")
             constraints = expand_family(inst, d, claim.constraints)
-            slots = []
+            slots, domains = [], []
             for var, value in claim.point.items():
                 idx = free_indices(d, var)
                 ranges = [range(1, inst.integer(d.indices[k], {}) + 1) for k in idx]
@@ -256,6 +259,8 @@ class Large:
                     leaves = (list(inst.explicit(var, env)) if is_matrix(var)
                               else [inst.scalar(sp.sympify(var), env, frozenset())])
                     slots.append((sp.sympify(value), env, leaves))
+                    domains.append(structured(d.vars[var.name])
+                                   if isinstance(var, sp.MatrixSymbol) else None)
         except (InstantiationError, OperandShapeError, TypeError, ValueError, KeyError) as exc:
             raise TooCostly(f"not instantiable ({exc})") from exc
         varset = set(variables)
@@ -287,7 +292,7 @@ class Large:
                    fn(f, cse=True, vary=len(variables)), fn([grad[v] for v in variables]),
                    fn(constraints),
                    fn([hess[k] for k in keys]), keys,
-                   fn(exprs, cse=True) if exprs is not None else None)
+                   fn(exprs, cse=True) if exprs is not None else None, domains)
 
     # -- one parameter point ---------------------------------------------------------
     def _point(self, point: dict) -> list:
@@ -301,12 +306,14 @@ class Large:
         values = {key_of(k): _mp(v) for k, v in point.items()}
         ninst = NumericInstantiator(self.claim.derivation, self.sizes, values)
         out = {}
-        for value, env, leaves in self.slots:
+        for slot, (value, env, leaves) in enumerate(self.slots):
             got = (ninst.matrix(value, env, frozenset()).data if len(leaves) > 1
                    or is_matrix(value) else [ninst.scalar(value, env, frozenset())])
             if len(got) != len(leaves):
                 raise _Shape(f"the claimed point has {len(got)} entries for "
                              f"{len(leaves)} unknowns at {sizes_text(self.sizes)}")
+            if self.domains and self.domains[slot] is not None:
+                _member(self.domains[slot], [_real(x) for x in got])
             for leaf, x in zip(leaves, got):
                 x = _real(x)
                 # a structured unknown repeats a free entry (symmetric) or has zeros
@@ -447,6 +454,27 @@ def _real(x) -> mpmath.mpf:
 #: operations whose mpmath evaluation is the numeric instantiator's (no kinks, no
 #: matrices, no sums left unexpanded)
 _PLAIN = (sp.Add, sp.Mul, sp.Pow, sp.exp, sp.log, sp.factorial)
+
+
+def _member(domain, values: list) -> None:
+    """Raise :class:`_Outside` when the claimed matrix (``values``, row-major) is not
+    positive definite (no Cholesky factor) or not invertible (a determinant 0 to the
+    working precision), as its domain requires."""
+    size = int(round(len(values) ** 0.5))
+    with mpmath.workdps(WORK):
+        M = mpmath.matrix(size, size)
+        for k, x in enumerate(values):
+            M[k // size, k % size] = x
+        scale = max([1, *(abs(x) for x in values)])
+        if isinstance(domain, PositiveDefinite):
+            try:
+                mpmath.cholesky(M)
+            except (ValueError, ZeroDivisionError):
+                raise _Outside("the claimed point is not positive definite: it lies "
+                               "outside the unknown's domain") from None
+        elif isinstance(domain, Invertible) and abs(mpmath.det(M)) <= TOLERANCE * scale ** size:
+            raise _Outside("the claimed point is singular: it lies outside the unknown's "
+                           "domain")
 
 
 def _plain_slots(inst: Instantiator, slots: list, params: list) -> list | None:

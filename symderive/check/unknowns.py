@@ -22,6 +22,7 @@ import sympy as sp
 
 from ..derivation import Derivation
 from ..instantiate import Instantiator
+from ..matrix_domains import Invertible, PositiveDefinite, structured
 from ..nodes import is_matrix
 from ..walker import InstantiationError
 from .instances import ShapeMismatch, expand_family
@@ -51,9 +52,13 @@ def unknown_entries(inst: Instantiator, d: Derivation, variables) -> list:
 
 def matrix_point(inst: Instantiator, var, value, env: dict) -> tuple[dict, list]:
     """``({entry of var: entry of value}, conditions)`` for a matrix unknown and its
-    claimed value.  ``conditions``, (text, expression) pairs, are what puts the value in
-    the unknown's domain: each expression must vanish (the two entries a symmetric
-    unknown shares agree, an entry where a diagonal one has 0 is 0)."""
+    claimed value.  ``conditions``, (kind, text, expression) triples, are what puts the
+    value in the unknown's domain: an expression of kind ``"zero"`` must vanish (the two
+    entries a symmetric unknown shares agree, an entry where a diagonal one has 0 is 0),
+    one of kind ``"positive"`` be > 0 (the leading minors of a positive-definite one),
+    one of kind ``"nonzero"`` be != 0 (the determinant of an invertible one): G = 0 is
+    no maximiser over the invertible matrices, nor K = C over the positive-definite
+    ones when C is not positive definite."""
     L = inst.explicit(var, env)
     R = inst.explicit(sp.sympify(value), env)
     if L.shape != R.shape:
@@ -64,11 +69,20 @@ def matrix_point(inst: Instantiator, var, value, env: dict) -> tuple[dict, list]
     for k, (x, r) in enumerate(zip(L, R)):
         at = f"{var}[{k // L.cols + 1},{k % L.cols + 1}]"
         if x.is_Number:
-            conditions.append((f"the claimed {var} has a nonzero entry {at} where the "
-                               f"unknown has {x}", r - x))
+            conditions.append(("zero", f"the claimed {var} has a nonzero entry {at} where "
+                               f"the unknown has {x}", r - x))
         elif x in point:
-            conditions.append((f"the claimed {var} has {where[x]} != {at}, entries that "
-                               f"the unknown shares", r - point[x]))
+            conditions.append(("zero", f"the claimed {var} has {where[x]} != {at}, entries "
+                               f"that the unknown shares", r - point[x]))
         else:
             point[x], where[x] = r, at
+    var_decl = inst.d.vars.get(var.name) if isinstance(var, sp.MatrixSymbol) else None
+    domain = structured(var_decl) if var_decl is not None else None
+    if isinstance(domain, PositiveDefinite):
+        conditions += [("positive", f"the claimed {var} is not positive definite: its "
+                        f"leading minor of order {k}", R[:k, :k].det(method="berkowitz"))
+                       for k in range(1, R.rows + 1)]
+    elif isinstance(domain, Invertible):
+        conditions.append(("nonzero", f"the claimed {var} is singular: its determinant",
+                           R.det(method="berkowitz")))
     return point, conditions
