@@ -1255,6 +1255,12 @@ class NumericInstantiator(Walker):
             return [(str(e.base.label), idx)], (1, 1)
         if isinstance(e, sp.Symbol):
             return [(str(e), ())], (1, 1)
+        if isinstance(e, sp.Transpose) and isinstance(e.arg, sp.MatrixSymbol):
+            # d f / d xᵀ: the entries of x, laid out as xᵀ (a row for a vector)
+            self.entry_variable(e)  # refuses the transpose of a structured matrix
+            keys, (rows, cols) = self.entries(e.arg, env)
+            return ([keys[a * cols + b] for b in range(cols) for a in range(rows)],
+                    (cols, rows))
         if self.entry_variable(e):  # X[a, b], SymPy counting from 0
             keys, shape = self.entries(e.parent, env)
             a, b = (self.int_of(k, env) for k in e.args[1:])

@@ -232,9 +232,18 @@ class Walker:
 
     def entry_variable(self, e: sp.Basic) -> bool:
         """Whether ``e`` is an entry ``X[a, b]`` of a declared matrix or vector, a variable
-        to differentiate by.  An entry of a structured matrix is refused: its free entries
-        stand for several (a symmetric S has S[1, 0] = S[0, 1]), and a derivative by S is
-        taken in S's n² entries held general, which one entry cannot say."""
+        to differentiate by.  An entry, or the transpose, of a structured matrix is
+        refused: its free entries stand for several (a symmetric S has S[1, 0] = S[0, 1]),
+        and a derivative by S is taken in S's n² entries held general, which one entry
+        cannot say (and Sᵀ, made explicit, shares S's free entries)."""
+        if isinstance(e, sp.Transpose) and isinstance(e.arg, sp.MatrixSymbol):
+            var = self.d.vars.get(e.arg.name)
+            if var is not None and isinstance(var.assume, MatrixDomain):
+                raise InstantiationError(
+                    f"cannot differentiate with respect to {e}, the transpose of the "
+                    f"{var.assume.describe()} matrix {e.arg}: differentiate by {e.arg} "
+                    f"(its n² entries held general) and transpose, D(f, {e.arg}).T")
+            return False
         if not (isinstance(e, MatrixElement) and isinstance(e.parent, sp.MatrixSymbol)):
             return False
         var = self.d.vars.get(e.parent.name)

@@ -210,7 +210,18 @@ d.hessian("log-sum-exp-no-as-scalar", sp.log(as_scalar(ones(n).T * exp(x))), x,
 d.derivative("sympy-silent-zero", X[0, 0] ** 2 + sp.Trace(P * X), X,
              sp.diff(X[0, 0] ** 2, X) + P.T, erratum="SymPy's diff is 0; the truth 2X₁₁ E₁₁")
 
-ERRORS = {"by-an-entry-of-a-symmetric", "sympy-exp-of-a-matrix", "procrustes"}
+# -- by a transpose: d f / d xᵀ is laid out as xᵀ ("cannot differentiate with respect to
+# x.T" before); by the transpose of a structured matrix, refused as its entries are
+d.derivative("by-a-row", x.T * X * x, x.T, x.T * (X + X.T))
+d.derivative("by-a-row-as-a-column", x.T * X * x, x.T, (X + X.T) * x,
+             erratum="the gradient by xᵀ is a row")
+d.derivative("by-a-transposed-matrix", sp.Trace(M * Y), Y.T, M)
+d.derivative("by-a-transposed-matrix-T", sp.Trace(M * Y), Y.T, lambda: M.T,
+             erratum="d tr(MY)/dYᵀ = M")
+d.derivative("by-a-transposed-symmetric", x.T * S * x, S.T, x * x.T)
+
+ERRORS = {"by-a-transposed-symmetric", "by-an-entry-of-a-symmetric", "sympy-exp-of-a-matrix",
+          "procrustes"}
 
 
 @pytest.fixture(scope="module")
@@ -421,3 +432,11 @@ def test_two_files_stating_the_same_identity_are_both_reported(tmp_path, capsys)
     claims = {(e["name"], c["id"]): c for e in doc["derivations"] for c in e["claims"]}
     assert claims[("second", "grad-b")]["verdict"] == "proved"
     assert "same statement as claim first:grad-a" in claims[("second", "grad-b")]["message"]
+
+
+def test_a_derivative_by_a_transpose(got):
+    assert got["by-a-row"].verdict == "proved"
+    assert got["by-a-transposed-matrix"].verdict == "proved"
+    assert got["by-a-row-as-a-column"].method == "shape"
+    r = got["by-a-transposed-symmetric"]
+    assert "the transpose of the symmetric matrix S" in r.message and "D(f, S).T" in r.message
