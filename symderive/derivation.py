@@ -110,6 +110,28 @@ def D(f: sp.Basic, wrt: sp.Basic, holding: Iterable[sp.Basic] = ()) -> sp.Basic:
     return MatD(f, wrt, holding)
 
 
+def own_derivatives(e: sp.Basic) -> sp.Basic:
+    """``e`` with SymPy's unevaluated ``Derivative(f, x, ...)`` written as :func:`D`, so
+    that the checker computes it on explicit entries like any derivative (SymPy's
+    ``Derivative`` of a scalar was an AttributeError in the walkers, of a matrix
+    expression a shape error).  SymPy's meaning is kept: its derivative of a column
+    vector by a column vector is laid out by the variable's entries first (sp.diff(A*x,
+    x) is Aᵀ), the transpose of D's Jacobian; every other case is laid out as D's."""
+    e = sp.sympify(e)
+    if not isinstance(e, sp.Basic) or not e.has(sp.Derivative):
+        return e
+    return e.replace(lambda x: isinstance(x, sp.Derivative), _as_D)
+
+
+def _as_D(node: sp.Derivative) -> sp.Basic:
+    f = node.expr
+    for v, count in node.variable_count:
+        for _ in range(int(count)):
+            columns = all(is_matrix(x) and x.shape[1] == 1 and x.shape[0] != 1 for x in (f, v))
+            f = D(f, v).T if columns else D(f, v)
+    return f
+
+
 def H(f: sp.Basic, wrt: sp.Basic, holding: Iterable[sp.Basic] = ()) -> Hess:
     """The Hessian of scalar ``f`` with respect to the vector ``wrt``."""
     return Hess(f, wrt, sp.Tuple(*holding))
@@ -252,6 +274,7 @@ class Derivation:
         self._check_new(name)
         params = tuple(params)
         token = sp.Symbol(name)
+        body = own_derivatives(body)
         if is_matrix(body):
             ref = DefFamily(token, body.shape, len(params)) if params else \
                 DefRef(token, *body.shape)
@@ -259,7 +282,7 @@ class Derivation:
             ref = sp.IndexedBase(name)
         else:
             ref = token
-        self.defs[token] = Definition(name, token, sp.sympify(body), params, latex or name, ref)
+        self.defs[token] = Definition(name, token, body, params, latex or name, ref)
         if latex:
             self.latex_names[name] = latex
         return ref
@@ -292,7 +315,8 @@ class Derivation:
               sizes: list[dict] | None = None) -> Claim:
         """Claim ``lhs == rhs``.  With ``given``, the claim is only asserted at the
         solutions of ``given == 0`` for ``unknowns`` (for example at a stationary point)."""
-        return self._add(Claim(id, sp.sympify(lhs), sp.sympify(rhs), equation, erratum, note,
+        return self._add(Claim(id, own_derivatives(lhs), own_derivatives(rhs), equation,
+                               erratum, note,
                                tuple(given), tuple(unknowns), sizes))
 
     @deferred

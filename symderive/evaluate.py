@@ -27,6 +27,7 @@ from .nodes import BatchElement, BatchSum, Component, DefRef, Hess, MatD, Scalar
 from .quadrature import ERROR_BOUND, reliable_quad
 from .quadrature import integral as compiled_integral
 from .walker import (
+    EntryRangeError,
     IndexRangeError,
     InstantiationError,
     MatrixShapeError,
@@ -1259,6 +1260,18 @@ class NumericInstantiator(Walker):
             return [(str(e.base.label), idx)], (1, 1)
         if isinstance(e, sp.Symbol):
             return [(str(e), ())], (1, 1)
+        if isinstance(e, sp.Transpose) and isinstance(e.arg, sp.MatrixSymbol):
+            # d f / d xᵀ: the entries of x, laid out as xᵀ (a row for a vector)
+            self.entry_variable(e)  # refuses the transpose of a structured matrix
+            keys, (rows, cols) = self.entries(e.arg, env)
+            return ([keys[a * cols + b] for b in range(cols) for a in range(rows)],
+                    (cols, rows))
+        if self.entry_variable(e):  # X[a, b], SymPy counting from 0
+            keys, shape = self.entries(e.parent, env)
+            a, b = (self.int_of(k, env) for k in e.args[1:])
+            if not (0 <= a < shape[0] and 0 <= b < shape[1]):
+                raise EntryRangeError(e, (a, b), shape, dict(self.sizes))
+            return [keys[a * shape[1] + b]], (1, 1)
         raise InstantiationError(f"cannot differentiate with respect to {e}")
 
     def _perturbed(self, steps: dict, env, f, cuts: frozenset, held: frozenset,
@@ -1443,10 +1456,6 @@ class NumericInstantiator(Walker):
 
     def scalar_Determinant(self, e, env: Mapping, cuts: frozenset):
         return _det(self._square(e.arg, env, cuts, "determinant"))
-
-    def scalar_MatrixElement(self, e, env: Mapping, cuts: frozenset):
-        a, b = (self.int_of(k, env) for k in e.args[1:])
-        return self.matrix(e.parent, env, cuts)[a, b]  # SymPy counts from 0
 
     def matrix_MatPow(self, e, env: Mapping, cuts: frozenset) -> Matrix:
         """Integer powers; a negative one (Inverse, X.I, X**-1) by LU in working
@@ -1698,7 +1707,8 @@ def compile_plain(inst: NumericInstantiator, expr: sp.Basic):
             if exp == sp.S.Half:
                 return lambda values: mpmath.sqrt(_as_mpf(base(values)))
             return lambda values: mpmath.power(_as_mpf(base(values)), p(values))
-        fn = FUNCTIONS.get(e.func) if method is cls.scalar_default else None
+        plain_delta = method is cls.scalar_KroneckerDelta and len(e.args) == 2
+        fn = FUNCTIONS.get(e.func) if method is cls.scalar_default or plain_delta else None
         if fn is not None:
             return lambda values: fn(*(a(values) for a in args))
         return None

@@ -290,6 +290,7 @@ class Instantiator(Walker):
     def derivative(self, e: MatD | ScalarD | Hess, env: Env, cuts: frozenset) -> sp.Matrix:
         held = self.held_by(e)
         inner = frozenset(cuts | held)
+        self.entry_variable(e.wrt)  # refuses an entry of a structured matrix
         at = self._structured_wrt(e.wrt, env)
         if at:  # differentiate by all n^2 entries, then evaluate at the structured matrix
             inner = inner | {e.wrt}
@@ -380,10 +381,6 @@ class Instantiator(Walker):
     def scalar_Determinant(self, e, env: Env, cuts: frozenset) -> sp.Expr:
         M = self.square(e.arg, self.matrix(e.arg, env, cuts), "determinant")
         return M.det(method="berkowitz")
-
-    def scalar_MatrixElement(self, e, env: Env, cuts: frozenset) -> sp.Expr:
-        a, b = (self.integer_in(k, env, cuts) for k in e.args[1:])
-        return self.matrix(e.parent, env, cuts)[a, b]  # SymPy counts from 0
 
     def matrix_MatPow(self, e, env: Env, cuts: frozenset) -> sp.Matrix:
         """Integer powers; a negative one (Inverse, X.I, X**-1) as adjugate / determinant,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 __all__ = [
     "BatchElement", "BatchSum", "Elementwise", "Broadcast", "Softmax", "DefRef", "MatD",
@@ -142,6 +143,10 @@ class _DerivativeNode(MatrixExpr):
     def free_symbols(self):
         return self.args[0].free_symbols | self.args[1].free_symbols
 
+    def _entry(self, i, j, **kwargs):
+        """``D(f, X)[i, j]``: an entry of the derivative (SymPy counting from 0)."""
+        return MatrixElement(self, i, j)
+
 
 class MatD(_DerivativeNode):
     """``dF/dV`` with a matrix result.
@@ -193,10 +198,25 @@ def as_scalar(expr):
 def _scalar_op(name: str, reflected: str):
     def op(self, other):
         if isinstance(other, MatrixExpr) and tuple(other.shape) != (1, 1):
-            return getattr(other, reflected)(self)  # a scalar times a matrix: SymPy's
+            if getattr(other, "_op_priority", 0) >= self._op_priority:
+                return getattr(other, reflected)(self)  # a derivation's matrix: its rule
+            # SymPy's own matrix (I, exp(x), 1) would hand the operation back to this
+            # higher-priority scalar, and so on until RecursionError: build it here
+            return _scaled(name, self, other)
         return getattr(sp.Expr, name)(self, as_scalar(other))
     op.__name__ = name
     return op
+
+
+def _scaled(name: str, scalar: sp.Expr, matrix: MatrixExpr) -> MatrixExpr:
+    """``scalar * matrix``, ``matrix * scalar`` or ``matrix / scalar``, as SymPy builds a
+    product of a number and a matrix; anything else mixes a matrix and a scalar."""
+    if name in ("__mul__", "__rmul__"):
+        return sp.MatMul(scalar, matrix).doit(deep=False)
+    if name == "__rtruediv__":
+        return sp.MatMul(sp.Pow(scalar, -1), matrix).doit(deep=False)
+    raise TypeError(f"Mix of Matrix and Scalar: {scalar} and the {matrix.shape[0]} x "
+                    f"{matrix.shape[1]} matrix {matrix}")
 
 
 class ScalarArithmetic:

@@ -159,7 +159,8 @@ class Sampler:
             a = self._domain(leaf)
             if isinstance(a, MatrixDomain) and isinstance(leaf, sp.Indexed):
                 n = self._group_extent(leaf)  # a whole structured matrix at once
-                for ab, v in a.draw_matrix(self.rng, n).items():
+                scale = self._scale(leaf.base)
+                for ab, v in a.draw_matrix(self.rng, n, scale).items():
                     point[leaf.base[ab]] = v
                 continue
             if a.grouped and isinstance(leaf, sp.Indexed):
@@ -222,6 +223,16 @@ class Sampler:
                 point[leaf] = a.edge(self.rng, side)
             out.append(point)
         return out
+
+    def simple_matrices(self, leaf) -> list[dict]:
+        """For an entry of a structured matrix, simple whole matrices of its domain
+        (leaf -> value for every free entry), simplest first; else none."""
+        a = self._domain(leaf)
+        if not (isinstance(a, MatrixDomain) and isinstance(leaf, sp.Indexed)):
+            return []
+        base = leaf.base
+        return [{base[ab]: v for ab, v in m.items()}
+                for m in a.simple_matrices(self._group_extent(leaf))]
 
     def simpler(self, leaf, value) -> list:
         a = assumption_of(self.d, leaf, self.extra)

@@ -269,11 +269,16 @@ def restatements(claims: Sequence[Claim]) -> dict[int, int]:
 
 
 def restated(src: ClaimResult, claim: Claim) -> ClaimResult:
-    """The result of ``claim``, which restates the claim ``src`` is the result of."""
+    """The result of ``claim``, which restates the claim ``src`` is the result of, in the
+    same derivation or in another one (named then, as ``NAME:ID``: two files that state
+    the same identity; the result kept ``src``'s derivation, and the report, finding no
+    such claim there, stopped the whole run with a KeyError)."""
+    name = claim.derivation.name if claim.derivation is not None else src.derivation
+    source = src.id if name == src.derivation else f"{src.derivation}:{src.id}"
     return dataclasses.replace(
-        src, id=claim.id, equation=claim.equation, expected=claim.expected,
-        erratum=claim.erratum, seconds=0.0, same_as=src.id,
-        message=f"same statement as claim {src.id}, checked once; {src.message or ''}"
+        src, derivation=name, id=claim.id, equation=claim.equation,
+        expected=claim.expected, erratum=claim.erratum, seconds=0.0, same_as=source,
+        message=f"same statement as claim {source}, checked once; {src.message or ''}"
         .rstrip("; "))
 
 

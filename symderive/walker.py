@@ -30,8 +30,10 @@ from collections.abc import Mapping
 import sympy as sp
 from sympy.matrices.exceptions import ShapeError
 from sympy.matrices.expressions import MatrixExpr
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .derivation import Derivation
+from .matrix_domains import MatrixDomain
 from .nodes import BatchElement, Component, DefRef
 
 __all__ = ["Walker", "InstantiationError", "MatrixShapeError", "OperandShapeError",
@@ -68,6 +70,20 @@ class IndexRangeError(InstantiationError):
         self.sizes = sizes
 
 
+class EntryRangeError(IndexRangeError):
+    """An entry ``X[a, b]`` (SymPy's notation, counting from 0) outside the explicit
+    matrix at the sizes in use.  Python would wrap a negative index around, so that
+    ``x[k - 1, 0]`` at k = 0 read the last entry and an off-by-one sum over all entries
+    came out right; no entry of a matrix has a negative index."""
+
+    def __init__(self, e: sp.Basic, index: tuple, shape: tuple, sizes: dict):
+        InstantiationError.__init__(
+            self, f"{e.parent}[{', '.join(map(str, index))}] is outside the "
+                  f"{shape[0]} x {shape[1]} matrix {e.parent} (SymPy counts entries "
+                  f"from 0: 0..{shape[0] - 1}, 0..{shape[1] - 1})")
+        self.sizes = sizes
+
+
 class MatrixShapeError(InstantiationError):
     """Two explicit matrices of a backend do not fit (added, multiplied)."""
 
@@ -83,7 +99,13 @@ class OperandShapeError(InstantiationError):
         verb = verb or ("cannot be multiplied" if isinstance(expr, sp.MatMul) else
                         "do not match")
         at = ", ".join(f"{k}={v}" for k, v in sizes.items())
-        super().__init__(f"shape mismatch: {what} {verb}" + (f" at {at}" if at else ""))
+        hint = ""
+        if len(operands) > 1 and any(tuple(s) == (1, 1) for _, s in operands):
+            # 1ᵀexp(x) built from SymPy's OneMatrix and exp: a 1x1 matrix, not a scalar
+            hint = (" (a 1x1 product is a scalar only when built from the derivation's "
+                    "declared vectors and matrices: wrap it with as_scalar(...))")
+        super().__init__(f"shape mismatch: {what} {verb}" + (f" at {at}" if at else "")
+                         + hint)
 
 
 def wrt_name(e: sp.Basic) -> str | None:
@@ -173,7 +195,11 @@ class Walker:
         if isinstance(e, MatrixExpr):
             m = self.matrix(e, env, cuts)
             if m.shape != (1, 1):
-                raise InstantiationError(f"expected a scalar, got a {m.shape} matrix: {e}")
+                raise InstantiationError(
+                    f"expected a scalar, got a {m.shape[0]}x{m.shape[1]} matrix: {e} (if it "
+                    f"is the argument of sp.exp, sp.log or another scalar function: SymPy's "
+                    f"function of a matrix symbol is neither elementwise nor a matrix "
+                    f"function; symderive's exp, log, sqrt are elementwise)")
             return m[0, 0]
         return self._method("scalar", e)(self, e, env, cuts)
 
@@ -207,6 +233,54 @@ class Walker:
 
     def matrix_default(self, e, env, cuts):
         raise InstantiationError(f"cannot make {type(e).__name__} explicit: {e}")
+
+    def scalar_MatrixElement(self, e, env: Mapping, cuts: frozenset):
+        """``X[a, b]``, SymPy counting from 0; an index outside the matrix names no entry
+        (:class:`EntryRangeError`), never one wrapped around from the other end."""
+        a, b = (self.index(k, env, cuts) for k in e.args[1:])
+        M = self.matrix(e.parent, env, cuts)
+        if not (0 <= a < M.rows and 0 <= b < M.cols):
+            raise EntryRangeError(e, (a, b), (M.rows, M.cols),
+                                  dict(getattr(self, "sizes", {})))
+        return M[a, b]
+
+    def entry_variable(self, e: sp.Basic) -> bool:
+        """Whether ``e`` is an entry ``X[a, b]`` of a declared matrix or vector, a variable
+        to differentiate by.  An entry, or the transpose, of a structured matrix is
+        refused: its free entries stand for several (a symmetric S has S[1, 0] = S[0, 1]),
+        and a derivative by S is taken in S's n² entries held general, which one entry
+        cannot say (and Sᵀ, made explicit, shares S's free entries)."""
+        if isinstance(e, sp.Transpose) and isinstance(e.arg, sp.MatrixSymbol):
+            var = self.d.vars.get(e.arg.name)
+            if var is not None and isinstance(var.assume, MatrixDomain):
+                raise InstantiationError(
+                    f"cannot differentiate with respect to {e}, the transpose of the "
+                    f"{var.assume.describe()} matrix {e.arg}: differentiate by {e.arg} "
+                    f"(its n² entries held general) and transpose, D(f, {e.arg}).T")
+            return False
+        if not (isinstance(e, MatrixElement) and isinstance(e.parent, sp.MatrixSymbol)):
+            return False
+        var = self.d.vars.get(e.parent.name)
+        if var is None:
+            return False
+        if isinstance(var.assume, MatrixDomain):
+            raise InstantiationError(
+                f"cannot differentiate with respect to {e}, an entry of the "
+                f"{var.assume.describe()} matrix {e.parent}: differentiate by {e.parent} "
+                f"(its n² entries held general) and take the entry, D(f, {e.parent})"
+                f"[{e.args[1]}, {e.args[2]}]")
+        return True
+
+    def scalar_KroneckerDelta(self, e, env: Mapping, cuts: frozenset):
+        """δ(a, b): 1 when the indices are equal, else 0.  SymPy's optional third
+        argument, a range (``Identity(n)[i, k]`` is δ(i, k, (0, n - 1))), makes it 0
+        for indices outside the range too."""
+        a, b = (self.index(k, env, cuts) for k in e.args[:2])
+        inside = True
+        if len(e.args) > 2:
+            lo, hi = (self.index(k, env, cuts) for k in e.args[2])
+            inside = lo <= a <= hi
+        return self.scalar(sp.S.One if inside and a == b else sp.S.Zero, env, cuts)
 
     # -- binders: one rule for both backends ---------------------------------------------
     def scalar_Integral(self, e: sp.Integral, env: Mapping, cuts: frozenset):

@@ -85,6 +85,11 @@ CASES = {
     "1x1 products": (v.T * w - x) ** 2 + sp.exp(v.T * S * v / 10) + sp.log(w.T * w),
     "diagonal": sp.DiagMatrix(v) * S + sp.DiagonalMatrix(S) + sp.DiagMatrix(sp.DiagonalOf(S)),
     "matrix element": S[0, 1] * v,
+    # SymPy's entry of an identity is a delta with a range: 0 outside it (here at k = n)
+    "delta": sp.Sum(sp.Identity(n)[k, 1] * comp(v, k + 1) + sp.KroneckerDelta(k, 0)
+                    * comp(w, k + 1), (k, 0, n - 1))
+    + x * sp.Sum(sp.KroneckerDelta(k, n, (0, n - 1)) + sp.KroneckerDelta(k, 1, (0, n - 1)),
+                 (k, 0, n)),
     "expectation": E(t ** 2 * x + t, t, sp.exp(-t ** 2 / 2) / sp.sqrt(2 * sp.pi)),
     "gradient of a log-determinant": D(sp.log(sp.Determinant(S * S.T)), S),
 }

@@ -125,6 +125,15 @@ def nested(d, e: sp.Basic) -> bool:
     return False
 
 
+def _shape(node, inst: NumericInstantiator, env: dict) -> tuple[int, int]:
+    """The shape of the derivative ``node`` at these sizes (a gradient has its
+    variable's, a Jacobian is rows of F by entries of V, a Hessian square)."""
+    if isinstance(node, ScalarD):
+        return (1, 1)
+    rows, cols = (inst.int_of(s, env) for s in node.shape)
+    return (rows, cols)
+
+
 def _project(node, C: Matrix, F: Matrix, applied, keys: int) -> list | None:
     """C applied to the direction(s), laid out like the screened value F, each with the
     size of its terms (what the tolerance is relative to); None when C does not have the
@@ -227,6 +236,10 @@ def screen(claim, inst: NumericInstantiator, envs: list, point: dict, side: int,
             if len(keys) < 2 or len(set(keys)) < len(keys):
                 raise Unsettled("one variable, or a family sharing variables")
             Cs = [inst.matrix(claimed, env, frozenset()) for env in group]
+            if any(C.shape != _shape(node, inst, env) for C, env in zip(Cs, group)):
+                # aᵀ claimed for a gradient that is a column: the same numbers, another
+                # claim; the entrywise route refutes it by shape
+                raise Unsettled("the claimed side does not have the derivative's shape")
             cols, rows = _scales(Cs, [len(inst.entries(node.wrt, env)[0]) for env in group])
             if isinstance(node, Hess):
                 # a nested difference cannot afford smaller steps: unscaled directions

@@ -14,7 +14,8 @@ SHRINK_SECONDS = 2.0  # CPU seconds: a busy machine must not change the point re
 
 def shrink(evaluate, sampler: Sampler, point: dict) -> dict:
     """Make the failing point simpler while it still fails (Hypothesis-style): first a
-    whole variable at once, then entry by entry, within a small time budget.  A trial
+    whole variable at once (a structured matrix to a simple one of its domain, c I),
+    then entry by entry, within a small time budget.  A trial
     counts as failing at working precision; the caller confirms the point it keeps
     (:func:`.counterexample.confirmed`), and falls back to the original one if the
     shrunk point does not confirm."""
@@ -30,9 +31,11 @@ def shrink(evaluate, sampler: Sampler, point: dict) -> dict:
     for members in groups.values():
         if time.process_time() > deadline:
             return point
+        whole = [m for m in sampler.simple_matrices(members[0]) if m.keys() <= point.keys()]
         options = sampler.simpler(members[0], point[members[0]])
-        for cand in options:
-            trial = {**point, **{m: cand for m in members}}
+        trials = whole + [{m: cand for m in members} for cand in options]
+        for values in trials:
+            trial = {**point, **values}
             if trial != point and fails(trial):
                 point = trial
                 break

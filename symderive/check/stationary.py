@@ -18,7 +18,7 @@ import functools
 import itertools
 import random
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 import mpmath
@@ -81,6 +81,9 @@ class System:
     constraints: list
     point: dict
     multipliers: list
+    #: (text, expression): what puts the claimed value of a structured unknown in its
+    #: domain, each expression to vanish (see :func:`.unknowns.matrix_point`)
+    structure: list = field(default_factory=list)
 
     @property
     def lagrangian(self) -> sp.Expr:
@@ -149,13 +152,16 @@ def build_system(claim: StationaryClaim, sizes: dict) -> System:
     variables = unknown_entries(inst, d, claim.variables)
     constraints = expand_family(inst, d, claim.constraints)
     point: dict = {}
+    structure: list = []
     for var, value in claim.point.items():
         idx = free_indices(d, var)
         ranges = [range(1, inst.integer(d.indices[k], {}) + 1) for k in idx]
         for values in itertools.product(*ranges):
             env = dict(zip(idx, values))
             if is_matrix(var):
-                point.update(matrix_point(inst, var, value, env))
+                entries, conditions = matrix_point(inst, var, value, env)
+                point.update(entries)
+                structure += conditions
                 continue
             point[inst.scalar(sp.sympify(var), env, frozenset())] = \
                 inst.scalar(sp.sympify(value), env, frozenset())
@@ -163,7 +169,7 @@ def build_system(claim: StationaryClaim, sizes: dict) -> System:
     if missing:
         raise InstantiationError(f"the claimed point gives no value for {missing[0]}")
     lams = [sp.Symbol(f"lambda_{k}") for k in range(len(constraints))]
-    return System(dict(sizes), f, variables, constraints, point, lams)
+    return System(dict(sizes), f, variables, constraints, point, lams, structure)
 
 
 def _tangent_hessian(system: System, subs: dict) -> sp.Matrix:
@@ -229,6 +235,12 @@ def _numeric_check(claim, system: System, point: dict) -> Outcome | None:
         if dom is not None and not in_domain(dom, value):
             return failed(Verdict.REFUTED, "domain",
                           f"{leaf_name(var)} = {value} lies outside {dom.describe()}")
+    for kind, text, e in system.structure:
+        v = sp.sympify(e.xreplace(point))
+        if not _condition_holds(kind, v):
+            detail = f"they differ by {v}" if kind == "zero" else f"{v} at this point"
+            return failed(Verdict.REFUTED, "domain", f"{text} ({detail}): it lies outside "
+                          "the unknown's domain")
     # the claimed point itself, substituted: the constraints hold, and multipliers exist
     # (a linear solve); never "is it among the solutions solve found"
     full = {**point, **subs}
@@ -599,6 +611,28 @@ def _vanishes(e: sp.Expr) -> bool:
     return bool(valid(scale) and abs(value) <= TOLERANCE * scale)
 
 
+def _condition_holds(kind: str, v: sp.Expr) -> bool:
+    """A domain condition of a structured unknown's claimed value (see
+    :func:`.unknowns.matrix_point`) at a sampled point: decided exactly for a rational
+    value, else at 50 digits; a value too close to 0 to tell raises ValueError (the
+    point is skipped, never refuted)."""
+    if kind == "zero":
+        return _vanishes(v)
+    if v.is_Rational:
+        return bool(v > 0) if kind == "positive" else v != 0
+    x = to_mp(v)
+    if not valid(x) or abs(x) <= TOLERANCE:
+        raise ValueError(f"cannot tell the sign of {v}")
+    return x > 0 if kind == "positive" else True
+
+
+def _condition_shown(kind: str, e: sp.Expr) -> bool:
+    """The same condition for all parameters, shown from the domains' assumptions."""
+    if kind == "zero":
+        return _identically_zero(e)
+    return _sign_ok(e, False) if kind == "positive" else nonvanishing(e)
+
+
 def _identically_zero(e: sp.Expr) -> bool:
     """Zero for all parameters: the cheap exact rewrites first (a common denominator, logs
     of positive factors split: both sound for every value), ``simplify`` only if they do
@@ -704,6 +738,8 @@ def _symbolic_phase(claim, systems: list[System]) -> Outcome | None:
             return None
         if not off_kinks(system.kinks, subs, nonvanishing):
             return None  # diff's value there may be no derivative (kinks.py)
+        if not all(_condition_shown(kind, e) for kind, _, e in system.structure):
+            return None
         for g in system.constraints:
             if not _identically_zero(g.xreplace(subs)):
                 return None

@@ -18,8 +18,10 @@ working digits against the usual 10^-35 tolerance, at each sampled parameter poi
   larger f.
 
 This is evidence, never a proof: it refutes, or adds its size to a ``verified``.  Claims
-with curved constraints, integrals or more than :data:`MAX_UNKNOWNS` unknowns at that
-size are not sampled there, and their evidence says so.
+with curved constraints, integrals, more than :data:`MAX_UNKNOWNS` unknowns at that size
+or an objective whose derivatives take more than :data:`MAX_DERIVATIVE_STEPS` steps there
+(a log-determinant of a matrix of unknowns) are not sampled there, and their evidence
+says so.
 
 **Parameters without coincidences.**  A swapped claim such as x* = q/(p + q) for the
 maximiser p/(p + q) of p log x + q log(1 - x) agrees with the truth wherever p = q.  A
@@ -34,7 +36,7 @@ from __future__ import annotations
 import functools
 import itertools
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import mpmath
 import sympy as sp
@@ -43,7 +45,7 @@ from sympy.printing.pycode import MpmathPrinter
 from ..assumptions import Binary, Counts, Interval, Positive, Real, Simplex
 from ..evaluate import KinkError, NumericInstantiator, key_of
 from ..instantiate import InstantiationError, Instantiator
-from ..matrix_domains import MatrixDomain
+from ..matrix_domains import Invertible, MatrixDomain, PositiveDefinite, structured
 from ..nodes import is_matrix
 from ..numeric import _MODULE, TOLERANCE, Sampler, assumption_of, leaf_name
 from ..walker import OperandShapeError
@@ -84,11 +86,21 @@ def distinct_draw(sampler: Sampler) -> dict:
 
 # -- larger sizes ------------------------------------------------------------------------
 MAX_UNKNOWNS = 64   # scalar unknowns at a larger size (the Hessian is MAX_UNKNOWNS^2)
+#: steps of :class:`Deriver` (one per subexpression differentiated) for the gradient and
+#: Hessian at a larger size: a counted cap, so the same claims are sampled larger under
+#: any load.  The homework's maximisers take at most 18 368 at size 8; log det K at
+#: n = 5 (a determinant is a sum of n! products) takes 261 551 and 16 CPU s, at n = 7
+#: more than the claim's budget, which left a true claim undecided.
+MAX_DERIVATIVE_STEPS = 100_000
 WORK = 70           # working digits of the numeric check
 
 
 class _Shape(Exception):
     """The claimed point's shape is not the unknowns' at this size."""
+
+
+class _Outside(Exception):
+    """The claimed value of a structured unknown is not in its domain (not symmetric)."""
 
 
 class TooCostly(Exception):
@@ -165,9 +177,10 @@ class Deriver:
     subexpression holds is computed once per subexpression (SymPy recomputes
     ``free_symbols`` on every call)."""
 
-    def __init__(self, unknowns):
+    def __init__(self, unknowns, limit: int | None = None):
         self.unknowns = frozenset(unknowns)
         self._holds: dict = {}
+        self.limit, self.steps = limit, 0
 
     def holds(self, expr: sp.Expr) -> frozenset:
         got = self._holds.get(expr)
@@ -178,6 +191,10 @@ class Deriver:
         return got
 
     def __call__(self, expr: sp.Expr, v) -> sp.Expr:
+        self.steps += 1
+        if self.limit is not None and self.steps > self.limit:
+            raise TooCostly(f"its gradient and Hessian take more than {self.limit} "
+                            f"differentiation steps")
         if expr == v:
             return sp.S.One
         if v not in self.holds(expr):
@@ -218,6 +235,9 @@ class Large:
     #: a scalar built from arithmetic, exp and log (see :func:`_plain_slots`); else None,
     #: and the point is evaluated by the numeric instantiator
     point_fn: object = None
+    #: per slot, the matrix domain of a structured unknown (None for any other), whose
+    #: claimed value must lie in it (see :func:`_member`)
+    domains: list = field(default_factory=list)
 
     @classmethod
     def build(cls, claim, sizes: dict) -> Large:
@@ -231,7 +251,7 @@ class Large:
             if len(variables) > MAX_UNKNOWNS:
                 raise TooCostly(f"more than {MAX_UNKNOWNS} unknowns")
             constraints = expand_family(inst, d, claim.constraints)
-            slots = []
+            slots, domains = [], []
             for var, value in claim.point.items():
                 idx = free_indices(d, var)
                 ranges = [range(1, inst.integer(d.indices[k], {}) + 1) for k in idx]
@@ -240,13 +260,15 @@ class Large:
                     leaves = (list(inst.explicit(var, env)) if is_matrix(var)
                               else [inst.scalar(sp.sympify(var), env, frozenset())])
                     slots.append((sp.sympify(value), env, leaves))
+                    domains.append(structured(d.vars[var.name])
+                                   if isinstance(var, sp.MatrixSymbol) else None)
         except (InstantiationError, OperandShapeError, TypeError, ValueError, KeyError) as exc:
             raise TooCostly(f"not instantiable ({exc})") from exc
         if kinks([f, *constraints], variables):  # no numeric guard here (kinks.py)
             raise TooCostly("f or a constraint has a kink (Abs, Max, a Piecewise ...), "
                             "which the tests there do not guard")
         varset = set(variables)
-        derivative = Deriver(variables)
+        derivative = Deriver(variables, MAX_DERIVATIVE_STEPS)
         jac = sp.Matrix(len(constraints), len(variables),
                         lambda j, i: derivative(constraints[j], variables[i]))
         if jac.free_symbols & varset:
@@ -274,7 +296,7 @@ class Large:
                    fn(f, cse=True, vary=len(variables)), fn([grad[v] for v in variables]),
                    fn(constraints),
                    fn([hess[k] for k in keys]), keys,
-                   fn(exprs, cse=True) if exprs is not None else None)
+                   fn(exprs, cse=True) if exprs is not None else None, domains)
 
     # -- one parameter point ---------------------------------------------------------
     def _point(self, point: dict) -> list:
@@ -288,14 +310,26 @@ class Large:
         values = {key_of(k): _mp(v) for k, v in point.items()}
         ninst = NumericInstantiator(self.claim.derivation, self.sizes, values)
         out = {}
-        for value, env, leaves in self.slots:
+        for slot, (value, env, leaves) in enumerate(self.slots):
             got = (ninst.matrix(value, env, frozenset()).data if len(leaves) > 1
                    or is_matrix(value) else [ninst.scalar(value, env, frozenset())])
             if len(got) != len(leaves):
                 raise _Shape(f"the claimed point has {len(got)} entries for "
                              f"{len(leaves)} unknowns at {sizes_text(self.sizes)}")
+            if self.domains and self.domains[slot] is not None:
+                _member(self.domains[slot], [_real(x) for x in got])
             for leaf, x in zip(leaves, got):
-                out[leaf] = _real(x)
+                x = _real(x)
+                # a structured unknown repeats a free entry (symmetric) or has zeros
+                # (diagonal): the claimed value must agree there to lie in its domain
+                prev = _mp(leaf) if leaf.is_Number else out.get(leaf)
+                if prev is not None and abs(x - prev) > TOLERANCE * max(1, abs(x), abs(prev)):
+                    name = str(leaf) if leaf.is_Number else leaf_name(leaf)
+                    raise _Outside(f"the claimed point has {mpmath.nstr(x, 15)} where the "
+                                   f"unknown has {name} = {mpmath.nstr(prev, 15)}: it lies "
+                                   "outside the unknown's domain")
+                if not leaf.is_Number:
+                    out[leaf] = x
         return [out[v] for v in self.variables]
 
     def check(self, point: dict) -> Outcome | None:
@@ -323,6 +357,8 @@ class Large:
             x = self._point(point)
         except _Shape as exc:
             return failed("shape", str(exc))
+        except _Outside as exc:
+            return failed("domain", str(exc))
         p = [_mp(point[k]) for k in self.params]
         for v, xv in zip(self.variables, x):
             if not _inside(claim, v, xv):
@@ -422,6 +458,27 @@ def _real(x) -> mpmath.mpf:
 #: operations whose mpmath evaluation is the numeric instantiator's (no kinks, no
 #: matrices, no sums left unexpanded)
 _PLAIN = (sp.Add, sp.Mul, sp.Pow, sp.exp, sp.log, sp.factorial)
+
+
+def _member(domain, values: list) -> None:
+    """Raise :class:`_Outside` when the claimed matrix (``values``, row-major) is not
+    positive definite (no Cholesky factor) or not invertible (a determinant 0 to the
+    working precision), as its domain requires."""
+    size = int(round(len(values) ** 0.5))
+    with mpmath.workdps(WORK):
+        M = mpmath.matrix(size, size)
+        for k, x in enumerate(values):
+            M[k // size, k % size] = x
+        scale = max([1, *(abs(x) for x in values)])
+        if isinstance(domain, PositiveDefinite):
+            try:
+                mpmath.cholesky(M)
+            except (ValueError, ZeroDivisionError):
+                raise _Outside("the claimed point is not positive definite: it lies "
+                               "outside the unknown's domain") from None
+        elif isinstance(domain, Invertible) and abs(mpmath.det(M)) <= TOLERANCE * scale ** size:
+            raise _Outside("the claimed point is singular: it lies outside the unknown's "
+                           "domain")
 
 
 def _plain_slots(inst: Instantiator, slots: list, params: list) -> list | None:

@@ -119,6 +119,19 @@ class DerivationPrinter(LatexPrinter):
             return name.plain().render(idx + (k,))
         return r"\left(%s\right)_{%s}" % (self._print(vec), k)
 
+    def _print_MatrixElement(self, expr) -> str:
+        """``X[0, 1]`` (SymPy counting from 0) as the document counts, from 1: X₁₂, as
+        the entries of the counterexamples and comp(x, 1) = x₁ are printed (SymPy's own
+        printer wrote X_{0,1} beside a_1)."""
+        parent = expr.parent
+        r, c = (self._print(k + 1) for k in expr.args[1:])
+        one_column = parent.shape[1] == 1 and expr.args[2] == 0
+        idx = (r,) if one_column else (r, c)
+        if isinstance(parent, _NAMED):
+            name, outer = self._name_of(parent)
+            return name.plain().render(outer + idx)
+        return r"\left(%s\right)_{%s}" % (self._print(parent), ",".join(idx))
+
     # -- sums and products ---------------------------------------------------------------
     def _join_terms(self, terms: list, negative) -> str:
         """``a + b - c`` with break marks, positive terms first (as one writes them)."""

@@ -342,7 +342,10 @@ def single_edits(claim: Claim, expr: sp.Basic, vocab: Vocabulary | None = None) 
             for a, b in zip(mats, mats[1:]):
                 args = list(node.args)
                 args[a], args[b] = args[b], args[a]
-                add(path, node, sp.MatMul(*args), "swap", 1)
+                try:  # with literal sizes SymPy checks the shapes at once: x.T*A is not A*x.T
+                    add(path, node, sp.MatMul(*args), "swap", 1)
+                except sp.ShapeError:
+                    continue  # a swap that does not even build
         # a term: sign, drop, multiply by a small factor
         is_term = not path or _terms(parent) or isinstance(parent, (sp.Sum, BatchSum))
         if is_term:
