@@ -12,6 +12,7 @@ import sympy as sp
 from ...assumptions import Binary
 from ..prove import distinct_nodes
 from .index_form import IndexForm, Unsupported, shape_of
+from .shapes import entries_in_shape
 from .zero import ZeroTest
 
 __all__ = ["prove_all_sizes", "ARGUMENT"]
@@ -47,6 +48,8 @@ def prove_all_sizes(claim) -> str | None:
         return None
 
     if not _sizes_never_vanish(diff, set(d.dims)):
+        return None
+    if not entries_in_shape(diff, ranges, d):
         return None
 
     def binary(entry: sp.Indexed) -> bool:
