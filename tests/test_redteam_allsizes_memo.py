@@ -20,7 +20,9 @@ n = d.dim("n")
 i = d.index("i", n)
 a = d.index("a", n)
 v = d.tensor("v", (n,))
-A = d.matrix("A", n, n)
+# n + 1 rows and columns: the entries A[0, 1] and A[1, 0] named below exist at every size
+# (the prover proves nothing about an entry that is missing at some size, README step 9)
+A = d.matrix("A", n + 1, n + 1)
 q = d.define("q", sp.Sum(v[i] ** 2, (i, 1, n)))
 L = d.define("L", q ** 2)
 
