@@ -11,10 +11,12 @@ for every size and every value of the free indices and summation variables.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy as sp
 
 from .sigma import Sigma
-from .zero import _bounds_ok, _entries
+from .zero import _bounds_ok, _entries, _free
 
 _CHAIN = 8  # at most this many bounds followed from an index to a size
 
@@ -22,26 +24,28 @@ _CHAIN = 8  # at most this many bounds followed from an index to a size
 def entries_in_shape(e: sp.Basic, ranges: dict, d) -> bool:
     """Whether every entry of a declared variable in ``e`` is shown inside its shape;
     ``ranges`` maps each free index to its (lo, hi).  False means "not shown"."""
-    seen: set = set()
-    return _walk(e, dict(ranges), d, seen)
+    return _walk(e, dict(ranges), (), d, set())
 
 
-def _walk(e: sp.Basic, ranges: dict, d, seen: set) -> bool:
+def _walk(e: sp.Basic, ranges: dict, scope: tuple, d, seen: set) -> bool:
+    """``scope`` lists the limits ``ranges`` adds to the caller's: with the node it keys
+    the subtrees already shown (each distinct subtree is walked once per scope)."""
     if not isinstance(e, sp.Basic) or not _entries(e):
         return True
-    if isinstance(e, sp.Indexed):
-        return _entry_ok(e, ranges, d)
-    if isinstance(e, (Sigma, sp.Sum, sp.Product)):
-        inner = dict(ranges)
-        for v, lo, hi in reversed(e.limits):  # outermost first
-            if not (_walk(lo, inner, d, seen) and _walk(hi, inner, d, seen)):
-                return False
-            inner[v] = (lo, hi)
-        return _walk(e.function, inner, d, seen)
-    key = (e, tuple(sorted(ranges.items(), key=sp.default_sort_key)))
+    key = (e, scope)
     if key in seen:
         return True
-    ok = all(_walk(a, ranges, d, seen) for a in e.args)
+    if isinstance(e, sp.Indexed):
+        ok = _entry_ok(e, ranges, d)
+    elif isinstance(e, (Sigma, sp.Sum, sp.Product)):
+        inner, ok = dict(ranges), True
+        for v, lo, hi in reversed(e.limits):  # outermost first
+            ok = ok and _walk(lo, inner, scope, d, seen) and _walk(hi, inner, scope, d, seen)
+            inner[v] = (lo, hi)
+            scope = (*scope, (v, lo, hi))
+        ok = ok and _walk(e.function, inner, scope, d, seen)
+    else:
+        ok = all(_walk(a, ranges, scope, d, seen) for a in e.args)
     if ok:
         seen.add(key)
     return ok
@@ -53,9 +57,15 @@ def _entry_ok(x: sp.Indexed, ranges: dict, d) -> bool:
         return True  # a held definition's placeholder: not a declared variable's entry
     if len(x.indices) > len(var.shape):
         return False
-    return all(_at_least(k, sp.S.One, ranges, up=False)
-               and _at_least(sp.sympify(size), k, ranges, up=True)
+    return all(_over(k, size, ranges) or (_at_least(k, sp.S.One, ranges, up=False)
+                                          and _at_least(sp.sympify(size), k, ranges, up=True))
                for k, size in zip(x.indices, var.shape))
+
+
+def _over(k, size, ranges: dict) -> bool:
+    """The common case, decided without arithmetic: k runs over exactly 1..size."""
+    r = ranges.get(k)
+    return r is not None and r[0] == 1 and r[1] == size
 
 
 def _at_least(a: sp.Expr, b: sp.Expr, ranges: dict, up: bool) -> bool:
@@ -88,6 +98,12 @@ def _at_least(a: sp.Expr, b: sp.Expr, ranges: dict, up: bool) -> bool:
 def _ge(a: sp.Expr, b: sp.Expr, ranges: dict) -> bool:
     """a >= b shown as ``_bounds_ok``'s polynomial test on a - b (each size >= 1, each
     index whose range starts at 1 >= 1)."""
-    syms = sp.sympify(a).free_symbols | sp.sympify(b).free_symbols
-    starts = frozenset((s, sp.sympify(ranges[s][0]) == 1) for s in syms if s in ranges)
-    return _bounds_ok(sp.sympify(b) + 1, sp.sympify(a), starts)
+    syms = _free(a) | _free(b)
+    starts = frozenset((s, ranges[s][0] == 1) for s in syms if s in ranges)
+    return _ge_starts(a, b, starts)
+
+
+@lru_cache(maxsize=4096)
+def _ge_starts(a: sp.Expr, b: sp.Expr, starts: frozenset) -> bool:
+    """``_ge`` given which symbols start at 1 (pure: remembered)."""
+    return _bounds_ok(b + 1, a, starts)
