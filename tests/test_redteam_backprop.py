@@ -89,3 +89,12 @@ def test_attention_gradients_hold_and_planted_mistakes_are_refuted():
         assert out.verdict == want[claim.id], (claim.id, out.verdict, out.message)
         if out.verdict == Verdict.REFUTED:
             assert out.counterexample is not None
+
+
+def test_holding_an_indexed_family_without_its_index_is_a_clear_error_not_a_hang():
+    import pytest
+
+    from symderive import relu
+    h = d.define("h_hold", relu(z[i]), params=(i,))
+    with pytest.raises(TypeError, match=r"h_hold is an indexed definition: write h_hold\[i\]"):
+        D(L, x[i], holding=[h])
