@@ -95,6 +95,12 @@ class DefFamily:
             raise TypeError(f"{self.token} takes {self.nparams} index(es), got {len(idx)}")
         return DefRef(self.token, *self.shape, *idx)
 
+    def __iter__(self):
+        # without it, Python iterates by __getitem__(0), (1), ... for ever: holding=[h]
+        # for the family h (not h[i]) hung in sympify
+        raise TypeError(f"{self.token} is an indexed definition: write {self.token}[i] "
+                        "with its index")
+
 
 def D(f: sp.Basic, wrt: sp.Basic, holding: Iterable[sp.Basic] = ()) -> sp.Basic:
     """The derivative dF/dwrt, computed by the checker by differentiation.
@@ -103,6 +109,10 @@ def D(f: sp.Basic, wrt: sp.Basic, holding: Iterable[sp.Basic] = ()) -> sp.Basic:
     variables (held fixed) while differentiating, as in a partial derivative
     written with a chain rule.
     """
+    holding = list(holding)
+    for item in holding:
+        if isinstance(item, DefFamily):
+            list(item)  # a TypeError that says to write the index
     holding = sp.Tuple(*holding)
     f_scalar = not is_matrix(f) or f.shape == (1, 1)
     if f_scalar and not is_matrix(wrt):
