@@ -97,31 +97,29 @@ KERNEL_TYPE(u)
         }                                                                               \
     }
 
-GATHER(1, f) GATHER(2, f) GATHER(3, f) GATHER(4, f) GATHER(5, f) GATHER(6, f) GATHER(7, f) GATHER(8, f) GATHER(9, f) GATHER(10, f) GATHER(11, f) GATHER(12, f) GATHER(13, f) GATHER(14, f) GATHER(15, f) GATHER(16, f)
-GATHER(1, u) GATHER(2, u) GATHER(3, u) GATHER(4, u) GATHER(5, u) GATHER(6, u) GATHER(7, u) GATHER(8, u) GATHER(9, u) GATHER(10, u) GATHER(11, u) GATHER(12, u) GATHER(13, u) GATHER(14, u) GATHER(15, u) GATHER(16, u)
+/* the widths with a kernel of their own: X(W) for each (X-macros, so that each list of
+ * widths is written once and the kernels and their tables cannot disagree) */
+#define GATHER_WIDTHS(X) \
+    X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) \
+    X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16)
+#define SCATTER_WIDTHS(X) \
+    X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) \
+    X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16) \
+    X(17) X(18) X(19) X(20) X(21) X(22) X(23) X(24) \
+    X(25) X(26) X(27) X(28) X(29) X(30) X(31) X(32) \
+    X(33) X(34) X(35) X(36) X(37) X(38) X(39) X(40) \
+    X(41) X(42) X(43) X(44) X(45) X(46) X(47) X(48) \
+    X(49) X(50) X(51) X(52) X(53) X(54) X(55) X(56) \
+    X(57) X(58) X(59) X(60) X(61) X(62) X(63) X(64)
 
-SCATTER(1, f) SCATTER(2, f) SCATTER(3, f) SCATTER(4, f) SCATTER(5, f) SCATTER(6, f)
-SCATTER(7, f) SCATTER(8, f) SCATTER(9, f) SCATTER(10, f) SCATTER(11, f) SCATTER(12, f)
-SCATTER(13, f) SCATTER(14, f) SCATTER(15, f) SCATTER(16, f) SCATTER(17, f) SCATTER(18, f)
-SCATTER(19, f) SCATTER(20, f) SCATTER(21, f) SCATTER(22, f) SCATTER(23, f) SCATTER(24, f)
-SCATTER(25, f) SCATTER(26, f) SCATTER(27, f) SCATTER(28, f) SCATTER(29, f) SCATTER(30, f)
-SCATTER(31, f) SCATTER(32, f) SCATTER(33, f) SCATTER(34, f) SCATTER(35, f) SCATTER(36, f)
-SCATTER(37, f) SCATTER(38, f) SCATTER(39, f) SCATTER(40, f) SCATTER(41, f) SCATTER(42, f)
-SCATTER(43, f) SCATTER(44, f) SCATTER(45, f) SCATTER(46, f) SCATTER(47, f) SCATTER(48, f)
-SCATTER(49, f) SCATTER(50, f) SCATTER(51, f) SCATTER(52, f) SCATTER(53, f) SCATTER(54, f)
-SCATTER(55, f) SCATTER(56, f) SCATTER(57, f) SCATTER(58, f) SCATTER(59, f) SCATTER(60, f)
-SCATTER(61, f) SCATTER(62, f) SCATTER(63, f) SCATTER(64, f)
-SCATTER(1, u) SCATTER(2, u) SCATTER(3, u) SCATTER(4, u) SCATTER(5, u) SCATTER(6, u)
-SCATTER(7, u) SCATTER(8, u) SCATTER(9, u) SCATTER(10, u) SCATTER(11, u) SCATTER(12, u)
-SCATTER(13, u) SCATTER(14, u) SCATTER(15, u) SCATTER(16, u) SCATTER(17, u) SCATTER(18, u)
-SCATTER(19, u) SCATTER(20, u) SCATTER(21, u) SCATTER(22, u) SCATTER(23, u) SCATTER(24, u)
-SCATTER(25, u) SCATTER(26, u) SCATTER(27, u) SCATTER(28, u) SCATTER(29, u) SCATTER(30, u)
-SCATTER(31, u) SCATTER(32, u) SCATTER(33, u) SCATTER(34, u) SCATTER(35, u) SCATTER(36, u)
-SCATTER(37, u) SCATTER(38, u) SCATTER(39, u) SCATTER(40, u) SCATTER(41, u) SCATTER(42, u)
-SCATTER(43, u) SCATTER(44, u) SCATTER(45, u) SCATTER(46, u) SCATTER(47, u) SCATTER(48, u)
-SCATTER(49, u) SCATTER(50, u) SCATTER(51, u) SCATTER(52, u) SCATTER(53, u) SCATTER(54, u)
-SCATTER(55, u) SCATTER(56, u) SCATTER(57, u) SCATTER(58, u) SCATTER(59, u) SCATTER(60, u)
-SCATTER(61, u) SCATTER(62, u) SCATTER(63, u) SCATTER(64, u)
+#define GATHER_F(W) GATHER(W, f)
+#define GATHER_U(W) GATHER(W, u)
+#define SCATTER_F(W) SCATTER(W, f)
+#define SCATTER_U(W) SCATTER(W, u)
+GATHER_WIDTHS(GATHER_F)
+GATHER_WIDTHS(GATHER_U)
+SCATTER_WIDTHS(SCATTER_F)
+SCATTER_WIDTHS(SCATTER_U)
 
 #define MAX_GATHER 16
 #define MAX_SCATTER 64
@@ -129,42 +127,19 @@ SCATTER(61, u) SCATTER(62, u) SCATTER(63, u) SCATTER(64, u)
  * matrix again; per output entry the order of additions is unchanged) */
 #define STRIP 32
 
-static const kernel_f GATHERS_f[MAX_GATHER + 1] = {
-    NULL, gather_1_f, gather_2_f, gather_3_f, gather_4_f, gather_5_f,
-    gather_6_f, gather_7_f, gather_8_f, gather_9_f, gather_10_f, gather_11_f,
-    gather_12_f, gather_13_f, gather_14_f, gather_15_f, gather_16_f};
-static const kernel_u GATHERS_u[MAX_GATHER + 1] = {
-    NULL, gather_1_u, gather_2_u, gather_3_u, gather_4_u, gather_5_u,
-    gather_6_u, gather_7_u, gather_8_u, gather_9_u, gather_10_u, gather_11_u,
-    gather_12_u, gather_13_u, gather_14_u, gather_15_u, gather_16_u};
-static const kernel_f SCATTERS_f[MAX_SCATTER + 1] = {
-    NULL, scatter_1_f, scatter_2_f, scatter_3_f, scatter_4_f,
-    scatter_5_f, scatter_6_f, scatter_7_f, scatter_8_f, scatter_9_f,
-    scatter_10_f, scatter_11_f, scatter_12_f, scatter_13_f, scatter_14_f,
-    scatter_15_f, scatter_16_f, scatter_17_f, scatter_18_f, scatter_19_f,
-    scatter_20_f, scatter_21_f, scatter_22_f, scatter_23_f, scatter_24_f,
-    scatter_25_f, scatter_26_f, scatter_27_f, scatter_28_f, scatter_29_f,
-    scatter_30_f, scatter_31_f, scatter_32_f, scatter_33_f, scatter_34_f,
-    scatter_35_f, scatter_36_f, scatter_37_f, scatter_38_f, scatter_39_f,
-    scatter_40_f, scatter_41_f, scatter_42_f, scatter_43_f, scatter_44_f,
-    scatter_45_f, scatter_46_f, scatter_47_f, scatter_48_f, scatter_49_f,
-    scatter_50_f, scatter_51_f, scatter_52_f, scatter_53_f, scatter_54_f,
-    scatter_55_f, scatter_56_f, scatter_57_f, scatter_58_f, scatter_59_f,
-    scatter_60_f, scatter_61_f, scatter_62_f, scatter_63_f, scatter_64_f};
-static const kernel_u SCATTERS_u[MAX_SCATTER + 1] = {
-    NULL, scatter_1_u, scatter_2_u, scatter_3_u, scatter_4_u,
-    scatter_5_u, scatter_6_u, scatter_7_u, scatter_8_u, scatter_9_u,
-    scatter_10_u, scatter_11_u, scatter_12_u, scatter_13_u, scatter_14_u,
-    scatter_15_u, scatter_16_u, scatter_17_u, scatter_18_u, scatter_19_u,
-    scatter_20_u, scatter_21_u, scatter_22_u, scatter_23_u, scatter_24_u,
-    scatter_25_u, scatter_26_u, scatter_27_u, scatter_28_u, scatter_29_u,
-    scatter_30_u, scatter_31_u, scatter_32_u, scatter_33_u, scatter_34_u,
-    scatter_35_u, scatter_36_u, scatter_37_u, scatter_38_u, scatter_39_u,
-    scatter_40_u, scatter_41_u, scatter_42_u, scatter_43_u, scatter_44_u,
-    scatter_45_u, scatter_46_u, scatter_47_u, scatter_48_u, scatter_49_u,
-    scatter_50_u, scatter_51_u, scatter_52_u, scatter_53_u, scatter_54_u,
-    scatter_55_u, scatter_56_u, scatter_57_u, scatter_58_u, scatter_59_u,
-    scatter_60_u, scatter_61_u, scatter_62_u, scatter_63_u, scatter_64_u};
+#define NAME_GATHER_F(W) gather_##W##_f,
+#define NAME_GATHER_U(W) gather_##W##_u,
+#define NAME_SCATTER_F(W) scatter_##W##_f,
+#define NAME_SCATTER_U(W) scatter_##W##_u,
+static const kernel_f GATHERS_f[] = {NULL, GATHER_WIDTHS(NAME_GATHER_F)};
+static const kernel_u GATHERS_u[] = {NULL, GATHER_WIDTHS(NAME_GATHER_U)};
+static const kernel_f SCATTERS_f[] = {NULL, SCATTER_WIDTHS(NAME_SCATTER_F)};
+static const kernel_u SCATTERS_u[] = {NULL, SCATTER_WIDTHS(NAME_SCATTER_U)};
+_Static_assert(sizeof GATHERS_f / sizeof *GATHERS_f == MAX_GATHER + 1 &&
+               sizeof GATHERS_u / sizeof *GATHERS_u == MAX_GATHER + 1 &&
+               sizeof SCATTERS_f / sizeof *SCATTERS_f == MAX_SCATTER + 1 &&
+               sizeof SCATTERS_u / sizeof *SCATTERS_u == MAX_SCATTER + 1,
+               "a kernel table does not cover the widths up to its maximum");
 
 /* the operands of a product, checked */
 typedef struct {
